@@ -1,0 +1,298 @@
+"""Document store on SQLAlchemy 2 async: SQLite (embedded default) and MySQL/MariaDB (asyncmy).
+
+Tables: `ydoc_updates` (the write-ahead log), `ydoc_snapshots` (one merged state per document,
+with a generation number for compare-and-swap), `ydoc_versions` (named states).
+
+Compaction reads the snapshot and log, merges outside any write transaction, then in one short
+transaction swaps the snapshot (only if its generation is unchanged) and deletes exactly the log
+rows it merged. Appends that arrive meanwhile are other rows and survive; a concurrent compaction
+makes the swap fail and this one retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .base import Compaction, StoredDoc, VersionInfo, VersionNotFound
+from .group_commit import GroupCommitter
+from .merge import merged_state
+
+log = logging.getLogger(__name__)
+
+_Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+_Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+_DOC_NAME_LENGTH = 255
+
+metadata = MetaData()
+
+updates_table = Table(
+    "ydoc_updates",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("doc", String(_DOC_NAME_LENGTH), nullable=False, index=True),
+    Column("data", _Blob, nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+snapshots_table = Table(
+    "ydoc_snapshots",
+    metadata,
+    Column("doc", String(_DOC_NAME_LENGTH), primary_key=True),
+    Column("data", _Blob, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+versions_table = Table(
+    "ydoc_versions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("doc", String(_DOC_NAME_LENGTH), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("author", String(100), nullable=True),
+    Column("data", _Blob, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+_COMPACTION_ATTEMPTS = 5
+
+
+class SnapshotConflict(Exception):
+    """Another compaction replaced the snapshot first."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SQLDocStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        group_commit_window_s: float = 0.002,
+        group_commit_max_batch: int = 256,
+        on_append_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._url = url
+        self._engine: AsyncEngine = _make_engine(url)
+        self._committer: GroupCommitter[tuple[str, bytes]] = GroupCommitter(
+            self._write_batch,
+            window_s=group_commit_window_s,
+            max_batch=group_commit_max_batch,
+            on_batch=on_append_batch,
+        )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def start(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        self._committer.start()
+
+    async def close(self) -> None:
+        await self._committer.close()
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def append(self, doc: str, update: bytes) -> None:
+        _check_name(doc)
+        await self._committer.submit((doc, update))
+
+    async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
+        rows = [{"doc": doc, "data": data, "size": len(data)} for doc, data in batch]
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(updates_table), rows)
+
+    async def load(self, doc: str) -> StoredDoc:
+        async with self._engine.connect() as conn:
+            snapshot = (
+                await conn.execute(
+                    select(snapshots_table.c.data).where(snapshots_table.c.doc == doc)
+                )
+            ).scalar_one_or_none()
+            updates = (
+                await conn.execute(
+                    select(updates_table.c.data)
+                    .where(updates_table.c.doc == doc)
+                    .order_by(updates_table.c.id)
+                )
+            ).scalars()
+            return StoredDoc(snapshot=snapshot, updates=list(updates))
+
+    async def compact(self, doc: str) -> Compaction | None:
+        for _ in range(_COMPACTION_ATTEMPTS):
+            try:
+                return await self._compact_once(doc)
+            except SnapshotConflict:
+                log.info("compaction raced another one; retrying", extra={"doc": doc})
+        raise SnapshotConflict(f"could not compact {doc!r}: snapshot kept changing")
+
+    async def _compact_once(self, doc: str) -> Compaction | None:
+        async with self._engine.connect() as conn:
+            snapshot_row = (
+                await conn.execute(
+                    select(snapshots_table.c.data, snapshots_table.c.generation).where(
+                        snapshots_table.c.doc == doc
+                    )
+                )
+            ).one_or_none()
+            log_rows = (
+                await conn.execute(
+                    select(updates_table.c.id, updates_table.c.data)
+                    .where(updates_table.c.doc == doc)
+                    .order_by(updates_table.c.id)
+                )
+            ).all()
+        if not log_rows:
+            return None
+        old_snapshot = snapshot_row.data if snapshot_row else None
+        stored = StoredDoc(snapshot=old_snapshot, updates=[row.data for row in log_rows])
+        merged = merged_state(stored, name=doc)
+        merged_ids = [row.id for row in log_rows]
+        async with self._engine.begin() as conn:
+            if snapshot_row is None:
+                try:
+                    await conn.execute(
+                        insert(snapshots_table).values(
+                            doc=doc, data=merged, generation=1, updated_at=_now()
+                        )
+                    )
+                except IntegrityError as exc:
+                    raise SnapshotConflict(doc) from exc
+            else:
+                swapped = await conn.execute(
+                    update(snapshots_table)
+                    .where(
+                        snapshots_table.c.doc == doc,
+                        snapshots_table.c.generation == snapshot_row.generation,
+                    )
+                    .values(
+                        data=merged,
+                        generation=snapshot_row.generation + 1,
+                        updated_at=_now(),
+                    )
+                )
+                if swapped.rowcount != 1:
+                    raise SnapshotConflict(doc)
+            for start in range(0, len(merged_ids), 500):
+                await conn.execute(
+                    delete(updates_table).where(
+                        updates_table.c.id.in_(merged_ids[start : start + 500])
+                    )
+                )
+        before = (len(old_snapshot) if old_snapshot else 0) + stored.log_bytes
+        return Compaction(len(merged_ids), before, len(merged))
+
+    async def compaction_candidates(self, min_updates: int, min_bytes: int) -> list[str]:
+        query = (
+            select(updates_table.c.doc)
+            .group_by(updates_table.c.doc)
+            .having(
+                or_(
+                    func.count() >= min_updates,
+                    func.sum(updates_table.c.size) >= min_bytes,
+                )
+            )
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def create_version(self, doc: str, name: str, author: str | None = None) -> VersionInfo:
+        _check_name(doc)
+        state = merged_state(await self.load(doc), name=doc)
+        created_at = _now()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                insert(versions_table).values(
+                    doc=doc, name=name, author=author, data=state, created_at=created_at
+                )
+            )
+            (version_id,) = result.inserted_primary_key or (None,)
+        return VersionInfo(int(version_id), doc, name, author, created_at, len(state))
+
+    async def list_versions(self, doc: str) -> list[VersionInfo]:
+        query = (
+            select(
+                versions_table.c.id,
+                versions_table.c.name,
+                versions_table.c.author,
+                versions_table.c.created_at,
+                func.length(versions_table.c.data).label("size"),
+            )
+            .where(versions_table.c.doc == doc)
+            .order_by(versions_table.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            VersionInfo(row.id, doc, row.name, row.author, _aware(row.created_at), row.size)
+            for row in rows
+        ]
+
+    async def read_version(self, doc: str, version_id: int) -> bytes:
+        query = select(versions_table.c.data).where(
+            versions_table.c.doc == doc, versions_table.c.id == version_id
+        )
+        async with self._engine.connect() as conn:
+            data = (await conn.execute(query)).scalar_one_or_none()
+        if data is None:
+            raise VersionNotFound(f"{doc!r} has no version {version_id}")
+        return data
+
+
+def _check_name(doc: str) -> None:
+    if not doc or len(doc) > _DOC_NAME_LENGTH:
+        raise ValueError(f"document names are 1 to {_DOC_NAME_LENGTH} characters")
+
+
+def _make_engine(url: str) -> AsyncEngine:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    kwargs.update(pool_pre_ping=True, pool_recycle=3600)
+    return create_async_engine(url, **kwargs)

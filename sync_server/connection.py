@@ -1,0 +1,86 @@
+"""One peer's socket: a bounded outgoing queue drained by its own sender task.
+
+`send` never blocks and never raises: a broadcast to many peers cannot be stalled or broken by
+one of them. A peer that falls too far behind is closed (its client reconnects and re-syncs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from .auth import Access
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 1013
+
+SendBytes = Callable[[bytes], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+class Connection:
+    def __init__(
+        self,
+        *,
+        send_bytes: SendBytes,
+        close: Close,
+        access: Access,
+        principal: str | None,
+        queue_limit: int,
+        on_too_slow: Callable[[], None] | None = None,
+    ) -> None:
+        self.access = access
+        self.principal = principal
+        self.client_ids: set[int] = set()
+        self.denied_notified = False
+        self._send_bytes = send_bytes
+        self._close = close
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_limit)
+        self._on_too_slow = on_too_slow
+        self._closed = False
+        self._close_task: asyncio.Task[None] | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.access is Access.WRITE
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def send(self, frame: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            if self._on_too_slow is not None:
+                self._on_too_slow()
+            self.close(CLOSE_TOO_SLOW, "client too slow: too many frames queued")
+
+    def close(self, code: int, reason: str) -> None:
+        """Close from any context; the receive loop then ends and cleans up."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_task = asyncio.create_task(self._close_quietly(code, reason))
+
+    async def _close_quietly(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._close(code, reason[:120])  # a close reason must fit in 123 bytes
+
+    async def wait_closed(self) -> None:
+        if self._close_task is not None:
+            await self._close_task
+
+    async def run_sender(self) -> None:
+        while True:
+            frame = await self._queue.get()
+            try:
+                await self._send_bytes(frame)
+            except Exception:
+                self._closed = True
+                return

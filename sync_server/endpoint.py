@@ -1,0 +1,139 @@
+"""The `/sync/{doc}` WebSocket endpoint: y-websocket clients connect here unchanged.
+
+`new WebsocketProvider(base + '/sync', doc, ydoc, {params: {token}})` opens
+`/sync/<doc>?token=...`. The document name is the percent-decoded rest of the path, without the
+mount prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from . import protocol
+from .auth import Access, Authorizer
+from .connection import Connection
+from .metrics import SyncMetrics
+from .room import Room
+from .rooms import RoomManager
+
+log = logging.getLogger(__name__)
+
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED = 1003
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointLimits:
+    max_message_bytes: int
+    send_queue_limit: int
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _close_reason(reason: str) -> str:
+    """A WebSocket close reason is at most 123 bytes of UTF-8."""
+    encoded = reason.encode("utf-8")[:123]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+class SyncEndpoint:
+    def __init__(
+        self,
+        rooms: RoomManager,
+        authorizer: Authorizer,
+        metrics: SyncMetrics,
+        limits: EndpointLimits,
+    ) -> None:
+        self._rooms = rooms
+        self._authorizer = authorizer
+        self._metrics = metrics
+        self._limits = limits
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        doc = websocket.path_params["doc"]
+        await websocket.accept()
+        if not doc:
+            await websocket.close(CLOSE_PROTOCOL_ERROR, "no document named in the URL")
+            return
+        grant = await self._authorizer.authorize(websocket.query_params.get("token"), doc)
+        if grant.access is Access.DENY:
+            await websocket.close(grant.close_code, _close_reason(grant.reason or "denied"))
+            return
+
+        async def close(code: int, reason: str) -> None:
+            await websocket.close(code, _close_reason(reason))
+
+        conn = Connection(
+            send_bytes=websocket.send_bytes,
+            close=close,
+            access=grant.access,
+            principal=grant.principal,
+            queue_limit=self._limits.send_queue_limit,
+            on_too_slow=self._metrics.closed_slow.inc,
+        )
+        self._metrics.connections.inc()
+        room = self._rooms.acquire(doc)
+        sender: asyncio.Task[None] | None = None
+        failed = False
+        try:
+            try:
+                await room.ready()
+            except Exception:
+                failed = True
+                log.exception("could not load document", extra={"doc": doc})
+                raise _Refused(CLOSE_INTERNAL, "could not load the document") from None
+            room.join(conn)
+            sender = asyncio.create_task(conn.run_sender(), name=f"send:{doc}")
+            await self._receive_loop(websocket, conn, room)
+        except _Refused as refusal:
+            conn.close(refusal.code, refusal.reason)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("sync connection failed", extra={"doc": doc})
+            conn.close(CLOSE_INTERNAL, "internal error")
+        finally:
+            room.leave(conn)
+            self._rooms.release(room, failed=failed)
+            self._metrics.connections.dec()
+            await conn.wait_closed()
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+
+    async def _receive_loop(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
+        while not conn.closed:
+            event = await websocket.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            frame = event.get("bytes")
+            if frame is None:
+                raise _Refused(
+                    CLOSE_UNSUPPORTED, "text frames are not part of the y-websocket protocol"
+                )
+            limit = self._limits.max_message_bytes
+            if len(frame) > limit:
+                self._metrics.closed_malformed.inc()
+                raise _Refused(CLOSE_TOO_BIG, f"frame of {len(frame)} bytes exceeds {limit}")
+            try:
+                await room.handle(conn, protocol.parse_message(frame))
+            except protocol.ProtocolError as exc:
+                self._metrics.closed_malformed.inc()
+                log.info(
+                    "closing a connection for a malformed frame",
+                    extra={"doc": room.name, "error": str(exc)},
+                )
+                raise _Refused(CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}") from None

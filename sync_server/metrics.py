@@ -1,0 +1,45 @@
+"""Prometheus metrics of the sync server, in a registry owned by one app."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class SyncMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.open_rooms = Gauge("inkweave_open_rooms", "Documents loaded in memory", registry=r)
+        self.connections = Gauge("inkweave_connections", "Open sync connections", registry=r)
+        self.updates_received = Counter(
+            "inkweave_updates_received", "Document updates received from peers", registry=r
+        )
+        self.updates_relayed = Counter(
+            "inkweave_updates_relayed", "Document update frames sent to peers", registry=r
+        )
+        self.awareness_relayed = Counter(
+            "inkweave_awareness_relayed", "Awareness frames sent to peers", registry=r
+        )
+        self.append_seconds = Histogram(
+            "inkweave_store_append_seconds",
+            "Time from receiving an update to its durable append",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.append_batch_size = Histogram(
+            "inkweave_store_append_batch_size",
+            "Updates written per group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.compactions = Counter("inkweave_compactions", "Log compactions done", registry=r)
+        self.closed_malformed = Counter(
+            "inkweave_connections_closed_malformed",
+            "Connections closed for a malformed frame",
+            registry=r,
+        )
+        self.closed_slow = Counter(
+            "inkweave_connections_closed_slow",
+            "Connections closed because they could not keep up",
+            registry=r,
+        )

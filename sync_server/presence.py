@@ -1,0 +1,72 @@
+"""Awareness (presence) of one room: who is here, with which cursor, name and colour.
+
+The server keeps the newest entry of every client, so that it can
+- relay an entry only when it is new (y-websocket clients echo every entry they apply; relaying
+  the echoes would make traffic grow with the square of the room size),
+- tell the difference between a real change and a keep-alive renewal (same state, newer clock),
+  which can be batched,
+- give a newcomer a snapshot of everyone present, and
+- announce the departure of a client whose connection ended without a goodbye.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .protocol import AwarenessEntry
+
+
+@dataclass(slots=True)
+class Applied:
+    changed: list[AwarenessEntry] = field(default_factory=list)
+    renewed: list[AwarenessEntry] = field(default_factory=list)
+    present: list[int] = field(default_factory=list)  # client ids now present, from this sender
+
+
+class Presence:
+    def __init__(self) -> None:
+        self._clocks: dict[int, int] = {}
+        self._states: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def apply(self, entries: list[AwarenessEntry]) -> Applied:
+        applied = Applied()
+        for entry in entries:
+            known_clock = self._clocks.get(entry.client_id, -1)
+            present = entry.client_id in self._states
+            newer = entry.clock > known_clock
+            if not (newer or (entry.clock == known_clock and entry.removed and present)):
+                continue  # an echo or a stale entry
+            self._clocks[entry.client_id] = entry.clock
+            if entry.removed:
+                if present:
+                    del self._states[entry.client_id]
+                    applied.changed.append(entry)
+                continue
+            previous = self._states.get(entry.client_id)
+            self._states[entry.client_id] = entry.state_json
+            applied.present.append(entry.client_id)
+            if previous == entry.state_json:
+                applied.renewed.append(entry)
+            else:
+                applied.changed.append(entry)
+        return applied
+
+    def remove(self, client_ids: set[int]) -> list[AwarenessEntry]:
+        """Entries announcing that these clients left (for clients that left silently)."""
+        removals = []
+        for client_id in client_ids:
+            if client_id in self._states:
+                del self._states[client_id]
+                clock = self._clocks[client_id] + 1
+                self._clocks[client_id] = clock
+                removals.append(AwarenessEntry(client_id, clock, "null"))
+        return removals
+
+    def snapshot(self) -> list[AwarenessEntry]:
+        return [
+            AwarenessEntry(client_id, self._clocks[client_id], state)
+            for client_id, state in self._states.items()
+        ]

@@ -1,0 +1,219 @@
+"""A room: one loaded document and the peers connected to it.
+
+Write-ahead: an update from a peer is validated, durably appended to the store, and only then
+applied to the room's document and relayed. A newcomer's first sync is computed from the
+document, so it too only ever contains stored updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pycrdt import Doc, TransactionEvent, get_state
+
+from storage.docs.base import DocStore
+from storage.docs.merge import apply_stored
+
+from . import protocol
+from .connection import Connection
+from .metrics import SyncMetrics
+from .presence import Presence
+from .protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+_EMPTY_UPDATE = b"\x00\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPolicy:
+    awareness_renewal_flush_s: float = 5.0
+    compact_after_updates: int = 500
+    compact_after_bytes: int = 4 * 1024 * 1024
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        store: DocStore,
+        metrics: SyncMetrics,
+        policy: RoomPolicy,
+        *,
+        request_compaction: Callable[[str], None],
+    ) -> None:
+        self.name = name
+        self.connections: set[Connection] = set()
+        self.presence = Presence()
+        self._store = store
+        self._metrics = metrics
+        self._policy = policy
+        self._request_compaction = request_compaction
+        self._doc: Doc | None = None
+        self._load_task: asyncio.Task[None] | None = None
+        self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
+        self._renewal_timer: asyncio.TimerHandle | None = None
+        self._relay: list[bytes] = []
+        self._log_updates = 0
+        self._log_bytes = 0
+
+    @property
+    def doc(self) -> Doc:
+        if self._doc is None:
+            raise RuntimeError(f"room {self.name!r} is not loaded")
+        return self._doc
+
+    async def ready(self) -> None:
+        """Load the document once, however many peers wait for it."""
+        if self._load_task is None:
+            self._load_task = asyncio.create_task(self._load(), name=f"load:{self.name}")
+        await asyncio.shield(self._load_task)
+
+    async def _load(self) -> None:
+        stored = await self._store.load(self.name)
+        doc: Doc = Doc()
+        apply_stored(doc, stored, name=self.name)
+        doc.observe(self._collect_relay)
+        self._log_updates = len(stored.updates)
+        self._log_bytes = stored.log_bytes
+        self._doc = doc
+
+    def _collect_relay(self, event: TransactionEvent) -> None:
+        self._relay.append(event.update)
+
+    def unload(self) -> None:
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
+        self._doc = None
+        self._pending_renewals.clear()
+
+    def join(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        conn.send(protocol.sync_step1(self.doc.get_state()))
+        present = self.presence.snapshot()
+        if present:
+            conn.send(protocol.awareness(present))
+
+    def leave(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        removals = self.presence.remove(conn.client_ids)
+        if removals:
+            self._broadcast(protocol.awareness(removals), exclude=None, counter="awareness")
+
+    async def handle(self, conn: Connection, message: protocol.Message) -> None:
+        match message:
+            case protocol.SyncStep1(state_vector):
+                try:
+                    missing = self.doc.get_update(state_vector)
+                except ValueError as exc:
+                    raise ProtocolError("sync step 1 carries an invalid state vector") from exc
+                conn.send(protocol.sync_step2(missing))
+            case protocol.SyncStep2(update) | protocol.SyncUpdate(update):
+                if not conn.can_write:
+                    if not conn.denied_notified:
+                        conn.denied_notified = True
+                        conn.send(protocol.permission_denied("read-only access to this document"))
+                    return
+                if update != _EMPTY_UPDATE:
+                    await self.submit(update, origin=conn)
+            case protocol.AwarenessMessage(payload):
+                self._handle_awareness(conn, protocol.parse_awareness(payload))
+            case protocol.QueryAwareness():
+                conn.send(protocol.awareness(self.presence.snapshot()))
+
+    async def submit(self, update: bytes, origin: Connection | None) -> None:
+        """The write-ahead path, for peers' updates and the server's own edits alike."""
+        try:
+            get_state(update)  # decodes the whole update: refuses garbage before it is stored
+        except ValueError as exc:
+            raise ProtocolError("not a valid Yjs update") from exc
+        self._metrics.updates_received.inc()
+        started = time.perf_counter()
+        await self._store.append(self.name, update)
+        self._metrics.append_seconds.observe(time.perf_counter() - started)
+        if self._doc is None:  # unloaded meanwhile: the store has it, nobody to relay to
+            return
+        self._relay.clear()
+        try:
+            self._doc.apply_update(update)
+        except ValueError:
+            log.exception("a stored update could not be applied", extra={"doc": self.name})
+            return
+        for integrated in self._relay:
+            self._broadcast(protocol.sync_update(integrated), exclude=origin, counter="updates")
+        self._relay.clear()
+        self._log_updates += 1
+        self._log_bytes += len(update)
+        if (
+            self._log_updates >= self._policy.compact_after_updates
+            or self._log_bytes >= self._policy.compact_after_bytes
+        ):
+            self._log_updates = 0
+            self._log_bytes = 0
+            self._request_compaction(self.name)
+
+    async def change(self, edit: Callable[[Doc], None]) -> bool:
+        """Make a server-side edit through the write-ahead path; False when it changed nothing.
+
+        The edit runs on a scratch copy; only the update it produces is submitted, so the room's
+        document never holds anything that is not yet stored.
+        """
+        scratch: Doc = Doc()
+        scratch.apply_update(self.doc.get_update())
+        produced: list[bytes] = []
+        subscription = scratch.observe(lambda event: produced.append(event.update))
+        edit(scratch)
+        scratch.unobserve(subscription)
+        if not produced:
+            return False
+        for update in produced:
+            await self.submit(update, origin=None)
+        return True
+
+    def _handle_awareness(self, conn: Connection, entries: list[protocol.AwarenessEntry]) -> None:
+        applied = self.presence.apply(entries)
+        conn.client_ids.update(applied.present)
+        for entry in applied.changed:
+            if entry.removed:
+                conn.client_ids.discard(entry.client_id)
+        if applied.changed:
+            self._broadcast(protocol.awareness(applied.changed), exclude=conn, counter="awareness")
+        if applied.renewed:
+            if self._policy.awareness_renewal_flush_s <= 0:
+                self._broadcast(
+                    protocol.awareness(applied.renewed), exclude=conn, counter="awareness"
+                )
+                return
+            for entry in applied.renewed:
+                self._pending_renewals[entry.client_id] = entry
+            if self._renewal_timer is None:
+                self._renewal_timer = asyncio.get_running_loop().call_later(
+                    self._policy.awareness_renewal_flush_s, self._flush_renewals
+                )
+
+    def _flush_renewals(self) -> None:
+        self._renewal_timer = None
+        if not self._pending_renewals:
+            return
+        present = self.presence.snapshot()
+        still_here = {entry.client_id for entry in present}
+        renewals = [e for e in self._pending_renewals.values() if e.client_id in still_here]
+        self._pending_renewals.clear()
+        if renewals:
+            # The owners get their own entry back too; clients ignore an entry they already have.
+            self._broadcast(protocol.awareness(renewals), exclude=None, counter="awareness")
+
+    def _broadcast(self, frame: bytes, *, exclude: Connection | None, counter: str) -> None:
+        sent = 0
+        for peer in self.connections:
+            if peer is not exclude:
+                peer.send(frame)
+                sent += 1
+        if counter == "updates":
+            self._metrics.updates_relayed.inc(sent)
+        else:
+            self._metrics.awareness_relayed.inc(sent)

@@ -1,0 +1,131 @@
+"""The rooms of one node: created on first use, shared, unloaded after a grace period.
+
+`acquire` and `release` are synchronous, so no lock is held across an await: rooms start
+independently of each other, and a room is never unloaded while anyone holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from storage.docs.base import DocStore
+
+from .metrics import SyncMetrics
+from .room import Room, RoomPolicy
+
+log = logging.getLogger(__name__)
+
+
+class RoomManager:
+    def __init__(
+        self,
+        store: DocStore,
+        metrics: SyncMetrics,
+        *,
+        policy: RoomPolicy,
+        unload_grace_s: float,
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._policy = policy
+        self._grace_s = unload_grace_s
+        self._rooms: dict[str, Room] = {}
+        self._holders: dict[str, int] = {}
+        self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        self._compacting: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        return self._rooms
+
+    def acquire(self, name: str) -> Room:
+        timer = self._unload_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        room = self._rooms.get(name)
+        if room is None:
+            room = Room(
+                name,
+                self._store,
+                self._metrics,
+                self._policy,
+                request_compaction=self.request_compaction,
+            )
+            self._rooms[name] = room
+            self._metrics.open_rooms.set(len(self._rooms))
+        self._holders[name] = self._holders.get(name, 0) + 1
+        return room
+
+    def release(self, room: Room, *, failed: bool = False) -> None:
+        name = room.name
+        holders = self._holders.get(name, 0) - 1
+        if holders > 0:
+            self._holders[name] = holders
+            if failed:
+                log.warning("room failed while others hold it", extra={"doc": name})
+            return
+        self._holders.pop(name, None)
+        if failed or self._grace_s <= 0:
+            self._unload(name)
+        else:
+            self._unload_timers[name] = asyncio.get_running_loop().call_later(
+                self._grace_s, self._unload, name
+            )
+
+    def _unload(self, name: str) -> None:
+        self._unload_timers.pop(name, None)
+        if self._holders.get(name):
+            return
+        room = self._rooms.pop(name, None)
+        if room is not None:
+            room.unload()
+            self._metrics.open_rooms.set(len(self._rooms))
+
+    @asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[Room]:
+        """A loaded room for a server-side use (REST save, version restore)."""
+        room = self.acquire(name)
+        failed = True
+        try:
+            await room.ready()
+            failed = False
+            yield room
+        finally:
+            self.release(room, failed=failed)
+
+    def request_compaction(self, name: str) -> None:
+        if name in self._compacting:
+            return
+        self._compacting[name] = asyncio.create_task(self._compact(name), name=f"compact:{name}")
+
+    async def _compact(self, name: str) -> None:
+        try:
+            result = await self._store.compact(name)
+            if result is not None:
+                self._metrics.compactions.inc()
+                log.info(
+                    "compacted",
+                    extra={
+                        "doc": name,
+                        "merged_updates": result.merged_updates,
+                        "bytes_before": result.bytes_before,
+                        "bytes_after": result.bytes_after,
+                    },
+                )
+        except Exception:
+            log.exception("compaction failed", extra={"doc": name})
+        finally:
+            self._compacting.pop(name, None)
+
+    async def close(self) -> None:
+        for timer in self._unload_timers.values():
+            timer.cancel()
+        self._unload_timers.clear()
+        if self._compacting:
+            await asyncio.gather(*self._compacting.values(), return_exceptions=True)
+        for name in list(self._rooms):
+            self._rooms.pop(name).unload()
+        self._metrics.open_rooms.set(0)
