@@ -121,6 +121,7 @@ class SyncEndpoint:
                 return
             frame = event.get("bytes")
             if frame is None:
+                self._metrics.closed_malformed.inc()
                 raise _Refused(
                     CLOSE_UNSUPPORTED, "text frames are not part of the y-websocket protocol"
                 )

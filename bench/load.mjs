@@ -1,0 +1,521 @@
+// Load scenarios driven by real Yjs clients (y-websocket's WebsocketProvider, or Hocuspocus's
+// HocuspocusProvider), all in this one Node process so that every latency is measured on one clock
+// (performance.now()).
+//
+//   node load.mjs <scenario> --kind ywebsocket|hocuspocus --url URL [options]
+//
+// Scenarios: s2, s3, s4, appends, memory, awareness (see README.md). The result is printed on
+// stdout as one JSON line; progress goes to stderr. Every wait is bounded; the process exits with
+// a JSON error line and a non-zero status when a bound is hit.
+import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import { WebsocketProvider } from 'y-websocket'
+import { HocuspocusProvider } from '@hocuspocus/provider'
+
+const { positionals, values: opt } = parseArgs({
+  allowPositionals: true,
+  options: {
+    kind: { type: 'string', default: 'ywebsocket' },
+    url: { type: 'string' }, // ywebsocket: ws://H:P/sync ; hocuspocus: ws://H:P
+    prefix: { type: 'string', default: `b${Date.now().toString(36)}` },
+    seed: { type: 'string', default: '1' },
+    // s2
+    clients: { type: 'string' },
+    writers: { type: 'string', default: '5' },
+    updates: { type: 'string', default: '100' },
+    'interval-ms': { type: 'string', default: '20' },
+    // s3
+    docs: { type: 'string' },
+    'per-client-updates': { type: 'string', default: '5' },
+    'per-client-interval-ms': { type: 'string', default: '100' },
+    // s4
+    phase: { type: 'string', default: 'all' }, // all | build | join
+    doc: { type: 'string' },
+    'build-updates': { type: 'string', default: '2000' },
+    'chars-per-update': { type: 'string', default: '100' },
+    joins: { type: 'string', default: '1' },
+    joiners: { type: 'string', default: '20' },
+    // appends
+    'duration-s': { type: 'string' },
+    window: { type: 'string', default: '8' },
+    'metrics-url': { type: 'string' },
+    // memory
+    pid: { type: 'string' },
+    chars: { type: 'string', default: '2000' },
+    'settle-s': { type: 'string', default: '3' },
+    // awareness
+    'idle-s': { type: 'string' },
+    // overall bound
+    'timeout-s': { type: 'string', default: '240' }
+  }
+})
+
+const scenario = positionals[0]
+process.setMaxListeners(0) // y-websocket adds one 'exit' listener per provider
+const KIND = opt.kind
+if (!['ywebsocket', 'hocuspocus'].includes(KIND)) fail(`unknown --kind ${KIND}`)
+if (!opt.url) fail('--url is required')
+
+const hardStop = setTimeout(() => fail(`scenario ${scenario} exceeded ${opt['timeout-s']} s`),
+  Number(opt['timeout-s']) * 1000)
+hardStop.unref()
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+function fail (message) {
+  process.stdout.write(JSON.stringify({ error: message }) + '\n')
+  process.exit(2)
+}
+const log = (...args) => process.stderr.write(`[load ${scenario}] ${args.join(' ')}\n`)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const now = () => performance.now()
+
+function mulberry32 (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+const rand = mulberry32(Number(opt.seed))
+
+function chinese (n) {
+  let s = ''
+  for (let i = 0; i < n; i++) s += String.fromCharCode(0x4e00 + Math.floor(rand() * 0x5000))
+  return s
+}
+
+function percentile (sorted, p) {
+  if (sorted.length === 0) return null
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[idx]
+}
+function summary (samples) {
+  const sorted = Float64Array.from(samples).sort()
+  const round = (x) => (x === null ? null : Math.round(x * 100) / 100)
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.length ? sorted[sorted.length - 1] : null),
+    mean: round(sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null)
+  }
+}
+
+async function waitFor (predicate, timeoutMs, what, pollMs = 10) {
+  const deadline = now() + timeoutMs
+  while (!predicate()) {
+    if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(pollMs)
+  }
+}
+
+function rssKiB (pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
+  return m ? Number(m[1]) : null
+}
+
+// ---------------------------------------------------------------------------------------------
+// one client: a Y.Doc + a provider over its own WebSocket, counting the frames it receives
+
+let disconnects = 0
+
+/** Message type of a received frame (y-websocket: first varUint; Hocuspocus: after the name). */
+function frameType (data) {
+  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  const dec = decoding.createDecoder(bytes)
+  if (KIND === 'hocuspocus') decoding.readVarString(dec)
+  return decoding.readVarUint(dec)
+}
+
+class Client {
+  constructor (room, { awarenessState = null } = {}) {
+    this.room = room
+    this.doc = new Y.Doc()
+    this.text = this.doc.getText('content')
+    this.map = this.doc.getMap('bench')
+    this.frames = { total: 0, awareness: 0, sync: 0, other: 0 }
+    this.synced = false
+    this.startedAt = now()
+    const client = this
+    class CountingWebSocket extends WebSocket {
+      constructor (url, protocols) {
+        super(url, protocols)
+        this.on('message', (data) => client._onFrame(data))
+        this.on('close', () => { if (!client.destroyed) disconnects++ })
+      }
+    }
+    if (KIND === 'ywebsocket') {
+      this.provider = new WebsocketProvider(opt.url, room, this.doc, {
+        WebSocketPolyfill: CountingWebSocket,
+        disableBc: true // clients share this process: never let them talk past the server
+      })
+      this.awareness = this.provider.awareness
+      this.provider.on('sync', (isSynced) => { if (isSynced) this.synced = true })
+    } else {
+      this.provider = new HocuspocusProvider({
+        url: opt.url,
+        name: room,
+        document: this.doc,
+        WebSocketPolyfill: CountingWebSocket,
+        onSynced: () => { this.synced = true }
+      })
+      this.awareness = this.provider.awareness
+    }
+    if (awarenessState) this.awareness.setLocalState(awarenessState)
+  }
+
+  _onFrame (data) {
+    this.frames.total++
+    let type
+    try { type = frameType(data) } catch { type = -1 }
+    if (type === 1) this.frames.awareness++
+    else if (type === 0) this.frames.sync++
+    else this.frames.other++
+  }
+
+  resetFrames () { this.frames = { total: 0, awareness: 0, sync: 0, other: 0 } }
+
+  destroy () {
+    this.destroyed = true
+    try { this.provider.destroy() } catch {}
+  }
+}
+
+async function connectAll (rooms, { batch = 50, timeoutMs = 60000, awareness = null } = {}) {
+  const clients = []
+  for (let i = 0; i < rooms.length; i += batch) {
+    const group = rooms.slice(i, i + batch).map((room, j) =>
+      new Client(room, { awarenessState: awareness ? awareness(i + j) : null }))
+    clients.push(...group)
+    await waitFor(() => group.every((c) => c.synced), timeoutMs, `${group.length} clients to sync`)
+  }
+  return clients
+}
+
+function destroyAll (clients) { for (const c of clients) c.destroy() }
+
+/** Observe latency entries `key -> send time` written into the shared map by other clients. */
+function observeLatency (client, samples, onSample) {
+  client.map.observe((event, tr) => {
+    if (tr.local) return
+    const t = now()
+    for (const key of event.keysChanged) {
+      const sent = client.map.get(key)
+      if (typeof sent === 'number') {
+        samples.push(t - sent)
+        if (onSample) onSample(key)
+      }
+    }
+  })
+}
+
+function write (client, key, textChunk) {
+  client.doc.transact(() => {
+    client.text.insert(client.text.length, textChunk)
+    client.map.set(key, now())
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// scenarios
+
+async function s2 () {
+  const nClients = Number(opt.clients ?? 50)
+  const nWriters = Number(opt.writers)
+  const nUpdates = Number(opt.updates)
+  const interval = Number(opt['interval-ms'])
+  const room = `${opt.prefix}-s2`
+  const clients = await connectAll(Array(nClients).fill(room), { batch: 25 })
+  await sleep(500)
+  const samples = []
+  for (const c of clients) observeLatency(c, samples)
+  const step = Math.floor(nClients / nWriters)
+  const writers = Array.from({ length: nWriters }, (_, w) => clients[w * step])
+  const started = now()
+  await Promise.all(writers.map(async (writer, w) => {
+    await sleep(w * 3) // staggered, like independent typists
+    const t0 = now()
+    for (let i = 0; i < nUpdates; i++) {
+      write(writer, `w${w}:${i}`, `[${w}.${i}] `)
+      const next = t0 + (i + 1) * interval
+      await sleep(Math.max(0, next - now()))
+    }
+  }))
+  const expected = nWriters * nUpdates * (nClients - 1)
+  await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
+  const elapsed = now() - started
+  destroyAll(clients)
+  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed) }
+}
+
+async function s3 () {
+  const nDocs = Number(opt.docs ?? 200)
+  const nUpdates = Number(opt['per-client-updates'])
+  const interval = Number(opt['per-client-interval-ms'])
+  const rooms = []
+  for (let d = 0; d < nDocs; d++) rooms.push(`${opt.prefix}-s3-${d}`, `${opt.prefix}-s3-${d}`)
+  const clients = await connectAll(rooms, { batch: 50 })
+  await sleep(500)
+  const samples = []
+  for (const c of clients) observeLatency(c, samples)
+  const offsets = clients.map(() => Math.floor(rand() * 1000))
+  await Promise.all(clients.map(async (c, k) => {
+    await sleep(offsets[k])
+    const t0 = now()
+    for (let i = 0; i < nUpdates; i++) {
+      write(c, `c${k % 2}:${i}`, `(${k}.${i})`)
+      await sleep(Math.max(0, t0 + (i + 1) * interval - now()))
+    }
+  }))
+  const expected = clients.length * nUpdates
+  await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
+  destroyAll(clients)
+  return { latency_ms: summary(samples), expected, received: samples.length }
+}
+
+async function s4Build (room) {
+  const nUpdates = Number(opt['build-updates'])
+  const perUpdate = Number(opt['chars-per-update'])
+  const [writer, checker] = await connectAll([room, room])
+  const started = now()
+  const chunk = 100
+  for (let i = 0; i < nUpdates; i += chunk) {
+    for (let j = i; j < Math.min(nUpdates, i + chunk); j++) {
+      writer.text.insert(writer.text.length, chinese(perUpdate))
+    }
+    const target = Math.min(nUpdates, i + chunk) * perUpdate
+    await waitFor(() => checker.text.length >= target, 60000, 'the build to reach the checker')
+  }
+  const buildMs = now() - started
+  writer.destroy()
+  return { checker, buildMs, length: nUpdates * perUpdate }
+}
+
+async function s4Join (room, expectedLength) {
+  const n = Number(opt.joiners)
+  const joinMs = []
+  const joiners = []
+  for (let i = 0; i < n; i++) {
+    const c = new Client(room)
+    joiners.push(c)
+    c.text.observe(() => {
+      if (c.doneAt === undefined && c.text.length >= expectedLength && c.synced) c.doneAt = now()
+    })
+  }
+  await waitFor(() => joiners.every((c) => {
+    if (c.doneAt === undefined && c.synced && c.text.length >= expectedLength) c.doneAt = now()
+    return c.doneAt !== undefined
+  }), 90000, 'joiners to receive the whole document', 2)
+  for (const c of joiners) joinMs.push(c.doneAt - c.startedAt)
+  destroyAll(joiners)
+  await sleep(300)
+  return joinMs
+}
+
+async function s4 () {
+  const room = opt.doc ?? `${opt.prefix}-s4`
+  const expected = Number(opt['build-updates']) * Number(opt['chars-per-update'])
+  const result = { doc: room }
+  let holder = null
+  if (opt.phase === 'all' || opt.phase === 'build') {
+    const built = await s4Build(room)
+    result.build_ms = Math.round(built.buildMs)
+    result.length = built.length
+    holder = built.checker
+    if (opt.phase === 'build') {
+      holder.destroy()
+      await sleep(500)
+      return result
+    }
+  }
+  const joins = []
+  for (let r = 0; r < Number(opt.joins); r++) joins.push(summary(await s4Join(room, expected)))
+  if (holder) holder.destroy()
+  result.joins = joins
+  return result
+}
+
+function parseMetrics (text) {
+  const out = {}
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line)
+    if (m) out[m[1] + (m[2] ?? '')] = Number(m[3])
+  }
+  return out
+}
+async function readMetrics () {
+  if (!opt['metrics-url']) return null
+  const res = await fetch(opt['metrics-url'])
+  return parseMetrics(await res.text())
+}
+
+async function appends () {
+  const nWriters = Number(opt.clients ?? 20)
+  const duration = Number(opt['duration-s'] ?? 10) * 1000
+  const win = Number(opt.window)
+  const rooms = []
+  for (let d = 0; d < nWriters; d++) rooms.push(`${opt.prefix}-ap-${d}`, `${opt.prefix}-ap-${d}`)
+  const clients = await connectAll(rooms)
+  const pairs = []
+  for (let d = 0; d < nWriters; d++) {
+    const pair = { writer: clients[2 * d], observer: clients[2 * d + 1], sent: 0, acked: 0, wake: null }
+    pair.observer.map.observe(() => {
+      const seq = pair.observer.map.get('seq')
+      if (typeof seq === 'number' && seq > pair.acked) pair.acked = seq
+      if (pair.wake) { const w = pair.wake; pair.wake = null; w() }
+    })
+    pairs.push(pair)
+  }
+  let running = true
+  const loops = pairs.map(async (pair) => {
+    while (running) {
+      while (running && pair.sent - pair.acked < win) {
+        pair.sent++
+        const seq = pair.sent
+        pair.writer.doc.transact(() => {
+          pair.writer.text.insert(pair.writer.text.length, 'abcde')
+          pair.writer.map.set('seq', seq)
+        })
+      }
+      await new Promise((resolve) => { pair.wake = resolve; setTimeout(resolve, 1000) })
+    }
+  })
+  await sleep(1000) // warm-up
+  const acked0 = pairs.reduce((a, p) => a + p.acked, 0)
+  const m0 = await readMetrics()
+  const t0 = now()
+  await sleep(duration)
+  const acked1 = pairs.reduce((a, p) => a + p.acked, 0)
+  const m1 = await readMetrics()
+  const seconds = (now() - t0) / 1000
+  running = false
+  await Promise.race([Promise.all(loops), sleep(2000)])
+  destroyAll(clients)
+  const result = { writers: nWriters, window: win, seconds, acked_per_s: (acked1 - acked0) / seconds }
+  if (m0 && m1) {
+    const d = (k) => (m1[k] ?? 0) - (m0[k] ?? 0)
+    const received = d('inkweave_updates_received_total')
+    const batches = d('inkweave_store_append_batch_size_count')
+    result.server = {
+      updates_received_per_s: received / seconds,
+      batches_per_s: batches / seconds,
+      mean_batch_size: batches ? d('inkweave_store_append_batch_size_sum') / batches : null,
+      mean_append_ms: d('inkweave_store_append_seconds_count')
+        ? (1000 * d('inkweave_store_append_seconds_sum')) / d('inkweave_store_append_seconds_count')
+        : null,
+      append_le_10ms_fraction: d('inkweave_store_append_seconds_count')
+        ? d('inkweave_store_append_seconds_bucket{le="0.01"}') / d('inkweave_store_append_seconds_count')
+        : null
+    }
+  }
+  return result
+}
+
+async function memory () {
+  const pid = Number(opt.pid)
+  if (!pid) fail('--pid is required')
+  const nDocs = Number(opt.docs ?? 200)
+  const chars = Number(opt.chars)
+  const settle = Number(opt['settle-s']) * 1000
+  const fill = async (clients) => {
+    for (const c of clients) {
+      for (let i = 0; i < chars; i += 100) {
+        c.text.insert(c.text.length, chinese(Math.min(100, chars - i)))
+      }
+    }
+  }
+  // Warm-up: one document opened, written and kept, so that lazy imports and first-use caches are
+  // in the baseline, not in the per-document figure.
+  const warm = await connectAll([`${opt.prefix}-mem-warm`])
+  await fill(warm)
+  await sleep(settle)
+  const before = rssKiB(pid)
+  const rooms = Array.from({ length: nDocs }, (_, d) => `${opt.prefix}-mem-${d}`)
+  const clients = []
+  for (let i = 0; i < rooms.length; i += 20) {
+    const group = await connectAll(rooms.slice(i, i + 20))
+    await fill(group)
+    clients.push(...group)
+    await sleep(50)
+  }
+  // Each document is confirmed by a second, short-lived reader only at the end (cheap check on a
+  // sample), then the server settles before RSS is read.
+  const probe = await connectAll(rooms.slice(0, 5))
+  await waitFor(() => probe.every((p) => p.text.length >= chars), 30000, 'documents to be complete')
+  destroyAll(probe)
+  await sleep(settle)
+  const after = rssKiB(pid)
+  await sleep(1000)
+  const after2 = rssKiB(pid)
+  destroyAll(clients)
+  destroyAll(warm)
+  const grown = Math.max(after, after2) - before
+  return { docs: nDocs, chars, rss_before_kib: before, rss_after_kib: Math.max(after, after2), per_doc_kib: grown / nDocs }
+}
+
+async function awareness () {
+  const n = Number(opt.clients ?? 20)
+  const idle = Number(opt['idle-s'] ?? 35) * 1000
+  const room = `${opt.prefix}-aw`
+  const colours = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231']
+  const clients = await connectAll(Array(n).fill(room), {
+    batch: n,
+    awareness: (i) => ({ user: { name: `writer-${i}`, color: colours[i % colours.length] }, cursor: { anchor: i, head: i } })
+  })
+  // Everyone must see everyone before the idle period starts.
+  await waitFor(() => clients.every((c) => c.awareness.getStates().size >= n), 15000, 'presence to converge')
+    .catch((e) => log(e.message))
+  await sleep(2000)
+  for (const c of clients) c.resetFrames()
+  const t0 = now()
+  await sleep(idle)
+  const seconds = (now() - t0) / 1000
+  const frames = clients.map((c) => ({ ...c.frames }))
+  const seen = clients.map((c) => c.awareness.getStates().size)
+  destroyAll(clients)
+  const total = frames.reduce((a, f) => a + f.awareness, 0)
+  return {
+    clients: n,
+    seconds,
+    awareness_frames_total: total,
+    awareness_per_client_per_min: (total / n / seconds) * 60,
+    all_frames_per_client_per_min: (frames.reduce((a, f) => a + f.total, 0) / n / seconds) * 60,
+    presence_seen_min: Math.min(...seen)
+  }
+}
+
+const scenarios = { s2, s3, s4, appends, memory, awareness }
+if (!scenarios[scenario]) fail(`unknown scenario ${scenario}; one of ${Object.keys(scenarios).join(', ')}`)
+
+try {
+  const started = now()
+  const cpu0 = process.cpuUsage()
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+  loopDelay.enable()
+  const result = await scenarios[scenario]()
+  loopDelay.disable()
+  const cpu = process.cpuUsage(cpu0)
+  result.loadgen = {
+    cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+    event_loop_delay_p99_ms: Math.round(loopDelay.percentile(99) / 1e4) / 100
+  }
+  result.kind = KIND
+  result.scenario = scenario
+  result.disconnects = disconnects
+  result.wall_s = Math.round((now() - started) / 100) / 10
+  process.stdout.write(JSON.stringify(result) + '\n')
+  process.exit(0)
+} catch (err) {
+  fail(`${err && err.stack ? err.stack : err}`)
+}

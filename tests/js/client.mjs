@@ -1,0 +1,176 @@
+// A real Yjs + y-websocket client, driven by the Python tests over stdin/stdout.
+//
+// Protocol: one JSON command per line on stdin, one JSON reply per line on stdout.
+//   command: {"id": 1, "cmd": "connect", "url": "ws://127.0.0.1:PORT/sync", "room": "...", ...}
+//   reply:   {"id": 1, "ok": true, ...}   or   {"id": 1, "error": "message"}
+// stdout carries replies only; everything else goes to stderr.
+//
+// One driver process holds at most one provider: separate processes never share a Yjs
+// BroadcastChannel, so every byte between two drivers goes through the server under test.
+
+import * as readline from 'node:readline'
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10000
+
+/** @type {{ydoc: Y.Doc, provider: WebsocketProvider, closes: Array<{code: number|null, reason: string}>} | null} */
+let session = null
+
+const log = (...args) => console.error('[client.mjs]', ...args)
+
+const reply = (message) => {
+  process.stdout.write(JSON.stringify(message) + '\n')
+}
+
+const requireSession = () => {
+  if (session === null) throw new Error('not connected: send "connect" first')
+  return session
+}
+
+const text = () => requireSession().ydoc.getText('content')
+
+const status = () => {
+  if (session === null) return { connected: false, synced: false, closes: [] }
+  const { ydoc, provider, closes } = session
+  return {
+    connected: provider.wsconnected,
+    synced: provider.synced,
+    clientID: ydoc.clientID,
+    url: provider.url,
+    closes
+  }
+}
+
+const otherStates = () => {
+  const { ydoc, provider } = requireSession()
+  return Array.from(provider.awareness.getStates().entries())
+    .filter(([clientID]) => clientID !== ydoc.clientID)
+}
+
+// `encodeRoom` passes `encodeURIComponent(room)` to the provider, as an app has to for a room name
+// that holds `%`, `?`, `#` (y-websocket itself puts the room name into the URL as it is).
+const connect = async ({ url, room, token, name, color, timeoutMs, encodeRoom }) => {
+  if (session !== null) throw new Error('already connected: one provider per driver process')
+  if (typeof url !== 'string' || typeof room !== 'string') {
+    throw new Error('connect needs string "url" and "room"')
+  }
+  const ydoc = new Y.Doc()
+  const provider = new WebsocketProvider(url, encodeRoom ? encodeURIComponent(room) : room, ydoc, {
+    params: token ? { token } : {},
+    WebSocketPolyfill: WebSocket,
+    disableBc: true
+  })
+  const closes = []
+  session = { ydoc, provider, closes }
+  provider.on('connection-close', (event) => {
+    closes.push({ code: event ? event.code : null, reason: event ? String(event.reason) : '' })
+  })
+  provider.on('connection-error', (event) => {
+    log('connection error:', event && event.message ? event.message : String(event))
+  })
+  provider.awareness.setLocalState({ user: { name: name ?? 'node', color: color ?? '#888888' } })
+  await new Promise((resolve, reject) => {
+    if (provider.synced) {
+      resolve()
+      return
+    }
+    const timer = setTimeout(() => {
+      provider.off('sync', onSync)
+      reject(new Error(
+        `not synced within ${timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS} ms ` +
+        `(url ${provider.url}, closes ${JSON.stringify(closes)})`
+      ))
+    }, timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
+    const onSync = (synced) => {
+      if (synced) {
+        clearTimeout(timer)
+        provider.off('sync', onSync)
+        resolve()
+      }
+    }
+    provider.on('sync', onSync)
+  })
+  return { clientID: ydoc.clientID, url: provider.url }
+}
+
+const close = () => {
+  if (session === null) return { closed: false }
+  const { ydoc, provider } = session
+  session = null
+  provider.destroy() // sends the "I left" awareness entry, then closes the socket
+  ydoc.destroy()
+  return { closed: true }
+}
+
+const handlers = {
+  connect,
+  // Where to insert: `index` (JavaScript string units), or right `after` / `before` the first
+  // occurrence of a string, found and used in one step so that no remote update comes between.
+  insert: ({ index, after, before, text: value }) => {
+    const ytext = text()
+    if (typeof value !== 'string') throw new Error('insert needs a string "text"')
+    let at = index
+    if (typeof after === 'string' || typeof before === 'string') {
+      const current = ytext.toString()
+      const anchor = typeof after === 'string' ? after : before
+      const found = current.indexOf(anchor)
+      if (found < 0) throw new Error(`anchor ${JSON.stringify(anchor)} is not in the text`)
+      at = typeof after === 'string' ? found + anchor.length : found
+    }
+    if (!Number.isInteger(at) || at < 0 || at > ytext.length) {
+      throw new Error(`index ${at} is outside 0..${ytext.length}`)
+    }
+    ytext.insert(at, value)
+    return { index: at, length: ytext.length }
+  },
+  append: ({ text: value }) => {
+    if (typeof value !== 'string') throw new Error('append needs a string "text"')
+    const ytext = text()
+    ytext.insert(ytext.length, value)
+    return { length: ytext.length }
+  },
+  text: () => ({ text: text().toString() }),
+  awareness: () => ({ clientID: requireSession().ydoc.clientID, states: otherStates() }),
+  setAwareness: ({ field, value }) => {
+    if (typeof field !== 'string') throw new Error('setAwareness needs a string "field"')
+    requireSession().provider.awareness.setLocalStateField(field, value)
+    return {}
+  },
+  status,
+  close,
+  exit: () => {
+    close()
+    setImmediate(() => process.exit(0))
+    return {}
+  }
+}
+
+const handle = async (line) => {
+  let id = null
+  try {
+    const command = JSON.parse(line)
+    id = command.id ?? null
+    const handler = Object.hasOwn(handlers, command.cmd) ? handlers[command.cmd] : undefined
+    if (handler === undefined) throw new Error(`unknown command ${JSON.stringify(command.cmd)}`)
+    const result = await handler(command)
+    reply({ id, ok: true, ...result })
+  } catch (error) {
+    reply({ id, error: error instanceof Error ? error.message : String(error) })
+  }
+}
+
+process.on('uncaughtException', (error) => log('uncaught exception:', error))
+process.on('unhandledRejection', (error) => log('unhandled rejection:', error))
+
+const lines = readline.createInterface({ input: process.stdin, terminal: false })
+lines.on('line', (line) => {
+  if (line.trim() !== '') handle(line)
+})
+lines.on('close', () => {
+  // the test process went away: leave without waiting for sockets
+  close()
+  process.exit(0)
+})
+log('ready')

@@ -1,0 +1,57 @@
+"""The app under uvicorn inside the test's event loop, for tests that inject parts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import Components, create_app
+from api.settings import Settings
+from sync_server.auth import Authorizer
+
+from .server import free_port
+
+
+@dataclass
+class RunningApp:
+    app: FastAPI
+    port: int
+
+    @property
+    def components(self) -> Components:
+        return self.app.state.components
+
+    @property
+    def sync_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/sync"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, *, authorizer: Authorizer | None = None
+) -> AsyncIterator[RunningApp]:
+    app = create_app(settings, authorizer=authorizer)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=1 << 26
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield RunningApp(app, port)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)

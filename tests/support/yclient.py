@@ -1,0 +1,145 @@
+"""A small y-websocket client in Python (pycrdt + websockets), for tests and benchmarks.
+
+It behaves like the stock JavaScript provider: sends sync step 1 on connect, answers the server's
+step 1 with step 2, sends local edits as updates, applies remote updates, and speaks awareness.
+It also records every update frame it received, so durability tests can check them later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+import websockets
+from pycrdt import Doc, Map, Text
+
+from sync_server import protocol
+
+
+def sync_url(base: str, doc: str, token: str | None = None) -> str:
+    """The URL a y-websocket client opens: base + '/' + room, percent-encoded like a browser."""
+    url = f"{base.rstrip('/')}/{quote(doc, safe='')}"
+    return f"{url}?token={quote(token)}" if token else url
+
+
+class YClient:
+    def __init__(self, base: str, doc: str, *, token: str | None = None, name: str = "py") -> None:
+        self.url = sync_url(base, doc, token)
+        self.doc: Doc = Doc()
+        self.text = self.doc.get("content", type=Text)
+        self.meta = self.doc.get("meta", type=Map)
+        self.name = name
+        self.received_updates: list[bytes] = []
+        self.awareness: dict[int, dict[str, Any]] = {}
+        self.awareness_frames = 0
+        self.permission_denied: str | None = None
+        self.synced = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason: str = ""
+        self._ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._applying_remote = False
+        self._clock = 0
+        self.doc.observe(self._on_local_change)
+
+    async def connect(self, *, wait_synced: bool = True, timeout: float = 10) -> YClient:
+        self._ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
+        self._reader = asyncio.create_task(self._read())
+        await self._ws.send(protocol.sync_step1(self.doc.get_state()))
+        if wait_synced:
+            await asyncio.wait_for(self.synced.wait(), timeout)
+        return self
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+
+    async def send_raw(self, frame: bytes | str) -> None:
+        await self._ws.send(frame)
+
+    def _on_local_change(self, event: Any) -> None:
+        if self._applying_remote or self._ws is None:
+            return
+        frame = protocol.sync_update(event.update)
+        asyncio.get_running_loop().create_task(self._send_quietly(frame))
+
+    async def _send_quietly(self, frame: bytes) -> None:
+        with contextlib.suppress(Exception):
+            await self._ws.send(frame)
+
+    def insert(self, index_chars: int, value: str) -> None:
+        """Insert at a character index (pycrdt indexes by UTF-8 bytes)."""
+        prefix = str(self.text)[:index_chars]
+        self.text.insert(len(prefix.encode("utf-8")), value)
+
+    def append(self, value: str) -> None:
+        self.text += value
+
+    async def set_awareness(self, state: dict[str, Any] | None) -> None:
+        self._clock += 1
+        entry = protocol.AwarenessEntry(
+            self.doc.client_id, self._clock, json.dumps(state) if state is not None else "null"
+        )
+        await self._ws.send(protocol.awareness([entry]))
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self._ws:
+                if isinstance(frame, str):
+                    continue
+                self._handle(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self._ws.close_code is not None:
+                self.close_code = self._ws.close_code
+                self.close_reason = self._ws.close_reason or ""
+            self.closed.set()
+
+    def _handle(self, frame: bytes) -> None:
+        if frame[0] == protocol.MSG_AUTH:
+            reader = protocol.Reader(frame[2:])
+            self.permission_denied = reader.var_string()
+            return
+        message = protocol.parse_message(frame)
+        match message:
+            case protocol.SyncStep1(state_vector):
+                update = self.doc.get_update(state_vector)
+                asyncio.get_running_loop().create_task(
+                    self._send_quietly(protocol.sync_step2(update))
+                )
+            case protocol.SyncStep2(update):
+                self._apply_remote(update)
+                self.synced.set()
+            case protocol.SyncUpdate(update):
+                self.received_updates.append(update)
+                self._apply_remote(update)
+            case protocol.AwarenessMessage(payload):
+                self.awareness_frames += 1
+                for entry in protocol.parse_awareness(payload):
+                    if entry.removed:
+                        self.awareness.pop(entry.client_id, None)
+                    else:
+                        self.awareness[entry.client_id] = json.loads(entry.state_json)
+
+    def _apply_remote(self, update: bytes) -> None:
+        self._applying_remote = True
+        try:
+            self.doc.apply_update(update)
+        finally:
+            self._applying_remote = False
+
+
+async def wait_until(predicate: Any, timeout: float = 10, interval: float = 0.02) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)
