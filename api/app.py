@@ -32,10 +32,10 @@ class Components:
     metrics: SyncMetrics
 
 
-def build_components(settings: Settings) -> Components:
+def build_components(settings: Settings, *, store: DocStore | None = None) -> Components:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = SyncMetrics()
-    store = SQLDocStore(
+    store = store or SQLDocStore(
         settings.resolved_docs_url(),
         group_commit_window_s=settings.group_commit_window_ms / 1000,
         group_commit_max_batch=settings.group_commit_max_batch,
@@ -62,10 +62,14 @@ def _authorizer(settings: Settings) -> Authorizer:
 
 
 def create_app(
-    settings: Settings | None = None, *, authorizer: Authorizer | None = None
+    settings: Settings | None = None,
+    *,
+    authorizer: Authorizer | None = None,
+    store: DocStore | None = None,
 ) -> FastAPI:
+    """The whole app; `authorizer` and `store` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
-    parts = build_components(settings)
+    parts = build_components(settings, store=store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

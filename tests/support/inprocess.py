@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api.app import Components, create_app
 from api.settings import Settings
+from storage.docs.base import DocStore
 from sync_server.auth import Authorizer
 
 from .server import free_port
@@ -37,9 +38,9 @@ class RunningApp:
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, *, authorizer: Authorizer | None = None
+    settings: Settings, *, authorizer: Authorizer | None = None, store: DocStore | None = None
 ) -> AsyncIterator[RunningApp]:
-    app = create_app(settings, authorizer=authorizer)
+    app = create_app(settings, authorizer=authorizer, store=store)
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=1 << 26

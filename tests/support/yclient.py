@@ -44,17 +44,21 @@ class YClient:
         self._reader: asyncio.Task[None] | None = None
         self._applying_remote = False
         self._clock = 0
+        self._sending: set[asyncio.Task[None]] = set()
         self.doc.observe(self._on_local_change)
 
     async def connect(self, *, wait_synced: bool = True, timeout: float = 10) -> YClient:
         self._ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
         self._reader = asyncio.create_task(self._read())
-        await self._ws.send(protocol.sync_step1(self.doc.get_state()))
+        await self._send_quietly(protocol.sync_step1(self.doc.get_state()))
         if wait_synced:
             await asyncio.wait_for(self.synced.wait(), timeout)
         return self
 
     async def close(self) -> None:
+        """Close after every local edit made so far has been sent."""
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -67,8 +71,12 @@ class YClient:
     def _on_local_change(self, event: Any) -> None:
         if self._applying_remote or self._ws is None:
             return
-        frame = protocol.sync_update(event.update)
-        asyncio.get_running_loop().create_task(self._send_quietly(frame))
+        self._send_soon(protocol.sync_update(event.update))
+
+    def _send_soon(self, frame: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._send_quietly(frame))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _send_quietly(self, frame: bytes) -> None:
         with contextlib.suppress(Exception):
@@ -111,10 +119,7 @@ class YClient:
         message = protocol.parse_message(frame)
         match message:
             case protocol.SyncStep1(state_vector):
-                update = self.doc.get_update(state_vector)
-                asyncio.get_running_loop().create_task(
-                    self._send_quietly(protocol.sync_step2(update))
-                )
+                self._send_soon(protocol.sync_step2(self.doc.get_update(state_vector)))
             case protocol.SyncStep2(update):
                 self._apply_remote(update)
                 self.synced.set()

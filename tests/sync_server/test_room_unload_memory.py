@@ -1,0 +1,53 @@
+"""Room unload frees memory: documents that nobody holds do not stay in the process."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support.server import ServerProcess
+from tests.support.yclient import YClient, wait_until
+
+
+def gauge(metrics: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
+    assert match, name
+    return float(match.group(1))
+
+
+async def cycle(server: ServerProcess, names: list[str]) -> None:
+    semaphore = asyncio.Semaphore(20)
+
+    async def one(name: str) -> None:
+        async with semaphore:
+            client = await YClient(server.sync_url, name).connect()
+            client.append(f"{name}：" + "字" * 200)
+            await client.close()
+
+    await asyncio.gather(*(one(name) for name in names))
+
+
+@pytest.mark.slow
+async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"}).start()
+    try:
+        process = psutil.Process(server.proc.pid)
+        await cycle(server, [f"预热/{i}" for i in range(200)])
+        rss = []
+        for round_ in range(2):
+            await cycle(server, [f"第{round_}轮/文档{i}" for i in range(1000)])
+            await wait_until(lambda: gauge(server.metrics(), "inkweave_open_rooms") == 0)
+            assert gauge(server.metrics(), "inkweave_connections") == 0
+            rss.append(process.memory_info().rss)
+        growth_mb = (rss[1] - rss[0]) / 2**20
+        assert growth_mb < 10, f"server grew {growth_mb:.1f} MiB over 1,000 more documents"
+        # Every document is still there after its room was unloaded.
+        reader = await YClient(server.sync_url, "第0轮/文档999").connect()
+        assert str(reader.text).startswith("第0轮/文档999：")
+        await reader.close()
+    finally:
+        server.stop()
