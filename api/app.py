@@ -46,6 +46,7 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         metrics,
         policy=RoomPolicy(
             awareness_renewal_flush_s=settings.awareness_renewal_flush_s,
+            sync_chunk_bytes=settings.sync_chunk_bytes,
             compact_after_updates=settings.compact_after_updates,
             compact_after_bytes=settings.compact_after_bytes,
         ),

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="Largest sync frame accepted from a client."
     )
+    sync_chunk_bytes: int = Field(
+        256 * 1024,
+        ge=4096,
+        description="A first sync larger than this goes out in messages of about this size.",
+    )
     send_queue_limit: int = Field(
         2048, gt=0, description="Frames queued for one client before it is dropped as too slow."
     )

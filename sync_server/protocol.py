@@ -88,6 +88,21 @@ class Reader:
     def remaining(self) -> int:
         return len(self._data) - self._pos
 
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    def byte(self) -> int:
+        if self._pos >= len(self._data):
+            raise ProtocolError("truncated message")
+        self._pos += 1
+        return self._data[self._pos - 1]
+
+    def skip(self, count: int) -> None:
+        if count > self.remaining:
+            raise ProtocolError(f"{count} bytes expected, {self.remaining} left")
+        self._pos += count
+
     def var_uint(self) -> int:
         value = 0
         shift = 0

@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pycrdt import Doc, TransactionEvent, get_state
+from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
 from storage.docs.base import DocStore
 from storage.docs.merge import apply_stored
 
 from . import protocol
 from .connection import Connection
+from .first_sync import first_sync_frames
 from .metrics import SyncMetrics
 from .presence import Presence
 from .protocol import ProtocolError
@@ -32,6 +33,7 @@ _EMPTY_UPDATE = b"\x00\x00"
 @dataclass(frozen=True, slots=True)
 class RoomPolicy:
     awareness_renewal_flush_s: float = 5.0
+    sync_chunk_bytes: int = 256 * 1024
     compact_after_updates: int = 500
     compact_after_bytes: int = 4 * 1024 * 1024
 
@@ -54,6 +56,7 @@ class Room:
         self._policy = policy
         self._request_compaction = request_compaction
         self._doc: Doc | None = None
+        self._subscription: Subscription | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
@@ -77,7 +80,7 @@ class Room:
         stored = await self._store.load(self.name)
         doc: Doc = Doc()
         apply_stored(doc, stored, name=self.name)
-        doc.observe(self._collect_relay)
+        self._subscription = doc.observe(self._collect_relay)
         self._log_updates = len(stored.updates)
         self._log_bytes = stored.log_bytes
         self._doc = doc
@@ -88,6 +91,10 @@ class Room:
     def unload(self) -> None:
         if self._renewal_timer is not None:
             self._renewal_timer.cancel()
+        if self._doc is not None and self._subscription is not None:
+            # The document holds this callback in Rust, out of reach of Python's cycle collector.
+            self._doc.unobserve(self._subscription)
+        self._subscription = None
         self._doc = None
         self._pending_renewals.clear()
 
@@ -111,7 +118,8 @@ class Room:
                     missing = self.doc.get_update(state_vector)
                 except ValueError as exc:
                     raise ProtocolError("sync step 1 carries an invalid state vector") from exc
-                conn.send(protocol.sync_step2(missing))
+                for frame in self._first_sync(missing):
+                    conn.send(frame)
             case protocol.SyncStep2(update) | protocol.SyncUpdate(update):
                 if not conn.can_write:
                     if not conn.denied_notified:
@@ -124,6 +132,13 @@ class Room:
                 self._handle_awareness(conn, protocol.parse_awareness(payload))
             case protocol.QueryAwareness():
                 conn.send(protocol.awareness(self.presence.snapshot()))
+
+    def _first_sync(self, missing: bytes) -> list[bytes]:
+        try:
+            return first_sync_frames(missing, self._policy.sync_chunk_bytes)
+        except ProtocolError:  # a struct this server cannot measure: send it whole
+            log.warning("could not split a first sync", extra={"doc": self.name})
+            return [protocol.sync_step2(missing)]
 
     async def submit(self, update: bytes, origin: Connection | None) -> None:
         """The write-ahead path, for peers' updates and the server's own edits alike."""

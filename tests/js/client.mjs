@@ -20,6 +20,9 @@ let session = null
 
 const log = (...args) => console.error('[client.mjs]', ...args)
 
+// stdout is for replies only: whatever a library prints goes to stderr
+console.log = console.info = console.debug = console.error
+
 const reply = (message) => {
   process.stdout.write(JSON.stringify(message) + '\n')
 }
@@ -95,12 +98,27 @@ const connect = async ({ url, room, token, name, color, timeoutMs, encodeRoom })
   return { clientID: ydoc.clientID, url: provider.url }
 }
 
-const close = () => {
+// Resolves once the socket has flushed what was sent and closed (or after `timeoutMs`).
+const closed = (ws, timeoutMs = 1000) => new Promise((resolve) => {
+  if (ws === null || ws.readyState === WebSocket.CLOSED) {
+    resolve()
+    return
+  }
+  const timer = setTimeout(resolve, timeoutMs)
+  ws.once('close', () => {
+    clearTimeout(timer)
+    resolve()
+  })
+})
+
+const close = async () => {
   if (session === null) return { closed: false }
   const { ydoc, provider } = session
   session = null
+  const ws = provider.ws
   provider.destroy() // sends the "I left" awareness entry, then closes the socket
   ydoc.destroy()
+  await closed(ws)
   return { closed: true }
 }
 
@@ -140,8 +158,8 @@ const handlers = {
   },
   status,
   close,
-  exit: () => {
-    close()
+  exit: async () => {
+    await close()
     setImmediate(() => process.exit(0))
     return {}
   }
@@ -169,8 +187,7 @@ lines.on('line', (line) => {
   if (line.trim() !== '') handle(line)
 })
 lines.on('close', () => {
-  // the test process went away: leave without waiting for sockets
-  close()
-  process.exit(0)
+  // the test process went away
+  close().finally(() => process.exit(0))
 })
 log('ready')

@@ -45,7 +45,7 @@ class YClient:
         self._applying_remote = False
         self._clock = 0
         self._sending: set[asyncio.Task[None]] = set()
-        self.doc.observe(self._on_local_change)
+        self._subscription = self.doc.observe(self._on_local_change)
 
     async def connect(self, *, wait_synced: bool = True, timeout: float = 10) -> YClient:
         self._ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
@@ -64,6 +64,9 @@ class YClient:
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
+        if self._subscription is not None:  # a Rust-held callback: an uncollectable cycle
+            self.doc.unobserve(self._subscription)
+            self._subscription = None
 
     async def send_raw(self, frame: bytes | str) -> None:
         await self._ws.send(frame)

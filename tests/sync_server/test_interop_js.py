@@ -11,6 +11,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import pytest
 
@@ -114,26 +115,23 @@ def assert_no_server_errors(server: ServerProcess) -> None:
     assert not bad, f"server logged errors ({server.log_path}):\n" + "\n".join(bad)
 
 
-async def test_y_websocket_room_name_with_percent_sequence_is_the_python_clients_room(
+async def test_the_room_is_the_percent_decoded_path(
     server: ServerProcess, clients: Clients
 ) -> None:
-    """y-websocket puts the room name into the URL as it is; the Python client percent-encodes it.
+    """The document is named by the percent-decoded URL path (README, "Sync protocol").
 
-    Both must land in the document named `ROOM`.
+    The stock y-websocket client puts its room name into the URL unencoded, so a `%2F` in it
+    arrives as an escape: a stock client asking for `草稿%2F终稿` opens the document
+    `草稿/终稿`, the one a client that percent-encodes `草稿/终稿` opens.
     """
     node = await (await clients.node("甲")).connect(server.sync_url, ROOM)
-    py = await clients.python(server.sync_url, ROOM)
+    py = await clients.python(server.sync_url, unquote(ROOM))
     await node.append("甲：你好。")
     py.append("丙：世界。")
-    try:
-        await eventually(node.text, lambda t: "丙：世界。" in t, "Node sees the Python edit", 3)
-        await python_eventually(lambda: "甲：你好。" in str(py.text), "Python sees the Node edit", 3)
-    except AssertionError as exc:
-        raise AssertionError(
-            f"{exc}\nThe Node client (y-websocket, room name put into the URL unencoded) opened "
-            f"{node.url!r}; the Python client opened {py.url!r}. They are in different documents: "
-            f"Node text {await node.text()!r}, Python text {str(py.text)!r}."
-        ) from None
+    await eventually(node.text, lambda t: "丙：世界。" in t, "Node sees the Python edit")
+    await python_eventually(lambda: "甲：你好。" in str(py.text), "Python sees the Node edit")
+    assert await node.text() == str(py.text)
+    assert_no_server_errors(server)
 
 
 async def test_y_websocket_with_encoded_room_name_shares_the_python_clients_room(
@@ -216,18 +214,18 @@ async def test_concurrent_chinese_edits_from_js_and_python_converge(
     async def texts() -> tuple[str, str, str]:
         return await node_a.text(), await node_b.text(), str(py.text)
 
-    final_a, final_b, final_py = await eventually(
+    final, _, _ = await eventually(
         texts,
         lambda t: t[0] == t[1] == t[2] and len(t[0]) == expected_length,
         "all three clients hold the same complete text",
         timeout=8,
     )
-    missing = [c for c in inserted if c not in final_a]
-    assert not missing, f"chunks lost or split: {missing} in {final_a!r}"
-    assert final_a.count("【") == final_a.count("】") == 3 * rounds
+    missing = [c for c in inserted if c not in final]
+    assert not missing, f"chunks lost or split: {missing} in {final!r}"
+    assert final.count("【") == final.count("】") == 3 * rounds
 
     late = await (await clients.node("丁")).connect(server.sync_url, ROOM, encode_room=True)
-    assert await late.text() == final_a
+    assert await late.text() == final
     assert_no_server_errors(server)
 
 
@@ -255,8 +253,10 @@ async def test_awareness_flows_between_js_and_python_clients(
     assert states_b[py_id]["user"]["color"] == "#123"
     assert states_b[node_a.client_id]["user"]["color"] == "#e74c3c"
     await python_eventually(
-        lambda: names(py.awareness).get(node_a.client_id) == "甲-node"
-        and names(py.awareness).get(node_b.client_id) == "乙-node",
+        lambda: (
+            names(py.awareness).get(node_a.client_id) == "甲-node"
+            and names(py.awareness).get(node_b.client_id) == "乙-node"
+        ),
         "the Python client sees both Node clients",
     )
 

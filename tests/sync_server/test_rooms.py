@@ -14,6 +14,7 @@ from storage.docs.restore import apply_state
 from storage.docs.sql import SQLDocStore
 from tests.support.inprocess import RunningApp, running_app
 from tests.support.yclient import YClient, wait_until
+from tests.support.ydocs import clocks
 
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
@@ -124,14 +125,14 @@ async def test_a_restored_version_arrives_live_as_new_operations(app: RunningApp
     editor.text.clear()
     editor.append("第二稿：云涌。")
     await asyncio.sleep(0.2)
-    state_before_restore = editor.doc.get_state()
+    state_before_restore = clocks(editor.doc)
 
     async with app.components.rooms.hold("restore") as room:
         target = await store.read_version("restore", version.id)
         changed = await room.change(lambda doc: apply_state(doc, target))
     assert changed
     await wait_until(lambda: str(editor.text) == "第一稿：风起。")
-    assert editor.doc.get_state() != state_before_restore, "restore adds operations"
+    assert clocks(editor.doc) != state_before_restore, "restore adds operations"
 
     assert len((await store.load("restore")).updates) >= 3, "history is appended, not rewritten"
     await editor.close()
@@ -152,3 +153,28 @@ async def test_rooms_compact_their_log_past_the_threshold(tmp_path: Path) -> Non
         assert str(fresh.text) == str(writer.text)
         await writer.close()
         await fresh.close()
+
+
+async def test_a_large_chapter_first_sync_arrives_in_bounded_frames(tmp_path: Path) -> None:
+    async with running_app(settings_for(tmp_path, sync_chunk_bytes=64 * 1024)) as app:
+        writer = await YClient(app.sync_url, "长篇").connect()
+        for index in range(400):  # 400 updates, 200,000 characters
+            writer.append(f"{index:04d}" + "山不在高有仙则名水不在深有龙则灵" * 31)
+        await writer.close()
+        room = app.components.rooms.rooms["长篇"]
+        await wait_until(lambda: clocks(room.doc) == clocks(writer.doc))
+        reader = YClient(app.sync_url, "长篇")
+        sizes: list[int] = []
+        original = reader._handle
+
+        def measure(frame: bytes) -> None:
+            sizes.append(len(frame))
+            original(frame)
+
+        reader._handle = measure  # type: ignore[method-assign]
+        await reader.connect()
+        assert str(reader.text) == str(writer.text)
+        assert len(str(reader.text)) == 200_000
+        assert len(sizes) > 8
+        assert max(sizes) <= 64 * 1024 + 4096
+        await reader.close()
