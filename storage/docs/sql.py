@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    event,
     func,
     insert,
     or_,
@@ -36,8 +34,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..sql.engine import make_engine
 from .base import Compaction, StoredDoc, VersionInfo, VersionNotFound
 from .group_commit import GroupCommitter
 from .merge import merged_state
@@ -104,7 +103,7 @@ class SQLDocStore:
         on_append_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._url = url
-        self._engine: AsyncEngine = _make_engine(url)
+        self._engine: AsyncEngine = make_engine(url)
         self._committer: GroupCommitter[tuple[str, bytes]] = GroupCommitter(
             self._write_batch,
             window_s=group_commit_window_s,
@@ -278,21 +277,3 @@ class SQLDocStore:
 def _check_name(doc: str) -> None:
     if not doc or len(doc) > _DOC_NAME_LENGTH:
         raise ValueError(f"document names are 1 to {_DOC_NAME_LENGTH} characters")
-
-
-def _make_engine(url: str) -> AsyncEngine:
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, **kwargs)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
-        return engine
-    kwargs.update(pool_pre_ping=True, pool_recycle=3600)
-    return create_async_engine(url, **kwargs)

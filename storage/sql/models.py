@@ -1,0 +1,195 @@
+"""Relational data (brief §3.1) plus what collaboration needs: members, sessions, codes, search.
+
+Column names and meanings follow the brief's tables. Additions: `work_members` (roles),
+`refresh_sessions` (rotating refresh tokens), `verification_codes`, `search_terms` (a bigram index
+that finds two-character Chinese words on every engine), and on `chapters` the derived text
+projection (`text`, `word_count`, `text_updated_at`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored naive in UTC (MySQL DATETIME has no zone); always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    email: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+    member_level: Mapped[str] = mapped_column(String(20), default="free", nullable=False)
+    member_expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total_words: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    total_works: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # The brief counts hours; seconds are kept so that short sessions add up.
+    total_time_seconds: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    status: Mapped[int] = mapped_column(SmallInteger, default=1, nullable=False)
+
+    __table_args__ = (Index("idx_member_level", "member_level"),)
+
+
+class Work(Timestamps, Base):
+    __tablename__ = "works"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    type: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
+    genre: Mapped[str | None] = mapped_column(String(50))
+    style: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10), default="draft", nullable=False, index=True)
+    word_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    chapter_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    target_words: Mapped[int | None] = mapped_column(Integer)
+    cover_url: Mapped[str | None] = mapped_column(String(500))
+    content_id: Mapped[str | None] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    is_deleted: Mapped[int] = mapped_column(SmallInteger, default=0, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkMember(Base):
+    __tablename__ = "work_members"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("work_id", "user_id", name="uq_work_member"),)
+
+
+class Chapter(Timestamps, Base):
+    __tablename__ = "chapters"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    chapter_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str | None] = mapped_column(String(200))
+    content_id: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    word_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False, index=True)
+    text: Mapped[str] = mapped_column(LongText, default="", nullable=False)
+    text_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Material(Timestamps, Base):
+    __tablename__ = "materials"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    type: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
+    genre: Mapped[str | None] = mapped_column(String(50), index=True)
+    content: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[int] = mapped_column(SmallInteger, default=0, nullable=False)
+    use_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class RefreshSession(Base):
+    """One refresh token. Tokens of one login share a family; reusing a spent one kills it."""
+
+    __tablename__ = "refresh_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class VerificationCode(Base):
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(128), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class SearchTerm(Base):
+    """Inverted index: every CJK bigram and Latin word of a chapter's or material's text."""
+
+    __tablename__ = "search_terms"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    owner_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    owner_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    term: Mapped[str] = mapped_column(String(32), nullable=False)
+
+    __table_args__ = (
+        Index("idx_search_term", "term", "owner_type", "owner_id"),
+        Index("idx_search_owner", "owner_type", "owner_id"),
+    )
