@@ -5,61 +5,31 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from storage.docs.base import DocStore
-from storage.docs.sql import SQLDocStore
-from sync_server.auth import AllowAllAuthorizer, Authorizer, DenyAllAuthorizer
+from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
-from sync_server.metrics import SyncMetrics
-from sync_server.room import RoomPolicy
-from sync_server.rooms import RoomManager
 
+from .app_parts import Components, build_components
+from .errors import install_error_handlers
+from .ratelimit import RateLimitMiddleware
+from .routers import auth, chapters, materials, search, users, works
+from .services.materials import seed_system_materials
 from .settings import Settings
+from .sync_access import SyncAuthorizer
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class Components:
-    settings: Settings
-    store: DocStore
-    rooms: RoomManager
-    metrics: SyncMetrics
-
-
-def build_components(settings: Settings, *, store: DocStore | None = None) -> Components:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    metrics = SyncMetrics()
-    store = store or SQLDocStore(
-        settings.resolved_docs_url(),
-        group_commit_window_s=settings.group_commit_window_ms / 1000,
-        group_commit_max_batch=settings.group_commit_max_batch,
-        on_append_batch=lambda size, _seconds: metrics.append_batch_size.observe(size),
-    )
-    rooms = RoomManager(
-        store,
-        metrics,
-        policy=RoomPolicy(
-            awareness_renewal_flush_s=settings.awareness_renewal_flush_s,
-            sync_chunk_bytes=settings.sync_chunk_bytes,
-            compact_after_updates=settings.compact_after_updates,
-            compact_after_bytes=settings.compact_after_bytes,
-        ),
-        unload_grace_s=settings.room_unload_grace_s,
-    )
-    return Components(settings, store, rooms, metrics)
-
-
-def _authorizer(settings: Settings) -> Authorizer:
-    if settings.auth == "off":
+def _authorizer(parts: Components) -> Authorizer:
+    if parts.settings.auth == "off":
         log.warning("INKWEAVE_AUTH=off: every socket may read and write every document")
         return AllowAllAuthorizer()
-    return DenyAllAuthorizer()
+    return SyncAuthorizer(parts.database, parts.tokens)
 
 
 def create_app(
@@ -74,24 +44,46 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await parts.database.migrate()
         await parts.store.start()
+        await seed_system_materials(parts)
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
             await parts.rooms.close()
             await parts.store.close()
+            await parts.database.close()
+            await parts.kv.close()
 
-    app = FastAPI(title="Inkweave", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Inkweave",
+        version="0.1.0",
+        description="Write novels and screenplays together, with AI, in live documents.",
+        lifespan=lifespan,
+    )
     app.state.components = parts
+    install_error_handlers(app)
+    app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
+    for router in (
+        auth.router,
+        users.router,
+        works.router,
+        chapters.router,
+        materials.router,
+        search.router,
+    ):
+        app.include_router(router, prefix="/api/v1")
 
     endpoint = SyncEndpoint(
         parts.rooms,
-        authorizer or _authorizer(settings),
+        authorizer or _authorizer(parts),
         parts.metrics,
         EndpointLimits(
             max_message_bytes=settings.max_message_bytes,
             send_queue_limit=settings.send_queue_limit,
+            reauthorize_every_s=None if settings.auth == "off" else settings.membership_recheck_s,
         ),
     )
     app.add_api_websocket_route("/sync/{doc:path}", endpoint)
@@ -102,11 +94,16 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        try:
-            await parts.store.ping()
-        except Exception as exc:
-            return JSONResponse({"status": "unavailable", "docs": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "docs": "ok"})
+        checks = {"database": parts.database.ping, "docs": parts.store.ping}
+        report, ready = {}, True
+        for name, check in checks.items():
+            try:
+                await check()
+                report[name] = "ok"
+            except Exception as exc:
+                report[name], ready = str(exc), False
+        status = "ready" if ready else "unavailable"
+        return JSONResponse({"status": status, **report}, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:

@@ -65,6 +65,16 @@ def worker(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+def migrate(args: argparse.Namespace) -> None:
+    from storage.sql.database import migrate_blocking
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate_blocking(settings.resolved_database_url())
+    log.info("database schema is up to date")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="inkweave", description="Inkweave backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     worker_cmd.add_argument("--data-dir", type=Path, default=None)
     worker_cmd.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
     worker_cmd.set_defaults(run=worker)
+
+    migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate_cmd.add_argument("--data-dir", type=Path, default=None)
+    migrate_cmd.set_defaults(run=migrate)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -6,6 +6,7 @@ reads the environment.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -20,9 +21,33 @@ class Settings(BaseSettings):
     auth: Literal["on", "off"] = Field(
         "on", description="`off` lets every socket write every document: development only."
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the relational database; default: SQLite in data_dir.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Signs tokens. Default: generated once into data_dir/secret.key.",
+    )
+    access_token_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="Brief §6.1.1: 7 days.")
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, gt=0)
+    doc_token_ttl_s: int = Field(600, gt=0, description="Tokens scoped to one document.")
+    code_ttl_s: int = Field(600, gt=0, description="How long an emailed code stays valid.")
+    rate_limit_user_per_min: int = Field(100, gt=0, description="Brief §6.3.1.")
+    rate_limit_ip_per_min: int = Field(1000, gt=0, description="Brief §6.3.1.")
+    login_failures_per_15_min: int = Field(10, gt=0, description="Per account and per IP.")
+    membership_recheck_s: float = Field(
+        2.0, gt=0, description="How often open sockets re-check their user's role."
+    )
+    projection_debounce_s: float = Field(
+        1.0, ge=0, description="Wait after the last edit before updating the text in SQL."
+    )
     docs_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the document store; default: SQLite file in data_dir.",
+    )
+    auto_migrate: bool = Field(
+        True, description="Upgrade the database schema on start (`inkweave migrate` otherwise)."
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -58,7 +83,24 @@ class Settings(BaseSettings):
         4 * 1024 * 1024, gt=0, description="...or once its log holds this many bytes."
     )
 
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'inkweave.sqlite3').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def resolved_docs_url(self) -> str:
         if self.docs_url:
             return self.docs_url
+        if self.database_url:
+            return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'docs.sqlite3').resolve()}"

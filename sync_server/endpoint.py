@@ -33,6 +33,7 @@ CLOSE_INTERNAL = 1011
 class EndpointLimits:
     max_message_bytes: int
     send_queue_limit: int
+    reauthorize_every_s: float | None = None
 
 
 class _Refused(Exception):
@@ -67,7 +68,8 @@ class SyncEndpoint:
         if not doc:
             await websocket.close(CLOSE_PROTOCOL_ERROR, "no document named in the URL")
             return
-        grant = await self._authorizer.authorize(websocket.query_params.get("token"), doc)
+        token = websocket.query_params.get("token")
+        grant = await self._authorizer.authorize(token, doc)
         if grant.access is Access.DENY:
             await websocket.close(grant.close_code, _close_reason(grant.reason or "denied"))
             return
@@ -86,6 +88,7 @@ class SyncEndpoint:
         self._metrics.connections.inc()
         room = self._rooms.acquire(doc)
         sender: asyncio.Task[None] | None = None
+        watcher: asyncio.Task[None] | None = None
         failed = False
         try:
             try:
@@ -96,6 +99,8 @@ class SyncEndpoint:
                 raise _Refused(CLOSE_INTERNAL, "could not load the document") from None
             room.join(conn)
             sender = asyncio.create_task(conn.run_sender(), name=f"send:{doc}")
+            if self._limits.reauthorize_every_s:
+                watcher = asyncio.create_task(self._reauthorize(conn, token, doc))
             await self._receive_loop(websocket, conn, room)
         except _Refused as refusal:
             conn.close(refusal.code, refusal.reason)
@@ -109,10 +114,28 @@ class SyncEndpoint:
             self._rooms.release(room, failed=failed)
             self._metrics.connections.dec()
             await conn.wait_closed()
-            if sender is not None:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
+            for task in (sender, watcher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _reauthorize(self, conn: Connection, token: str | None, doc: str) -> None:
+        """Roles change and tokens get revoked while sockets stay open: ask again, regularly."""
+        assert self._limits.reauthorize_every_s is not None
+        while not conn.closed:
+            await asyncio.sleep(self._limits.reauthorize_every_s)
+            try:
+                grant = await self._authorizer.authorize(token, doc)
+            except Exception:
+                log.exception("re-authorization failed; keeping the last decision")
+                continue
+            if grant.access is Access.DENY:
+                conn.close(grant.close_code, grant.reason or "access withdrawn")
+                return
+            if grant.access is not conn.access:
+                conn.access = grant.access
+                conn.denied_notified = False
 
     async def _receive_loop(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
         while not conn.closed:

@@ -47,6 +47,7 @@ class Room:
         policy: RoomPolicy,
         *,
         request_compaction: Callable[[str], None],
+        on_update: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.name = name
         self.connections: set[Connection] = set()
@@ -55,6 +56,7 @@ class Room:
         self._metrics = metrics
         self._policy = policy
         self._request_compaction = request_compaction
+        self._on_update = on_update
         self._doc: Doc | None = None
         self._subscription: Subscription | None = None
         self._load_task: asyncio.Task[None] | None = None
@@ -158,9 +160,12 @@ class Room:
         except ValueError:
             log.exception("a stored update could not be applied", extra={"doc": self.name})
             return
+        changed = bool(self._relay)
         for integrated in self._relay:
             self._broadcast(protocol.sync_update(integrated), exclude=origin, counter="updates")
         self._relay.clear()
+        if changed and self._on_update is not None:
+            self._on_update(self.name, origin.principal if origin else None)
         self._log_updates += 1
         self._log_bytes += len(update)
         if (

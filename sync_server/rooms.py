@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from storage.docs.base import DocStore
@@ -27,11 +27,14 @@ class RoomManager:
         *,
         policy: RoomPolicy,
         unload_grace_s: float,
+        on_update: Callable[[str, str | None], None] | None = None,
     ) -> None:
+        """`on_update(doc, principal)` runs after every change applied to a loaded document."""
         self._store = store
         self._metrics = metrics
         self._policy = policy
         self._grace_s = unload_grace_s
+        self.on_update = on_update
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -53,11 +56,16 @@ class RoomManager:
                 self._metrics,
                 self._policy,
                 request_compaction=self.request_compaction,
+                on_update=self._updated,
             )
             self._rooms[name] = room
             self._metrics.open_rooms.set(len(self._rooms))
         self._holders[name] = self._holders.get(name, 0) + 1
         return room
+
+    def _updated(self, doc: str, principal: str | None) -> None:
+        if self.on_update is not None:
+            self.on_update(doc, principal)
 
     def release(self, room: Room, *, failed: bool = False) -> None:
         name = room.name

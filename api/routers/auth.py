@@ -1,0 +1,100 @@
+"""`/api/v1/auth`: codes, register, login, refresh, logout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.params import Body
+from pydantic import BaseModel, EmailStr, Field
+
+from ..deps import CurrentClaims, Parts, client_ip
+from ..errors import success
+from ..schemas import Envelope
+from ..services.accounts import Accounts, Session
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+USERNAME = r"^[\w\-\u00b7]{2,50}$"
+
+
+class CodeIn(BaseModel):
+    email: EmailStr = Field(max_length=100)
+    purpose: Literal["register"] = "register"
+
+
+class RegisterIn(BaseModel):
+    username: str = Field(pattern=USERNAME, description="2–50 letters, digits, _ or -; CJK allowed")
+    email: EmailStr = Field(max_length=100)
+    password: str = Field(min_length=8, max_length=128)
+    code: str = Field(pattern=r"^\d{6}$", description="The code sent by POST /auth/code")
+
+
+class LoginIn(BaseModel):
+    email: str = Field(
+        min_length=1, max_length=100, description="Email address or username to sign in with"
+    )
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class LogoutIn(BaseModel):
+    refresh_token: str | None = Field(None, max_length=4096)
+
+
+class TokensOut(BaseModel):
+    user_id: int
+    username: str
+    member_level: str
+    token: str
+    refresh_token: str
+    expires_in: int
+
+
+class SentOut(BaseModel):
+    sent: bool
+
+
+def _tokens(session: Session) -> dict[str, object]:
+    return TokensOut(
+        user_id=session.user.id,
+        username=session.user.username,
+        member_level=session.user.member_level,
+        token=session.access_token,
+        refresh_token=session.refresh_token,
+        expires_in=session.expires_in,
+    ).model_dump()
+
+
+@router.post("/code", response_model=Envelope[SentOut], summary="Email a verification code")
+async def send_code(body: CodeIn, parts: Parts) -> dict[str, object]:
+    await Accounts(parts).send_code(body.email, body.purpose)
+    return success({"sent": True})
+
+
+@router.post("/register", response_model=Envelope[TokensOut], status_code=201)
+async def register(body: RegisterIn, parts: Parts) -> dict[str, object]:
+    session = await Accounts(parts).register(body.username, body.email, body.password, body.code)
+    return success(_tokens(session))
+
+
+@router.post("/login", response_model=Envelope[TokensOut])
+async def login(body: LoginIn, parts: Parts, request: Request) -> dict[str, object]:
+    session = await Accounts(parts).login(body.email, body.password, client_ip(request))
+    return success(_tokens(session))
+
+
+@router.post("/refresh", response_model=Envelope[TokensOut], summary="Rotate a refresh token")
+async def refresh(body: RefreshIn, parts: Parts) -> dict[str, object]:
+    return success(_tokens(await Accounts(parts).refresh(body.refresh_token)))
+
+
+@router.post("/logout", response_model=Envelope[None])
+async def logout(
+    parts: Parts, claims: CurrentClaims, body: Annotated[LogoutIn | None, Body()] = None
+) -> dict[str, object]:
+    await Accounts(parts).logout(claims, body.refresh_token if body else None)
+    return success(None)

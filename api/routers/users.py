@@ -1,0 +1,120 @@
+"""`/api/v1/users`: the signed-in user's profile, avatar and password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from storage.sql.models import User
+
+from ..deps import CurrentUser, Parts
+from ..errors import AppError, Err, success
+from ..schemas import Envelope
+from ..services.accounts import Accounts
+from .auth import USERNAME
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+AVATAR_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str
+    phone: str | None
+    avatar_url: str | None
+    member_level: str
+    member_expire_at: datetime | None
+    total_words: int
+    total_works: int
+    total_time: int = Field(description="Hours spent editing (brief §3.1.1)")
+    total_time_seconds: int
+    created_at: datetime
+
+
+class UserPatch(BaseModel):
+    username: str | None = Field(None, pattern=USERNAME)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,20}$")
+
+
+class PasswordIn(BaseModel):
+    old_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+def user_out(user: User) -> dict[str, object]:
+    return UserOut.model_validate(
+        {
+            **{c: getattr(user, c) for c in UserOut.model_fields if hasattr(user, c)},
+            "total_time": user.total_time_seconds // 3600,
+        }
+    ).model_dump(mode="json")
+
+
+@router.get("/me", response_model=Envelope[UserOut])
+async def me(user: CurrentUser) -> dict[str, object]:
+    return success(user_out(user))
+
+
+@router.patch("/me", response_model=Envelope[UserOut])
+async def update_me(body: UserPatch, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    async with parts.database.session() as session:
+        if "username" in changes and changes["username"] != user.username:
+            taken = await session.scalar(
+                select(User.id).where(User.username == changes["username"])
+            )
+            if taken is not None:
+                raise AppError(Err.USERNAME_TAKEN)
+        if "phone" in changes:
+            taken = await session.scalar(
+                select(User.id).where(User.phone == changes["phone"], User.id != user.id)
+            )
+            if taken is not None:
+                raise AppError(Err.CONFLICT, "phone number already registered")
+        fresh = await session.get(User, user.id)
+        assert fresh is not None
+        for field, value in changes.items():
+            setattr(fresh, field, value)
+    return success(user_out(fresh))
+
+
+@router.put("/me/password", response_model=Envelope[None])
+async def change_password(body: PasswordIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    await Accounts(parts).change_password(user, body.old_password, body.new_password)
+    return success(None)
+
+
+@router.post("/me/avatar", response_model=Envelope[UserOut])
+async def upload_avatar(file: UploadFile, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    extension = AVATAR_TYPES.get(file.content_type or "")
+    if extension is None:
+        raise AppError(Err.BAD_REQUEST, f"avatar must be one of {', '.join(AVATAR_TYPES)}")
+    data = await file.read(AVATAR_MAX_BYTES + 1)
+    if len(data) > AVATAR_MAX_BYTES or not data:
+        raise AppError(Err.BAD_REQUEST, "avatar must be 1 byte to 2 MiB")
+    await parts.blobs.put(f"avatars/{user.id}", data, file.content_type or "")
+    async with parts.database.session() as session:
+        fresh = await session.get(User, user.id)
+        assert fresh is not None
+        fresh.avatar_url = f"/api/v1/users/{user.id}/avatar"
+    return success(user_out(fresh))
+
+
+@router.get(
+    "/{user_id}/avatar", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+async def avatar(user_id: int, parts: Parts) -> Response:
+    try:
+        data, content_type = await parts.blobs.get(f"avatars/{user_id}")
+    except KeyError:
+        raise AppError(Err.NOT_FOUND, "no avatar") from None
+    return Response(data, media_type=content_type, headers={"Cache-Control": "max-age=300"})

@@ -1,0 +1,39 @@
+"""Blobs as files under a directory (the embedded default)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self._root / key).resolve()
+        if self._root not in path.parents:
+            raise KeyError(key)
+        return path
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.with_name(path.name + ".meta").write_text(json.dumps({"type": content_type}))
+
+        await asyncio.to_thread(write)
+
+    async def get(self, key: str) -> tuple[bytes, str]:
+        path = self._path(key)
+
+        def read() -> tuple[bytes, str]:
+            if not path.is_file():
+                raise KeyError(key)
+            meta = json.loads(path.with_name(path.name + ".meta").read_text())
+            return path.read_bytes(), meta["type"]
+
+        return await asyncio.to_thread(read)

@@ -1,0 +1,22 @@
+"""Small shared state: rate-limit counters, revoked tokens, locks. Memory or Redis."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class KeyValue(Protocol):
+    async def hit(self, key: str, window_s: float) -> tuple[int, float]:
+        """Count one event in the fixed window `key` lives in; return (count, seconds left).
+
+        `get(key)` reads the count without adding to it.
+        """
+        ...
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None: ...
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...

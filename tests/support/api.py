@@ -1,0 +1,65 @@
+"""An HTTP client for the REST API with the steps every test needs: sign up, sign in."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .inprocess import RunningApp
+
+PASSWORD = "correct-horse-9"
+_serial = itertools.count(1)
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    email: str
+    token: str
+    refresh_token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    def __init__(self, app: RunningApp) -> None:
+        self.app = app
+        self.http = httpx.AsyncClient(base_url=app.http_url, timeout=30)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    def last_code(self, email: str) -> str:
+        mails = [m for m in self.app.components.mailer.read() if m["to"] == email]
+        match = re.search(r"\b(\d{6})\b", mails[-1]["body"])
+        assert match, mails[-1]
+        return match.group(1)
+
+    async def sign_up(self, username: str | None = None, password: str = PASSWORD) -> Account:
+        username = username or f"作者{next(_serial)}"
+        email = f"u{next(_serial)}@example.com"
+        sent = await self.http.post("/api/v1/auth/code", json={"email": email})
+        assert sent.status_code == 200, sent.text
+        body = {
+            "username": username,
+            "email": email,
+            "password": password,
+            "code": self.last_code(email),
+        }
+        response = await self.http.post("/api/v1/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        data = response.json()["data"]
+        return Account(data["user_id"], username, email, data["token"], data["refresh_token"])
+
+    async def call(
+        self, method: str, path: str, account: Account | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {**(account.auth if account else {}), **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
