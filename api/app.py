@@ -17,7 +17,7 @@ from sync_server.endpoint import EndpointLimits, SyncEndpoint
 from .app_parts import Components, build_components
 from .errors import install_error_handlers
 from .ratelimit import RateLimitMiddleware
-from .routers import auth, chapters, materials, search, users, works
+from .routers import auth, chapters, materials, oidc, search, users, works
 from .services.materials import seed_system_materials
 from .settings import Settings
 from .sync_access import SyncAuthorizer
@@ -68,6 +68,7 @@ def create_app(
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     for router in (
         auth.router,
+        oidc.router,
         users.router,
         works.router,
         chapters.router,

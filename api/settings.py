@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     projection_debounce_s: float = Field(
         1.0, ge=0, description="Wait after the last edit before updating the text in SQL."
     )
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer URL; sign-in with it is on when this is set."
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_name: str = Field("oidc", description="Shown to users, e.g. the provider's name.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Where browsers reach this server (OIDC redirects)."
+    )
     docs_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the document store; default: SQLite file in data_dir.",
