@@ -1,0 +1,243 @@
+"""Accounts: codes, registration, sign-in, refresh rotation, logout, tampering, limits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from api.settings import Settings
+from tests.support.api import PASSWORD, Api
+from tests.support.inprocess import running_app
+
+
+async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(api: Api) -> None:
+    account = await api.sign_up("林黛玉")
+    me = await api.call("GET", "/api/v1/users/me", account)
+    assert me.status_code == 200
+    body = me.json()
+    assert body["code"] == 0 and body["message"] == "success"
+    assert body["data"]["username"] == "林黛玉"
+    assert body["data"]["member_level"] == "free"
+    for identity in (account.email, account.username, account.email.upper()):
+        login = await api.call(
+            "POST", "/api/v1/auth/login", json={"email": identity, "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        assert login.json()["data"]["user_id"] == account.id
+
+
+async def test_registration_refuses_a_wrong_code_and_duplicates(api: Api) -> None:
+    await api.call("POST", "/api/v1/auth/code", json={"email": "dup@example.com"})
+    body = {
+        "username": "贾宝玉",
+        "email": "dup@example.com",
+        "password": PASSWORD,
+        "code": "000000",
+    }
+    if api.last_code("dup@example.com") == "000000":
+        body["code"] = "111111"
+    wrong = await api.call("POST", "/api/v1/auth/register", json=body)
+    assert wrong.status_code == 400 and wrong.json()["code"] == 40002
+    body["code"] = api.last_code("dup@example.com")
+    assert (await api.call("POST", "/api/v1/auth/register", json=body)).status_code == 201
+    again = await api.call("POST", "/api/v1/auth/register", json=body)
+    assert again.status_code == 409 and again.json()["code"] == 40902
+    assert (await api.call("POST", "/api/v1/auth/register", json=body)).json()["code"] == 40902
+
+
+async def test_a_code_is_spent_once_and_wrong_guesses_run_out(api: Api) -> None:
+    email = "guess@example.com"
+    await api.call("POST", "/api/v1/auth/code", json={"email": email})
+    code = api.last_code(email)
+    wrong = "000000" if code != "000000" else "111111"
+    body = {"username": "猜谜", "email": email, "password": PASSWORD, "code": wrong}
+    for _ in range(5):
+        assert (await api.call("POST", "/api/v1/auth/register", json=body)).status_code == 400
+    body["code"] = code
+    exhausted = await api.call("POST", "/api/v1/auth/register", json=body)
+    assert exhausted.status_code == 400, "five wrong guesses burn the code"
+
+
+async def test_validation_errors_name_the_field_in_the_callers_language(api: Api) -> None:
+    body = {"username": "x", "email": "not-an-email", "password": "short", "code": "12"}
+    zh = await api.call("POST", "/api/v1/auth/register", json=body)
+    assert zh.status_code == 422
+    payload = zh.json()
+    assert payload["code"] == 42201 and payload["message"] == "参数校验失败"
+    assert {f["field"] for f in payload["fields"]} >= {"username", "email", "password", "code"}
+    assert "email" in payload["error"]
+    en = await api.call(
+        "POST", "/api/v1/auth/register", json=body, headers={"Accept-Language": "en-US,en;q=0.9"}
+    )
+    assert en.json()["message"] == "Validation failed"
+
+
+async def test_wrong_password_and_unknown_account_look_the_same(api: Api) -> None:
+    account = await api.sign_up()
+    wrong = await api.call(
+        "POST", "/api/v1/auth/login", json={"email": account.email, "password": "nope-nope"}
+    )
+    unknown = await api.call(
+        "POST", "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["code"] == unknown.json()["code"] == 40102
+
+
+async def test_refresh_rotates_and_reusing_a_spent_token_revokes_the_family(api: Api) -> None:
+    account = await api.sign_up()
+    first = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
+    assert first.status_code == 200
+    second_token = first.json()["data"]["refresh_token"]
+    assert second_token != account.refresh_token
+    reuse = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
+    assert reuse.status_code == 401 and reuse.json()["code"] == 40104
+    # The thief's reuse killed the whole family, including the legitimate newer token.
+    after = await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": second_token})
+    assert after.status_code == 401
+    # A fresh sign-in starts a new family that works.
+    login = await api.call(
+        "POST", "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+    )
+    fresh = login.json()["data"]["refresh_token"]
+    assert (
+        await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": fresh})
+    ).status_code == 200
+
+
+async def test_logout_revokes_the_access_token_and_the_refresh_family(api: Api) -> None:
+    account = await api.sign_up()
+    out = await api.call(
+        "POST", "/api/v1/auth/logout", account, json={"refresh_token": account.refresh_token}
+    )
+    assert out.status_code == 200
+    me = await api.call("GET", "/api/v1/users/me", account)
+    assert me.status_code == 401 and me.json()["code"] == 40103
+    refresh = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
+    assert refresh.status_code == 401
+
+
+async def test_tampered_expired_and_wrong_kind_tokens_are_refused(api: Api) -> None:
+    account = await api.sign_up()
+    header, payload, signature = account.token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
+    forged = jwt.encode(
+        {"alg": "HS256"},
+        {"sub": str(account.id), "typ": "access", "exp": int(time.time()) + 60, "jti": "x"},
+        OctKey.import_key("not-the-server-secret-at-all-00000000"),
+    )
+    secret = api.app.components.settings.resolved_secret_key()
+    expired = jwt.encode(
+        {"alg": "HS256"},
+        {"sub": str(account.id), "typ": "access", "exp": int(time.time()) - 5, "jti": "y"},
+        OctKey.import_key(secret),
+    )
+    for token in (tampered, forged, expired, account.refresh_token, "garbage"):
+        response = await api.call(
+            "GET", "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, token
+        assert response.json()["code"] in (40101, 40103)
+    assert (await api.call("GET", "/api/v1/users/me")).status_code == 401
+
+
+async def test_profile_update_password_change_and_avatar(api: Api) -> None:
+    account = await api.sign_up()
+    other = await api.sign_up()
+    taken = await api.call("PATCH", "/api/v1/users/me", account, json={"username": other.username})
+    assert taken.status_code == 409
+    renamed = await api.call("PATCH", "/api/v1/users/me", account, json={"username": "薛宝钗"})
+    assert renamed.json()["data"]["username"] == "薛宝钗"
+
+    wrong = await api.call(
+        "PUT",
+        "/api/v1/users/me/password",
+        account,
+        json={"old_password": "wrong-one", "new_password": "another-pass-1"},
+    )
+    assert wrong.status_code == 400
+    changed = await api.call(
+        "PUT",
+        "/api/v1/users/me/password",
+        account,
+        json={"old_password": PASSWORD, "new_password": "another-pass-1"},
+    )
+    assert changed.status_code == 200
+    old = await api.call(
+        "POST", "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+    )
+    assert old.status_code == 401
+    refresh = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
+    assert refresh.status_code == 401, "a password change ends other sessions"
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    upload = await api.call(
+        "POST", "/api/v1/users/me/avatar", account, files={"file": ("头像.png", png, "image/png")}
+    )
+    assert upload.status_code == 200, upload.text
+    url = upload.json()["data"]["avatar_url"]
+    fetched = await api.call("GET", url)
+    assert fetched.status_code == 200 and fetched.content == png
+    bad = await api.call(
+        "POST", "/api/v1/users/me/avatar", account, files={"file": ("x.txt", b"hi", "text/plain")}
+    )
+    assert bad.status_code == 400
+
+
+async def test_requests_over_the_per_user_limit_get_429_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", rate_limit_user_per_min=5)
+    async with running_app(settings) as app:
+        client = Api(app)
+        account = await client.sign_up()
+        statuses = [
+            (await client.call("GET", "/api/v1/users/me", account)).status_code for _ in range(7)
+        ]
+        assert statuses[:5] == [200] * 5
+        limited = await client.call("GET", "/api/v1/users/me", account)
+        assert limited.status_code == 429
+        assert limited.json()["code"] == 42901
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        other = await client.sign_up()
+        assert (await client.call("GET", "/api/v1/users/me", other)).status_code == 200
+        await client.close()
+
+
+async def test_requests_over_the_per_address_limit_get_429(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", rate_limit_ip_per_min=3)
+    async with running_app(settings) as app:
+        client = Api(app)
+        statuses = [(await client.call("GET", "/api/v1/users/me")).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        await client.close()
+
+
+@pytest.mark.parametrize("identity", ["account", "address"])
+async def test_repeated_failed_sign_ins_are_throttled(tmp_path: Path, identity: str) -> None:
+    settings = Settings(data_dir=tmp_path / "data", login_failures_per_15_min=3)
+    async with running_app(settings) as app:
+        client = Api(app)
+        account = await client.sign_up()
+        for attempt in range(3):
+            target = account.email if identity == "account" else f"nobody{attempt}@example.com"
+            bad = await client.call(
+                "POST", "/api/v1/auth/login", json={"email": target, "password": "bad"}
+            )
+            assert bad.status_code == 401
+        blocked = await client.call(
+            "POST", "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+        )
+        assert blocked.status_code == 429 and blocked.json()["code"] == 42902
+        assert int(blocked.headers["Retry-After"]) > 0
+        await client.close()
