@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from storage.docs.base import DocStore
+from storage.kv.redis import RedisKeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
 from .app_parts import Components, build_components
 from .errors import install_error_handlers
+from .projection import Projector
 from .ratelimit import RateLimitMiddleware
 from .routers import auth, chapters, materials, oidc, search, users, works
 from .services.materials import seed_system_materials
@@ -41,19 +43,30 @@ def create_app(
     """The whole app; `authorizer` and `store` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
     parts = build_components(settings, store=store)
+    projection = Projector(parts)
+    parts.rooms.on_update = projection.on_update
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.auto_migrate:
+        if settings.should_migrate():
             await parts.database.migrate()
         await parts.store.start()
+        if parts.bus is not None:
+            await parts.bus.start()
+        if parts.ai_histories is not None:
+            await parts.ai_histories.start()
         await seed_system_materials(parts)
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
+            await projection.close()
             await parts.rooms.close()
+            if parts.bus is not None:
+                await parts.bus.close()
             await parts.store.close()
+            if parts.ai_histories is not None:
+                await parts.ai_histories.close()
             await parts.database.close()
             await parts.kv.close()
 
@@ -64,6 +77,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.components = parts
+    app.state.projection = projection
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     for router in (
@@ -96,6 +110,8 @@ def create_app(
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         checks = {"database": parts.database.ping, "docs": parts.store.ping}
+        if isinstance(parts.kv, RedisKeyValue):
+            checks["redis"] = parts.kv.ping
         report, ready = {}, True
         for name, check in checks.items():
             try:

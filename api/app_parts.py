@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.ai_histories.base import AiHistories
+from storage.ai_histories.mongo import MongoAiHistories
+from storage.ai_histories.sql import SQLAiHistories
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
+from storage.bus.base import Bus
+from storage.bus.redis import RedisBus
 from storage.docs.base import DocStore
+from storage.docs.mongo import MongoDocStore
 from storage.docs.sql import SQLDocStore
 from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
+from storage.kv.redis import RedisKeyValue
 from storage.sql.database import Database
 from sync_server.metrics import SyncMetrics
 from sync_server.room import RoomPolicy
@@ -31,18 +38,21 @@ class Components:
     store: DocStore
     rooms: RoomManager
     metrics: SyncMetrics
+    ai_histories: AiHistories | None = None
+    bus: Bus | None = None
 
 
 def build_components(settings: Settings, *, store: DocStore | None = None) -> Components:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = SyncMetrics()
-    kv = MemoryKeyValue()
-    store = store or SQLDocStore(
-        settings.resolved_docs_url(),
-        group_commit_window_s=settings.group_commit_window_ms / 1000,
-        group_commit_max_batch=settings.group_commit_max_batch,
-        on_append_batch=lambda size, _seconds: metrics.append_batch_size.observe(size),
-    )
+    kv: KeyValue
+    bus: Bus | None
+    if settings.redis_url:
+        kv = RedisKeyValue(settings.redis_url, prefix=settings.redis_prefix)
+        bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+    else:
+        kv, bus = MemoryKeyValue(), None
+    store = store or _document_store(settings, metrics)
     rooms = RoomManager(
         store,
         metrics,
@@ -53,6 +63,7 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
             compact_after_bytes=settings.compact_after_bytes,
         ),
         unload_grace_s=settings.room_unload_grace_s,
+        bus=bus,
     )
     tokens = TokenService(
         settings.resolved_secret_key(),
@@ -61,9 +72,10 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         refresh_ttl_s=settings.refresh_token_ttl_s,
         doc_ttl_s=settings.doc_token_ttl_s,
     )
+    database = Database(settings.resolved_database_url())
     return Components(
         settings=settings,
-        database=Database(settings.resolved_database_url()),
+        database=database,
         kv=kv,
         tokens=tokens,
         blobs=LocalBlobStore(settings.data_dir / "blobs"),
@@ -71,4 +83,22 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         store=store,
         rooms=rooms,
         metrics=metrics,
+        bus=bus,
+        ai_histories=(
+            MongoAiHistories(settings.mongo_url, settings.mongo_database)
+            if settings.mongo_url
+            else SQLAiHistories(database)
+        ),
     )
+
+
+def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
+    """MongoDB when configured (production), else SQL (SQLite by default, or MySQL)."""
+    batching = {
+        "group_commit_window_s": settings.group_commit_window_ms / 1000,
+        "group_commit_max_batch": settings.group_commit_max_batch,
+        "on_append_batch": lambda size, _seconds: metrics.append_batch_size.observe(size),
+    }
+    if settings.mongo_url:
+        return MongoDocStore(settings.mongo_url, settings.mongo_database, **batching)
+    return SQLDocStore(settings.resolved_docs_url(), **batching)

@@ -36,7 +36,7 @@ def serve(args: argparse.Namespace) -> None:
         log_config=None,
         # Above our own limit, so that an oversized frame gets our close reason.
         ws_max_size=settings.max_message_bytes * 2 + (1 << 20),
-        ws_per_message_deflate=True,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 
@@ -75,7 +75,7 @@ def migrate(args: argparse.Namespace) -> None:
     log.info("database schema is up to date")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkweave", description="Inkweave backend")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -94,5 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     migrate_cmd.add_argument("--data-dir", type=Path, default=None)
     migrate_cmd.set_defaults(run=migrate)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     args.run(args)

@@ -54,6 +54,9 @@ class Err(Enum):
         42902, 429, "登录失败次数过多，请稍后再试", "Too many failed sign-ins"
     )
     INTERNAL = ErrorSpec(50001, 500, "服务器内部错误", "Internal server error")
+    UPSTREAM = ErrorSpec(
+        50201, 502, "第三方服务暂时不可用", "An upstream service failed; try again later"
+    )
 
 
 class AppError(Exception):

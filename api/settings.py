@@ -52,12 +52,25 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Where browsers reach this server (OIDC redirects)."
     )
+    mongo_url: str | None = Field(
+        None,
+        description="MongoDB for the document store and AI histories; default: the SQL store.",
+    )
+    mongo_database: str = "inkweave"
+    redis_url: str | None = Field(
+        None,
+        description="Redis for cross-node fan-out, rate limits and revoked tokens; "
+        "default: in-process (one node).",
+    )
+    redis_prefix: str = Field("inkweave:", description="Prefix of every Redis key and channel.")
     docs_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the document store; default: SQLite file in data_dir.",
     )
-    auto_migrate: bool = Field(
-        True, description="Upgrade the database schema on start (`inkweave migrate` otherwise)."
+    auto_migrate: bool | None = Field(
+        None,
+        description="Upgrade the schema on start. Default: yes on SQLite; elsewhere run "
+        "`inkweave migrate` once, so that nodes starting together do not race.",
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -72,6 +85,11 @@ class Settings(BaseSettings):
         256 * 1024,
         ge=4096,
         description="A first sync larger than this goes out in messages of about this size.",
+    )
+    ws_per_message_deflate: bool = Field(
+        False,
+        description="Offer permessage-deflate. Off: compressing every relayed frame per client "
+        "costs more CPU than it saves on a LAN (see bench/README.md).",
     )
     send_queue_limit: int = Field(
         2048, gt=0, description="Frames queued for one client before it is dropped as too slow."
@@ -97,6 +115,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'inkweave.sqlite3').resolve()}"
+
+    def should_migrate(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.resolved_database_url().startswith("sqlite")
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

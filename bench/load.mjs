@@ -8,7 +8,7 @@
 // stdout as one JSON line; progress goes to stderr. Every wait is bounded; the process exits with
 // a JSON error line and a non-zero status when a bound is hit.
 import { parseArgs } from 'node:util'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -33,24 +33,28 @@ const { positionals, values: opt } = parseArgs({
     'per-client-updates': { type: 'string', default: '5' },
     'per-client-interval-ms': { type: 'string', default: '100' },
     // s4
-    phase: { type: 'string', default: 'all' }, // all | build | join
+    phase: { type: 'string', default: 'all' }, // all | cold
     doc: { type: 'string' },
     'build-updates': { type: 'string', default: '2000' },
     'chars-per-update': { type: 'string', default: '100' },
     joins: { type: 'string', default: '1' },
+    'cold-joins': { type: 'string', default: '0' },
     joiners: { type: 'string', default: '20' },
     // appends
     'duration-s': { type: 'string' },
     window: { type: 'string', default: '8' },
     'metrics-url': { type: 'string' },
     // memory
-    pid: { type: 'string' },
+    pid: { type: 'string' }, // server process: CPU time is reported; memory: RSS is read
+    'gc-url': { type: 'string' }, // reference servers: full GC before RSS is read
     chars: { type: 'string', default: '2000' },
     'settle-s': { type: 'string', default: '3' },
     // awareness
     'idle-s': { type: 'string' },
     // overall bound
-    'timeout-s': { type: 'string', default: '240' }
+    'timeout-s': { type: 'string', default: '240' },
+    'no-deflate': { type: 'boolean', default: false },
+    'dump-dir': { type: 'string' } // S4: where to write the frames of a joiner that never synced
   }
 })
 
@@ -118,6 +122,28 @@ async function waitFor (predicate, timeoutMs, what, pollMs = 10) {
   }
 }
 
+/** CPU seconds used so far by process `pid` (utime + stime; Linux clock ticks are 1/100 s). */
+function cpuSeconds (pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return null
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores; /proc/stat, 1/100 s ticks). */
+function machineBusySeconds () {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100
+  } catch {
+    return null
+  }
+}
+
 function rssKiB (pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
@@ -128,6 +154,9 @@ function rssKiB (pid) {
 // one client: a Y.Doc + a provider over its own WebSocket, counting the frames it receives
 
 let disconnects = 0
+const extensions = new Set() // WebSocket extensions the server negotiated (permessage-deflate?)
+// --no-deflate: clients do not offer permessage-deflate (ws offers it by default, as browsers do)
+const CLIENT_WS_OPTIONS = opt['no-deflate'] ? { perMessageDeflate: false } : {}
 
 /** Message type of a received frame (y-websocket: first varUint; Hocuspocus: after the name). */
 function frameType (data) {
@@ -138,20 +167,23 @@ function frameType (data) {
 }
 
 class Client {
-  constructor (room, { awarenessState = null } = {}) {
+  constructor (room, { awarenessState = null, record = false } = {}) {
     this.room = room
     this.doc = new Y.Doc()
     this.text = this.doc.getText('content')
     this.map = this.doc.getMap('bench')
     this.frames = { total: 0, awareness: 0, sync: 0, other: 0 }
+    this.recorded = record ? [] : null
+    this.errors = []
     this.synced = false
     this.startedAt = now()
     const client = this
     class CountingWebSocket extends WebSocket {
       constructor (url, protocols) {
-        super(url, protocols)
+        super(url, protocols, CLIENT_WS_OPTIONS)
         this.on('message', (data) => client._onFrame(data))
         this.on('close', () => { if (!client.destroyed) disconnects++ })
+        this.on('open', () => { extensions.add(this.extensions || 'none') })
       }
     }
     if (KIND === 'ywebsocket') {
@@ -176,6 +208,7 @@ class Client {
 
   _onFrame (data) {
     this.frames.total++
+    if (this.recorded) this.recorded.push(Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data))
     let type
     try { type = frameType(data) } catch { type = -1 }
     if (type === 1) this.frames.awareness++
@@ -306,42 +339,75 @@ async function s4Join (room, expectedLength) {
   const joinMs = []
   const joiners = []
   for (let i = 0; i < n; i++) {
-    const c = new Client(room)
+    const c = new Client(room, { record: Boolean(opt['dump-dir']) })
     joiners.push(c)
     c.text.observe(() => {
       if (c.doneAt === undefined && c.text.length >= expectedLength && c.synced) c.doneAt = now()
     })
   }
-  await waitFor(() => joiners.every((c) => {
-    if (c.doneAt === undefined && c.synced && c.text.length >= expectedLength) c.doneAt = now()
-    return c.doneAt !== undefined
-  }), 90000, 'joiners to receive the whole document', 2)
+  try {
+    await waitFor(() => joiners.every((c) => {
+      if (c.doneAt === undefined && c.synced && c.text.length >= expectedLength) c.doneAt = now()
+      return c.doneAt !== undefined
+    }), 60000, 'joiners to receive the whole document', 2)
+  } catch (err) {
+    const stuck = joiners.filter((c) => c.doneAt === undefined)
+    const detail = stuck.map((c) => `synced=${c.synced} length=${c.text.length}`).join('; ')
+    if (opt['dump-dir']) {
+      mkdirSync(opt['dump-dir'], { recursive: true })
+      stuck.forEach((c, k) => {
+        const file = `${opt['dump-dir']}/s4-stuck-${process.pid}-${k}.json`
+        writeFileSync(file, JSON.stringify({
+          room,
+          synced: c.synced,
+          length: c.text.length,
+          frames: c.recorded.map((b) => b.toString('base64'))
+        }))
+      })
+      log(`frames of ${stuck.length} stuck joiners written to ${opt['dump-dir']}`)
+    }
+    throw new Error(`${err.message}: ${stuck.length} of ${n} joiners stuck (${detail})`)
+  }
   for (const c of joiners) joinMs.push(c.doneAt - c.startedAt)
+  for (const c of joiners) c.recorded = null
   destroyAll(joiners)
   await sleep(300)
   return joinMs
 }
 
+async function openRooms () {
+  const m = await readMetrics()
+  return m ? (m.inkweave_open_rooms ?? 0) : 0
+}
+
+// S4. phase 'all': build the document through the server, keep one holder connected, run
+// --joins warm joins (document in memory), let the holder go, then run --cold-joins joins each
+// after the server has unloaded the room (Inkweave with INKWEAVE_ROOM_UNLOAD_GRACE_S=0; checked
+// on /metrics). phase 'cold': only the cold joins, on an existing --doc (after a server restart).
 async function s4 () {
   const room = opt.doc ?? `${opt.prefix}-s4`
   const expected = Number(opt['build-updates']) * Number(opt['chars-per-update'])
-  const result = { doc: room }
-  let holder = null
-  if (opt.phase === 'all' || opt.phase === 'build') {
+  const result = { doc: room, warm: [], cold: [] }
+  if (opt.phase === 'all') {
     const built = await s4Build(room)
     result.build_ms = Math.round(built.buildMs)
     result.length = built.length
-    holder = built.checker
-    if (opt.phase === 'build') {
-      holder.destroy()
-      await sleep(500)
-      return result
-    }
+    for (let r = 0; r < Number(opt.joins); r++) result.warm.push(summary(await s4Join(room, expected)))
+    built.checker.destroy()
+    await sleep(300)
+  } else if (opt.phase !== 'cold') {
+    fail(`unknown --phase ${opt.phase}`)
   }
-  const joins = []
-  for (let r = 0; r < Number(opt.joins); r++) joins.push(summary(await s4Join(room, expected)))
-  if (holder) holder.destroy()
-  result.joins = joins
+  for (let r = 0; r < Number(opt['cold-joins']); r++) {
+    if (opt['metrics-url']) {
+      const deadline = now() + 10000
+      while ((await openRooms()) > 0 && now() < deadline) await sleep(50)
+      const left = await openRooms()
+      if (left > 0) log(`warning: ${left} rooms still open before a cold join`)
+      result.open_rooms_before_cold = left
+    }
+    result.cold.push(summary(await s4Join(room, expected)))
+  }
   return result
 }
 
@@ -422,6 +488,12 @@ async function appends () {
   return result
 }
 
+async function collect () {
+  if (!opt['gc-url']) return
+  try { await fetch(opt['gc-url']) } catch (e) { log(`gc request failed: ${e}`) }
+  await sleep(200)
+}
+
 async function memory () {
   const pid = Number(opt.pid)
   if (!pid) fail('--pid is required')
@@ -440,6 +512,7 @@ async function memory () {
   const warm = await connectAll([`${opt.prefix}-mem-warm`])
   await fill(warm)
   await sleep(settle)
+  await collect()
   const before = rssKiB(pid)
   const rooms = Array.from({ length: nDocs }, (_, d) => `${opt.prefix}-mem-${d}`)
   const clients = []
@@ -455,8 +528,10 @@ async function memory () {
   await waitFor(() => probe.every((p) => p.text.length >= chars), 30000, 'documents to be complete')
   destroyAll(probe)
   await sleep(settle)
+  await collect()
   const after = rssKiB(pid)
   await sleep(1000)
+  await collect()
   const after2 = rssKiB(pid)
   destroyAll(clients)
   destroyAll(warm)
@@ -501,11 +576,25 @@ if (!scenarios[scenario]) fail(`unknown scenario ${scenario}; one of ${Object.ke
 try {
   const started = now()
   const cpu0 = process.cpuUsage()
+  const serverCpu0 = opt.pid ? cpuSeconds(Number(opt.pid)) : null
+  const busy0 = machineBusySeconds()
   const loopDelay = monitorEventLoopDelay({ resolution: 5 })
   loopDelay.enable()
   const result = await scenarios[scenario]()
   loopDelay.disable()
   const cpu = process.cpuUsage(cpu0)
+  const serverCpu1 = opt.pid ? cpuSeconds(Number(opt.pid)) : null
+  if (serverCpu0 !== null && serverCpu1 !== null) {
+    result.server_cpu_s = Math.round((serverCpu1 - serverCpu0) * 100) / 100
+  }
+  const busy1 = machineBusySeconds()
+  if (busy0 !== null && busy1 !== null) {
+    // CPU that neither this load generator nor the server used: other work on the machine, i.e.
+    // noise in the latency figures.
+    const own = (cpu.user + cpu.system) / 1e6 + (result.server_cpu_s ?? 0)
+    result.machine_busy_s = Math.round((busy1 - busy0) * 100) / 100
+    result.others_cpu_s = Math.max(0, Math.round((busy1 - busy0 - own) * 100) / 100)
+  }
   result.loadgen = {
     cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100,
     event_loop_delay_p99_ms: Math.round(loopDelay.percentile(99) / 1e4) / 100
@@ -513,6 +602,8 @@ try {
   result.kind = KIND
   result.scenario = scenario
   result.disconnects = disconnects
+  result.url = opt.url
+  result.ws_extensions = [...extensions]
   result.wall_s = Math.round((now() - started) / 100) / 10
   process.stdout.write(JSON.stringify(result) + '\n')
   process.exit(0)

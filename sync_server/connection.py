@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from .auth import Access
+from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_INTERNAL = 1011
 CLOSE_TOO_SLOW = 1013
 
 SendBytes = Callable[[bytes], Awaitable[None]]
@@ -31,6 +35,8 @@ class Connection:
         principal: str | None,
         queue_limit: int,
         on_too_slow: Callable[[], None] | None = None,
+        on_malformed: Callable[[], None] | None = None,
+        max_in_flight: int = 64,
     ) -> None:
         self.access = access
         self.principal = principal
@@ -40,6 +46,9 @@ class Connection:
         self._close = close
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_limit)
         self._on_too_slow = on_too_slow
+        self._on_malformed = on_malformed
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._close_task: asyncio.Task[None] | None = None
 
@@ -71,6 +80,35 @@ class Connection:
     async def _close_quietly(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await self._close(code, reason[:120])  # a close reason must fit in 123 bytes
+
+    async def pipeline(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (storing one update) concurrently with reading the next frames.
+
+        At most `max_in_flight` run at once; beyond that the caller waits, which stops reading
+        from this socket: backpressure instead of unbounded memory.
+        """
+        await self._in_flight.acquire()
+        task = asyncio.create_task(self._run_in_flight(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_in_flight(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except ProtocolError as exc:
+            if self._on_malformed is not None:
+                self._on_malformed()
+            self.close(CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}")
+        except Exception:
+            log.exception("storing an update failed")
+            self.close(CLOSE_INTERNAL, "internal error")
+        finally:
+            self._in_flight.release()
+
+    async def drain(self) -> None:
+        """Wait for the updates still being stored."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def wait_closed(self) -> None:
         if self._close_task is not None:

@@ -84,6 +84,7 @@ class SyncEndpoint:
             principal=grant.principal,
             queue_limit=self._limits.send_queue_limit,
             on_too_slow=self._metrics.closed_slow.inc,
+            on_malformed=self._metrics.closed_malformed.inc,
         )
         self._metrics.connections.inc()
         room = self._rooms.acquire(doc)
@@ -110,6 +111,7 @@ class SyncEndpoint:
             log.exception("sync connection failed", extra={"doc": doc})
             conn.close(CLOSE_INTERNAL, "internal error")
         finally:
+            await conn.drain()
             room.leave(conn)
             self._rooms.release(room, failed=failed)
             self._metrics.connections.dec()

@@ -11,6 +11,7 @@ The server keeps the newest entry of every client, so that it can
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from .protocol import AwarenessEntry
@@ -23,10 +24,16 @@ class Applied:
     present: list[int] = field(default_factory=list)  # client ids now present, from this sender
 
 
+# y-protocols clients drop a peer not renewed for 30 s; a newcomer is not shown one either.
+# This also retires the peers of a node that died without announcing their departure.
+STALE_AFTER_S = 35.0
+
+
 class Presence:
     def __init__(self) -> None:
         self._clocks: dict[int, int] = {}
         self._states: dict[int, str] = {}
+        self._seen: dict[int, float] = {}
 
     def __len__(self) -> int:
         return len(self._states)
@@ -43,10 +50,12 @@ class Presence:
             if entry.removed:
                 if present:
                     del self._states[entry.client_id]
+                    self._seen.pop(entry.client_id, None)
                     applied.changed.append(entry)
                 continue
             previous = self._states.get(entry.client_id)
             self._states[entry.client_id] = entry.state_json
+            self._seen[entry.client_id] = time.monotonic()
             applied.present.append(entry.client_id)
             if previous == entry.state_json:
                 applied.renewed.append(entry)
@@ -60,12 +69,18 @@ class Presence:
         for client_id in client_ids:
             if client_id in self._states:
                 del self._states[client_id]
+                self._seen.pop(client_id, None)
                 clock = self._clocks[client_id] + 1
                 self._clocks[client_id] = clock
                 removals.append(AwarenessEntry(client_id, clock, "null"))
         return removals
 
     def snapshot(self) -> list[AwarenessEntry]:
+        """Everyone present, dropping (for good) entries nobody renewed in time."""
+        cutoff = time.monotonic() - STALE_AFTER_S
+        for client_id in [c for c, seen in self._seen.items() if seen < cutoff]:
+            self._states.pop(client_id, None)
+            del self._seen[client_id]
         return [
             AwarenessEntry(client_id, self._clocks[client_id], state)
             for client_id, state in self._states.items()

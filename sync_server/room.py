@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
+from storage.bus.base import Bus
 from storage.docs.base import DocStore
 from storage.docs.merge import apply_stored
 
@@ -28,6 +29,8 @@ from .protocol import ProtocolError
 log = logging.getLogger(__name__)
 
 _EMPTY_UPDATE = b"\x00\x00"
+_BUS_UPDATE = b"u"
+_BUS_AWARENESS = b"a"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Room:
         *,
         request_compaction: Callable[[str], None],
         on_update: Callable[[str, str | None], None] | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.name = name
         self.connections: set[Connection] = set()
@@ -57,9 +61,12 @@ class Room:
         self._policy = policy
         self._request_compaction = request_compaction
         self._on_update = on_update
+        self._bus = bus
+        self._early: list[bytes] = []  # bus messages that arrived while the document loaded
         self._doc: Doc | None = None
         self._subscription: Subscription | None = None
         self._load_task: asyncio.Task[None] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
         self._relay: list[bytes] = []
@@ -78,7 +85,14 @@ class Room:
             self._load_task = asyncio.create_task(self._load(), name=f"load:{self.name}")
         await asyncio.shield(self._load_task)
 
+    @property
+    def channel(self) -> str:
+        return f"doc:{self.name}"
+
     async def _load(self) -> None:
+        if self._bus is not None:
+            # Subscribe first: an update published while we read the store is buffered, not lost.
+            await self._bus.subscribe(self.channel, self._on_bus_message)
         stored = await self._store.load(self.name)
         doc: Doc = Doc()
         apply_stored(doc, stored, name=self.name)
@@ -86,9 +100,17 @@ class Room:
         self._log_updates = len(stored.updates)
         self._log_bytes = stored.log_bytes
         self._doc = doc
+        early, self._early = self._early, []
+        for message in early:
+            self._on_bus_message(message)
 
     def _collect_relay(self, event: TransactionEvent) -> None:
         self._relay.append(event.update)
+
+    async def detach(self) -> None:
+        """Stop listening to other nodes (after `unload`)."""
+        if self._bus is not None:
+            await self._bus.unsubscribe(self.channel, self._on_bus_message)
 
     def unload(self) -> None:
         if self._renewal_timer is not None:
@@ -112,6 +134,7 @@ class Room:
         removals = self.presence.remove(conn.client_ids)
         if removals:
             self._broadcast(protocol.awareness(removals), exclude=None, counter="awareness")
+            self._publish(_BUS_AWARENESS, protocol.encode_awareness(removals))
 
     async def handle(self, conn: Connection, message: protocol.Message) -> None:
         match message:
@@ -129,7 +152,9 @@ class Room:
                         conn.send(protocol.permission_denied("read-only access to this document"))
                     return
                 if update != _EMPTY_UPDATE:
-                    await self.submit(update, origin=conn)
+                    # Pipelined: the next frame is read while this one is being stored, so a
+                    # fast typist's updates share group commits instead of queueing behind each.
+                    await conn.pipeline(self.submit(update, origin=conn))
             case protocol.AwarenessMessage(payload):
                 self._handle_awareness(conn, protocol.parse_awareness(payload))
             case protocol.QueryAwareness():
@@ -152,6 +177,10 @@ class Room:
         started = time.perf_counter()
         await self._store.append(self.name, update)
         self._metrics.append_seconds.observe(time.perf_counter() - started)
+        if self._bus is not None:
+            # Handed to the bus before any local peer sees it: if this node dies right after,
+            # the other nodes still get every update that a peer here could have received.
+            await self._bus.publish(self.channel, _BUS_UPDATE + update)
         if self._doc is None:  # unloaded meanwhile: the store has it, nobody to relay to
             return
         self._relay.clear()
@@ -202,11 +231,13 @@ class Room:
                 conn.client_ids.discard(entry.client_id)
         if applied.changed:
             self._broadcast(protocol.awareness(applied.changed), exclude=conn, counter="awareness")
+            self._publish(_BUS_AWARENESS, protocol.encode_awareness(applied.changed))
         if applied.renewed:
             if self._policy.awareness_renewal_flush_s <= 0:
                 self._broadcast(
                     protocol.awareness(applied.renewed), exclude=conn, counter="awareness"
                 )
+                self._publish(_BUS_AWARENESS, protocol.encode_awareness(applied.renewed))
                 return
             for entry in applied.renewed:
                 self._pending_renewals[entry.client_id] = entry
@@ -226,6 +257,47 @@ class Room:
         if renewals:
             # The owners get their own entry back too; clients ignore an entry they already have.
             self._broadcast(protocol.awareness(renewals), exclude=None, counter="awareness")
+            self._publish(_BUS_AWARENESS, protocol.encode_awareness(renewals))
+
+    def _publish(self, kind: bytes, payload: bytes) -> None:
+        if self._bus is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._bus.publish(self.channel, kind + payload)
+            )
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+
+    def _on_bus_message(self, message: bytes) -> None:
+        """An update or awareness change another node stored (updates) and relays to us."""
+        if self._doc is None:
+            self._early.append(message)
+            return
+        kind, payload = message[:1], message[1:]
+        if kind == _BUS_UPDATE:
+            self.apply_from_elsewhere(payload)
+        elif kind == _BUS_AWARENESS:
+            try:
+                applied = self.presence.apply(protocol.parse_awareness(payload))
+            except ProtocolError:
+                log.warning("malformed awareness on the bus", extra={"doc": self.name})
+                return
+            fresh = applied.changed + applied.renewed
+            if fresh:
+                self._broadcast(protocol.awareness(fresh), exclude=None, counter="awareness")
+
+    def apply_from_elsewhere(self, update: bytes) -> None:
+        """Apply an update that is already stored (another node's, or a re-sync from the store)."""
+        if self._doc is None:
+            return
+        self._relay.clear()
+        try:
+            self._doc.apply_update(update)
+        except ValueError:
+            log.warning("an update from elsewhere could not be applied", extra={"doc": self.name})
+            return
+        for integrated in self._relay:
+            self._broadcast(protocol.sync_update(integrated), exclude=None, counter="updates")
+        self._relay.clear()
 
     def _broadcast(self, frame: bytes, *, exclude: Connection | None, counter: str) -> None:
         sent = 0

@@ -11,7 +11,9 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from storage.bus.base import Bus
 from storage.docs.base import DocStore
+from storage.docs.merge import merged_state
 
 from .metrics import SyncMetrics
 from .room import Room, RoomPolicy
@@ -28,13 +30,21 @@ class RoomManager:
         policy: RoomPolicy,
         unload_grace_s: float,
         on_update: Callable[[str, str | None], None] | None = None,
+        bus: Bus | None = None,
     ) -> None:
-        """`on_update(doc, principal)` runs after every change applied to a loaded document."""
+        """`on_update(doc, principal)` runs after every change applied to a loaded document.
+
+        With a `bus`, rooms of the same document on other nodes exchange updates and awareness.
+        """
         self._store = store
         self._metrics = metrics
         self._policy = policy
         self._grace_s = unload_grace_s
         self.on_update = on_update
+        self._bus = bus
+        self._detaching: set[asyncio.Task[None]] = set()
+        if bus is not None:
+            bus.on_reconnect(self.resync_all)
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -57,6 +67,7 @@ class RoomManager:
                 self._policy,
                 request_compaction=self.request_compaction,
                 on_update=self._updated,
+                bus=self._bus,
             )
             self._rooms[name] = room
             self._metrics.open_rooms.set(len(self._rooms))
@@ -91,6 +102,19 @@ class RoomManager:
         if room is not None:
             room.unload()
             self._metrics.open_rooms.set(len(self._rooms))
+            if self._bus is not None:
+                task = asyncio.get_running_loop().create_task(room.detach())
+                self._detaching.add(task)
+                task.add_done_callback(self._detaching.discard)
+
+    async def resync_all(self) -> None:
+        """After a bus outage: apply from the store whatever other nodes stored meanwhile."""
+        for room in list(self._rooms.values()):
+            try:
+                stored = await self._store.load(room.name)
+                room.apply_from_elsewhere(merged_state(stored, name=room.name))
+            except Exception:
+                log.exception("re-sync failed", extra={"doc": room.name})
 
     @asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[Room]:
@@ -135,5 +159,9 @@ class RoomManager:
         if self._compacting:
             await asyncio.gather(*self._compacting.values(), return_exceptions=True)
         for name in list(self._rooms):
-            self._rooms.pop(name).unload()
+            room = self._rooms.pop(name)
+            room.unload()
+            await room.detach()
+        if self._detaching:
+            await asyncio.gather(*self._detaching, return_exceptions=True)
         self._metrics.open_rooms.set(0)

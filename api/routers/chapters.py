@@ -1,7 +1,287 @@
-"""`/api/v1/chapters` (being built)."""
+"""Chapters, their live content and their named versions.
+
+`/api/v1/works/{work_id}/chapters...` lists, adds and reorders; `/api/v1/chapters/{id}...` renames,
+deletes, reads content and manages versions; `PUT /api/v1/works/{work_id}/content` saves
+(brief §4.3.2). Content goes to and comes from the chapter's live CRDT document, never a copy.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from storage.docs.base import VersionInfo
+from storage.sql.models import Chapter
+from storage.text.wordcount import count_words
+
+from ..deps import CurrentUser, Parts
+from ..errors import success
+from ..schemas import Envelope
+from ..services.chapters import MAX_CONTENT_CHARS, Chapters
 
 router = APIRouter(tags=["chapters"])
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id names nothing, and must not reach the database
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class ChapterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(
+        None, min_length=1, max_length=200, description="Default: 第N章 for chapter N"
+    )
+
+
+class ChapterPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ReorderIn(BaseModel):
+    chapter_ids: list[IdField] = Field(
+        min_length=1, max_length=10_000, description="Every chapter of the work, in the new order"
+    )
+
+
+class ContentIn(BaseModel):
+    chapter_id: IdField
+    content: str = Field(max_length=MAX_CONTENT_CHARS, description="The whole chapter text")
+    auto_save: bool = Field(
+        True, description="false: a manual save, which also names a version of the chapter"
+    )
+
+
+class VersionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ChapterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    work_id: int
+    chapter_number: int
+    title: str | None
+    content_id: str = Field(description="The document to open over /sync/{content_id}")
+    word_count: int
+    sort_order: int
+    text_updated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContentOut(BaseModel):
+    chapter_id: int
+    work_id: int
+    content_id: str
+    title: str | None
+    content: str
+    meta: dict[str, Any]
+    word_count: int
+    role: str
+
+
+class SavedOut(BaseModel):
+    saved: bool
+    changed: bool = Field(description="false when the content was already this text")
+    chapter_id: int
+    word_count: int
+    saved_at: datetime
+    version_id: int | None = Field(description="The version a manual save named")
+
+
+class VersionOut(BaseModel):
+    id: int
+    chapter_id: int
+    name: str
+    author: str | None
+    created_at: datetime
+    size: int
+
+
+class VersionTextOut(VersionOut):
+    content: str
+    meta: dict[str, Any]
+    word_count: int
+
+
+class RestoredOut(BaseModel):
+    version: VersionOut
+    changed: bool
+    content: str
+    word_count: int
+
+
+def chapter_out(chapter: Chapter) -> dict[str, Any]:
+    return ChapterOut.model_validate(chapter).model_dump(mode="json")
+
+
+def version_out(info: VersionInfo, chapter_id: int) -> dict[str, Any]:
+    return VersionOut(
+        id=info.id,
+        chapter_id=chapter_id,
+        name=info.name,
+        author=info.author,
+        created_at=info.created_at,
+        size=info.size,
+    ).model_dump(mode="json")
+
+
+# Under a work -------------------------------------------------------------------------------
+
+
+@router.get("/works/{work_id}/chapters", response_model=Envelope[list[ChapterOut]])
+async def list_chapters(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success([chapter_out(c) for c in await Chapters(parts).list(user.id, work_id)])
+
+
+@router.post(
+    "/works/{work_id}/chapters",
+    response_model=Envelope[ChapterOut],
+    status_code=201,
+    summary="Add a chapter at the end (owner or editor)",
+)
+async def create_chapter(
+    work_id: IdPath, body: ChapterIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    return success(chapter_out(await Chapters(parts).create(user.id, work_id, body.title)))
+
+
+@router.post(
+    "/works/{work_id}/chapters/reorder",
+    response_model=Envelope[list[ChapterOut]],
+    summary="Put the chapters in a new order; they are renumbered 1..n",
+)
+async def reorder_chapters(
+    work_id: IdPath, body: ReorderIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    ordered = await Chapters(parts).reorder(user.id, work_id, body.chapter_ids)
+    return success([chapter_out(c) for c in ordered])
+
+
+@router.put(
+    "/works/{work_id}/content",
+    response_model=Envelope[SavedOut],
+    summary="Save a chapter's text: the difference goes live to every connected editor",
+)
+async def save_content(
+    work_id: IdPath, body: ContentIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    saved = await Chapters(parts).save(
+        user, work_id, body.chapter_id, body.content, auto_save=body.auto_save
+    )
+    return success(
+        SavedOut(
+            saved=True,
+            changed=saved.changed,
+            chapter_id=saved.chapter.id,
+            word_count=saved.word_count,
+            saved_at=saved.saved_at,
+            version_id=saved.version.id if saved.version else None,
+        ).model_dump(mode="json")
+    )
+
+
+# One chapter --------------------------------------------------------------------------------
+
+
+@router.get("/chapters/{chapter_id}", response_model=Envelope[ChapterOut])
+async def get_chapter(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success(chapter_out(await Chapters(parts).get(user.id, chapter_id)))
+
+
+@router.patch("/chapters/{chapter_id}", response_model=Envelope[ChapterOut])
+async def rename_chapter(
+    chapter_id: IdPath, body: ChapterPatch, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    return success(chapter_out(await Chapters(parts).rename(user.id, chapter_id, body.title)))
+
+
+@router.delete("/chapters/{chapter_id}", response_model=Envelope[None])
+async def delete_chapter(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    await Chapters(parts).delete(user.id, chapter_id)
+    return success(None)
+
+
+@router.get(
+    "/chapters/{chapter_id}/content",
+    response_model=Envelope[ContentOut],
+    summary="The text live editors see right now",
+)
+async def chapter_content(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    content = await Chapters(parts).content(user.id, chapter_id)
+    chapter = content.chapter
+    return success(
+        ContentOut(
+            chapter_id=chapter.id,
+            work_id=chapter.work_id,
+            content_id=chapter.content_id,
+            title=chapter.title,
+            content=content.text,
+            meta=content.meta,
+            word_count=content.word_count,
+            role=content.role,
+        ).model_dump(mode="json")
+    )
+
+
+# Versions -----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/chapters/{chapter_id}/versions",
+    response_model=Envelope[VersionOut],
+    status_code=201,
+    summary="Name the chapter's current state (owner or editor)",
+)
+async def create_version(
+    chapter_id: IdPath, body: VersionIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    info = await Chapters(parts).create_version(user, chapter_id, body.name)
+    return success(version_out(info, chapter_id))
+
+
+@router.get("/chapters/{chapter_id}/versions", response_model=Envelope[list[VersionOut]])
+async def list_versions(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    versions = await Chapters(parts).versions(user.id, chapter_id)
+    return success([version_out(info, chapter_id) for info in versions])
+
+
+@router.get("/chapters/{chapter_id}/versions/{version_id}", response_model=Envelope[VersionTextOut])
+async def read_version(
+    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    found = await Chapters(parts).version(user.id, chapter_id, version_id)
+    return success(
+        {
+            **version_out(found.info, chapter_id),
+            "content": found.text,
+            "meta": found.meta,
+            "word_count": count_words(found.text),
+        }
+    )
+
+
+@router.post(
+    "/chapters/{chapter_id}/versions/{version_id}/restore",
+    response_model=Envelope[RestoredOut],
+    summary="Make the live chapter equal a version, as new (undoable) operations",
+)
+async def restore_version(
+    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    info, content, changed = await Chapters(parts).restore_version(user.id, chapter_id, version_id)
+    return success(
+        {
+            "version": version_out(info, chapter_id),
+            "changed": changed,
+            "content": content.text,
+            "word_count": content.word_count,
+        }
+    )

@@ -1,7 +1,281 @@
-"""`/api/v1/works` (being built)."""
+"""`/api/v1/works`: works, the trash, statistics, members and ownership transfer.
+
+A work the caller may not see answers 404 (its existence is not revealed); one the caller may
+see but not change answers 403.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-router = APIRouter(tags=["works"])
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from storage.sql.models import Work
+
+from ..deps import CurrentUser, Parts
+from ..errors import success
+from ..schemas import Envelope, Page, PageQuery
+from ..services.works import Member, WorkDetail, Works
+from .chapters import ChapterOut, IdField, IdPath, chapter_out
+
+router = APIRouter(prefix="/works", tags=["works"])
+
+WorkType = Literal["novel", "script"]
+WorkStatus = Literal["draft", "completed", "published"]
+MemberRole = Literal["editor", "viewer"]
+Text50 = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class WorkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    type: WorkType
+    genre: Text50 | None = None
+    style: Text50 | None = None
+    target_words: int | None = Field(None, ge=0, le=100_000_000)
+    cover_url: str | None = Field(None, max_length=500)
+
+
+class WorkPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    genre: Text50 | None = None
+    style: Text50 | None = None
+    status: WorkStatus | None = None
+    target_words: int | None = Field(None, ge=0, le=100_000_000)
+    cover_url: str | None = Field(None, max_length=500)
+
+
+class WorkOut(BaseModel):
+    id: int
+    user_id: int = Field(description="The owner")
+    title: str
+    type: str
+    genre: str | None
+    style: str | None
+    status: str
+    word_count: int
+    chapter_count: int
+    target_words: int | None
+    cover_url: str | None
+    version: int
+    role: str | None = Field(description="The caller's role: owner, editor or viewer")
+    is_deleted: bool
+    deleted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkCreatedOut(WorkOut):
+    work_id: int
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    username: str
+    avatar_url: str | None
+    role: str
+    joined_at: datetime
+
+
+class WorkDetailOut(WorkOut):
+    chapters: list[ChapterOut]
+    members: list[MemberOut]
+
+
+class ChapterWords(BaseModel):
+    id: int
+    chapter_number: int
+    title: str | None
+    word_count: int
+
+
+class StatsOut(BaseModel):
+    work_id: int
+    word_count: int
+    chapter_count: int
+    target_words: int | None
+    progress: float | None = Field(description="word_count / target_words, when there is a target")
+    chapters: list[ChapterWords]
+
+
+class WorkListQuery(PageQuery):
+    type: WorkType | None = None
+    status: WorkStatus | None = None
+    genre: str | None = Field(None, max_length=50)
+    sort: Literal["updated_at", "created_at", "title", "word_count"] = "updated_at"
+    order: Literal["asc", "desc"] = "desc"
+
+
+class MemberIn(BaseModel):
+    username_or_email: str = Field(min_length=1, max_length=100)
+    role: MemberRole
+
+
+class RoleIn(BaseModel):
+    role: MemberRole
+
+
+class TransferIn(BaseModel):
+    user_id: IdField
+
+
+def work_out(work: Work, role: str | None) -> dict[str, Any]:
+    fields = {name: getattr(work, name) for name in WorkOut.model_fields if hasattr(work, name)}
+    return WorkOut.model_validate(
+        {**fields, "role": role, "is_deleted": bool(work.is_deleted)}
+    ).model_dump(mode="json")
+
+
+def member_out(member: Member) -> dict[str, Any]:
+    return MemberOut.model_validate(member, from_attributes=True).model_dump(mode="json")
+
+
+def detail_out(detail: WorkDetail) -> dict[str, Any]:
+    return {
+        **work_out(detail.work, detail.role),
+        "chapters": [chapter_out(chapter) for chapter in detail.chapters],
+        "members": [member_out(member) for member in detail.members],
+    }
+
+
+@router.post("", response_model=Envelope[WorkCreatedOut], status_code=201)
+async def create_work(body: WorkIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    work = await Works(parts).create(user, body.model_dump())
+    return success({"work_id": work.id, **work_out(work, "owner")})
+
+
+@router.get("", response_model=Envelope[Page[WorkOut]], summary="Works I own or am a member of")
+async def list_works(
+    query: Annotated[WorkListQuery, Query()], user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    page = await Works(parts).list(
+        user.id,
+        filters={"type": query.type, "status": query.status, "genre": query.genre},
+        sort=query.sort,
+        order=query.order,
+        offset=query.offset,
+        limit=query.page_size,
+    )
+    items = [work_out(work, role) for work, role in page.items]
+    return success(
+        {"total": page.total, "page": query.page, "page_size": query.page_size, "items": items}
+    )
+
+
+@router.get("/trash", response_model=Envelope[Page[WorkOut]], summary="My works in the trash")
+async def list_trash(
+    query: Annotated[PageQuery, Query()], user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    total, works = await Works(parts).list_trash(
+        user.id, offset=query.offset, limit=query.page_size
+    )
+    items = [work_out(work, "owner") for work in works]
+    return success(
+        {"total": total, "page": query.page, "page_size": query.page_size, "items": items}
+    )
+
+
+@router.get("/{work_id}", response_model=Envelope[WorkDetailOut])
+async def get_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success(detail_out(await Works(parts).get(user.id, work_id)))
+
+
+@router.patch("/{work_id}", response_model=Envelope[WorkDetailOut], summary="Owner or editor")
+async def update_work(
+    work_id: IdPath, body: WorkPatch, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("title", "status"):
+        if changes.get(required, "") is None:
+            changes.pop(required)
+    return success(detail_out(await Works(parts).update(user.id, work_id, changes)))
+
+
+@router.delete("/{work_id}", response_model=Envelope[WorkOut], summary="Move to the trash (owner)")
+async def trash_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success(work_out(await Works(parts).trash(user.id, work_id), "owner"))
+
+
+@router.post("/{work_id}/restore", response_model=Envelope[WorkOut], summary="Out of the trash")
+async def restore_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success(work_out(await Works(parts).restore(user.id, work_id), "owner"))
+
+
+@router.delete("/{work_id}/purge", response_model=Envelope[None], summary="Delete for good (owner)")
+async def purge_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    await Works(parts).purge(user.id, work_id)
+    return success(None)
+
+
+@router.get("/{work_id}/stats", response_model=Envelope[StatsOut])
+async def work_stats(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    work, chapters = await Works(parts).stats(user.id, work_id)
+    progress = None
+    if work.target_words:
+        progress = round(work.word_count / work.target_words, 4)
+    return success(
+        {
+            "work_id": work.id,
+            "word_count": work.word_count,
+            "chapter_count": work.chapter_count,
+            "target_words": work.target_words,
+            "progress": progress,
+            "chapters": [
+                ChapterWords.model_validate(c, from_attributes=True).model_dump() for c in chapters
+            ],
+        }
+    )
+
+
+# Members ------------------------------------------------------------------------------------
+
+
+@router.get("/{work_id}/members", response_model=Envelope[list[MemberOut]])
+async def list_members(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success([member_out(m) for m in await Works(parts).members(user.id, work_id)])
+
+
+@router.post(
+    "/{work_id}/members", response_model=Envelope[MemberOut], status_code=201, summary="Owner"
+)
+async def add_member(
+    work_id: IdPath, body: MemberIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    member = await Works(parts).add_member(user.id, work_id, body.username_or_email, body.role)
+    return success(member_out(member))
+
+
+@router.patch("/{work_id}/members/{member_id}", response_model=Envelope[MemberOut])
+async def change_member(
+    work_id: IdPath, member_id: IdPath, body: RoleIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    member = await Works(parts).change_member(user.id, work_id, member_id, body.role)
+    return success(member_out(member))
+
+
+@router.delete(
+    "/{work_id}/members/{member_id}",
+    response_model=Envelope[None],
+    summary="Owner removes anyone; a member may remove themselves",
+)
+async def remove_member(
+    work_id: IdPath, member_id: IdPath, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    await Works(parts).remove_member(user.id, work_id, member_id)
+    return success(None)
+
+
+@router.post(
+    "/{work_id}/transfer",
+    response_model=Envelope[WorkDetailOut],
+    summary="Give the work to a member (owner); the old owner stays on as editor",
+)
+async def transfer_work(
+    work_id: IdPath, body: TransferIn, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    return success(detail_out(await Works(parts).transfer(user.id, work_id, body.user_id)))

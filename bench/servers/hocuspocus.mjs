@@ -11,7 +11,15 @@ const server = new Server({
   port: Number(values.port),
   address: values.host,
   quiet: true,
-  stopOnSignals: true
+  stopOnSignals: true,
+  async onRequest ({ request, response }) {
+    if (request.url === '/__gc' && typeof globalThis.gc === 'function') {
+      globalThis.gc() // benchmark hook (node --expose-gc): memory is read after a full collection
+      response.writeHead(200, { 'Content-Type': 'text/plain' })
+      response.end('collected')
+      throw null // eslint-disable-line no-throw-literal -- Hocuspocus: handled, skip the default
+    }
+  }
 })
 await server.listen()
 console.log(`hocuspocus listening on ${values.host}:${values.port}`)

@@ -14,7 +14,13 @@ const { values } = parseArgs({
 const wss = new WebSocketServer({ noServer: true })
 wss.on('connection', setupWSConnection)
 
-const server = http.createServer((_req, res) => {
+const server = http.createServer((req, res) => {
+  if (req.url === '/__gc' && typeof globalThis.gc === 'function') {
+    globalThis.gc() // benchmark hook (node --expose-gc): memory is read after a full collection
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end('collected')
+    return
+  }
   res.writeHead(200, { 'Content-Type': 'text/plain' })
   res.end('okay')
 })

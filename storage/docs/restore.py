@@ -7,6 +7,7 @@ connected editors see the change live and can undo it, and unchanged text keeps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -15,31 +16,47 @@ from pycrdt import Doc, Map, Text
 CONTENT = "content"
 META = "meta"
 
+# Above this many (old x new) changed characters a character diff would block the event loop
+# for seconds; the changed middle is then replaced whole (still new operations, still undoable).
+DIFF_BUDGET = 25_000_000
 
-def _utf8_offsets(text: str) -> list[int]:
-    """offsets[i] = UTF-8 byte offset of character i (pycrdt indexes text by UTF-8 bytes)."""
-    offsets = [0] * (len(text) + 1)
-    total = 0
-    for index, char in enumerate(text):
-        offsets[index] = total
-        total += len(char.encode("utf-8"))
-    offsets[len(text)] = total
-    return offsets
+
+def _common_prefix(a: str, b: str) -> int:
+    low, high = 0, min(len(a), len(b))
+    while low < high:  # slices compare in C: O(n log n) instead of a Python loop
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle :] == b[len(b) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def text_edits(old: str, new: str) -> list[tuple[int, int, str]]:
     """Edits (start, end, replacement) in character positions of `old`, last first."""
-    prefix = 0
-    limit = min(len(old), len(new))
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
-        suffix += 1
+    prefix = _common_prefix(old, new)
+    suffix = _common_suffix(old, new, min(len(old), len(new)) - prefix)
     old_mid = old[prefix : len(old) - suffix]
     new_mid = new[prefix : len(new) - suffix]
     if not old_mid and not new_mid:
         return []
+    if len(old_mid) * len(new_mid) > DIFF_BUDGET:
+        return [(prefix, prefix + len(old_mid), new_mid)]
     matcher = SequenceMatcher(None, old_mid, new_mid, autojunk=False)
     edits = [
         (prefix + i1, prefix + i2, new_mid[j1:j2])
@@ -51,15 +68,16 @@ def text_edits(old: str, new: str) -> list[tuple[int, int, str]]:
 
 
 def set_text(text: Text, new: str) -> None:
+    """Edit `text` until it equals `new` (pycrdt indexes text by UTF-8 bytes)."""
     old = str(text)
     if old == new:
         return
-    offsets = _utf8_offsets(old)
-    for start, end, replacement in text_edits(old, new):
+    for start, end, replacement in text_edits(old, new):  # last first: offsets stay valid
+        at = _utf8_len(old[:start])
         if end > start:
-            del text[offsets[start] : offsets[end]]
+            del text[at : at + _utf8_len(old[start:end])]
         if replacement:
-            text.insert(offsets[start], replacement)
+            text.insert(at, replacement)
 
 
 def set_map(target: Map, values: dict[str, Any]) -> None:
@@ -69,6 +87,16 @@ def set_map(target: Map, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if current.get(key) != value:
             target[key] = value
+
+
+def set_content(new: str) -> Callable[[Doc], None]:
+    """An edit (for `Room.change`) that makes the text equal `new`."""
+
+    def edit(doc: Doc) -> None:
+        with doc.transaction():
+            set_text(doc.get(CONTENT, type=Text), new)
+
+    return edit
 
 
 def apply_state(live: Doc, target_state: bytes) -> None:

@@ -193,3 +193,48 @@ class SearchTerm(Base):
         Index("idx_search_term", "term", "owner_type", "owner_id"),
         Index("idx_search_owner", "owner_type", "owner_id"),
     )
+
+
+class OidcIdentity(Base):
+    """A user's account at an OpenID Connect provider: (issuer, subject) names it for good."""
+
+    __tablename__ = "oidc_identities"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    issuer: Mapped[str] = mapped_column(String(255), nullable=False)
+    subject: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_oidc_issuer_subject"),)
+
+
+class AiHistory(Base):
+    """Brief §3.2.2 `ai_histories`, for the embedded default (MongoDB in production)."""
+
+    __tablename__ = "ai_histories"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    work_id: Mapped[int | None] = mapped_column(BigInteger)
+    action_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    input: Mapped[str] = mapped_column(LongText, nullable=False)
+    output: Mapped[str] = mapped_column(LongText, nullable=False)
+    model: Mapped[str] = mapped_column(String(100), nullable=False)
+    provider: Mapped[str] = mapped_column(String(50), nullable=False)
+    tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    duration: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), default="ok", nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        Index("idx_ai_histories_user", "user_id", "created_at"),
+        Index("idx_ai_histories_work", "user_id", "work_id", "created_at"),
+    )

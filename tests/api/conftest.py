@@ -27,6 +27,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
+        auto_migrate=True,
         docs_url=f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}",
         room_unload_grace_s=0.5,
         projection_debounce_s=0.05,

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
+from bson import Binary
 from pycrdt import Doc, Text, merge_updates
 from sqlalchemy import insert
 
-from storage.docs.base import StoredDoc, VersionNotFound
+from storage.docs.base import DocStore, StoredDoc, VersionNotFound
 from storage.docs.merge import merged_state
+from storage.docs.mongo import MongoDocStore
 from storage.docs.sql import SQLDocStore, snapshots_table
 from tests.support.mariadb import mariadb_database
+from tests.support.secantus import mongo_database
 from tests.support.ydocs import clocks
 
-BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+BACKENDS = [
+    "sqlite",
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+    pytest.param("mongo", marks=pytest.mark.mongo),
+]
+
+StoreFactory = Callable[..., DocStore]
 
 
 class Recorder:
@@ -30,12 +40,16 @@ class Recorder:
 
 
 @pytest.fixture(params=BACKENDS)
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    """Builds stores (not started) that all share one backend and database: nodes of a cluster."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}"
-    else:
+        yield partial(SQLDocStore, f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
+    elif request.param == "mariadb":
         async with mariadb_database() as url:
-            yield url
+            yield partial(SQLDocStore, url)
+    else:
+        async with mongo_database() as (url, database):
+            yield partial(MongoDocStore, url, database)
 
 
 @pytest.fixture
@@ -44,11 +58,35 @@ async def recorder() -> Recorder:
 
 
 @pytest.fixture
-async def store(store_url: str, recorder: Recorder) -> AsyncIterator[SQLDocStore]:
-    docs = SQLDocStore(store_url, on_append_batch=recorder)
+async def store(make_store: StoreFactory, recorder: Recorder) -> AsyncIterator[DocStore]:
+    docs = make_store(on_append_batch=recorder)
     await docs.start()
     yield docs
     await docs.close()
+
+
+async def put_snapshot(store: DocStore, doc: str, snapshot: bytes) -> None:
+    """Write a first snapshot behind the store's back, as a compaction that died would."""
+    if isinstance(store, SQLDocStore):
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                insert(snapshots_table).values(
+                    doc=doc, data=snapshot, generation=1, updated_at=datetime.now(UTC)
+                )
+            )
+    else:
+        assert isinstance(store, MongoDocStore)
+        await store.database["ydoc_snapshots"].insert_one(
+            {
+                "_id": doc,
+                "generation": 1,
+                "data": Binary(snapshot),
+                "chunks": 0,
+                "blob": None,
+                "size": len(snapshot),
+                "updated_at": datetime.now(UTC),
+            }
+        )
 
 
 def text_of(stored: StoredDoc) -> str:
@@ -71,13 +109,13 @@ class Writer:
         return self.updates[-1]
 
 
-async def test_load_of_an_unknown_document_is_empty(store: SQLDocStore) -> None:
+async def test_load_of_an_unknown_document_is_empty(store: DocStore) -> None:
     stored = await store.load("无此文档")
     assert stored.snapshot is None
     assert stored.updates == []
 
 
-async def test_appended_updates_load_in_order(store: SQLDocStore) -> None:
+async def test_appended_updates_load_in_order(store: DocStore) -> None:
     writer = Writer()
     for word in ["天", "地", "玄", "黄"]:
         await store.append("第一章", writer.type(word))
@@ -86,14 +124,14 @@ async def test_appended_updates_load_in_order(store: SQLDocStore) -> None:
     assert text_of(stored) == "天地玄黄"
 
 
-async def test_appends_survive_a_new_store_instance(store_url: str) -> None:
+async def test_appends_survive_a_new_store_instance(make_store: StoreFactory) -> None:
     writer = Writer()
-    first = SQLDocStore(store_url)
+    first = make_store()
     await first.start()
     for index in range(20):
         await first.append("doc", writer.type(str(index)))
     await first.close()
-    second = SQLDocStore(store_url)
+    second = make_store()
     await second.start()
     try:
         assert text_of(await second.load("doc")) == str(writer.text)
@@ -101,9 +139,7 @@ async def test_appends_survive_a_new_store_instance(store_url: str) -> None:
         await second.close()
 
 
-async def test_concurrent_appends_are_group_committed(
-    store: SQLDocStore, recorder: Recorder
-) -> None:
+async def test_concurrent_appends_are_group_committed(store: DocStore, recorder: Recorder) -> None:
     writers = [Writer() for _ in range(50)]
     updates = [(f"doc-{i % 5}", w.type(f"w{i}")) for i, w in enumerate(writers)]
     await asyncio.gather(*(store.append(doc, update) for doc, update in updates))
@@ -113,7 +149,7 @@ async def test_concurrent_appends_are_group_committed(
         assert len((await store.load(f"doc-{n}")).updates) == 10
 
 
-async def test_compaction_keeps_content_and_empties_the_log(store: SQLDocStore) -> None:
+async def test_compaction_keeps_content_and_empties_the_log(store: DocStore) -> None:
     writer = Writer()
     for index in range(100):
         await store.append("doc", writer.type(f"字{index}"))
@@ -127,7 +163,7 @@ async def test_compaction_keeps_content_and_empties_the_log(store: SQLDocStore) 
     assert await store.compact("doc") is None
 
 
-async def test_compaction_while_writers_are_active_loses_nothing(store: SQLDocStore) -> None:
+async def test_compaction_while_writers_are_active_loses_nothing(store: DocStore) -> None:
     writers = [Writer() for _ in range(4)]
     stop = asyncio.Event()
 
@@ -160,8 +196,10 @@ async def test_compaction_while_writers_are_active_loses_nothing(store: SQLDocSt
     assert clocks(loaded) == clocks(expected)
 
 
-async def test_concurrent_compactions_of_one_document_keep_everything(store_url: str) -> None:
-    stores = [SQLDocStore(store_url) for _ in range(2)]
+async def test_concurrent_compactions_of_one_document_keep_everything(
+    make_store: StoreFactory,
+) -> None:
+    stores = [make_store() for _ in range(2)]
     for docs in stores:
         await docs.start()
     try:
@@ -176,18 +214,13 @@ async def test_concurrent_compactions_of_one_document_keep_everything(store_url:
             await docs.close()
 
 
-async def test_a_snapshot_overlapping_the_log_loads_correctly(store: SQLDocStore) -> None:
+async def test_a_snapshot_overlapping_the_log_loads_correctly(store: DocStore) -> None:
     """A compaction that stopped after writing its snapshot leaves updates in both places."""
     writer = Writer()
     for index in range(10):
         await store.append("half", writer.type(f"{index}"))
     snapshot = merged_state(await store.load("half"))
-    async with store.engine.begin() as conn:
-        await conn.execute(
-            insert(snapshots_table).values(
-                doc="half", data=snapshot, generation=1, updated_at=datetime.now(UTC)
-            )
-        )
+    await put_snapshot(store, "half", snapshot)
     await store.append("half", writer.type("末"))
     assert text_of(await store.load("half")) == str(writer.text)
     await store.compact("half")
@@ -195,7 +228,7 @@ async def test_a_snapshot_overlapping_the_log_loads_correctly(store: SQLDocStore
 
 
 async def test_compacted_keystrokes_take_space_close_to_the_merged_update(
-    store: SQLDocStore,
+    store: DocStore,
 ) -> None:
     writer = Writer()
     rng = random.Random(7)
@@ -210,7 +243,7 @@ async def test_compacted_keystrokes_take_space_close_to_the_merged_update(
     assert len(snapshot) <= 2 * len(str(writer.text).encode("utf-8")) + 200
 
 
-async def test_compaction_candidates_follow_the_thresholds(store: SQLDocStore) -> None:
+async def test_compaction_candidates_follow_the_thresholds(store: DocStore) -> None:
     small, large = Writer(), Writer()
     for index in range(3):
         await store.append("small", small.type(str(index)))
@@ -222,7 +255,7 @@ async def test_compaction_candidates_follow_the_thresholds(store: SQLDocStore) -
 
 
 async def test_versions_are_named_states_that_later_edits_do_not_change(
-    store: SQLDocStore,
+    store: DocStore,
 ) -> None:
     writer = Writer()
     await store.append("novel", writer.type("初稿。"))
@@ -244,7 +277,7 @@ async def test_versions_are_named_states_that_later_edits_do_not_change(
         assert str(doc.get("content", type=Text)) == expected
 
 
-async def test_a_version_is_only_readable_through_its_own_document(store: SQLDocStore) -> None:
+async def test_a_version_is_only_readable_through_its_own_document(store: DocStore) -> None:
     writer = Writer()
     await store.append("mine", writer.type("私密"))
     version = await store.create_version("mine", "v1")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sync_server.presence import Presence
+import pytest
+
+from sync_server import presence as presence_module
+from sync_server.presence import STALE_AFTER_S, Presence
 from sync_server.protocol import AwarenessEntry
 
 
@@ -40,3 +43,17 @@ def test_a_goodbye_removes_the_client() -> None:
     goodbye = presence.apply([entry(1, 2, None)])
     assert goodbye.changed == [entry(1, 2, None)]
     assert len(presence) == 0
+
+
+def test_entries_nobody_renews_are_left_out_of_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    presence = Presence()
+    now = [1000.0]
+    monkeypatch.setattr(presence_module.time, "monotonic", lambda: now[0])
+    presence.apply([entry(1, 1, "a"), entry(2, 1, "b")])
+    now[0] += 20
+    presence.apply([entry(2, 2, "b")])  # a renewal keeps 2 alive
+    now[0] += STALE_AFTER_S - 10
+    assert [e.client_id for e in presence.snapshot()] == [2]
+    assert len(presence) == 1

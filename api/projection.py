@@ -1,0 +1,253 @@
+"""The derived text projection (DESIGN, invariant 3).
+
+Each chapter's CRDT document is the truth; SQL holds what is derived from it: `chapters.text`,
+`word_count`, `text_updated_at`, the search index, the work's `word_count` and its owner's
+`total_words`. The projector is told of every change applied to a loaded document
+(`RoomManager.on_update`), waits `projection_debounce_s` after the last change to that document
+(at most `max_wait_s` while changes keep coming), reads the text, and writes all of it in one
+transaction. `rebuild`/`rebuild_all` re-derive everything from the document store at any time.
+
+It also adds up writing time (`users.total_time_seconds`): the gap between two consecutive
+edits of one user counts when it is at most `idle_gap_s` (five minutes); a longer gap is a pause.
+
+Nothing here raises into a room: errors are logged and the next change tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pycrdt import Doc, Text
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+
+from storage.docs.merge import merged_state
+from storage.docs.restore import CONTENT
+from storage.sql.models import Chapter, User, Work
+from storage.text.wordcount import count_words
+
+from .app_parts import Components
+from .services.search_index import reindex
+from .services.works import recount_user, recount_work
+
+log = logging.getLogger(__name__)
+
+IDLE_GAP_S = 5 * 60
+_ATTEMPTS = 3
+
+
+class Projector:
+    def __init__(
+        self,
+        parts: Components,
+        *,
+        debounce_s: float | None = None,
+        max_wait_s: float | None = None,
+        idle_gap_s: float = IDLE_GAP_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.parts = parts
+        self.debounce_s = parts.settings.projection_debounce_s if debounce_s is None else debounce_s
+        self.max_wait_s = max(self.debounce_s * 10, 5.0) if max_wait_s is None else max_wait_s
+        self.idle_gap_s = idle_gap_s
+        self._clock = clock
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._first_change: dict[str, float] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._last_edit: dict[int, float] = {}
+        self._seconds: dict[int, float] = {}
+        self._closed = False
+
+    # Fed by the rooms ---------------------------------------------------------------------
+
+    def on_update(self, doc: str, principal: str | None) -> None:
+        """`RoomManager.on_update`: synchronous, cheap, never raises."""
+        try:
+            self._track_time(principal)
+            if not self._closed:
+                self._schedule(doc)
+        except Exception:
+            log.exception("projection could not schedule", extra={"doc": doc})
+
+    def _track_time(self, principal: str | None) -> None:
+        if principal is None or not principal.isdigit():
+            return
+        user_id = int(principal)
+        moment = self._clock()
+        last = self._last_edit.get(user_id)
+        self._last_edit[user_id] = moment
+        if last is not None and 0 < moment - last <= self.idle_gap_s:
+            self._seconds[user_id] = self._seconds.get(user_id, 0.0) + (moment - last)
+
+    def _schedule(self, doc: str) -> None:
+        loop = asyncio.get_running_loop()
+        moment = loop.time()
+        first = self._first_change.setdefault(doc, moment)
+        delay = max(0.0, min(self.debounce_s, first + self.max_wait_s - moment))
+        timer = self._timers.pop(doc, None)
+        if timer is not None:
+            timer.cancel()
+        self._timers[doc] = loop.call_later(delay, self._fire, doc)
+
+    def _fire(self, doc: str) -> None:
+        self._timers.pop(doc, None)
+        self._first_change.pop(doc, None)
+        if doc in self._running:  # one flush per document at a time; run once more after it
+            self._again.add(doc)
+            return
+        self._running[doc] = asyncio.create_task(self._run(doc), name=f"project:{doc}")
+
+    async def _run(self, doc: str) -> None:
+        try:
+            while True:
+                self._again.discard(doc)
+                await self._project_safely(doc, self._live_text(doc))
+                if doc not in self._again:
+                    return
+        finally:
+            self._running.pop(doc, None)
+
+    # Reading the text -------------------------------------------------------------------------
+
+    def _live_text(self, doc: str) -> str | None:
+        room = self.parts.rooms.rooms.get(doc)
+        if room is None:
+            return None
+        try:
+            return str(room.doc.get(CONTENT, type=Text))
+        except RuntimeError:  # not (or no longer) loaded
+            return None
+
+    async def _stored_text(self, doc: str) -> str:
+        state = merged_state(await self.parts.store.load(doc), name=doc)
+        ydoc: Doc = Doc()
+        ydoc.apply_update(state)
+        return str(ydoc.get(CONTENT, type=Text))
+
+    # Writing SQL --------------------------------------------------------------------------------
+
+    async def _project_safely(self, doc: str, text: str | None, *, force: bool = False) -> bool:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                if text is None:
+                    text = await self._stored_text(doc)
+                return await self._project(doc, text, force=force)
+            except DBAPIError as exc:  # a deadlock or a lost connection: worth another try
+                if attempt == _ATTEMPTS:
+                    log.exception("projection failed", extra={"doc": doc})
+                    return False
+                log.warning("projection retry", extra={"doc": doc, "error": str(exc)})
+                await asyncio.sleep(0.05 * attempt)
+            except Exception:
+                log.exception("projection failed", extra={"doc": doc})
+                return False
+        return False
+
+    async def _project(self, doc: str, text: str, *, force: bool) -> bool:
+        credits = self._take_seconds()
+        try:
+            async with self.parts.database.session() as session:
+                for user_id, seconds in credits.items():
+                    await session.execute(
+                        update(User)
+                        .where(User.id == user_id)
+                        .values(total_time_seconds=User.total_time_seconds + seconds)
+                        .execution_options(synchronize_session=False)
+                    )
+                chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
+                if chapter is None:  # not a chapter (or deleted meanwhile)
+                    return False
+                if not force and chapter.text == text:
+                    return False
+                chapter.text = text
+                chapter.word_count = count_words(text)
+                chapter.text_updated_at = datetime.now(UTC)
+                await reindex(session, "chapter", chapter.id, text)
+                await session.flush()
+                await recount_work(session, chapter.work_id)
+                owner = await session.scalar(select(Work.user_id).where(Work.id == chapter.work_id))
+                if owner is not None:
+                    await recount_user(session, owner)
+            return True
+        except BaseException:
+            self._give_back_seconds(credits)
+            raise
+
+    def _take_seconds(self) -> dict[int, int]:
+        credits = {}
+        for user_id, seconds in list(self._seconds.items()):
+            whole = int(seconds)
+            if whole > 0:
+                credits[user_id] = whole
+                self._seconds[user_id] = seconds - whole
+        return credits
+
+    def _give_back_seconds(self, credits: dict[int, int]) -> None:
+        for user_id, seconds in credits.items():
+            self._seconds[user_id] = self._seconds.get(user_id, 0.0) + seconds
+
+    # Control ------------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Project every pending document now and wait for it (shutdown, tests)."""
+        pending = list(self._timers)
+        for doc in pending:
+            self._timers.pop(doc).cancel()
+            self._first_change.pop(doc, None)
+        for doc in pending:
+            if doc in self._running:
+                self._again.add(doc)
+            else:
+                self._running[doc] = asyncio.create_task(self._run(doc), name=f"project:{doc}")
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        if any(whole >= 1 for whole in self._seconds.values()):
+            await self._flush_time()
+
+    async def _flush_time(self) -> None:
+        credits = self._take_seconds()
+        try:
+            async with self.parts.database.session() as session:
+                for user_id, seconds in credits.items():
+                    await session.execute(
+                        update(User)
+                        .where(User.id == user_id)
+                        .values(total_time_seconds=User.total_time_seconds + seconds)
+                        .execution_options(synchronize_session=False)
+                    )
+        except Exception:
+            self._give_back_seconds(credits)
+            log.exception("could not store writing time")
+
+    async def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def rebuild(self, chapter_id: int) -> bool:
+        """Re-derive one chapter's projection from the document store; False if no such chapter."""
+        async with self.parts.database.session() as session:
+            doc = await session.scalar(select(Chapter.content_id).where(Chapter.id == chapter_id))
+        if doc is None:
+            return False
+        return await self._project_safely(doc, await self._stored_text(doc), force=True)
+
+    async def rebuild_all(self) -> int:
+        """Re-derive every chapter, then every work's and user's counters. Returns chapters done."""
+        async with self.parts.database.session() as session:
+            chapter_ids = list(await session.scalars(select(Chapter.id).order_by(Chapter.id)))
+        done = 0
+        for chapter_id in chapter_ids:
+            done += await self.rebuild(chapter_id)
+        async with self.parts.database.session() as session:
+            for work_id in list(await session.scalars(select(Work.id))):
+                await recount_work(session, work_id)
+            for user_id in list(await session.scalars(select(User.id))):
+                await recount_user(session, user_id)
+        return done

@@ -1,0 +1,1 @@
+"""The starter library shipped with the app (data only)."""

@@ -1,0 +1,258 @@
+"""Chapters: their rows, their live content and their named versions.
+
+Content is never stored through SQL: the chapter's CRDT document is the truth (DESIGN, invariant
+5). Reading content reads the live room's document; saving applies the difference to it as CRDT
+operations through the room's write-ahead path, so connected editors see a REST save at once. The
+SQL text projection follows (`api.projection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from pycrdt import Doc, Map, Text
+from sqlalchemy import func, select
+
+from storage.docs.base import VersionInfo, VersionNotFound
+from storage.docs.restore import CONTENT, META, apply_state, set_content
+from storage.sql.models import Chapter, User, Work
+from storage.text.wordcount import count_words
+
+from ..app_parts import Components
+from ..errors import AppError, Err
+from ..sync_access import role_on_work
+from .search_index import remove as remove_terms
+from .works import now, recount_user, recount_work, require_write, role_or_404
+
+MAX_CONTENT_CHARS = 2_000_000
+
+
+def restore_state(state: bytes) -> Callable[[Doc], None]:
+    """An edit (for `Room.change`) that brings the document back to `state`."""
+    return lambda doc: apply_state(doc, state)
+
+
+def read_state(state: bytes) -> tuple[str, dict[str, Any]]:
+    doc: Doc = Doc()
+    doc.apply_update(state)
+    return str(doc.get(CONTENT, type=Text)), doc.get(META, type=Map).to_py() or {}
+
+
+# Results ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Content:
+    chapter: Chapter
+    role: str
+    text: str
+    meta: dict[str, Any]
+
+    @property
+    def word_count(self) -> int:
+        return count_words(self.text)
+
+
+@dataclass(slots=True)
+class Saved:
+    chapter: Chapter
+    changed: bool
+    word_count: int
+    saved_at: datetime
+    version: VersionInfo | None
+
+
+@dataclass(slots=True)
+class VersionText:
+    info: VersionInfo
+    text: str
+    meta: dict[str, Any]
+
+
+class Chapters:
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    # Access ---------------------------------------------------------------------------------
+
+    async def _chapter(self, user_id: int, chapter_id: int) -> tuple[Chapter, str]:
+        """The chapter and the caller's role; 404 alike for missing and not-yours."""
+        async with self.parts.database.session() as session:
+            chapter = await session.get(Chapter, chapter_id)
+        role = None
+        if chapter is not None:
+            role = await role_on_work(self.parts.database, user_id, chapter.work_id)
+        if chapter is None or role is None:
+            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+        return chapter, role
+
+    async def _writable(self, user_id: int, chapter_id: int) -> Chapter:
+        chapter, role = await self._chapter(user_id, chapter_id)
+        require_write(role)
+        return chapter
+
+    # Rows -----------------------------------------------------------------------------------
+
+    async def list(self, user_id: int, work_id: int) -> list[Chapter]:
+        await role_or_404(self.parts, user_id, work_id)
+        async with self.parts.database.session() as session:
+            return list(
+                await session.scalars(
+                    select(Chapter)
+                    .where(Chapter.work_id == work_id)
+                    .order_by(Chapter.sort_order, Chapter.id)
+                )
+            )
+
+    async def get(self, user_id: int, chapter_id: int) -> Chapter:
+        return (await self._chapter(user_id, chapter_id))[0]
+
+    async def create(self, user_id: int, work_id: int, title: str | None) -> Chapter:
+        require_write(await role_or_404(self.parts, user_id, work_id))
+        async with self.parts.database.session() as session:
+            work = await session.get(Work, work_id, with_for_update=True)  # serialises numbering
+            if work is None:
+                raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+            last_number, last_order = (
+                await session.execute(
+                    select(
+                        func.coalesce(func.max(Chapter.chapter_number), 0),
+                        func.coalesce(func.max(Chapter.sort_order), 0),
+                    ).where(Chapter.work_id == work_id)
+                )
+            ).one()
+            number = int(last_number) + 1
+            chapter = Chapter(
+                work_id=work_id,
+                chapter_number=number,
+                sort_order=int(last_order) + 1,
+                title=title if title is not None else f"第{number}章",
+                content_id=f"chapter-{uuid4().hex}",
+            )
+            session.add(chapter)
+            await session.flush()
+            await recount_work(session, work_id)
+        return chapter
+
+    async def rename(self, user_id: int, chapter_id: int, title: str) -> Chapter:
+        chapter = await self._writable(user_id, chapter_id)
+        async with self.parts.database.session() as session:
+            fresh = await session.get(Chapter, chapter.id)
+            if fresh is None:
+                raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+            fresh.title = title
+        return fresh
+
+    async def reorder(self, user_id: int, work_id: int, chapter_ids: list[int]) -> list[Chapter]:
+        require_write(await role_or_404(self.parts, user_id, work_id))
+        async with self.parts.database.session() as session:
+            await session.get(Work, work_id, with_for_update=True)
+            chapters = {
+                c.id: c
+                for c in await session.scalars(select(Chapter).where(Chapter.work_id == work_id))
+            }
+            if len(chapter_ids) != len(set(chapter_ids)) or set(chapter_ids) != set(chapters):
+                raise AppError(
+                    Err.VALIDATION,
+                    "chapter_ids must list every chapter of this work exactly once",
+                )
+            ordered = [chapters[chapter_id] for chapter_id in chapter_ids]
+            for position, chapter in enumerate(ordered, start=1):
+                chapter.chapter_number = position
+                chapter.sort_order = position
+        return ordered
+
+    async def delete(self, user_id: int, chapter_id: int) -> None:
+        """Remove a chapter; the ones after it move up. Its CRDT log stays, unreachable."""
+        chapter = await self._writable(user_id, chapter_id)
+        async with self.parts.database.session() as session:
+            work = await session.get(Work, chapter.work_id, with_for_update=True)
+            doomed = await session.get(Chapter, chapter.id)
+            if work is None or doomed is None:
+                raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+            await remove_terms(session, "chapter", doomed.id)
+            await session.delete(doomed)
+            await session.flush()
+            rest = await session.scalars(
+                select(Chapter)
+                .where(Chapter.work_id == work.id)
+                .order_by(Chapter.sort_order, Chapter.id)
+            )
+            for position, other in enumerate(rest, start=1):
+                other.chapter_number = position
+                other.sort_order = position
+            await session.flush()
+            await recount_work(session, work.id)
+            await recount_user(session, work.user_id)
+
+    # Content --------------------------------------------------------------------------------
+
+    async def content(self, user_id: int, chapter_id: int) -> Content:
+        chapter, role = await self._chapter(user_id, chapter_id)
+        async with self.parts.rooms.hold(chapter.content_id) as room:
+            text = str(room.doc.get(CONTENT, type=Text))
+            meta = room.doc.get(META, type=Map).to_py() or {}
+        return Content(chapter, role, text, meta)
+
+    async def save(
+        self, user: User, work_id: int, chapter_id: int, content: str, *, auto_save: bool
+    ) -> Saved:
+        """Apply the difference to the live document; a manual save also names a version."""
+        chapter, role = await self._chapter(user.id, chapter_id)
+        if chapter.work_id != work_id:
+            raise AppError(Err.NOT_FOUND, f"work {work_id} has no chapter {chapter_id}")
+        require_write(role)
+        async with self.parts.rooms.hold(chapter.content_id) as room:
+            changed = await room.change(set_content(content))
+            text = str(room.doc.get(CONTENT, type=Text))
+        version = None
+        if not auto_save:
+            stamp = now().strftime("%Y-%m-%d %H:%M:%S")
+            version = await self.parts.store.create_version(
+                chapter.content_id, f"手动保存 {stamp}", author=user.username
+            )
+        return Saved(chapter, changed, count_words(text), now(), version)
+
+    # Versions -------------------------------------------------------------------------------
+
+    async def create_version(self, user: User, chapter_id: int, name: str) -> VersionInfo:
+        chapter = await self._writable(user.id, chapter_id)
+        return await self.parts.store.create_version(chapter.content_id, name, author=user.username)
+
+    async def versions(self, user_id: int, chapter_id: int) -> list[VersionInfo]:
+        chapter, _role = await self._chapter(user_id, chapter_id)
+        return await self.parts.store.list_versions(chapter.content_id)
+
+    async def _version_state(self, chapter: Chapter, version_id: int) -> tuple[VersionInfo, bytes]:
+        try:
+            state = await self.parts.store.read_version(chapter.content_id, version_id)
+        except VersionNotFound:
+            raise AppError(Err.NOT_FOUND, f"this chapter has no version {version_id}") from None
+        infos = await self.parts.store.list_versions(chapter.content_id)
+        info = next((i for i in infos if i.id == version_id), None)
+        if info is None:
+            raise AppError(Err.NOT_FOUND, f"this chapter has no version {version_id}")
+        return info, state
+
+    async def version(self, user_id: int, chapter_id: int, version_id: int) -> VersionText:
+        chapter, _role = await self._chapter(user_id, chapter_id)
+        info, state = await self._version_state(chapter, version_id)
+        text, meta = read_state(state)
+        return VersionText(info, text, meta)
+
+    async def restore_version(
+        self, user_id: int, chapter_id: int, version_id: int
+    ) -> tuple[VersionInfo, Content, bool]:
+        """Make the live document equal the version, as new operations (history is kept)."""
+        chapter, role = await self._chapter(user_id, chapter_id)
+        require_write(role)
+        info, state = await self._version_state(chapter, version_id)
+        async with self.parts.rooms.hold(chapter.content_id) as room:
+            changed = await room.change(restore_state(state))
+            text = str(room.doc.get(CONTENT, type=Text))
+            meta = room.doc.get(META, type=Map).to_py() or {}
+        return info, Content(chapter, role, text, meta), changed

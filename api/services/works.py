@@ -1,0 +1,374 @@
+"""Works, their members and their counters.
+
+Access rules, one place: a user who is not a member of a work (or whose work is in the trash) is
+told it does not exist (404); a member who may see it but not do what was asked gets 403.
+
+Counters kept true here and by the projection (`api.projection`): `works.chapter_count`,
+`works.word_count` (sum over its chapters), `users.total_works` and `users.total_words` (over the
+works a user owns that are not in the trash). They are recomputed from the rows below them with
+one UPDATE each, so a recount is always right whatever ran before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.sql.database import Database
+from storage.sql.models import Chapter, SearchTerm, User, Work, WorkMember
+
+from ..app_parts import Components
+from ..errors import AppError, Err
+from ..sync_access import WRITE_ROLES, role_on_work
+
+OWNER = "owner"
+MEMBER_ROLES = ("editor", "viewer")
+SORTABLE = {
+    "updated_at": Work.updated_at,
+    "created_at": Work.created_at,
+    "title": Work.title,
+    "word_count": Work.word_count,
+}
+_NO_SYNC = {"synchronize_session": False}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Counters -----------------------------------------------------------------------------------
+
+
+async def recount_work(session: AsyncSession, work_id: int) -> None:
+    words = (
+        select(func.coalesce(func.sum(Chapter.word_count), 0))
+        .where(Chapter.work_id == work_id)
+        .scalar_subquery()
+    )
+    chapters = select(func.count(Chapter.id)).where(Chapter.work_id == work_id).scalar_subquery()
+    await session.execute(
+        update(Work)
+        .where(Work.id == work_id)
+        .values(word_count=words, chapter_count=chapters)
+        .execution_options(**_NO_SYNC)
+    )
+
+
+async def recount_user(session: AsyncSession, user_id: int) -> None:
+    live = and_(Work.user_id == user_id, Work.is_deleted == 0)
+    words = select(func.coalesce(func.sum(Work.word_count), 0)).where(live).scalar_subquery()
+    works = select(func.count(Work.id)).where(live).scalar_subquery()
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(total_words=words, total_works=works)
+        .execution_options(**_NO_SYNC)
+    )
+
+
+# Access -------------------------------------------------------------------------------------
+
+
+async def role_or_404(parts: Components, user_id: int, work_id: int) -> str:
+    role = await role_on_work(parts.database, user_id, work_id)
+    if role is None:
+        raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+    return role
+
+
+def require_write(role: str) -> None:
+    if role not in WRITE_ROLES:
+        raise AppError(Err.FORBIDDEN, f"a {role} may read this work but not change it")
+
+
+def require_owner(role: str) -> None:
+    if role != OWNER:
+        raise AppError(Err.FORBIDDEN, "only the work's owner may do this")
+
+
+# Results ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Member:
+    user_id: int
+    username: str
+    avatar_url: str | None
+    role: str
+    joined_at: datetime
+
+
+@dataclass(slots=True)
+class WorkPage:
+    total: int
+    items: list[tuple[Work, str]]
+
+
+@dataclass(slots=True)
+class WorkDetail:
+    work: Work
+    role: str
+    chapters: list[Chapter]
+    members: list[Member]
+
+
+class Works:
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    @property
+    def db(self) -> Database:
+        return self.parts.database
+
+    # Works ----------------------------------------------------------------------------------
+
+    async def create(self, owner: User, fields: dict[str, Any]) -> Work:
+        work = Work(user_id=owner.id, **fields)
+        async with self.db.session() as session:
+            session.add(work)
+            await session.flush()
+            await recount_user(session, owner.id)
+        return work
+
+    def _visible(self, user_id: int) -> Select[Any]:
+        role = case((Work.user_id == user_id, OWNER), else_=WorkMember.role)
+        return (
+            select(Work, role.label("role"))
+            .outerjoin(
+                WorkMember, and_(WorkMember.work_id == Work.id, WorkMember.user_id == user_id)
+            )
+            .where(Work.is_deleted == 0, or_(Work.user_id == user_id, WorkMember.id.is_not(None)))
+        )
+
+    async def list(
+        self,
+        user_id: int,
+        *,
+        filters: dict[str, str | None],
+        sort: str,
+        order: str,
+        offset: int,
+        limit: int,
+    ) -> WorkPage:
+        query = self._visible(user_id)
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(Work, name) == value)
+        column = SORTABLE[sort]
+        ordering = [column.desc(), Work.id.desc()] if order == "desc" else [column, Work.id]
+        async with self.db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = (
+                await session.execute(query.order_by(*ordering).offset(offset).limit(limit))
+            ).all()
+        return WorkPage(int(total or 0), [(row[0], row[1]) for row in rows])
+
+    async def get(self, user_id: int, work_id: int) -> WorkDetail:
+        role = await role_or_404(self.parts, user_id, work_id)
+        async with self.db.session() as session:
+            work = await session.get(Work, work_id)
+            if work is None:
+                raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+            chapters = list(
+                await session.scalars(
+                    select(Chapter)
+                    .where(Chapter.work_id == work_id)
+                    .order_by(Chapter.sort_order, Chapter.id)
+                )
+            )
+            members = await self._members(session, work)
+        return WorkDetail(work, role, chapters, members)
+
+    async def update(self, user_id: int, work_id: int, changes: dict[str, Any]) -> WorkDetail:
+        role = await role_or_404(self.parts, user_id, work_id)
+        require_write(role)
+        async with self.db.session() as session:
+            work = await session.get(Work, work_id)
+            if work is None or work.is_deleted:
+                raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+            for field, value in changes.items():
+                setattr(work, field, value)
+            if changes:
+                work.version += 1
+        return await self.get(user_id, work_id)
+
+    async def trash(self, user_id: int, work_id: int) -> Work:
+        require_owner(await role_or_404(self.parts, user_id, work_id))
+        async with self.db.session() as session:
+            work = await session.get(Work, work_id)
+            assert work is not None
+            work.is_deleted = 1
+            work.deleted_at = now()
+            await session.flush()
+            await recount_user(session, work.user_id)
+        return work
+
+    async def _owned(self, session: AsyncSession, user_id: int, work_id: int) -> Work:
+        """A work the user owns, in the trash or not; 404 for anything else."""
+        work = await session.get(Work, work_id)
+        if work is None or work.user_id != user_id:
+            raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+        return work
+
+    async def list_trash(self, user_id: int, *, offset: int, limit: int) -> tuple[int, list[Work]]:
+        where = and_(Work.user_id == user_id, Work.is_deleted == 1)
+        async with self.db.session() as session:
+            total = await session.scalar(select(func.count(Work.id)).where(where))
+            items = list(
+                await session.scalars(
+                    select(Work)
+                    .where(where)
+                    .order_by(Work.deleted_at.desc(), Work.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
+        return int(total or 0), items
+
+    async def restore(self, user_id: int, work_id: int) -> Work:
+        async with self.db.session() as session:
+            work = await self._owned(session, user_id, work_id)
+            if not work.is_deleted:
+                raise AppError(Err.CONFLICT, "this work is not in the trash")
+            work.is_deleted = 0
+            work.deleted_at = None
+            await session.flush()
+            await recount_user(session, user_id)
+        return work
+
+    async def purge(self, user_id: int, work_id: int) -> None:
+        """Delete a work for good (from the trash or not), with its chapters and members.
+
+        The chapters' CRDT logs stay in the document store, unreachable: no chapter row names
+        them any more, so no token opens them.
+        """
+        async with self.db.session() as session:
+            await self._owned(session, user_id, work_id)
+            chapter_ids = select(Chapter.id).where(Chapter.work_id == work_id)
+            await session.execute(
+                delete(SearchTerm)
+                .where(SearchTerm.owner_type == "chapter", SearchTerm.owner_id.in_(chapter_ids))
+                .execution_options(**_NO_SYNC)
+            )
+            for statement in (
+                delete(Chapter).where(Chapter.work_id == work_id),
+                delete(WorkMember).where(WorkMember.work_id == work_id),
+                delete(Work).where(Work.id == work_id),
+            ):
+                await session.execute(statement.execution_options(**_NO_SYNC))
+            await recount_user(session, user_id)
+
+    async def stats(self, user_id: int, work_id: int) -> tuple[Work, list[Chapter]]:
+        detail = await self.get(user_id, work_id)
+        return detail.work, detail.chapters
+
+    # Members --------------------------------------------------------------------------------
+
+    async def _members(self, session: AsyncSession, work: Work) -> list[Member]:
+        owner = await session.get(User, work.user_id)
+        members = []
+        if owner is not None:
+            members.append(
+                Member(owner.id, owner.username, owner.avatar_url, OWNER, work.created_at)
+            )
+        rows = await session.execute(
+            select(WorkMember, User)
+            .join(User, User.id == WorkMember.user_id)
+            .where(WorkMember.work_id == work.id)
+            .order_by(WorkMember.id)
+        )
+        for member, user in rows.all():
+            members.append(
+                Member(user.id, user.username, user.avatar_url, member.role, member.created_at)
+            )
+        return members
+
+    async def members(self, user_id: int, work_id: int) -> list[Member]:
+        return (await self.get(user_id, work_id)).members
+
+    async def add_member(
+        self, user_id: int, work_id: int, username_or_email: str, role: str
+    ) -> Member:
+        require_owner(await role_or_404(self.parts, user_id, work_id))
+        account = username_or_email.strip()
+        try:
+            async with self.db.session() as session:
+                invitee = await session.scalar(
+                    select(User).where(
+                        or_(User.username == account, func.lower(User.email) == account.lower())
+                    )
+                )
+                if invitee is None:
+                    raise AppError(Err.NOT_FOUND, f"no user {account!r}")
+                work = await session.get(Work, work_id)
+                assert work is not None
+                if invitee.id == work.user_id:
+                    raise AppError(Err.ALREADY_MEMBER, "the owner is already on this work")
+                existing = await session.scalar(
+                    select(WorkMember.id).where(
+                        WorkMember.work_id == work_id, WorkMember.user_id == invitee.id
+                    )
+                )
+                if existing is not None:
+                    raise AppError(Err.ALREADY_MEMBER, f"{invitee.username} is already a member")
+                member = WorkMember(work_id=work_id, user_id=invitee.id, role=role)
+                session.add(member)
+                await session.flush()
+        except IntegrityError:  # a concurrent invitation of the same user won
+            raise AppError(Err.ALREADY_MEMBER) from None
+        return Member(invitee.id, invitee.username, invitee.avatar_url, role, member.created_at)
+
+    async def _membership(
+        self, session: AsyncSession, work_id: int, member_id: int
+    ) -> tuple[WorkMember, User]:
+        row = (
+            await session.execute(
+                select(WorkMember, User)
+                .join(User, User.id == WorkMember.user_id)
+                .where(WorkMember.work_id == work_id, WorkMember.user_id == member_id)
+            )
+        ).first()
+        if row is None:
+            raise AppError(Err.NOT_FOUND, f"user {member_id} is not a member of this work")
+        return row[0], row[1]
+
+    async def change_member(self, user_id: int, work_id: int, member_id: int, role: str) -> Member:
+        require_owner(await role_or_404(self.parts, user_id, work_id))
+        if member_id == user_id:
+            raise AppError(Err.BAD_REQUEST, "the owner's role changes only by a transfer")
+        async with self.db.session() as session:
+            member, user = await self._membership(session, work_id, member_id)
+            member.role = role
+        return Member(user.id, user.username, user.avatar_url, role, member.created_at)
+
+    async def remove_member(self, user_id: int, work_id: int, member_id: int) -> None:
+        role = await role_or_404(self.parts, user_id, work_id)
+        if member_id != user_id:
+            require_owner(role)
+        elif role == OWNER:
+            raise AppError(Err.BAD_REQUEST, "the owner cannot leave; transfer the work first")
+        async with self.db.session() as session:
+            member, _user = await self._membership(session, work_id, member_id)
+            await session.delete(member)
+
+    async def transfer(self, user_id: int, work_id: int, new_owner_id: int) -> WorkDetail:
+        require_owner(await role_or_404(self.parts, user_id, work_id))
+        if new_owner_id == user_id:
+            raise AppError(Err.BAD_REQUEST, "you already own this work")
+        async with self.db.session() as session:
+            member, _user = await self._membership(session, work_id, new_owner_id)
+            work = await session.get(Work, work_id, with_for_update=True)
+            assert work is not None
+            await session.delete(member)
+            await session.flush()
+            session.add(WorkMember(work_id=work_id, user_id=user_id, role="editor"))
+            work.user_id = new_owner_id
+            await session.flush()
+            await recount_user(session, user_id)
+            await recount_user(session, new_owner_id)
+        return await self.get(user_id, work_id)

@@ -1,0 +1,38 @@
+"""The production key-value store: Redis, shared by every node."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+
+class RedisKeyValue:
+    def __init__(self, url: str, *, prefix: str = "inkweave:") -> None:
+        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    async def hit(self, key: str, window_s: float) -> tuple[int, float]:
+        name = self._key(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.pexpire(name, int(window_s * 1000), nx=True)
+            pipe.pttl(name)
+            count, _, ttl_ms = await pipe.execute()
+        return int(count), max(int(ttl_ms), 0) / 1000
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        await self._redis.set(self._key(key), value, px=max(1, int(ttl_s * 1000)))
+
+    async def get(self, key: str) -> str | None:
+        return await self._redis.get(self._key(key))
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._key(key))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,254 @@
+"""Invariant 3: the SQL text projection is derived from the documents, debounced, rebuildable."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from api.projection import Projector
+from storage.sql.models import Chapter, SearchTerm, User, Work
+from storage.text.wordcount import count_words
+from tests.api.test_works import make_chapter, make_work, me, ok, save
+from tests.support.api import Account, Api
+from tests.support.yclient import YClient, wait_until
+
+TEXT = "夜色如墨，长安城里灯火通明。Zhang Xiaojing 站在望楼上。"
+
+
+def projector(api: Api) -> Projector:
+    return api.app.app.state.projection
+
+
+async def chapter_row(api: Api, chapter_id: int) -> Chapter:
+    async with api.app.components.database.session() as session:
+        row = await session.get(Chapter, chapter_id)
+    assert row is not None
+    return row
+
+
+async def indexed_terms(api: Api, chapter_id: int) -> set[str]:
+    async with api.app.components.database.session() as session:
+        rows = await session.scalars(
+            select(SearchTerm.term).where(
+                SearchTerm.owner_type == "chapter", SearchTerm.owner_id == chapter_id
+            )
+        )
+        return set(rows)
+
+
+async def until_projected(api: Api, chapter_id: int, text: str) -> Chapter:
+    for _ in range(250):
+        row = await chapter_row(api, chapter_id)
+        if row.text == text:
+            return row
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the projection never showed {text!r}")
+
+
+async def typed_chapter(api: Api) -> tuple[Account, dict[str, Any], dict[str, Any]]:
+    """A writer whose chapter got TEXT through a socket, projected."""
+    writer = await api.sign_up()
+    work = await make_work(api, writer)
+    chapter = await make_chapter(api, writer, work["id"])
+    client = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+    try:
+        client.append(TEXT)
+        await until_projected(api, chapter["id"], TEXT)
+    finally:
+        await client.close()
+    return writer, work, chapter
+
+
+async def test_socket_edits_reach_text_word_count_totals_and_search(api: Api) -> None:
+    writer, work, chapter = await typed_chapter(api)
+    expected = count_words(TEXT)
+    row = await chapter_row(api, chapter["id"])
+    assert row.word_count == expected and row.text_updated_at is not None
+    assert (
+        ok(await api.call("GET", f"/api/v1/chapters/{chapter['id']}", writer))["word_count"]
+        == expected
+    )
+    assert (
+        ok(await api.call("GET", f"/api/v1/works/{work['id']}", writer))["word_count"] == expected
+    )
+    assert (await me(api, writer))["total_words"] == expected
+    terms = await indexed_terms(api, chapter["id"])
+    assert {"长安", "望楼"} <= terms
+    assert any(term.lower() == "xiaojing" for term in terms)
+
+    client = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+    try:
+        client.insert(0, "序。")
+        row = await until_projected(api, chapter["id"], "序。" + TEXT)
+    finally:
+        await client.close()
+    assert row.word_count == expected + 2
+    assert (await me(api, writer))["total_words"] == expected + 2
+
+
+async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
+    writer, work, chapter = await typed_chapter(api)
+    empty_work = await make_work(api, writer, title="空")
+    expected = count_words(TEXT)
+    async with api.app.components.database.session() as session:
+        await session.execute(
+            update(Chapter).where(Chapter.id == chapter["id"]).values(text="篡改", word_count=999)
+        )
+        await session.execute(update(Work).values(word_count=7777, chapter_count=42))
+        await session.execute(update(User).where(User.id == writer.id).values(total_words=1))
+        await session.execute(delete(SearchTerm))
+    assert (await me(api, writer))["total_words"] == 1
+
+    assert await projector(api).rebuild(chapter["id"]) is True
+    row = await chapter_row(api, chapter["id"])
+    assert (row.text, row.word_count) == (TEXT, expected)
+    assert "长安" in await indexed_terms(api, chapter["id"])
+    assert (
+        ok(await api.call("GET", f"/api/v1/works/{work['id']}", writer))["word_count"] == expected
+    )
+    # The owner's total is the sum over the owned works; the empty one is still tampered.
+    assert (await me(api, writer))["total_words"] == expected + 7777
+    assert await projector(api).rebuild(999_999) is False
+
+    # The work without chapters is only put right by a full rebuild.
+    broken = ok(await api.call("GET", f"/api/v1/works/{empty_work['id']}", writer))
+    assert (broken["word_count"], broken["chapter_count"]) == (7777, 42)
+    assert await projector(api).rebuild_all() == 1
+    fixed = ok(await api.call("GET", f"/api/v1/works/{empty_work['id']}", writer))
+    assert (fixed["word_count"], fixed["chapter_count"]) == (0, 0)
+    profile = await me(api, writer)
+    assert (profile["total_words"], profile["total_works"]) == (expected, 2)
+
+
+async def test_an_unloaded_document_is_projected_from_the_store(api: Api) -> None:
+    writer, _work, chapter = await typed_chapter(api)
+    doc = chapter["content_id"]
+    await wait_until(lambda: doc not in api.app.components.rooms.rooms, timeout=5)
+    async with api.app.components.database.session() as session:
+        await session.execute(update(Chapter).where(Chapter.id == chapter["id"]).values(text=""))
+    projector(api).on_update(doc, None)
+    row = await until_projected(api, chapter["id"], TEXT)
+    assert row.word_count == count_words(TEXT)
+    assert doc not in api.app.components.rooms.rooms  # read the store; loaded no room
+    assert (await me(api, writer))["total_words"] == count_words(TEXT)
+
+
+async def test_changes_are_debounced_into_one_write(api: Api) -> None:
+    writer = await api.sign_up()
+    work = await make_work(api, writer)
+    chapter = await make_chapter(api, writer, work["id"])
+    ok(await save(api, writer, work["id"], chapter["id"], "一次"))
+    await projector(api).flush()
+
+    mine = Projector(api.app.components, debounce_s=0.3)
+    writes: list[str] = []
+    original = mine._project
+
+    async def counting(doc: str, text: str, *, force: bool) -> bool:
+        writes.append(text)
+        return await original(doc, text, force=force)
+
+    mine._project = counting  # type: ignore[method-assign]
+    for _ in range(5):
+        mine.on_update(chapter["content_id"], None)
+        await asyncio.sleep(0.05)
+    assert writes == []
+    await asyncio.sleep(0.6)
+    assert writes == ["一次"]
+    await mine.close()
+
+
+async def test_writing_time_counts_gaps_up_to_five_minutes(api: Api) -> None:
+    writer, other = await api.sign_up(), await api.sign_up()
+    now = [0.0]
+    mine = Projector(api.app.components, debounce_s=0.01, clock=lambda: now[0])
+    doc = "not-a-chapter"
+    for moment, who in (
+        (0, writer),
+        (60, writer),
+        (90, other),  # another user's edits do not break the writer's session
+        (120, writer),
+        (1000, writer),  # a 880 s pause: not counted
+        (1100, writer),
+        (1100.5, writer),
+    ):
+        now[0] = moment
+        mine.on_update(doc, str(who.id))
+    mine.on_update(doc, None)  # server edits belong to nobody
+    mine.on_update(doc, "anonymous")
+    await mine.flush()
+    profile = await me(api, writer)
+    assert profile["total_time_seconds"] == 60 + 60 + 100  # the last 0.5 s waits for more
+    assert profile["total_time"] == 0
+    assert (await me(api, other))["total_time_seconds"] == 0
+    now[0] = 1101.0
+    mine.on_update(doc, str(writer.id))
+    await mine.close()
+    assert (await me(api, writer))["total_time_seconds"] == 221
+
+
+async def test_socket_edits_add_writing_time(api: Api) -> None:
+    writer = await api.sign_up()
+    work = await make_work(api, writer)
+    chapter = await make_chapter(api, writer, work["id"])
+    client = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+    try:
+        client.append("一")
+        await until_projected(api, chapter["id"], "一")
+        await asyncio.sleep(1.1)
+        client.append("二")
+        await until_projected(api, chapter["id"], "一二")
+    finally:
+        await client.close()
+    await projector(api).flush()
+    assert (await me(api, writer))["total_time_seconds"] >= 1
+
+
+async def test_pending_work_is_flushed_on_close(api: Api) -> None:
+    writer, _work, chapter = await typed_chapter(api)
+    async with api.app.components.database.session() as session:
+        await session.execute(
+            update(Chapter).where(Chapter.id == chapter["id"]).values(text="旧", word_count=1)
+        )
+    slow = Projector(api.app.components, debounce_s=60)
+    slow.on_update(chapter["content_id"], None)
+    await asyncio.sleep(0.1)
+    assert (await chapter_row(api, chapter["id"])).text == "旧"
+    await slow.close()
+    row = await chapter_row(api, chapter["id"])
+    assert (row.text, row.word_count) == (TEXT, count_words(TEXT))
+    slow.on_update(chapter["content_id"], None)  # closed: ignored, no error
+    assert (await me(api, writer))["total_words"] == count_words(TEXT)
+
+
+async def test_projection_errors_never_reach_the_room(api: Api) -> None:
+    writer = await api.sign_up()
+    work = await make_work(api, writer)
+    chapter = await make_chapter(api, writer, work["id"])
+    live = projector(api)
+    failures: list[str] = []
+
+    async def broken(doc: str, text: str, *, force: bool) -> bool:
+        failures.append(doc)
+        raise RuntimeError("the database is on fire")
+
+    original = live._project
+    live._project = broken  # type: ignore[method-assign]
+    try:
+        one = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+        two = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+        one.append("照常同步。")
+        await wait_until(lambda: str(two.text) == "照常同步。")
+        await wait_until(lambda: bool(failures), timeout=3)
+        await live.flush()
+        two.append("仍然可写。")
+        await wait_until(lambda: str(one.text) == "照常同步。仍然可写。")
+        await one.close()
+        await two.close()
+    finally:
+        live._project = original  # type: ignore[method-assign]
+    assert (await chapter_row(api, chapter["id"])).text == ""
+    live.on_update(chapter["content_id"], None)  # the next change puts it right
+    await until_projected(api, chapter["id"], "照常同步。仍然可写。")

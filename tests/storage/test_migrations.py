@@ -1,0 +1,39 @@
+"""The Alembic migrations build exactly the schema the models describe, on both engines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+from storage.sql.database import Database
+from storage.sql.models import Base
+from tests.support.mariadb import mariadb_database
+
+
+def differences(connection: Connection) -> list[object]:
+    return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+async def check(url: str) -> None:
+    database = Database(url)
+    try:
+        await database.migrate()
+        await database.migrate()  # idempotent
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await database.close()
+
+
+async def test_sqlite_schema_matches_the_models(tmp_path: Path) -> None:
+    await check(f"sqlite+aiosqlite:///{tmp_path / 'schema.sqlite3'}")
+
+
+@pytest.mark.mariadb
+async def test_mariadb_schema_matches_the_models() -> None:
+    async with mariadb_database() as url:
+        await check(url)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+from pycrdt import Doc, Map, Text
+
+from storage.docs import restore
+from storage.docs.restore import apply_state, set_text
+
+
+def text_doc(value: str) -> tuple[Doc, Text]:
+    doc: Doc = Doc()
+    text = doc.get("content", type=Text)
+    text.insert(0, value)
+    return doc, text
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("春眠不觉晓", "春眠不觉晓，处处闻啼鸟。"),
+        ("😀林黛玉😀进贾府", "😀林妹妹😀到了贾府"),
+        ("abc", ""),
+        ("", "全新"),
+        ("一二三四五", "一三五"),
+    ],
+)
+def test_set_text_reaches_the_target_with_utf8_offsets(old: str, new: str) -> None:
+    _, text = text_doc(old)
+    set_text(text, new)
+    assert str(text) == new
+
+
+def test_unchanged_text_keeps_its_identity() -> None:
+    """A collaborator's concurrent insert inside untouched text survives a save."""
+    server, text = text_doc("第一段。第二段。第三段。")
+    collaborator: Doc = Doc()
+    collaborator.apply_update(server.get_update())
+    collaborator.get("content", type=Text).insert(len("第一段。".encode()), "插入。")
+    set_text(text, "第一段。第二段，改了。第三段。")
+    server.apply_update(collaborator.get_update(server.get_state()))
+    assert str(text) == "第一段。插入。第二段，改了。第三段。"
+
+
+def test_a_huge_change_is_replaced_whole_instead_of_diffed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(restore, "DIFF_BUDGET", 100)
+    rng = random.Random(5)
+    old = "".join(rng.choice("天地玄黄宇宙洪荒") for _ in range(300))
+    new = "开头" + "".join(rng.choice("日月盈昃辰宿列张") for _ in range(300)) + old[-20:]
+    _, text = text_doc(old)
+    edits = restore.text_edits(old, new)
+    assert len(edits) == 1
+    set_text(text, new)
+    assert str(text) == new
+
+
+def test_apply_state_restores_text_and_meta_as_new_operations() -> None:
+    version, _ = text_doc("旧版本")
+    version.get("meta", type=Map)["scene"] = "雨夜"
+    live, ltext = text_doc("新版本，多了字")
+    live.get("meta", type=Map)["extra"] = 1
+    before = live.get_state()
+    apply_state(live, version.get_update())
+    assert str(ltext) == "旧版本"
+    assert live.get("meta", type=Map).to_py() == {"scene": "雨夜"}
+    assert live.get_update(before) != b"\x00\x00"

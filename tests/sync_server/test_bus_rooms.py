@@ -1,0 +1,168 @@
+"""Rooms of one document on two nodes, joined by a bus (in-process, so each step is observable)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text
+
+from storage.bus.memory import MemoryBus, MemoryHub
+from storage.docs.base import StoredDoc
+from storage.docs.sql import SQLDocStore
+from sync_server import protocol
+from sync_server.auth import Access
+from sync_server.connection import Connection
+from sync_server.metrics import SyncMetrics
+from sync_server.room import RoomPolicy
+from sync_server.rooms import RoomManager
+from tests.support.yclient import wait_until
+
+DOC = "双节点"
+
+
+class Peer:
+    """A connection whose frames land in a document, as a client's would."""
+
+    def __init__(self) -> None:
+        self.doc: Doc = Doc()
+        self.awareness: dict[int, str] = {}
+        self.conn = Connection(
+            send_bytes=self._receive,
+            close=self._close,
+            access=Access.WRITE,
+            principal="7",
+            queue_limit=1000,
+        )
+        self.sender = asyncio.create_task(self.conn.run_sender())
+
+    async def _receive(self, frame: bytes) -> None:
+        message = protocol.parse_message(frame)
+        if isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
+            self.doc.apply_update(message.update)
+        elif isinstance(message, protocol.AwarenessMessage):
+            for entry in protocol.parse_awareness(message.payload):
+                if entry.removed:
+                    self.awareness.pop(entry.client_id, None)
+                else:
+                    self.awareness[entry.client_id] = entry.state_json
+
+    async def _close(self, code: int, reason: str) -> None:
+        pass
+
+    @property
+    def text(self) -> str:
+        return str(self.doc.get("content", type=Text))
+
+
+def edit(text: str, base: Doc | None = None) -> bytes:
+    doc: Doc = Doc()
+    if base is not None:
+        doc.apply_update(base.get_update())
+    before = doc.get_state()
+    doc.get("content", type=Text).insert(0, text)
+    return doc.get_update(before)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLDocStore]:
+    docs = SQLDocStore(f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
+    await docs.start()
+    yield docs
+    await docs.close()
+
+
+async def nodes(store: SQLDocStore, hub: MemoryHub, count: int = 2) -> list[RoomManager]:
+    managers = []
+    for _ in range(count):
+        bus = MemoryBus(hub)
+        await bus.start()
+        managers.append(
+            RoomManager(store, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=0, bus=bus)
+        )
+    return managers
+
+
+async def test_an_update_on_one_node_reaches_peers_on_the_other(store: SQLDocStore) -> None:
+    first, second = await nodes(store, MemoryHub())
+    room_a, room_b = first.acquire(DOC), second.acquire(DOC)
+    await room_a.ready()
+    await room_b.ready()
+    alice, bob = Peer(), Peer()
+    room_a.join(alice.conn)
+    room_b.join(bob.conn)
+    await room_a.submit(edit("来自甲节点"), origin=alice.conn)
+    await wait_until(lambda: bob.text == "来自甲节点")
+    assert (await store.load(DOC)).updates, "stored once, by the node that received it"
+    assert len((await store.load(DOC)).updates) == 1
+
+
+async def test_a_node_subscribes_before_it_loads(store: SQLDocStore) -> None:
+    """An update stored and published while the second node reads the store is not lost."""
+    hub = MemoryHub()
+    (first,) = await nodes(store, hub, 1)
+    writer_room = first.acquire(DOC)
+    await writer_room.ready()
+
+    class SlowLoad(SQLDocStore):
+        async def load(self, doc: str) -> StoredDoc:
+            stored = await store.load(doc)  # read before the other node's write lands
+            await writer_room.submit(edit("加载期间写入"), origin=None)
+            return stored
+
+    slow = SlowLoad(f"sqlite+aiosqlite:///{Path(store.engine.url.database or '')}")
+    bus = MemoryBus(hub)
+    await bus.start()
+    second = RoomManager(slow, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=0, bus=bus)
+    room = second.acquire(DOC)
+    await room.ready()
+    assert str(room.doc.get("content", type=Text)) == "加载期间写入"
+    await slow.close()
+
+
+async def test_awareness_crosses_nodes_and_departures_follow(store: SQLDocStore) -> None:
+    first, second = await nodes(store, MemoryHub())
+    room_a, room_b = first.acquire(DOC), second.acquire(DOC)
+    await room_a.ready()
+    await room_b.ready()
+    alice, bob = Peer(), Peer()
+    room_a.join(alice.conn)
+    room_b.join(bob.conn)
+    entry = protocol.AwarenessEntry(42, 1, '{"user":{"name":"阿丽"}}')
+    await room_a.handle(alice.conn, protocol.AwarenessMessage(protocol.encode_awareness([entry])))
+    await wait_until(lambda: 42 in bob.awareness)
+    room_a.leave(alice.conn)
+    await wait_until(lambda: 42 not in bob.awareness)
+    newcomer = Peer()
+    room_b.join(newcomer.conn)
+    await asyncio.sleep(0.05)
+    assert 42 not in newcomer.awareness
+
+
+async def test_a_node_resyncs_from_the_store_after_a_bus_outage(store: SQLDocStore) -> None:
+    first, second = await nodes(store, MemoryHub())
+    room_a, room_b = first.acquire(DOC), second.acquire(DOC)
+    await room_a.ready()
+    await room_b.ready()
+    bob = Peer()
+    room_b.join(bob.conn)
+    await store.append(DOC, edit("总线断开时写入"))  # stored by a node whose publish was lost
+    await asyncio.sleep(0.05)
+    assert bob.text == ""
+    await second.resync_all()
+    await wait_until(lambda: bob.text == "总线断开时写入")
+
+
+async def test_unloading_a_room_stops_listening(store: SQLDocStore) -> None:
+    first, second = await nodes(store, MemoryHub())
+    room_a = first.acquire(DOC)
+    await room_a.ready()
+    room_b = second.acquire(DOC)
+    await room_b.ready()
+    second.release(room_b)
+    await asyncio.sleep(0.05)
+    assert DOC not in second.rooms
+    await room_a.submit(edit("无人在听"), origin=None)
+    assert room_b._early == []
