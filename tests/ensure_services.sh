@@ -24,3 +24,17 @@ if ! mariadb_up >/dev/null 2>&1; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
 fi
 wait_for MariaDB 120 mariadb_up
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
+
+if ! redis_up >/dev/null 2>&1; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "services: installing Redis"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+  fi
+  echo "services: starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+wait_for Redis 60 redis_up
