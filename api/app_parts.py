@@ -23,7 +23,7 @@ from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 
 from .security.tokens import TokenService
-from .services.mail import Mailer, OutboxMailer
+from .services.mail import Mailer, OutboxMailer, SMTPMailer
 from .settings import Settings
 
 
@@ -79,7 +79,11 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         kv=kv,
         tokens=tokens,
         blobs=LocalBlobStore(settings.data_dir / "blobs"),
-        mailer=OutboxMailer(settings.data_dir / "outbox.jsonl"),
+        mailer=(
+            SMTPMailer(settings.smtp_url, settings.mail_from)
+            if settings.smtp_url
+            else OutboxMailer(settings.data_dir / "outbox.jsonl")
+        ),
         store=store,
         rooms=rooms,
         metrics=metrics,

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Where browsers reach this server (OIDC redirects)."
     )
+    smtp_url: str | None = Field(
+        None,
+        description="smtp://user:pw@host:587?starttls=true or smtps://...; default: the outbox "
+        "file data_dir/outbox.jsonl (and the log).",
+    )
+    mail_from: str = Field("Inkweave <no-reply@inkweave.local>", description="Sender address.")
     mongo_url: str | None = Field(
         None,
         description="MongoDB for the document store and AI histories; default: the SQL store.",
