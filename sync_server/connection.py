@@ -12,6 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from pycrdt import merge_updates
+
+from . import protocol
 from .auth import Access
 from .protocol import ProtocolError
 
@@ -116,9 +119,46 @@ class Connection:
 
     async def run_sender(self) -> None:
         while True:
-            frame = await self._queue.get()
+            frames = [await self._queue.get()]
+            while not self._queue.empty() and len(frames) < _COALESCE_MAX:
+                frames.append(self._queue.get_nowait())
             try:
-                await self._send_bytes(frame)
+                for frame in coalesce_updates(frames):
+                    await self._send_bytes(frame)
             except Exception:
                 self._closed = True
                 return
+
+
+_COALESCE_MAX = 64
+_COALESCE_BYTES = 16 * 1024  # never rebuild a large frame (a first sync's pieces stay apart)
+_UPDATE_PREFIX = bytes((protocol.MSG_SYNC, protocol.SYNC_UPDATE))
+
+
+def coalesce_updates(frames: list[bytes]) -> list[bytes]:
+    """Merge runs of consecutive update frames into one: a client that fell behind catches up
+    with fewer, larger frames. Order relative to other messages is kept."""
+    out: list[bytes] = []
+    run: list[bytes] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            try:
+                updates = [protocol.parse_message(frame).update for frame in run]  # type: ignore[union-attr]
+                out.append(protocol.sync_update(merge_updates(*updates)))
+            except ValueError:
+                out.extend(run)
+        else:
+            out.extend(run)
+        run.clear()
+
+    for frame in frames:
+        if frame.startswith(_UPDATE_PREFIX) and len(frame) < _COALESCE_BYTES:
+            if sum(map(len, run)) + len(frame) > _COALESCE_BYTES:
+                flush()
+            run.append(frame)
+        else:
+            flush()
+            out.append(frame)
+    flush()
+    return out
