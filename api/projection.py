@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pycrdt import Doc, Text
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.docs.merge import merged_state
 from storage.docs.restore import CONTENT
@@ -153,13 +154,7 @@ class Projector:
         credits = self._take_seconds()
         try:
             async with self.parts.database.session() as session:
-                for user_id, seconds in credits.items():
-                    await session.execute(
-                        update(User)
-                        .where(User.id == user_id)
-                        .values(total_time_seconds=User.total_time_seconds + seconds)
-                        .execution_options(synchronize_session=False)
-                    )
+                await _credit_time(session, credits)
                 chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
                 if chapter is None:  # not a chapter (or deleted meanwhile)
                     return False
@@ -214,13 +209,7 @@ class Projector:
         credits = self._take_seconds()
         try:
             async with self.parts.database.session() as session:
-                for user_id, seconds in credits.items():
-                    await session.execute(
-                        update(User)
-                        .where(User.id == user_id)
-                        .values(total_time_seconds=User.total_time_seconds + seconds)
-                        .execution_options(synchronize_session=False)
-                    )
+                await _credit_time(session, credits)
         except Exception:
             self._give_back_seconds(credits)
             log.exception("could not store writing time")
@@ -251,3 +240,14 @@ class Projector:
             for user_id in list(await session.scalars(select(User.id))):
                 await recount_user(session, user_id)
         return done
+
+
+async def _credit_time(session: AsyncSession, credits: dict[int, int]) -> None:
+    """Add editing seconds to users' `total_time_seconds`."""
+    for user_id, seconds in credits.items():
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(total_time_seconds=User.total_time_seconds + seconds)
+            .execution_options(synchronize_session=False)
+        )

@@ -14,9 +14,15 @@ Contract (each implementation's tests prove it, see `tests/storage/test_docs_con
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+COMPACTION_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,22 @@ class VersionInfo:
 
 class VersionNotFound(LookupError):
     pass
+
+
+class SnapshotConflict(Exception):
+    """Another compaction replaced the snapshot first."""
+
+
+async def compact_with_retries(
+    compact_once: Callable[[str], Awaitable[Compaction | None]], doc: str
+) -> Compaction | None:
+    """Run one compaction attempt again while it loses the snapshot swap to another."""
+    for _ in range(COMPACTION_ATTEMPTS):
+        try:
+            return await compact_once(doc)
+        except SnapshotConflict:
+            log.info("compaction raced another one; retrying", extra={"doc": doc})
+    raise SnapshotConflict(f"could not compact {doc!r}: snapshot kept changing")
 
 
 class DocStore(Protocol):

@@ -49,10 +49,16 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from .base import Compaction, StoredDoc, VersionInfo, VersionNotFound
+from .base import (
+    Compaction,
+    SnapshotConflict,
+    StoredDoc,
+    VersionInfo,
+    VersionNotFound,
+    compact_with_retries,
+)
 from .group_commit import GroupCommitter
 from .merge import merged_state
-from .sql import SnapshotConflict
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,6 @@ _DOC_NAME_LENGTH = 255
 # MongoDB refuses documents over 16 MiB; keep room for the other fields and the doc name.
 _MAX_DOCUMENT_DATA = 16 * 1024 * 1024 - 64 * 1024
 DEFAULT_SNAPSHOT_CHUNK_BYTES = 15 * 1024 * 1024
-_COMPACTION_ATTEMPTS = 5
 _READ_ATTEMPTS = 5
 _DELETE_BATCH = 200  # also the sweet spot of SecantusDB, whose $in matching is linear
 _ORPHAN_GRACE = timedelta(hours=1)
@@ -276,12 +281,7 @@ class MongoDocStore:
     # -- compaction --------------------------------------------------------------------------
 
     async def compact(self, doc: str) -> Compaction | None:
-        for _ in range(_COMPACTION_ATTEMPTS):
-            try:
-                return await self._compact_once(doc)
-            except SnapshotConflict:
-                log.info("compaction raced another one; retrying", extra={"doc": doc})
-        raise SnapshotConflict(f"could not compact {doc!r}: snapshot kept changing")
+        return await compact_with_retries(self._compact_once, doc)
 
     async def _compact_once(self, doc: str) -> Compaction | None:
         plan = await self._plan(doc)

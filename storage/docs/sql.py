@@ -37,7 +37,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..sql.engine import make_engine
-from .base import Compaction, StoredDoc, VersionInfo, VersionNotFound
+from .base import (
+    Compaction,
+    SnapshotConflict,
+    StoredDoc,
+    VersionInfo,
+    VersionNotFound,
+    compact_with_retries,
+)
 from .group_commit import GroupCommitter
 from .merge import merged_state
 
@@ -77,12 +84,6 @@ versions_table = Table(
     Column("data", _Blob, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-_COMPACTION_ATTEMPTS = 5
-
-
-class SnapshotConflict(Exception):
-    """Another compaction replaced the snapshot first."""
 
 
 def _now() -> datetime:
@@ -154,12 +155,7 @@ class SQLDocStore:
             return StoredDoc(snapshot=snapshot, updates=list(updates))
 
     async def compact(self, doc: str) -> Compaction | None:
-        for _ in range(_COMPACTION_ATTEMPTS):
-            try:
-                return await self._compact_once(doc)
-            except SnapshotConflict:
-                log.info("compaction raced another one; retrying", extra={"doc": doc})
-        raise SnapshotConflict(f"could not compact {doc!r}: snapshot kept changing")
+        return await compact_with_retries(self._compact_once, doc)
 
     async def _compact_once(self, doc: str) -> Compaction | None:
         async with self._engine.connect() as conn:
