@@ -75,6 +75,30 @@ def migrate(args: argparse.Namespace) -> None:
     log.info("database schema is up to date")
 
 
+def reproject(args: argparse.Namespace) -> None:
+    """Rebuild every chapter's text, 字数 and search index from the document store."""
+    from .app_parts import build_components
+    from .projection import Projector
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def main() -> int:
+        parts = build_components(settings)
+        if settings.should_migrate():
+            await parts.database.migrate()
+        await parts.store.start()
+        try:
+            return await Projector(parts).rebuild_all()
+        finally:
+            await parts.store.close()
+            await parts.database.close()
+
+    done = asyncio.run(main())
+    log.info("projection rebuilt", extra={"chapters": done})
+    print(f"rebuilt {done} chapters")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkweave", description="Inkweave backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_cmd.add_argument("--data-dir", type=Path, default=None)
     migrate_cmd.set_defaults(run=migrate)
+
+    reproject_cmd = commands.add_parser(
+        "reproject", help="rebuild chapters' text, word counts and search index from documents"
+    )
+    reproject_cmd.add_argument("--data-dir", type=Path, default=None)
+    reproject_cmd.set_defaults(run=reproject)
 
     return parser
 
