@@ -154,6 +154,10 @@ function rssKiB (pid) {
 // one client: a Y.Doc + a provider over its own WebSocket, counting the frames it receives
 
 let disconnects = 0
+// --url may list several servers (comma-separated): clients are spread over them in turn,
+// which is how the two-node mode puts the peers of one document on different nodes.
+const URLS = opt.url.split(',')
+let clientCount = 0
 const extensions = new Set() // WebSocket extensions the server negotiated (permessage-deflate?)
 // --no-deflate: clients do not offer permessage-deflate (ws offers it by default, as browsers do)
 const CLIENT_WS_OPTIONS = opt['no-deflate'] ? { perMessageDeflate: false } : {}
@@ -187,7 +191,7 @@ class Client {
       }
     }
     if (KIND === 'ywebsocket') {
-      this.provider = new WebsocketProvider(opt.url, room, this.doc, {
+      this.provider = new WebsocketProvider(URLS[clientCount++ % URLS.length], room, this.doc, {
         WebSocketPolyfill: CountingWebSocket,
         disableBc: true // clients share this process: never let them talk past the server
       })
