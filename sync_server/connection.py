@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import lru_cache
 from typing import Any
 
 from pycrdt import merge_updates
@@ -135,6 +136,17 @@ _COALESCE_BYTES = 16 * 1024  # never rebuild a large frame (a first sync's piece
 _UPDATE_PREFIX = bytes((protocol.MSG_SYNC, protocol.SYNC_UPDATE))
 
 
+@lru_cache(maxsize=256)
+def _merged_frame(run: tuple[bytes, ...]) -> bytes | None:
+    """One frame for a run of update frames. Cached: the peers of a room that fell behind
+    together queue the very same frames, and each such run is merged once, not once per peer."""
+    try:
+        updates = [protocol.parse_message(frame).update for frame in run]  # type: ignore[union-attr]
+        return protocol.sync_update(merge_updates(*updates))
+    except ValueError:
+        return None
+
+
 def coalesce_updates(frames: list[bytes]) -> list[bytes]:
     """Merge runs of consecutive update frames into one: a client that fell behind catches up
     with fewer, larger frames. Order relative to other messages is kept."""
@@ -142,12 +154,9 @@ def coalesce_updates(frames: list[bytes]) -> list[bytes]:
     run: list[bytes] = []
 
     def flush() -> None:
-        if len(run) > 1:
-            try:
-                updates = [protocol.parse_message(frame).update for frame in run]  # type: ignore[union-attr]
-                out.append(protocol.sync_update(merge_updates(*updates)))
-            except ValueError:
-                out.extend(run)
+        merged = _merged_frame(tuple(run)) if len(run) > 1 else None
+        if merged is not None:
+            out.append(merged)
         else:
             out.extend(run)
         run.clear()

@@ -29,6 +29,7 @@ from .protocol import ProtocolError
 log = logging.getLogger(__name__)
 
 _EMPTY_UPDATE = b"\x00\x00"
+_EMPTY_STATE = b"\x00"
 _BUS_UPDATE = b"u"
 _BUS_AWARENESS = b"a"
 
@@ -70,6 +71,7 @@ class Room:
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
         self._relay: list[bytes] = []
+        self._fresh_sync: tuple[bytes, list[bytes]] | None = None
         self._log_updates = 0
         self._log_bytes = 0
 
@@ -120,6 +122,7 @@ class Room:
             self._doc.unobserve(self._subscription)
         self._subscription = None
         self._doc = None
+        self._fresh_sync = None
         self._pending_renewals.clear()
 
     def join(self, conn: Connection) -> None:
@@ -139,11 +142,7 @@ class Room:
     async def handle(self, conn: Connection, message: protocol.Message) -> None:
         match message:
             case protocol.SyncStep1(state_vector):
-                try:
-                    missing = self.doc.get_update(state_vector)
-                except ValueError as exc:
-                    raise ProtocolError("sync step 1 carries an invalid state vector") from exc
-                for frame in self._first_sync(missing):
+                for frame in self._first_sync(state_vector):
                     conn.send(frame)
             case protocol.SyncStep2(update) | protocol.SyncUpdate(update):
                 if not conn.can_write:
@@ -160,12 +159,26 @@ class Room:
             case protocol.QueryAwareness():
                 conn.send(protocol.awareness(self.presence.snapshot()))
 
-    def _first_sync(self, missing: bytes) -> list[bytes]:
+    def _first_sync(self, state_vector: bytes) -> list[bytes]:
+        """The answer to a sync step 1. A brand-new client's answer is computed once per
+        document state and shared: twenty people opening a chapter cost one encoding."""
+        fresh = state_vector == _EMPTY_STATE
+        if fresh and self._fresh_sync is not None:
+            state, frames = self._fresh_sync
+            if state == self.doc.get_state():
+                return frames
         try:
-            return first_sync_frames(missing, self._policy.sync_chunk_bytes)
+            missing = self.doc.get_update(state_vector)
+        except ValueError as exc:
+            raise ProtocolError("sync step 1 carries an invalid state vector") from exc
+        try:
+            frames = first_sync_frames(missing, self._policy.sync_chunk_bytes)
         except ProtocolError:  # a struct this server cannot measure: send it whole
             log.warning("could not split a first sync", extra={"doc": self.name})
-            return [protocol.sync_step2(missing)]
+            frames = [protocol.sync_step2(missing)]
+        if fresh:
+            self._fresh_sync = (self.doc.get_state(), frames)
+        return frames
 
     async def submit(self, update: bytes, origin: Connection | None) -> None:
         """The write-ahead path, for peers' updates and the server's own edits alike."""

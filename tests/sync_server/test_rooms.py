@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pycrdt import Text
 
 from api.settings import Settings
 from storage.docs.base import StoredDoc
@@ -177,4 +178,20 @@ async def test_a_large_chapter_first_sync_arrives_in_bounded_frames(tmp_path: Pa
         assert len(str(reader.text)) == 200_000
         assert len(sizes) > 8
         assert max(sizes) <= 64 * 1024 + 4096
+        await reader.close()
+
+
+async def test_new_clients_share_one_first_sync_per_document_state(app: RunningApp) -> None:
+    writer = await YClient(app.sync_url, "共享首同步").connect()
+    writer.append("第一句。")
+    await writer.close()
+    async with app.components.rooms.hold("共享首同步") as room:
+        await wait_until(lambda: "第一句" in str(room.doc.get("content", type=Text)))
+        first = room._first_sync(b"\x00")
+        assert room._first_sync(b"\x00") is first
+        await room.change(lambda doc: doc.get("content", type=Text).insert(0, "序。"))
+        after = room._first_sync(b"\x00")
+        assert after is not first
+        reader = await YClient(app.sync_url, "共享首同步").connect()
+        assert str(reader.text) == "序。第一句。"
         await reader.close()
