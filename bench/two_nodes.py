@@ -107,6 +107,7 @@ def run_s2(urls: list[str], prefix: str) -> dict[str, float]:
         "p50": latency["p50"],
         "p99": latency["p99"],
         "delivered": data["received"] / data["expected"],
+        "disconnects": data.get("disconnects", 0),
     }
 
 

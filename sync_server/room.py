@@ -71,7 +71,7 @@ class Room:
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
         self._relay: list[bytes] = []
-        self._fresh_sync: tuple[bytes, list[bytes]] | None = None
+        self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
 
@@ -108,6 +108,7 @@ class Room:
 
     def _collect_relay(self, event: TransactionEvent) -> None:
         self._relay.append(event.update)
+        self._fresh_sync = None  # any change, deletions included (they keep the state vector)
 
     async def detach(self) -> None:
         """Stop listening to other nodes (after `unload`)."""
@@ -164,9 +165,7 @@ class Room:
         document state and shared: twenty people opening a chapter cost one encoding."""
         fresh = state_vector == _EMPTY_STATE
         if fresh and self._fresh_sync is not None:
-            state, frames = self._fresh_sync
-            if state == self.doc.get_state():
-                return frames
+            return self._fresh_sync
         try:
             missing = self.doc.get_update(state_vector)
         except ValueError as exc:
@@ -177,7 +176,7 @@ class Room:
             log.warning("could not split a first sync", extra={"doc": self.name})
             frames = [protocol.sync_step2(missing)]
         if fresh:
-            self._fresh_sync = (self.doc.get_state(), frames)
+            self._fresh_sync = frames
         return frames
 
     async def submit(self, update: bytes, origin: Connection | None) -> None:

@@ -192,6 +192,9 @@ async def test_new_clients_share_one_first_sync_per_document_state(app: RunningA
         await room.change(lambda doc: doc.get("content", type=Text).insert(0, "序。"))
         after = room._first_sync(b"\x00")
         assert after is not first
+        # A deletion leaves the state vector as it was; the shared answer must change anyway.
+        await room.change(lambda doc: doc.get("content", type=Text).__delitem__(slice(0, 6)))
+        assert room._first_sync(b"\x00") is not after
         reader = await YClient(app.sync_url, "共享首同步").connect()
-        assert str(reader.text) == "序。第一句。"
+        assert str(reader.text) == "第一句。"
         await reader.close()
