@@ -231,8 +231,36 @@ class Config:
     awareness_idle_s: float = 35
     python: str = sys.executable
     inkweave_src: Path | None = None
+    wait_quiet_s: float = 0
     logs: Path = field(default_factory=Path)
     tmp: Path = field(default_factory=Path)
+
+
+def machine_busy() -> float:
+    """Busy CPU seconds of the whole machine so far (/proc/stat; 0 where unreadable)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / 100
+
+
+def wait_quiet(limit_s: float, threshold: float = 0.10) -> None:
+    """Wait (at most `limit_s`) until the machine has been under `threshold` busy for 3 s."""
+    if limit_s <= 0:
+        return
+    cores = os.cpu_count() or 1
+    deadline = time.monotonic() + limit_s
+    quiet = 0
+    while time.monotonic() < deadline:
+        before = machine_busy()
+        time.sleep(1)
+        share = (machine_busy() - before) / cores
+        quiet = quiet + 1 if share < threshold else 0
+        if quiet >= 3:
+            return
+    log(f"machine still busy after {limit_s:.0f} s of waiting; measuring anyway")
 
 
 def load(server: Server, scenario: str, *args: str, timeout: float = 240) -> dict[str, Any]:
@@ -296,7 +324,8 @@ def scenario_s2(name: str, cfg: Config) -> dict[str, Any]:
     with running(make_server(name, cfg)) as server:
         for _ in range(cfg.reps):
             out["runs"].append(load(server, "s2", "--updates", str(cfg.s2_updates)))
-        if name == "inkweave":
+        negotiated = any("permessage-deflate" in str(r.get("ws_extensions")) for r in out["runs"])
+        if name == "inkweave" and negotiated:
             # Diagnostic: the same load with clients that do not offer permessage-deflate.
             out["no_deflate"] = [
                 load(server, "s2", "--updates", str(cfg.s2_updates), "--no-deflate")
@@ -547,6 +576,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 quick)")
     parser.add_argument("--python", default=default_python(),
                         help="interpreter that runs Inkweave (default: the repo's .venv)")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before each scenario, wait up to SECONDS for the machine to be "
+                        "idle (under 10%% busy for 3 s): for shared machines")
     parser.add_argument("--inkweave-src", type=Path, default=None,
                         help="run Inkweave from this source tree instead of the repo (e.g. "
                         "`git archive HEAD | tar -x -C DIR`); it goes first on PYTHONPATH")
@@ -577,7 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (1 if args.quick else 3)
     tmp = Path(tempfile.mkdtemp(prefix="inkweave-bench-"))
     cfg = Config(quick=args.quick, reps=reps, python=args.python, logs=logs, tmp=tmp,
-                 inkweave_src=args.inkweave_src.resolve() if args.inkweave_src else None)
+                 inkweave_src=args.inkweave_src.resolve() if args.inkweave_src else None,
+                 wait_quiet_s=args.wait_quiet)
     if args.quick:
         cfg.appends_s, cfg.memory_docs, cfg.awareness_idle_s = 3, 60, 18
 
@@ -593,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         # minute or two, so that a burst of other work on the machine hits them alike.
         for scenario in scenarios:
             for name in servers:
+                wait_quiet(cfg.wait_quiet_s)
                 log(f"{name}: {scenario}")
                 try:
                     raw[name][scenario] = RUNNERS[scenario](name, cfg)
