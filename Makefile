@@ -16,9 +16,9 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	npm ci --prefix tests/js --no-audit --no-fund
 
-# Embedded default: SQLite under ./data, nothing else to run. Auth stays off until accounts land.
+# Embedded default: SQLite under ./data, in-process bus and limits, nothing else to run.
 serve: install
-	INKWEAVE_AUTH=$${INKWEAVE_AUTH:-off} $(BIN)/inkweave serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+	$(BIN)/inkweave serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 lint: install-dev
 	$(BIN)/ruff check .
