@@ -291,8 +291,20 @@ async function s2 () {
   const expected = nWriters * nUpdates * (nClients - 1)
   await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
   const elapsed = now() - started
+  // Which clients lack which writers' entries (empty when all arrived): for diagnosing gaps.
+  const missing = []
+  if (samples.length < expected) {
+    clients.forEach((c, index) => {
+      const lacking = []
+      writers.forEach((writer, w) => {
+        if (writer === c) return
+        for (let i = 0; i < nUpdates; i++) if (!c.map.has(`w${w}:${i}`)) lacking.push(`w${w}:${i}`)
+      })
+      if (lacking.length) missing.push({ client: index, count: lacking.length, first: lacking.slice(0, 5), last: lacking.slice(-3) })
+    })
+  }
   destroyAll(clients)
-  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed) }
+  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed), missing }
 }
 
 async function s3 () {

@@ -103,6 +103,8 @@ def run_s2(urls: list[str], prefix: str) -> dict[str, float]:
         raise RuntimeError(result.stderr[-2000:])
     data = json.loads(result.stdout.strip().splitlines()[-1])
     latency = data["latency_ms"]
+    if data.get("missing"):
+        print(f"missing deliveries: {json.dumps(data['missing'])}", file=sys.stderr)
     return {
         "p50": latency["p50"],
         "p99": latency["p99"],
