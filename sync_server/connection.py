@@ -53,7 +53,8 @@ class Connection:
         self._on_malformed = on_malformed
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
+        self._closed = False  # nothing more is sent
+        self._closing = False  # the server decided to close: nothing more is read either
         self._close_task: asyncio.Task[None] | None = None
 
     @property
@@ -63,6 +64,10 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     def send(self, frame: bytes) -> None:
         if self._closed:
@@ -76,9 +81,9 @@ class Connection:
 
     def close(self, code: int, reason: str) -> None:
         """Close from any context; the receive loop then ends and cleans up."""
-        if self._closed:
+        if self._closing:
             return
-        self._closed = True
+        self._closed = self._closing = True
         self._close_task = asyncio.create_task(self._close_quietly(code, reason))
 
     async def _close_quietly(self, code: int, reason: str) -> None:

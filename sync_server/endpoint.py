@@ -140,7 +140,9 @@ class SyncEndpoint:
                 conn.denied_notified = False
 
     async def _receive_loop(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
-        while not conn.closed:
+        # Until the peer disconnects or the server closes it: a peer that stopped reading may
+        # still have sent updates, and those are stored.
+        while not conn.closing:
             event = await websocket.receive()
             if event["type"] == "websocket.disconnect":
                 return

@@ -203,7 +203,9 @@ class Room:
             return
         changed = bool(self._relay)
         for integrated in self._relay:
-            self._broadcast(protocol.sync_update(integrated), exclude=origin, counter="updates")
+            # To the sender too, as y-websocket's server does: applying this update may also have
+            # integrated other peers' pending updates, which the sender has not seen yet.
+            self._broadcast(protocol.sync_update(integrated), exclude=None, counter="updates")
         self._relay.clear()
         if changed and self._on_update is not None:
             self._on_update(self.name, origin.principal if origin else None)
