@@ -166,3 +166,26 @@ async def test_unloading_a_room_stops_listening(store: SQLDocStore) -> None:
     assert DOC not in second.rooms
     await room_a.submit(edit("无人在听"), origin=None)
     assert room_b._early == []
+
+
+async def test_a_writer_receives_peers_updates_its_own_update_unblocked(
+    store: SQLDocStore,
+) -> None:
+    """Bob's update arrives first but builds on Alice's, so the room holds it as pending; Alice's
+    update then integrates both, and Alice must be sent Bob's part (she has never seen it)."""
+    (manager,) = await nodes(store, MemoryHub(), 1)
+    room = manager.acquire(DOC)
+    await room.ready()
+    alice, bob = Peer(), Peer()
+    room.join(alice.conn)
+    room.join(bob.conn)
+    alice_doc: Doc = Doc()
+    alice_doc.get("content", type=Text).insert(0, "甲")
+    alice_update = alice_doc.get_update()
+    bob_doc: Doc = Doc()
+    bob_doc.apply_update(alice_update)  # Bob saw Alice's text elsewhere (another node, offline)
+    before = bob_doc.get_state()
+    bob_doc.get("content", type=Text).insert(len("甲".encode()), "乙")
+    await room.submit(bob_doc.get_update(before), origin=bob.conn)
+    await room.submit(alice_update, origin=alice.conn)
+    await wait_until(lambda: alice.text == "甲乙" and bob.text == "甲乙")
