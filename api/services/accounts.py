@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from storage.sql.models import RefreshSession, User, VerificationCode
 
@@ -106,10 +107,8 @@ class Accounts:
         try:
             async with self.parts.database.session() as session:
                 session.add(user)
-        except Exception as exc:  # a concurrent registration won the unique index
-            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-                raise AppError(Err.CONFLICT, "username or email just taken") from None
-            raise
+        except IntegrityError:  # a concurrent registration won the unique index
+            raise AppError(Err.CONFLICT, "username or email just taken") from None
         return await self.start_session(user)
 
     async def login(self, account: str, password: str, address: str) -> Session:
@@ -139,12 +138,13 @@ class Accounts:
 
     async def start_session(self, user: User, family: str | None = None) -> Session:
         tokens = self.parts.tokens
-        refresh_token, refresh_id = tokens.issue_refresh(user.id, family or uuid.uuid4().hex)
+        family = family or uuid.uuid4().hex
+        refresh_token, refresh_id = tokens.issue_refresh(user.id, family)
         async with self.parts.database.session() as session:
             session.add(
                 RefreshSession(
                     id=refresh_id,
-                    family_id=tokens.decode(refresh_token, REFRESH).family or "",
+                    family_id=family,
                     user_id=user.id,
                     expires_at=_now() + timedelta(seconds=tokens.refresh_ttl_s),
                 )
