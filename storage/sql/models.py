@@ -291,3 +291,18 @@ class ChapterSummary(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class WorkNote(Base):
+    """Named notes of a work that tools keep: the Snowflake steps, the story bible's premise."""
+
+    __tablename__ = "work_notes"
+
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    content: Mapped[str] = mapped_column(LongText, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
