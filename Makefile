@@ -15,6 +15,7 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	npm ci --prefix tests/js --no-audit --no-fund
+	npm ci --prefix web --no-audit --no-fund
 
 # Embedded default: SQLite under ./data, in-process bus and limits, nothing else to run.
 serve: install
@@ -25,6 +26,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 
 test: install-dev
+	bash tests/ensure_system_packages.sh
 	bash tests/ensure_services.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest

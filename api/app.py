@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from storage.blobs.s3 import S3BlobStore
 from storage.docs.base import DocStore
 from storage.kv.redis import RedisKeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
@@ -17,12 +18,22 @@ from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
 from .app_parts import Components, build_components
 from .errors import install_error_handlers
+from .jobs_setup import build_job_system, jobs_in_process, start_jobs
 from .projection import Projector
 from .ratelimit import RateLimitMiddleware
-from .routers import auth, chapters, materials, oidc, search, users, works
+from .routers import admin as admin_routes
+from .routers import ai, auth, chapters, materials, oidc, search, users, works
+from .routers import exports as export_routes
+from .routers import imports as import_routes
+from .routers import membership as membership_routes
+from .routers import notifications as notification_routes
+from .routers import orders as order_routes
+from .routers import payments as payment_routes
 from .services.materials import seed_system_materials
+from .services.membership import plan_table
 from .settings import Settings
 from .sync_access import SyncAuthorizer
+from .webui import mount_web_ui
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +53,12 @@ def create_app(
 ) -> FastAPI:
     """The whole app; `authorizer` and `store` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
+    plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
     parts = build_components(settings, store=store)
     projection = Projector(parts)
     parts.rooms.on_update = projection.on_update
+    job_system = build_job_system(settings)
+    parts.runner = job_system.runner
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,10 +70,17 @@ def create_app(
         if parts.ai_histories is not None:
             await parts.ai_histories.start()
         await seed_system_materials(parts)
+        if settings.s3_create_bucket and isinstance(parts.blobs, S3BlobStore):
+            await parts.blobs.ensure_bucket()
+        await start_jobs(job_system, parts, run_jobs=jobs_in_process(settings, job_system))
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
+            # In-process jobs stop at once (they resume at the next start); a broker keeps them.
+            await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
+            await parts.runner.close()
+            await parts.ai.aclose()
             await projection.close()
             await parts.rooms.close()
             if parts.bus is not None:
@@ -78,6 +99,7 @@ def create_app(
     )
     app.state.components = parts
     app.state.projection = projection
+    app.state.jobs = job_system
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     for router in (
@@ -88,6 +110,14 @@ def create_app(
         chapters.router,
         materials.router,
         search.router,
+        ai.router,
+        membership_routes.router,
+        order_routes.router,
+        payment_routes.router,
+        admin_routes.router,
+        notification_routes.router,
+        export_routes.router,
+        import_routes.router,
     ):
         app.include_router(router, prefix="/api/v1")
 
@@ -128,4 +158,5 @@ def create_app(
             generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
 
+    mount_web_ui(app)  # last: the editor's catch-all never shadows a route above
     return app

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ai_agents.providers.router import Router
+from ai_agents.safety import SensitiveWords, load_sensitive_words
+from jobs.runner import NoRunner, TaskRunner
+from jobs.tasks import TaskStore
 from storage.ai_histories.base import AiHistories
 from storage.ai_histories.mongo import MongoAiHistories
 from storage.ai_histories.sql import SQLAiHistories
@@ -22,6 +26,7 @@ from sync_server.metrics import SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 
+from .quotas import Quotas, limits_table
 from .security.tokens import TokenService
 from .services.mail import Mailer, OutboxMailer, SMTPMailer
 from .settings import Settings
@@ -38,8 +43,15 @@ class Components:
     store: DocStore
     rooms: RoomManager
     metrics: SyncMetrics
+    tasks: TaskStore
+    runner: TaskRunner
+    quotas: Quotas
+    ai: Router
+    safety: SensitiveWords
     ai_histories: AiHistories | None = None
     bus: Bus | None = None
+    # Where this server's /sync is reachable, once it listens (set by `serve` and test harnesses).
+    sync_url: str | None = field(default=None)
 
 
 def build_components(settings: Settings, *, store: DocStore | None = None) -> Components:
@@ -73,12 +85,17 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         doc_ttl_s=settings.doc_token_ttl_s,
     )
     database = Database(settings.resolved_database_url())
+    ai_histories: AiHistories = (
+        MongoAiHistories(settings.mongo_url, settings.mongo_database)
+        if settings.mongo_url
+        else SQLAiHistories(database)
+    )
     return Components(
         settings=settings,
         database=database,
         kv=kv,
         tokens=tokens,
-        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        blobs=blob_store(settings),
         mailer=(
             SMTPMailer(settings.smtp_url, settings.mail_from)
             if settings.smtp_url
@@ -88,12 +105,30 @@ def build_components(settings: Settings, *, store: DocStore | None = None) -> Co
         rooms=rooms,
         metrics=metrics,
         bus=bus,
-        ai_histories=(
-            MongoAiHistories(settings.mongo_url, settings.mongo_database)
-            if settings.mongo_url
-            else SQLAiHistories(database)
-        ),
+        ai_histories=ai_histories,
+        tasks=TaskStore(database),
+        runner=NoRunner(),
+        quotas=Quotas(kv, limits_table(settings.quotas)),
+        ai=Router.from_settings(settings, ai_histories),
+        safety=load_sensitive_words(settings.sensitive_words_file),
     )
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """S3-compatible when a bucket is configured (production), else files under data_dir."""
+    if settings.s3_bucket:
+        from storage.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            prefix=settings.s3_prefix,
+            public_endpoint_url=settings.s3_public_endpoint_url,
+        )
+    return LocalBlobStore(settings.data_dir / "blobs")
 
 
 def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:

@@ -1,4 +1,4 @@
-"""`inkweave serve` and `inkweave worker`."""
+"""`inkweave serve`, `worker`, `export`, `migrate` and `reproject`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
+    reachable = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    app.state.components.sync_url = f"ws://{reachable}:{args.port}/sync"
     log.info("listening", extra={"url": f"http://{args.host}:{args.port}"})
     uvicorn.run(
         app,
@@ -41,28 +43,37 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def worker(args: argparse.Namespace) -> None:
-    from jobs.compaction import run_forever
-    from storage.docs.sql import SQLDocStore
+    """Run the job actors (tasks from Redis/RabbitMQ) and the periodic jobs, compaction included."""
+    from .cli_jobs import run_worker
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_worker(settings, compaction_interval_s=args.interval))
 
-    async def main() -> None:
-        store = SQLDocStore(settings.resolved_docs_url())
-        await store.start()
-        try:
-            await run_forever(
-                store,
-                min_updates=settings.compact_after_updates,
-                min_bytes=settings.compact_after_bytes,
-                interval_s=args.interval,
-            )
-        finally:
-            await store.close()
 
-    log.info("worker started: periodic compaction")
-    asyncio.run(main())
+def export(args: argparse.Namespace) -> None:
+    """Export one work to a file here, with a progress bar (no server or broker needed)."""
+    from jobs.exports import ExportError
+
+    from .cli_jobs import run_export
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    options = {
+        "include_cover": not args.no_cover,
+        "include_toc": not args.no_toc,
+        "font_size": args.font_size,
+    }
+    chapters = [int(part) for part in args.chapters.split(",")] if args.chapters else None
+    try:
+        path = asyncio.run(
+            run_export(settings, args.work_id, args.format, args.out, options, chapters)
+        )
+    except ExportError as exc:
+        raise SystemExit(f"inkweave export: {exc}") from None
+    print(path)
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -111,8 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker_cmd = commands.add_parser("worker", help="run background jobs")
     worker_cmd.add_argument("--data-dir", type=Path, default=None)
-    worker_cmd.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
+    worker_cmd.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between compaction passes (default: INKWEAVE_COMPACTION_INTERVAL_S)",
+    )
     worker_cmd.set_defaults(run=worker)
+
+    export_cmd = commands.add_parser("export", help="export a work to a file, with progress")
+    export_cmd.add_argument("work_id", type=int)
+    export_cmd.add_argument(
+        "--format", required=True, choices=["txt", "word", "pdf", "fountain"], dest="format"
+    )
+    export_cmd.add_argument("--out", type=Path, default=None, help="file or folder to write")
+    export_cmd.add_argument("--font-size", type=float, default=12)
+    export_cmd.add_argument("--no-cover", action="store_true")
+    export_cmd.add_argument("--no-toc", action="store_true")
+    export_cmd.add_argument("--chapters", default=None, help="comma-separated chapter ids")
+    export_cmd.add_argument("--data-dir", type=Path, default=None)
+    export_cmd.set_defaults(run=export)
 
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_cmd.add_argument("--data-dir", type=Path, default=None)

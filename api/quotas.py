@@ -30,7 +30,7 @@ class Limits:
 
 DEFAULT_LIMITS: dict[str, Limits] = {
     "free": Limits(
-        works=3, ai_per_minute=10, ai_per_day=20, exports_per_day=5, ai_continue_max_chars=1000
+        works=10, ai_per_minute=10, ai_per_day=30, exports_per_day=10, ai_continue_max_chars=1000
     ),
     "basic": Limits(
         works=20, ai_per_minute=30, ai_per_day=200, exports_per_day=50, ai_continue_max_chars=3000
@@ -69,6 +69,10 @@ def _day(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y%m%d")
 
 
+def _minute(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y%m%d%H%M")
+
+
 def _seconds_to_midnight(now: datetime) -> float:
     now = now.astimezone(UTC)
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -98,8 +102,11 @@ class Quotas:
         """Count one `action`; raise 429 (per minute) or 403 (daily quota) past a limit."""
         now = now or datetime.now(UTC)
         if per_minute is not None:
-            count, left = await self.kv.hit(f"quota:{action}:min:{user_id}", 60.0)
+            # One counter per UTC minute (from `now`, so a test's clock moves it too).
+            key = f"quota:{action}:min:{_minute(now)}:{user_id}"
+            count, _left = await self.kv.hit(key, 120.0)
             if count > per_minute:
+                left = 60 - now.astimezone(UTC).second - now.microsecond / 1e6
                 raise AppError(
                     Err.AI_RATE_LIMITED if action == "ai" else Err.RATE_LIMITED,
                     f"{per_minute} {action} calls per minute for level {level}",
@@ -118,12 +125,19 @@ class Quotas:
         value = await self.kv.get(f"quota:{action}:day:{_day(now or datetime.now(UTC))}:{user_id}")
         return int(value) if value else 0
 
-    async def use_ai(self, user_id: int, level: str) -> None:
+    async def use_ai(self, user_id: int, level: str, now: datetime | None = None) -> None:
         limits = self.limits(level)
         await self.use(
-            user_id, level, "ai", per_minute=limits.ai_per_minute, per_day=limits.ai_per_day
+            user_id,
+            level,
+            "ai",
+            per_minute=limits.ai_per_minute,
+            per_day=limits.ai_per_day,
+            now=now,
         )
 
-    async def use_export(self, user_id: int, level: str) -> None:
+    async def use_export(self, user_id: int, level: str, now: datetime | None = None) -> None:
         limits = self.limits(level)
-        await self.use(user_id, level, "export", per_minute=None, per_day=limits.exports_per_day)
+        await self.use(
+            user_id, level, "export", per_minute=None, per_day=limits.exports_per_day, now=now
+        )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ai_agents.providers.base import ProviderConfig
 
 
 class Settings(BaseSettings):
@@ -78,6 +80,38 @@ class Settings(BaseSettings):
         description="Upgrade the schema on start. Default: yes on SQLite; elsewhere run "
         "`inkweave migrate` once, so that nodes starting together do not race.",
     )
+    quotas: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="JSON overriding the limits per member level (see `api/quotas.py`), e.g. "
+        '`{"free": {"works": 5, "ai_per_day": 50}}`.',
+    )
+    # Membership and payments (api/services/membership.py, api/payments)
+    plan_prices: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="JSON overriding plan prices per level and period, exact decimals as strings, "
+        'merged over the defaults, e.g. `{"premium": {"monthly": "45.00", "yearly": "398.00"}}`.',
+    )
+    plan_currency: str = Field(
+        "CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of every plan price."
+    )
+    order_ttl_s: int = Field(
+        1800, ge=60, description="An unpaid order is cancelled this long after it was created."
+    )
+    payment_sandbox: bool | None = Field(
+        None,
+        description="Offer the `sandbox` provider (a pay page that grants membership for free). "
+        "Default: on unless a real provider (Stripe) is configured. Never on in production.",
+    )
+    stripe_secret_key: str | None = Field(
+        None, description="Stripe API key (`sk_...`); Stripe Checkout is offered when set."
+    )
+    stripe_webhook_secret: str | None = Field(
+        None, description="Signing secret of the Stripe webhook endpoint (`whsec_...`)."
+    )
+    stripe_api_base: str = Field("https://api.stripe.com", description="Stripe's API root.")
+    stripe_webhook_tolerance_s: int = Field(
+        300, gt=0, description="Oldest (or furthest ahead) a signed webhook timestamp may be."
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -115,6 +149,150 @@ class Settings(BaseSettings):
     )
     compact_after_bytes: int = Field(
         4 * 1024 * 1024, gt=0, description="...or once its log holds this many bytes."
+    )
+
+    # Jobs, exports and notifications (jobs/, api/routers/exports.py, notifications.py)
+    rabbitmq_url: str | None = Field(
+        None,
+        description="RabbitMQ (amqp://...) as the job broker. Default: Redis when `redis_url` is "
+        "set, else an in-process broker with worker threads inside `inkweave serve`.",
+    )
+    jobs_in_process: bool | None = Field(
+        None,
+        description="Run job workers inside `inkweave serve`. Default: yes with the in-process "
+        "broker only; with Redis or RabbitMQ run `inkweave worker`.",
+    )
+    jobs_queue: str = Field("inkweave", description="Name of the job queue.")
+    jobs_namespace: str | None = Field(
+        None, description="Prefix of the Redis broker's keys; default: `redis_prefix` + dramatiq."
+    )
+    jobs_worker_threads: int = Field(4, gt=0, le=64, description="Job threads per worker.")
+    jobs_max_retries: int = Field(
+        5, ge=0, description="Retries of a task after a transient failure (with backoff)."
+    )
+    jobs_min_backoff_ms: int = Field(1000, gt=0)
+    jobs_max_backoff_ms: int = Field(300_000, gt=0)
+    jobs_time_limit_s: int = Field(3600, gt=0, description="Longest one task may run.")
+    jobs_heartbeat_timeout_ms: int = Field(
+        60_000,
+        gt=0,
+        description="Redis broker: a worker silent this long is dead and its unfinished messages "
+        "go back to the queue.",
+    )
+    jobs_maintenance_chance: int = Field(
+        1000,
+        ge=0,
+        le=1_000_000,
+        description="Redis broker: per million broker calls, how many look for dead workers.",
+    )
+    jobs_task_heartbeat_s: float = Field(
+        5.0, gt=0, description="How often a running task marks its row as alive."
+    )
+    jobs_task_stale_s: float = Field(
+        60.0,
+        gt=0,
+        description="A `processing` task not marked alive for this long belonged to a dead "
+        "worker: a redelivered message may run it again.",
+    )
+    compaction_interval_s: float = Field(60.0, gt=0, description="Periodic compaction pass.")
+    membership_expiry_interval_s: float = Field(60.0, gt=0)
+    summaries_interval_s: float = Field(600.0, gt=0, description="Rolling summaries refresh.")
+    s3_bucket: str | None = Field(
+        None, description="S3-compatible bucket for exports; default: files under data_dir."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="e.g. http://minio:9000; default: AWS S3 of `s3_region`."
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = Field("", description="Prefix of every object key.")
+    s3_public_endpoint_url: str | None = Field(
+        None, description="Where browsers reach the store, when not at `s3_endpoint_url`."
+    )
+    s3_create_bucket: bool = Field(False, description="Create the bucket on start if missing.")
+    download_link_ttl_s: int = Field(
+        3600, gt=0, le=7 * 24 * 3600, description="How long an export's download link works."
+    )
+    import_max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest file accepted by `POST /api/v1/import`."
+    )
+    notification_email: bool = Field(True, description="Email the important notifications.")
+    notification_email_kinds: list[str] = Field(
+        default_factory=lambda: ["invitation", "work_member", "membership"],
+        description="Which notification kinds are also emailed (JSON list).",
+    )
+
+    # AI providers and routing (ai_agents/providers)
+    ai_providers: list[ProviderConfig] = Field(
+        default_factory=list,
+        description="JSON list of model providers: `name`, `kind` (`openai` for any "
+        "OpenAI-compatible API: OpenAI, Qwen, DeepSeek, Ollama, vLLM; or `anthropic`), "
+        "`base_url`, `api_key`, and `model` and/or `models` per tier (`economy`, `standard`, "
+        '`premium`), e.g. `[{"name": "qwen", "base_url": '
+        '"https://dashscope.aliyuncs.com/compatible-mode/v1", "api_key": "sk-...", '
+        '"models": {"economy": "qwen-turbo", "standard": "qwen-plus", "premium": "qwen-max"}}]`.',
+    )
+    openai_api_key: str | None = Field(
+        None, description="Shortcut: adds an OpenAI-compatible provider named `openai`."
+    )
+    openai_base_url: str | None = Field(
+        None,
+        description="Base URL of that provider (e.g. `http://127.0.0.1:11434/v1` for Ollama); "
+        "setting it alone adds the provider too.",
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model of the `openai` provider.")
+    anthropic_api_key: str | None = Field(
+        None, description="Shortcut: adds an Anthropic provider named `anthropic`."
+    )
+    anthropic_base_url: str | None = Field(
+        None, description="Base URL of that provider; default: Anthropic's API."
+    )
+    anthropic_model: str = Field(
+        "claude-haiku-4-5", description="Model of the `anthropic` provider."
+    )
+    ai_routes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON: `task:level`, `task`, `level` or `*` (looked up in that order) to an "
+        'ordered list of `provider` or `provider/model`, e.g. `{"continue:premium": '
+        '["anthropic", "qwen/qwen-max"], "free": ["qwen/qwen-turbo"]}`. Default: every provider '
+        "in order, each with its model for the call's tier (`economy` for free users and simple "
+        "tasks).",
+    )
+    ai_call_timeout_s: float = Field(
+        60.0, gt=0, description="Longest one model call may take, first byte to last."
+    )
+    ai_idle_timeout_s: float = Field(
+        20.0, gt=0, description="Longest wait for the next piece of a streaming answer."
+    )
+    ai_retries: int = Field(
+        2, ge=0, description="Retries of one provider on 429, 5xx and timeouts before failover."
+    )
+    ai_backoff_s: float = Field(
+        0.5, ge=0, description="First retry delay, doubled each time (a short Retry-After wins)."
+    )
+    ai_offline_fallback: bool = Field(
+        True,
+        description="Add the offline provider (no network, no key) as the last route of every "
+        "call, so AI features work without any provider.",
+    )
+    ai_offline_delay_ms: float = Field(
+        25.0, ge=0, description="Pause between the offline provider's pieces (watch it type)."
+    )
+    ai_sync_url: str | None = Field(
+        None,
+        description="Where AI peers join documents (`ws://host:port/sync`); default: the address "
+        "`inkweave serve` listens on. Workers on other machines need it set.",
+    )
+    ai_context_chars: int = Field(
+        12_000,
+        ge=1000,
+        description="Characters of story bible, summaries and preceding text sent with a call.",
+    )
+    sensitive_words_file: Path | None = Field(
+        None,
+        description="UTF-8 file of sensitive words, one a line (`#` comments); default: the "
+        "short list shipped in ai_agents/data/sensitive_words.txt.",
     )
 
     def resolved_database_url(self) -> str:

@@ -38,3 +38,16 @@ if ! redis_up >/dev/null 2>&1; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
 fi
 wait_for Redis 60 redis_up
+
+# RabbitMQ: the Dramatiq broker tests run the same actors on it (guest/guest on 127.0.0.1:5672).
+rabbitmq_up() { timeout 2 bash -c '</dev/tcp/127.0.0.1/5672'; }
+
+if ! rabbitmq_up >/dev/null 2>&1; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "services: installing RabbitMQ"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server
+  fi
+  echo "services: starting RabbitMQ"
+  rabbitmq-server -detached || true
+fi
+wait_for RabbitMQ 180 rabbitmq_up

@@ -25,6 +25,7 @@ from storage.sql.models import Chapter, SearchTerm, User, Work, WorkMember
 from ..app_parts import Components
 from ..errors import AppError, Err
 from ..sync_access import WRITE_ROLES, role_on_work
+from .membership import effective_level, live_works, locked_user
 
 OWNER = "owner"
 MEMBER_ROLES = ("editor", "viewer")
@@ -127,9 +128,23 @@ class Works:
 
     # Works ----------------------------------------------------------------------------------
 
+    async def _check_works_limit(self, session: AsyncSession, user_id: int) -> None:
+        """Refuse one more live work past the owner's level limit (402 WORKS_LIMIT).
+
+        Locks the owner's row first, so that concurrent creations count one after another.
+        """
+        user = await locked_user(session, user_id)
+        if user is None:
+            raise AppError(Err.UNAUTHENTICATED, "the account no longer exists")
+        level = effective_level(user.member_level, user.member_expire_at, now())
+        limit = self.parts.quotas.limits(level).works
+        if limit is not None and await live_works(session, user_id) >= limit:
+            raise AppError(Err.WORKS_LIMIT, f"level {level} may keep {limit} works")
+
     async def create(self, owner: User, fields: dict[str, Any]) -> Work:
         work = Work(user_id=owner.id, **fields)
         async with self.db.session() as session:
+            await self._check_works_limit(session, owner.id)
             session.add(work)
             await session.flush()
             await recount_user(session, owner.id)
@@ -235,6 +250,7 @@ class Works:
             work = await self._owned(session, user_id, work_id)
             if not work.is_deleted:
                 raise AppError(Err.CONFLICT, "this work is not in the trash")
+            await self._check_works_limit(session, user_id)
             work.is_deleted = 0
             work.deleted_at = None
             await session.flush()
@@ -321,6 +337,7 @@ class Works:
                 await session.flush()
         except IntegrityError:  # a concurrent invitation of the same user won
             raise AppError(Err.ALREADY_MEMBER) from None
+        await _member_notice(self.parts, invitee.id, work_id, "invited", role)
         return Member(invitee.id, invitee.username, invitee.avatar_url, role, member.created_at)
 
     async def _membership(
@@ -344,6 +361,7 @@ class Works:
         async with self.db.session() as session:
             member, user = await self._membership(session, work_id, member_id)
             member.role = role
+        await _member_notice(self.parts, member_id, work_id, "role", role)
         return Member(user.id, user.username, user.avatar_url, role, member.created_at)
 
     async def remove_member(self, user_id: int, work_id: int, member_id: int) -> None:
@@ -355,6 +373,8 @@ class Works:
         async with self.db.session() as session:
             member, _user = await self._membership(session, work_id, member_id)
             await session.delete(member)
+        if member_id != user_id:
+            await _member_notice(self.parts, member_id, work_id, "removed", None)
 
     async def transfer(self, user_id: int, work_id: int, new_owner_id: int) -> WorkDetail:
         require_owner(await role_or_404(self.parts, user_id, work_id))
@@ -372,3 +392,24 @@ class Works:
             await recount_user(session, user_id)
             await recount_user(session, new_owner_id)
         return await self.get(user_id, work_id)
+
+
+_ROLE_NAMES = {"editor": "编辑者（可写）", "viewer": "只读成员"}
+
+
+async def _member_notice(
+    parts: Components, user_id: int, work_id: int, change: str, role: str | None
+) -> None:
+    """Tell a user about an invitation, a role change or a removal (never fails the request)."""
+    from .notifications import notify_quietly
+
+    async with parts.database.session() as session:
+        title = await session.scalar(select(Work.title).where(Work.id == work_id))
+    role_name = _ROLE_NAMES.get(role or "", role or "")
+    kind, heading, body = {
+        "invited": ("invitation", f"你被邀请参与《{title}》", f"你的角色：{role_name}。"),
+        "role": ("work_member", f"你在《{title}》中的角色已变更", f"新角色：{role_name}。"),
+        "removed": ("work_member", f"你已被移出《{title}》", ""),
+    }[change]
+    data = {"work_id": work_id, "change": change, "role": role}
+    await notify_quietly(parts, user_id, kind, heading, body, data)

@@ -11,3 +11,7 @@ class BlobStore(Protocol):
     async def get(self, key: str) -> tuple[bytes, str]:
         """Data and content type; raises KeyError when absent."""
         ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; a missing one is not an error."""
+        ...

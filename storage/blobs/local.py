@@ -37,3 +37,13 @@ class LocalBlobStore:
             return path.read_bytes(), meta["type"]
 
         return await asyncio.to_thread(read)
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; a missing one is not an error."""
+        path = self._path(key)
+
+        def remove() -> None:
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".meta").unlink(missing_ok=True)
+
+        await asyncio.to_thread(remove)

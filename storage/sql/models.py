@@ -9,6 +9,7 @@ projection (`text`, `word_count`, `text_updated_at`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -306,3 +308,112 @@ class WorkNote(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class Notification(Base):
+    """A message for one user (task finished, invitation, membership change); brief §1.2.7."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        Index("idx_notifications_user", "user_id", "created_at"),
+        Index("idx_notifications_unread", "user_id", "read_at"),
+    )
+
+
+class PeriodicRun(Base):
+    """One run of a periodic job for one period; the primary key makes it once across workers."""
+
+    __tablename__ = "periodic_runs"
+
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(100), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class Money(TypeDecorator[Decimal]):
+    """DECIMAL(10,2) as an exact `Decimal` both ways; SQLite (no decimal type) keeps the text."""
+
+    impl = Numeric(10, 2)
+    cache_ok = True
+    CENT = Decimal("0.01")
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(20))
+        return dialect.type_descriptor(Numeric(10, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or value != value.quantize(self.CENT):
+            raise ValueError(f"money must be a Decimal with at most 2 places, not {value!r}")
+        value = value.quantize(self.CENT)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value)).quantize(self.CENT)
+
+
+class Order(Timestamps, Base):
+    """Brief §3.1.5 `orders`, plus what billing needs to be exact and auditable.
+
+    `status` moves only pending → paid → refunded and pending → cancelled (conditional UPDATEs);
+    a cancelled order that was paid late (`late_paid_at`) may move to refunded. `expire_time` is
+    the membership end this order set; `prev_level`/`prev_expire_at` what it replaced (refunds).
+    """
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    order_no: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    level: Mapped[str] = mapped_column(String(10), nullable=False)
+    plan_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), default="pending", nullable=False)
+    payment_method: Mapped[str] = mapped_column(String(50), nullable=False)
+    provider_ref: Mapped[str | None] = mapped_column(String(255))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    payment_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    prev_level: Mapped[str | None] = mapped_column(String(10))
+    prev_expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(20))
+    late_paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("idx_orders_status", "status", "created_at"),)
+
+
+class PaymentEvent(Base):
+    """A provider notification once processed; the unique key makes each one count once."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    order_no: Mapped[str | None] = mapped_column(String(50), index=True)
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_payment_event"),)

@@ -156,6 +156,37 @@ const handlers = {
     requireSession().provider.awareness.setLocalStateField(field, value)
     return {}
   },
+  // Types `text` one character (code point) at a time, every `intervalMs`, each one right
+  // `after` / `before` the first occurrence of an anchor string, located afresh each time.
+  type: async ({ after, before, text: value, intervalMs }) => {
+    if (typeof value !== 'string') throw new Error('type needs a string "text"')
+    let typed = 0
+    for (const char of value) {
+      handlers.insert({ after, before, text: char })
+      typed += 1
+      await new Promise((resolve) => setTimeout(resolve, intervalMs ?? 10))
+    }
+    return { typed, length: text().length }
+  },
+  // The other clients' awareness cursors resolved in this document, as y-codemirror.next does:
+  // JavaScript string indices (null when a position does not resolve into "content").
+  cursors: () => {
+    const { ydoc } = requireSession()
+    const ytext = text()
+    const resolve = (json) => {
+      if (json === undefined || json === null) return null
+      const relative = Y.createRelativePositionFromJSON(json)
+      const absolute = Y.createAbsolutePositionFromRelativePosition(relative, ydoc)
+      return absolute !== null && absolute.type === ytext ? absolute.index : null
+    }
+    const cursors = otherStates().map(([clientID, state]) => ({
+      clientID,
+      user: state.user ?? null,
+      anchor: resolve(state.cursor?.anchor),
+      head: resolve(state.cursor?.head)
+    }))
+    return { cursors, text: ytext.toString() }
+  },
   status,
   close,
   exit: async () => {

@@ -42,6 +42,7 @@ async def running_app(
 ) -> AsyncIterator[RunningApp]:
     app = create_app(settings, authorizer=authorizer, store=store)
     port = free_port()
+    app.state.components.sync_url = f"ws://127.0.0.1:{port}/sync"
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=1 << 26
     )

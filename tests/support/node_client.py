@@ -186,6 +186,30 @@ class NodeClient:
     async def set_awareness(self, field: str, value: Any) -> None:
         await self.command("setAwareness", field=field, value=value)
 
+    async def type_text(
+        self,
+        text: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        interval: float = 0.01,
+    ) -> int:
+        """Type `text` a character at a time, each right after/before the first occurrence of
+        an anchor string (located afresh each time); returns once all are typed."""
+        args: dict[str, Any] = {"text": text, "intervalMs": int(interval * 1000)}
+        if after is not None:
+            args["after"] = after
+        if before is not None:
+            args["before"] = before
+        timeout = 10 + len(text) * (interval + 0.05)
+        return (await self.command("type", timeout=timeout, **args))["typed"]
+
+    async def cursors(self) -> tuple[str, list[dict[str, Any]]]:
+        """This client's text and the other clients' awareness cursors resolved in it, as
+        y-codemirror.next resolves them (`anchor`/`head`: JavaScript string indices or None)."""
+        reply = await self.command("cursors")
+        return reply["text"], reply["cursors"]
+
     async def status(self) -> dict[str, Any]:
         return await self.command("status")
 

@@ -1,0 +1,429 @@
+"""Which provider and model serve a call, retries, failover, timeouts and the record of every try.
+
+Routing (brief §5.3.4, cost control): a route table maps a task type and/or member level to an
+ordered list of `provider[/model]`; where no model is named, each provider's model for the call's
+tier is used: `economy` for free users and for simple tasks of basic members, `premium` for
+demanding tasks of premium members and admins, `standard` otherwise. The offline provider is
+appended as the last route unless turned off, so the flow works without any key.
+
+Failover happens only before the first piece of text has been yielded: after that the text is
+already in a live document, so a failure raises `AiInterrupted` (with the partial text) instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from storage.ai_histories.base import AiCall, AiHistories
+
+from .base import (
+    TIERS,
+    CompletionRequest,
+    Provider,
+    ProviderConfig,
+    ProviderError,
+    StreamEvent,
+    Tier,
+    Usage,
+)
+from .offline import OFFLINE, OfflineProvider
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("free", "basic", "premium", "admin")
+_LEVEL_RANK = {"free": 0, "basic": 1, "premium": 2, "admin": 2}
+SIMPLE_TASKS = frozenset({"polish", "convert", "summary"})
+_ERROR_TEXT_LIMIT = 2000
+
+
+def tier_for(task: str, level: str) -> Tier:
+    """Cheaper models for free users and simple tasks."""
+    rank = _LEVEL_RANK.get(level, 0)
+    if task in SIMPLE_TASKS:
+        rank = max(0, rank - 1)
+    return TIERS[rank]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    provider: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    user_id: int
+    work_id: int | None
+    task_id: str | None
+    action_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedEvent:
+    text: str
+    provider: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    provider: str
+    model: str
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One failed try, as `AiUnavailable` reports it."""
+
+    provider: str
+    model: str
+    error: str
+    status: int | None
+    retryable: bool
+    duration_ms: int
+
+
+class AiUnavailable(Exception):
+    """Every route failed (or none was configured)."""
+
+    def __init__(self, attempts: list[Attempt], message: str | None = None) -> None:
+        summary = "; ".join(f"{a.provider}/{a.model}: {a.error}" for a in attempts) or "no route"
+        super().__init__(message or f"no AI provider could serve the call ({summary})")
+        self.attempts = attempts
+
+
+class AiInterrupted(AiUnavailable):
+    """The provider failed after text had been streamed; `partial_text` is what went out."""
+
+    def __init__(self, attempts: list[Attempt], partial_text: str) -> None:
+        last = attempts[-1]
+        super().__init__(attempts, f"{last.provider}/{last.model} failed mid-stream: {last.error}")
+        self.partial_text = partial_text
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """`models`: provider name → its model per tier. `routes`: keys `task:level`, `task`,
+    `level` or `*` (looked up in that order) → ordered `provider[/model]` entries; with no match,
+    every provider in `models` in order. `offline_fallback` appends offline where it is missing."""
+
+    models: Mapping[str, Mapping[Tier, str]]
+    routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    offline_fallback: bool = True
+
+    def __post_init__(self) -> None:
+        for key, entries in self.routes.items():
+            for entry in entries:
+                name = entry.partition("/")[0]
+                if name not in self.models:
+                    raise ValueError(f"AI route {key!r} names unknown provider {name!r}")
+
+    def entries(self, task: str, level: str) -> Sequence[str]:
+        for key in (f"{task}:{level}", task, level, "*"):
+            if key in self.routes:
+                return self.routes[key]
+        return [name for name in self.models if name != OFFLINE]
+
+    def plan(self, task: str, level: str) -> list[Route]:
+        tier = tier_for(task, level)
+        plan: list[Route] = []
+        for entry in self.entries(task, level):
+            # Split at the first "/" only: model names such as "Qwen/Qwen2.5-7B" keep theirs.
+            name, _, model = entry.partition("/")
+            route = Route(name, model or self.models[name][tier])
+            if route not in plan:
+                plan.append(route)
+        has_offline = any(route.provider == OFFLINE for route in plan)
+        if self.offline_fallback and OFFLINE in self.models and not has_offline:
+            plan.append(Route(OFFLINE, OFFLINE))
+        return plan
+
+
+class AiSettings(Protocol):
+    """The settings the router reads (`api.settings.Settings` has them)."""
+
+    ai_providers: list[ProviderConfig]
+    openai_api_key: str | None
+    openai_base_url: str | None
+    openai_model: str
+    anthropic_api_key: str | None
+    anthropic_base_url: str | None
+    anthropic_model: str
+    ai_routes: dict[str, list[str]]
+    ai_call_timeout_s: float
+    ai_idle_timeout_s: float
+    ai_retries: int
+    ai_backoff_s: float
+    ai_offline_fallback: bool
+    ai_offline_delay_ms: float
+
+
+def provider_configs(settings: AiSettings) -> list[ProviderConfig]:
+    """`ai_providers`, then the `openai_*` / `anthropic_*` shortcuts unless that name is taken."""
+    configs = list(settings.ai_providers)
+    names = {config.name for config in configs}
+    if (settings.openai_api_key or settings.openai_base_url) and "openai" not in names:
+        configs.append(
+            ProviderConfig(
+                name="openai",
+                kind="openai",
+                base_url=settings.openai_base_url,
+                api_key=settings.openai_api_key,
+                model=settings.openai_model,
+            )
+        )
+    if settings.anthropic_api_key and "anthropic" not in names:
+        configs.append(
+            ProviderConfig(
+                name="anthropic",
+                kind="anthropic",
+                base_url=settings.anthropic_base_url,
+                api_key=settings.anthropic_api_key,
+                model=settings.anthropic_model,
+            )
+        )
+    return configs
+
+
+def build_provider(config: ProviderConfig, *, timeout_s: float) -> Provider:
+    if config.kind == "anthropic":
+        from .anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider(
+            config.name, base_url=config.base_url, api_key=config.api_key, timeout_s=timeout_s
+        )
+    from .openai_compat import OpenAICompatProvider
+
+    return OpenAICompatProvider(
+        config.name, base_url=config.base_url, api_key=config.api_key, timeout_s=timeout_s
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """The end of a successful call (last item of `Router._run`)."""
+
+    route: Route
+    usage: Usage
+
+
+class Router:
+    def __init__(
+        self,
+        providers: dict[str, Provider],
+        routes: RouteTable,
+        histories: AiHistories | None,
+        *,
+        call_timeout_s: float,
+        idle_timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        max_retry_after_s: float = 10.0,
+    ) -> None:
+        missing = set(routes.models) - set(providers)
+        if missing:
+            raise ValueError(f"route table names providers that do not exist: {sorted(missing)}")
+        self._providers = providers
+        self._routes = routes
+        self._histories = histories
+        self._call_timeout_s = call_timeout_s
+        self._idle_timeout_s = idle_timeout_s
+        self._retries = max(0, retries)
+        self._backoff_s = backoff_s
+        self._max_retry_after_s = max_retry_after_s
+
+    @classmethod
+    def from_settings(cls, settings: AiSettings, histories: AiHistories | None) -> Router:
+        configs = provider_configs(settings)
+        if len({c.name for c in configs}) != len(configs):
+            raise ValueError("two AI providers share a name")
+        providers: dict[str, Provider] = {
+            c.name: build_provider(c, timeout_s=settings.ai_call_timeout_s) for c in configs
+        }
+        providers[OFFLINE] = OfflineProvider(delay_ms=settings.ai_offline_delay_ms)
+        models: dict[str, Mapping[Tier, str]] = {
+            c.name: {tier: c.model_for(tier) for tier in TIERS} for c in configs
+        }
+        models[OFFLINE] = dict.fromkeys(TIERS, OFFLINE)
+        table = RouteTable(models, settings.ai_routes, settings.ai_offline_fallback)
+        return cls(
+            providers,
+            table,
+            histories,
+            call_timeout_s=settings.ai_call_timeout_s,
+            idle_timeout_s=settings.ai_idle_timeout_s,
+            retries=settings.ai_retries,
+            backoff_s=settings.ai_backoff_s,
+        )
+
+    @property
+    def providers(self) -> Mapping[str, Provider]:
+        return self._providers
+
+    def plan(self, task: str, level: str) -> list[Route]:
+        return self._routes.plan(task, level)
+
+    async def stream(
+        self, request: CompletionRequest, *, level: str, ctx: CallContext
+    ) -> AsyncIterator[RoutedEvent]:
+        """The answer's text as it comes. Close it (`contextlib.aclosing`) to stop early."""
+        async with aclosing(self._run(request, level, ctx)) as items:
+            async for item in items:
+                if isinstance(item, RoutedEvent):
+                    yield item
+
+    async def complete(
+        self, request: CompletionRequest, *, level: str, ctx: CallContext
+    ) -> Completion:
+        parts: list[str] = []
+        async with aclosing(self._run(request, level, ctx)) as items:
+            async for item in items:
+                if isinstance(item, RoutedEvent):
+                    parts.append(item.text)
+                else:
+                    route, usage = item.route, item.usage
+        return Completion("".join(parts), route.provider, route.model, usage)
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+
+    async def _run(
+        self, request: CompletionRequest, level: str, ctx: CallContext
+    ) -> AsyncIterator[RoutedEvent | _Done]:
+        prompt = request.prompt_text()
+        attempts: list[Attempt] = []
+        for route in self.plan(request.task, level):
+            provider = self._providers[route.provider]
+            for retry in range(self._retries + 1):
+                started = time.monotonic()
+                parts: list[str] = []
+                usage: Usage | None = None
+                error: ProviderError | None = None
+                events = provider.stream(request, route.model)
+                try:
+                    while True:
+                        event = await self._next(events, started)
+                        if event is None:
+                            break
+                        if event.usage is not None:
+                            usage = event.usage
+                        if event.text:
+                            parts.append(event.text)
+                            yield RoutedEvent(event.text, route.provider, route.model)
+                except ProviderError as exc:
+                    error = exc
+                except Exception as exc:
+                    log.exception("AI provider %s raised", route.provider)
+                    error = ProviderError(f"{type(exc).__name__}: {exc}", retryable=False)
+                except BaseException:
+                    # Cancelled, or the caller closed the stream: keep a record of what went out.
+                    cancelled = ProviderError("cancelled by the caller", retryable=False)
+                    await self._record(ctx, prompt, route, parts, usage, started, cancelled)
+                    raise
+                finally:
+                    close = getattr(events, "aclose", None)
+                    if close is not None:
+                        await close()
+                await self._record(ctx, prompt, route, parts, usage, started, error)
+                if error is None:
+                    yield _Done(route, usage or _estimate(prompt, parts))
+                    return
+                attempts.append(
+                    Attempt(
+                        route.provider,
+                        route.model,
+                        str(error),
+                        error.status,
+                        error.retryable,
+                        _ms_since(started),
+                    )
+                )
+                if parts:
+                    raise AiInterrupted(attempts, "".join(parts)) from error
+                delay = self._retry_delay(error, retry)
+                if delay is None:
+                    break
+                log.info("AI %s failed (%s); retry in %.2fs", route.provider, error, delay)
+                await asyncio.sleep(delay)
+        raise AiUnavailable(attempts)
+
+    async def _next(self, events: AsyncIterator[StreamEvent], started: float) -> StreamEvent | None:
+        """The next event, or None at the end; a timeout is a retryable `ProviderError`."""
+        left = started + self._call_timeout_s - time.monotonic()
+        budget = min(self._idle_timeout_s, left)
+        if budget <= 0:
+            raise ProviderError(f"call took longer than {self._call_timeout_s}s", retryable=True)
+        try:
+            async with asyncio.timeout(budget):
+                return await anext(events)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError as exc:
+            if budget < self._idle_timeout_s:
+                reason = f"call took longer than {self._call_timeout_s}s"
+            else:
+                reason = f"no answer for {self._idle_timeout_s}s"
+            raise ProviderError(f"timed out: {reason}", retryable=True) from exc
+
+    def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
+        """Seconds to wait before trying the same provider again; None: go to the next one."""
+        if not error.retryable or retry >= self._retries:
+            return None
+        if error.retry_after_s is not None:
+            if error.retry_after_s > self._max_retry_after_s:
+                return None
+            return error.retry_after_s
+        return self._backoff_s * 2**retry
+
+    async def _record(
+        self,
+        ctx: CallContext,
+        prompt: str,
+        route: Route,
+        parts: list[str],
+        usage: Usage | None,
+        started: float,
+        error: ProviderError | None,
+    ) -> None:
+        if self._histories is None:
+            return
+        if usage is None:
+            usage = _estimate(prompt, parts) if parts else Usage(0, 0)
+        call = AiCall(
+            user_id=ctx.user_id,
+            work_id=ctx.work_id,
+            action_type=ctx.action_type[:20],
+            input=prompt,
+            output="".join(parts),
+            model=route.model[:100],
+            provider=route.provider[:50],
+            tokens=usage.total,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            duration=_ms_since(started),
+            status="ok" if error is None else "error",
+            error=None if error is None else str(error)[:_ERROR_TEXT_LIMIT],
+            task_id=ctx.task_id,
+        )
+        try:
+            await self._histories.record(call)
+        except Exception:
+            log.exception("could not record an AI call")
+
+
+def _estimate(prompt: str, parts: list[str]) -> Usage:
+    """For APIs that report no usage: one token per character, an upper bound for Chinese."""
+    return Usage(len(prompt), sum(len(part) for part in parts))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,138 @@
+"""The job-side commands: `inkweave worker` and `inkweave export`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from jobs.export_task import load_source, read_work
+from jobs.exports import FORMATS, ExportError, ExportOptions, file_name, render
+
+from .app_parts import Components, build_components
+from .jobs_setup import build_job_system, start_jobs
+from .projection import Projector
+from .settings import Settings
+
+log = logging.getLogger("inkweave")
+
+
+@asynccontextmanager
+async def running_parts(settings: Settings) -> AsyncIterator[Components]:
+    """Components started outside the web app (worker, CLI), with the text projection hooked up."""
+    parts = build_components(settings)
+    projection = Projector(parts)
+    parts.rooms.on_update = projection.on_update
+    if settings.should_migrate():
+        await parts.database.migrate()
+    await parts.store.start()
+    if parts.bus is not None:
+        await parts.bus.start()
+    if parts.ai_histories is not None:
+        await parts.ai_histories.start()
+    try:
+        yield parts
+    finally:
+        await projection.close()
+        await parts.rooms.close()
+        if parts.bus is not None:
+            await parts.bus.close()
+        await parts.store.close()
+        with contextlib.suppress(Exception):
+            await parts.ai.aclose()
+        if parts.ai_histories is not None:
+            await parts.ai_histories.close()
+        await parts.database.close()
+        await parts.kv.close()
+
+
+async def run_worker(settings: Settings, *, compaction_interval_s: float | None = None) -> None:
+    """Run jobs from the broker and the periodic scheduler until SIGTERM or SIGINT."""
+    system = build_job_system(settings)
+    if system.kind == "stub":
+        log.warning(
+            "no broker configured (INKWEAVE_REDIS_URL or INKWEAVE_RABBITMQ_URL): this worker "
+            "runs periodic jobs only; tasks run inside `inkweave serve`"
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_parts(settings) as parts:
+        parts.runner = system.runner
+        await start_jobs(
+            system,
+            parts,
+            run_jobs=True,
+            compaction_interval_s=compaction_interval_s,
+            recover=False,  # tasks of an in-process broker belong to `inkweave serve`
+        )
+        log.info("worker started", extra={"broker": system.kind})
+        try:
+            await stop.wait()
+        finally:
+            log.info("worker stopping")
+            await system.stop()
+
+
+class ProgressBar:
+    """A tqdm bar on stderr, fed from the rendering thread."""
+
+    def __init__(self, description: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=100,
+            desc=description,
+            unit="%",
+            file=sys.stderr,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}",
+        )
+        self._shown = 0
+
+    def to(self, percent: int) -> None:
+        percent = max(0, min(100, int(percent)))
+        if percent > self._shown:
+            self._bar.update(percent - self._shown)
+            self._shown = percent
+
+    def span(self, start: int, end: int) -> Callable[[int], None]:
+        return lambda percent: self.to(start + (end - start) * percent // 100)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+async def run_export(
+    settings: Settings,
+    work_id: int,
+    fmt: str,
+    out: Path | None,
+    options: dict[str, Any],
+    chapter_ids: list[int] | None,
+) -> Path:
+    """Export a work in this process (no broker, no task row) and write the file."""
+    async with running_parts(settings) as parts:
+        source = await load_source(parts, work_id, chapter_ids)
+        if FORMATS[fmt].scripts_only and source.work.type != "script":
+            raise ExportError(f"{fmt} is for scripts; work {work_id} is a {source.work.type}")
+        bar = ProgressBar(f"{source.work.title} → {fmt}")
+        try:
+            work = await read_work(parts, source, bar.span(0, 20))
+            data = await asyncio.to_thread(
+                render, fmt, work, ExportOptions(**options), bar.span(20, 100)
+            )
+            bar.to(100)
+        finally:
+            bar.close()
+    target = out or Path(file_name(work.title, fmt))
+    if target.is_dir():
+        target = target / file_name(work.title, fmt)
+    target.write_bytes(data)
+    return target

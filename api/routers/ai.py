@@ -1,0 +1,370 @@
+"""AI features (brief §4.3.3): outline, continue, polish, convert, tasks; story tools; moderation.
+
+Continuation, applied polish and conversion run as a peer inside the chapter's live document:
+every editor watches the AI type, and the text stays marked `{"ai": task_id}` until accepted or
+rejected. Positions are Unicode code points of the chapter text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import CurrentUser, Parts
+from ..errors import success
+from ..schemas import Envelope, Page, PageQuery
+from ..services.ai_tasks import AI_KIND, AiTasks, load_notes, save_note, task_view
+from .chapters import IdField, IdPath
+
+router = APIRouter(tags=["ai"])
+
+MAX_SOURCE_CHARS = 200_000
+TaskIdPath = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    type: str
+    status: Literal["queued", "processing", "completed", "failed", "cancelled"]
+    progress: int = Field(description="0–100")
+    result: Any = Field(
+        None,
+        description="continue/polish/convert: {doc, text, chars, review: pending|accepted|"
+        "rejected, ...}; outline: {chapters: [{title, summary}], applied}; review: {findings}",
+    )
+    error: str | None
+    provider: str | None = Field(description="`offline` when no model answered")
+    model: str | None
+    work_id: int | None
+    chapter_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class Queued(BaseModel):
+    task_id: str
+    status: str
+
+
+class OutlineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    work_id: IdField
+    prompt: str = Field(min_length=1, max_length=5000, description="The writer's idea")
+    type: Literal["novel", "script"] | None = Field(None, description="Default: the work's type")
+    genre: str | None = Field(None, max_length=50)
+    chapters: int = Field(10, ge=1, le=60, description="How many chapters to plan")
+    apply: bool = Field(False, description="Create the chapters in the work when done")
+
+
+class ContinueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    work_id: IdField
+    chapter_id: IdField
+    length: int = Field(500, ge=20, le=5000, description="About this many characters")
+    position: int | None = Field(
+        None, ge=0, description="Where to write (code points); default: the end of the chapter"
+    )
+    context: str | None = Field(
+        None, max_length=2000, description="What should happen next: a note for the AI"
+    )
+
+
+class PolishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    work_id: IdField
+    content: str = Field(min_length=1, max_length=20_000)
+    style: Literal["formal", "casual", "literary"] = "literary"
+    apply: bool = Field(False, description="Write the result over [start, end) of the chapter")
+    chapter_id: IdField | None = None
+    start: int | None = Field(None, ge=0)
+    end: int | None = Field(None, ge=0)
+
+
+class PolishOut(BaseModel):
+    polished_content: str
+    suggestions: list[str]
+    provider: str
+    model: str
+    task_id: str | None = Field(None, description="With apply: the task writing it")
+    status: str | None = None
+
+
+class ConvertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    work_id: IdField
+    from_type: Literal["novel", "script"]
+    to_type: Literal["novel", "script"]
+    chapter_id: IdField | None = Field(None, description="Convert this chapter")
+    content: str | None = Field(None, max_length=MAX_SOURCE_CHARS, description="...or this text")
+    target: Literal["chapter", "work"] = Field(
+        "chapter", description="A new chapter of this work, or a new work of the other type"
+    )
+
+
+class ReviewIn(BaseModel):
+    work_id: IdField
+
+
+class StepOut(BaseModel):
+    step: int
+    name: str
+    instruction: str
+    content: str | None = None
+
+
+class StepIn(BaseModel):
+    content: str = Field(min_length=1, max_length=50_000)
+
+
+class PremiseIn(BaseModel):
+    premise: str = Field(min_length=1, max_length=2000, description="The one-line idea")
+
+
+class ModerationIn(BaseModel):
+    text: str = Field(max_length=MAX_SOURCE_CHARS)
+
+
+class HitOut(BaseModel):
+    word: str
+    start: int
+    end: int
+
+
+class ModerationOut(BaseModel):
+    passed: bool
+    hits: list[HitOut]
+    masked: str
+
+
+def _queued(task: Any) -> dict[str, Any]:
+    return success({"task_id": task.id, "status": task.status})
+
+
+@router.post("/ai/outline", response_model=Envelope[Queued])
+async def outline(body: OutlineIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """A structured outline (chapter titles and summaries); `apply` creates the chapters."""
+    task = await AiTasks(parts).request_outline(
+        user,
+        work_id=body.work_id,
+        prompt=body.prompt,
+        type_=body.type,  # type: ignore[arg-type]
+        genre=body.genre,
+        chapters=body.chapters,
+        apply=body.apply,
+    )
+    return _queued(task)
+
+
+@router.post("/ai/continue", response_model=Envelope[Queued])
+async def continue_(body: ContinueIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """The AI joins the chapter and types a continuation at `position` for everyone to see."""
+    task = await AiTasks(parts).request_continue(
+        user,
+        work_id=body.work_id,
+        chapter_id=body.chapter_id,
+        length=body.length,
+        position=body.position,
+        instruction=body.context,
+    )
+    return _queued(task)
+
+
+@router.post("/ai/polish", response_model=Envelope[PolishOut])
+async def polish(body: PolishIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """The polished text and suggestions at once; `apply` also writes it as an AI edit."""
+    return success(
+        await AiTasks(parts).polish(
+            user,
+            work_id=body.work_id,
+            content=body.content,
+            style=body.style,
+            apply=body.apply,
+            chapter_id=body.chapter_id,
+            start=body.start,
+            end=body.end,
+        )
+    )
+
+
+@router.post("/ai/convert", response_model=Envelope[Queued])
+async def convert(body: ConvertIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """Novel ⇄ Fountain screenplay, typed live into a new chapter (or a new work)."""
+    task = await AiTasks(parts).request_convert(
+        user,
+        work_id=body.work_id,
+        from_type=body.from_type,
+        to_type=body.to_type,
+        chapter_id=body.chapter_id,
+        content=body.content,
+        target=body.target,
+    )
+    return _queued(task)
+
+
+@router.post("/ai/review", response_model=Envelope[Queued])
+async def review(body: ReviewIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """长文本审校: names, timeline slips and repeated passages across the whole work."""
+    return _queued(await AiTasks(parts).request_review(user, work_id=body.work_id))
+
+
+@router.get("/ai/tasks", response_model=Envelope[list[TaskOut]])
+async def list_tasks(
+    user: CurrentUser, parts: Parts, page: Annotated[PageQuery, Query()]
+) -> dict[str, Any]:
+    """Your AI tasks, newest first."""
+    tasks = await parts.tasks.list(user.id, AI_KIND, limit=page.page_size, offset=page.offset)
+    return success([task_view(t) for t in tasks])
+
+
+@router.get("/ai/tasks/{task_id}", response_model=Envelope[TaskOut])
+async def get_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    return success(task_view(await AiTasks(parts).visible(user, task_id)))
+
+
+@router.post("/ai/tasks/{task_id}/cancel", response_model=Envelope[TaskOut])
+async def cancel_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """Stops a running task within a second; what it wrote stays (accept or reject it)."""
+    return success(task_view(await AiTasks(parts).cancel(user, task_id)))
+
+
+@router.post("/ai/tasks/{task_id}/accept", response_model=Envelope[TaskOut])
+async def accept_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """Keep the AI's text: its marking is removed."""
+    return success(task_view(await AiTasks(parts).review_text(user, task_id, "accepted")))
+
+
+@router.post("/ai/tasks/{task_id}/reject", response_model=Envelope[TaskOut])
+async def reject_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """Delete exactly the AI's characters, as new operations, wherever they are now."""
+    return success(task_view(await AiTasks(parts).review_text(user, task_id, "rejected")))
+
+
+class CallOut(BaseModel):
+    id: str
+    work_id: int | None
+    action_type: str
+    model: str
+    provider: str
+    tokens: int
+    duration: int = Field(description="milliseconds")
+    status: str
+    task_id: str | None
+    created_at: datetime
+
+
+@router.get("/ai/histories", response_model=Envelope[Page[CallOut]])
+async def histories(
+    user: CurrentUser,
+    parts: Parts,
+    page: Annotated[PageQuery, Query()],
+    work_id: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """Your recorded AI calls (brief §3.2.2), newest first."""
+    assert parts.ai_histories is not None
+    total, calls = await parts.ai_histories.list(
+        user.id, work_id=work_id, limit=page.page_size, offset=page.offset
+    )
+    items = [
+        {
+            "id": stored.id,
+            "work_id": stored.call.work_id,
+            "action_type": stored.call.action_type,
+            "model": stored.call.model,
+            "provider": stored.call.provider,
+            "tokens": stored.call.tokens,
+            "duration": stored.call.duration,
+            "status": stored.call.status,
+            "task_id": stored.call.task_id,
+            "created_at": stored.call.created_at,
+        }
+        for stored in calls
+    ]
+    return success({"total": total, "page": page.page, "page_size": page.page_size, "items": items})
+
+
+# Snowflake method (雪花写作法) ------------------------------------------------------------------
+
+
+def _steps() -> list[tuple[int, str, str]]:
+    from ai_agents.offline import snowflake
+
+    return list(snowflake.STEPS)
+
+
+@router.get("/works/{work_id}/snowflake", response_model=Envelope[list[StepOut]])
+async def snowflake_steps(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """The ten steps, with what this work has saved for each."""
+    await AiTasks(parts).visible_work(user, work_id)
+    notes = await load_notes(parts, work_id)
+    return success(
+        [
+            {
+                "step": number,
+                "name": name,
+                "instruction": instruction,
+                "content": notes.get(f"snowflake.{number}"),
+            }
+            for number, name, instruction in _steps()
+        ]
+    )
+
+
+@router.put("/works/{work_id}/snowflake/premise", response_model=Envelope[PremiseIn])
+async def snowflake_premise(
+    work_id: IdPath, body: PremiseIn, user: CurrentUser, parts: Parts
+) -> dict[str, Any]:
+    """The one-line premise the guide starts from."""
+    await AiTasks(parts).writable_work(user, work_id)
+    await save_note(parts, work_id, "premise", body.premise)
+    return success({"premise": body.premise})
+
+
+@router.post("/works/{work_id}/snowflake/{step}", response_model=Envelope[dict[str, Any]])
+async def snowflake_generate(
+    work_id: IdPath,
+    step: Annotated[int, Path(ge=1, le=10)],
+    user: CurrentUser,
+    parts: Parts,
+) -> dict[str, Any]:
+    """Draft this step from the premise and the earlier steps, and save it to the work."""
+    return success(await AiTasks(parts).snowflake_step(user, work_id, step))
+
+
+@router.put("/works/{work_id}/snowflake/{step}", response_model=Envelope[StepOut])
+async def snowflake_edit(
+    work_id: IdPath,
+    step: Annotated[int, Path(ge=1, le=10)],
+    body: StepIn,
+    user: CurrentUser,
+    parts: Parts,
+) -> dict[str, Any]:
+    """Save the writer's own version of a step."""
+    await AiTasks(parts).writable_work(user, work_id)
+    await save_note(parts, work_id, f"snowflake.{step}", body.content)
+    name, instruction = next((n, i) for s, n, i in _steps() if s == step)
+    return success(
+        {"step": step, "name": name, "instruction": instruction, "content": body.content}
+    )
+
+
+# Content safety (brief §6.4.1) ------------------------------------------------------------------
+
+
+@router.post("/moderation/check", response_model=Envelope[ModerationOut], tags=["moderation"])
+async def moderation_check(body: ModerationIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+    """Sensitive words in `text` (positions in code points) and the text with them masked."""
+    hits = parts.safety.check(body.text)
+    return success(
+        {
+            "passed": not hits,
+            "hits": [{"word": h.word, "start": h.start, "end": h.end} for h in hits],
+            "masked": parts.safety.mask(body.text),
+        }
+    )

@@ -1,0 +1,200 @@
+"""`/api/v1/notifications`: the caller's notifications, and a WebSocket that pushes new ones.
+
+WebSocket `/api/v1/notifications/ws?token=ACCESS_TOKEN` (browsers cannot set headers on a
+WebSocket). JSON text frames from the server:
+
+- `{"type": "hello", "unread": N}` once connected;
+- `{"type": "notification", "notification": {...}, "unread": N}` for each new one;
+- `{"type": "pong"}` in answer to a client's `{"type": "ping"}`.
+
+The socket closes with 4401 for a missing, invalid, revoked or expired token (also when the token
+expires while connected), and with 4403 for a disabled account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+
+from storage.sql.models import User
+from sync_server.auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+
+from ..app_parts import Components
+from ..deps import CurrentUser, Parts
+from ..errors import AppError, Err, success
+from ..schemas import Envelope, Page, PageQuery
+from ..security.tokens import ACCESS, InvalidToken
+from ..services.notifications import (
+    HUB,
+    Listener,
+    Notifications,
+    bus_handler,
+    channel,
+    notification_view,
+)
+from .chapters import IdField, IdPath
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str = Field(description="export, import, ai_task, invitation, work_member, membership…")
+    title: str
+    body: str
+    data: dict[str, Any] = Field(description="What the notification is about: task_id, work_id…")
+    read: bool
+    read_at: datetime | None
+    created_at: datetime
+
+
+class NotificationQuery(PageQuery):
+    unread: bool = Field(False, description="Only the unread ones")
+
+
+class UnreadOut(BaseModel):
+    unread: int
+
+
+class MarkIn(BaseModel):
+    ids: list[IdField] = Field(min_length=1, max_length=500)
+
+
+class MarkedOut(BaseModel):
+    updated: int
+    unread: int
+
+
+@router.get("", response_model=Envelope[Page[NotificationOut]], summary="Newest first")
+async def list_notifications(
+    query: Annotated[NotificationQuery, Query()], user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    total, rows = await Notifications(parts).list(
+        user.id, offset=query.offset, limit=query.page_size, unread_only=query.unread
+    )
+    items = [notification_view(row) for row in rows]
+    return success(
+        {"total": total, "page": query.page, "page_size": query.page_size, "items": items}
+    )
+
+
+@router.get("/unread-count", response_model=Envelope[UnreadOut])
+async def unread_count(user: CurrentUser, parts: Parts) -> dict[str, object]:
+    return success({"unread": await Notifications(parts).unread_count(user.id)})
+
+
+@router.post("/read", response_model=Envelope[MarkedOut], summary="Mark some read")
+async def mark_read(body: MarkIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
+    service = Notifications(parts)
+    updated = await service.mark_read(user.id, body.ids)
+    return success({"updated": updated, "unread": await service.unread_count(user.id)})
+
+
+@router.post("/read-all", response_model=Envelope[MarkedOut], summary="Mark all read")
+async def mark_all_read(user: CurrentUser, parts: Parts) -> dict[str, object]:
+    service = Notifications(parts)
+    updated = await service.mark_all_read(user.id)
+    return success({"updated": updated, "unread": await service.unread_count(user.id)})
+
+
+@router.post("/{notification_id}/read", response_model=Envelope[NotificationOut])
+async def mark_one_read(
+    notification_id: IdPath, user: CurrentUser, parts: Parts
+) -> dict[str, object]:
+    service = Notifications(parts)
+    if await service.get(user.id, notification_id) is None:
+        raise AppError(Err.NOT_FOUND, f"no notification {notification_id}")
+    await service.mark_read(user.id, [notification_id])
+    row = await service.get(user.id, notification_id)
+    assert row is not None
+    return success(notification_view(row))
+
+
+# Live -----------------------------------------------------------------------------------------
+
+
+async def _authenticate(parts: Components, token: str | None) -> tuple[User, float] | str:
+    """The user and when the token expires, or why the socket is refused."""
+    if not token:
+        return "token query parameter is required"
+    try:
+        claims = parts.tokens.decode(token, ACCESS)
+    except InvalidToken as exc:
+        return str(exc)
+    if await parts.tokens.is_revoked(claims):
+        return "token revoked"
+    async with parts.database.session() as session:
+        user = await session.get(User, claims.subject)
+    if user is None:
+        return "the account no longer exists"
+    return user, claims.expires_at
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    await websocket.send_text(json.dumps(message, ensure_ascii=False))
+
+
+async def _forward(websocket: WebSocket, parts: Components, listener: Listener) -> None:
+    service = Notifications(parts)
+    while True:
+        view = await listener.queue.get()
+        unread = await service.unread_count(listener.user_id)
+        await _send(websocket, {"type": "notification", "notification": view, "unread": unread})
+
+
+async def _answer(websocket: WebSocket) -> None:
+    while True:
+        text = await websocket.receive_text()
+        with contextlib.suppress(ValueError, AttributeError):
+            if json.loads(text).get("type") == "ping":
+                await _send(websocket, {"type": "pong"})
+
+
+@router.websocket("/ws")
+async def notifications_socket(websocket: WebSocket, token: str | None = None) -> None:
+    parts: Components = websocket.app.state.components
+    await websocket.accept()
+    outcome = await _authenticate(parts, token)
+    if isinstance(outcome, str):
+        await websocket.close(CLOSE_UNAUTHENTICATED, outcome)
+        return
+    user, expires_at = outcome
+    if user.status != 1:
+        await websocket.close(CLOSE_FORBIDDEN, "this account is disabled")
+        return
+    listener = Listener(user.id)
+    HUB.add(listener)  # before counting unread: nothing falls between the count and the feed
+    handler = bus_handler(listener)
+    if parts.bus is not None:
+        await parts.bus.subscribe(channel(user.id), handler)
+    jobs = []
+    try:
+        unread = await Notifications(parts).unread_count(user.id)
+        await _send(websocket, {"type": "hello", "unread": unread})
+        jobs = [
+            asyncio.create_task(_forward(websocket, parts, listener)),
+            asyncio.create_task(_answer(websocket)),
+        ]
+        done, _pending = await asyncio.wait(
+            jobs, timeout=max(0.0, expires_at - time.time()), return_when="FIRST_COMPLETED"
+        )
+        if not done:
+            await websocket.close(CLOSE_UNAUTHENTICATED, "token expired")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await job
+        HUB.remove(listener)
+        if parts.bus is not None:
+            await parts.bus.unsubscribe(channel(user.id), handler)

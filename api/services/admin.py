@@ -1,0 +1,114 @@
+"""Administration: find users, change a member's level, disable or enable an account.
+
+Disabling takes effect everywhere without a restart: sign-in and token refresh refuse the
+account, every request with its access tokens is refused (`deps.current_user` checks the
+status), its refresh tokens are revoked, and its open sync sockets close with 4401 at their next
+periodic re-check (`membership_recheck_s`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+
+from storage.sql.models import RefreshSession, User
+
+from ..app_parts import Components
+from ..errors import AppError, Err
+from .membership import PAID_LEVELS, locked_user, utcnow
+from .orders import like_pattern
+
+ACTIVE, DISABLED = 1, 0
+
+
+class Admin:
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    async def users(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        q: str | None = None,
+        level: str | None = None,
+        status: int | None = None,
+    ) -> tuple[int, list[User]]:
+        query = select(User)
+        if q:
+            text = q.strip()
+            pattern = like_pattern(text)
+            conditions = [
+                User.username.like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+                User.phone.like(pattern, escape="\\"),
+            ]
+            if text.isdigit():
+                conditions.append(User.id == int(text))
+            query = query.where(or_(*conditions))
+        if level is not None:
+            query = query.where(User.member_level == level)
+        if status is not None:
+            query = query.where(User.status == status)
+        async with self.parts.database.session() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            users = list(
+                await session.scalars(
+                    query.order_by(User.created_at.desc(), User.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
+        return int(total or 0), users
+
+    async def user(self, user_id: int) -> User:
+        async with self.parts.database.session() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise AppError(Err.NOT_FOUND, f"no user {user_id}")
+        return user
+
+    async def set_level(
+        self,
+        admin_id: int,
+        user_id: int,
+        level: str,
+        expire_at: datetime | None,
+        now: datetime | None = None,
+    ) -> User:
+        """Set a level by hand. Basic and premium need a future expiry; free and admin none."""
+        now = now or utcnow()
+        if user_id == admin_id:
+            raise AppError(Err.CONFLICT, "administrators cannot change their own level")
+        if level in PAID_LEVELS:
+            if expire_at is None or expire_at <= now:
+                raise AppError(Err.BAD_REQUEST, f"{level} needs an expire_at in the future")
+            expire_at = expire_at.replace(microsecond=0)
+        else:
+            expire_at = None
+        async with self.parts.database.session() as session:
+            user = await locked_user(session, user_id)
+            if user is None:
+                raise AppError(Err.NOT_FOUND, f"no user {user_id}")
+            user.member_level, user.member_expire_at = level, expire_at
+        return user
+
+    async def set_status(
+        self, admin_id: int, user_id: int, status: int, now: datetime | None = None
+    ) -> User:
+        now = now or utcnow()
+        if user_id == admin_id:
+            raise AppError(Err.CONFLICT, "administrators cannot disable themselves")
+        async with self.parts.database.session() as session:
+            user = await locked_user(session, user_id)
+            if user is None:
+                raise AppError(Err.NOT_FOUND, f"no user {user_id}")
+            user.status = status
+            if status == DISABLED:
+                await session.execute(
+                    update(RefreshSession)
+                    .where(RefreshSession.user_id == user_id, RefreshSession.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+        return user

@@ -1,0 +1,297 @@
+"""Notifications (brief §1.2.7): stored per user, pushed live, the important ones emailed.
+
+`notify(parts, user_id, kind, title, body, data)` is the one way in, from any process: it stores
+the notification, pushes it to the user's open `/api/v1/notifications/ws` sockets, and emails it
+when its kind is one of `notification_email_kinds`.
+
+Live delivery has two legs. In this process a `LiveHub` hands it to every socket of the user
+(thread-safe: job threads and the app may run on different loops). Other processes and nodes get
+it over the bus (`parts.bus`, Redis in production) on the channel `notify:{user_id}`; a node
+drops what its own process published, and every socket drops a notification it already has, so
+each one arrives once however many ways it travelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from storage.sql.models import Notification, Task, User
+
+from ..app_parts import Components
+from .mail import Mail
+
+log = logging.getLogger(__name__)
+
+PROCESS_ID = uuid.uuid4().hex
+KINDS = ("export", "import", "ai_task", "invitation", "work_member", "membership", "system")
+_SEEN_PER_SOCKET = 256
+_background: set[asyncio.Task[None]] = set()
+
+
+def channel(user_id: int) -> str:
+    return f"notify:{user_id}"
+
+
+def notification_view(row: Notification) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "data": row.data or {},
+        "read": row.read_at is not None,
+        "read_at": row.read_at.isoformat() if row.read_at else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+# Live delivery in this process ----------------------------------------------------------------
+
+
+class Listener:
+    """One socket's inbox: a queue on the socket's loop, fed from any thread, without repeats."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._seen: deque[int] = deque(maxlen=_SEEN_PER_SOCKET)
+
+    def push(self, view: dict[str, Any]) -> None:
+        """Thread-safe."""
+        with contextlib.suppress(RuntimeError):  # the socket's loop is closed: it is gone
+            self.loop.call_soon_threadsafe(self._put, view)
+
+    def _put(self, view: dict[str, Any]) -> None:
+        if view["id"] in self._seen:
+            return
+        self._seen.append(view["id"])
+        self.queue.put_nowait(view)
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: dict[int, set[Listener]] = {}
+
+    def add(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.setdefault(listener.user_id, set()).add(listener)
+
+    def remove(self, listener: Listener) -> None:
+        with self._lock:
+            listeners = self._listeners.get(listener.user_id)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._listeners[listener.user_id]
+
+    def deliver(self, user_id: int, view: dict[str, Any]) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(user_id, ()))
+        for listener in listeners:
+            listener.push(view)
+
+
+HUB = LiveHub()
+
+
+def bus_handler(listener: Listener) -> Callable[[bytes], None]:
+    """What a socket subscribes on the bus: notifications published by other processes."""
+
+    def handle(payload: bytes) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            log.warning("unreadable notification on the bus")
+            return
+        if message.get("origin") != PROCESS_ID:
+            listener.push(message["notification"])
+
+    return handle
+
+
+async def publish(parts: Components, user_id: int, view: dict[str, Any]) -> None:
+    HUB.deliver(user_id, view)
+    if parts.bus is not None:
+        payload = json.dumps({"origin": PROCESS_ID, "notification": view}, ensure_ascii=False)
+        await parts.bus.publish(channel(user_id), payload.encode())
+
+
+# Email ----------------------------------------------------------------------------------------
+
+
+def should_email(parts: Components, kind: str) -> bool:
+    settings = parts.settings
+    return bool(settings.notification_email) and kind in settings.notification_email_kinds
+
+
+async def _email(
+    parts: Components, notification_id: int, user_id: int, title: str, body: str
+) -> None:
+    try:
+        async with parts.database.session() as session:
+            address = await session.scalar(select(User.email).where(User.id == user_id))
+        if not address:
+            return
+        text = f"{title}\n\n{body}\n\n—— Inkweave" if body else f"{title}\n\n—— Inkweave"
+        await parts.mailer.send(Mail(to=address, subject=f"Inkweave：{title}", body=text))
+        async with parts.database.session() as session:
+            await session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id)
+                .values(emailed_at=datetime.now(UTC))
+            )
+    except Exception:
+        log.exception("could not email a notification", extra={"notification": notification_id})
+
+
+# The way in -----------------------------------------------------------------------------------
+
+
+async def notify(
+    parts: Components,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    *,
+    email: bool | None = None,
+) -> dict[str, Any]:
+    """Store a notification for `user_id`, push it live, email it if its kind is important.
+
+    `email` overrides the configured choice for this one. The email goes out in the background:
+    the caller (a request, a job) does not wait for the SMTP server.
+    """
+    row = Notification(
+        user_id=user_id,
+        kind=kind[:30],
+        title=title[:200],
+        body=body,
+        data=data or {},
+        created_at=datetime.now(UTC),
+    )
+    async with parts.database.session() as session:
+        session.add(row)
+        await session.flush()
+        view = notification_view(row)
+    try:
+        await publish(parts, user_id, view)
+    except Exception:
+        log.exception("could not push a notification", extra={"notification": view["id"]})
+    if email if email is not None else should_email(parts, kind):
+        job = asyncio.create_task(_email(parts, view["id"], user_id, title, body))
+        _background.add(job)
+        job.add_done_callback(_background.discard)
+    return view
+
+
+async def notify_quietly(
+    parts: Components,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """`notify` for callers whose own work must not fail because of it (logged instead)."""
+    try:
+        return await notify(parts, user_id, kind, title, body, data)
+    except Exception:
+        log.exception("could not notify", extra={"user_id": user_id, "kind": kind})
+        return None
+
+
+_FAILED_TITLES = {"export": "导出失败", "import": "导入失败", "ai": "AI 任务失败"}
+_TASK_KINDS = {"export": "export", "import": "import", "ai": "ai_task"}
+
+
+async def notify_task_failed(parts: Components, task: Task, error: str) -> None:
+    """The job system's failure hook: the owner of a task that failed for good is told why."""
+    await notify_quietly(
+        parts,
+        task.user_id,
+        _TASK_KINDS.get(task.kind, "system"),
+        _FAILED_TITLES.get(task.kind, "任务失败"),
+        error,
+        {"task_id": task.id, "work_id": task.work_id, "status": "failed", "type": task.type},
+    )
+
+
+# Reading and marking --------------------------------------------------------------------------
+
+
+class Notifications:
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    async def list(
+        self, user_id: int, *, offset: int, limit: int, unread_only: bool = False
+    ) -> tuple[int, list[Notification]]:
+        where = [Notification.user_id == user_id]
+        if unread_only:
+            where.append(Notification.read_at.is_(None))
+        async with self.parts.database.session() as session:
+            total = await session.scalar(select(func.count(Notification.id)).where(*where))
+            rows = list(
+                await session.scalars(
+                    select(Notification)
+                    .where(*where)
+                    .order_by(Notification.created_at.desc(), Notification.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
+        return int(total or 0), rows
+
+    async def unread_count(self, user_id: int) -> int:
+        async with self.parts.database.session() as session:
+            count = await session.scalar(
+                select(func.count(Notification.id)).where(
+                    Notification.user_id == user_id, Notification.read_at.is_(None)
+                )
+            )
+        return int(count or 0)
+
+    async def mark_read(self, user_id: int, ids: list[int]) -> int:
+        """Mark the caller's notifications `ids` read; others' ids are ignored. Returns how many
+        changed."""
+        if not ids:
+            return 0
+        async with self.parts.database.session() as session:
+            result = await session.execute(
+                update(Notification)
+                .where(
+                    Notification.user_id == user_id,
+                    Notification.id.in_(ids),
+                    Notification.read_at.is_(None),
+                )
+                .values(read_at=datetime.now(UTC))
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def mark_all_read(self, user_id: int) -> int:
+        async with self.parts.database.session() as session:
+            result = await session.execute(
+                update(Notification)
+                .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+                .values(read_at=datetime.now(UTC))
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def get(self, user_id: int, notification_id: int) -> Notification | None:
+        async with self.parts.database.session() as session:
+            row = await session.get(Notification, notification_id)
+        return row if row is not None and row.user_id == user_id else None

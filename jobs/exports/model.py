@@ -1,0 +1,116 @@
+"""What a renderer takes in: a work, its chapters and the reader's options.
+
+Renderers are pure functions of these values: no database, no HTTP, no clock beyond the draft date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Progress = Callable[[int], None]
+"""Called with 0..100 as rendering advances."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChapter:
+    title: str
+    text: str  # a novel's paragraphs one per line, or a screenplay chapter in Fountain
+
+
+@dataclass(frozen=True, slots=True)
+class ExportWork:
+    title: str
+    author: str
+    kind: str  # "novel" | "script"
+    genre: str | None
+    description: str | None
+    chapters: list[ExportChapter]
+
+    @property
+    def is_script(self) -> bool:
+        return self.kind == "script"
+
+
+class ExportError(ValueError):
+    """The work cannot be rendered in the asked format (the caller's mistake, not a crash)."""
+
+
+FONT_SIZES = (6, 48)  # points; beyond these a page holds a handful of characters, or too many
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    include_cover: bool = True
+    font_size: float = 12  # novels; a screenplay is always 12 pt
+    include_toc: bool = True  # novels; a screenplay has no contents
+
+    def __post_init__(self) -> None:
+        low, high = FONT_SIZES
+        if not low <= self.font_size <= high:
+            raise ExportError(f"font_size must be between {low} and {high} points")
+
+
+class UnknownFormat(ExportError):
+    pass
+
+
+class NotAScript(ExportError):
+    pass
+
+
+_LINE_BREAK = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# U+3000 (ideographic space) and NBSP count as white space at a paragraph's ends.
+_EDGE_SPACE = " \t\u3000\u00a0\ufeff"
+
+
+def paragraphs(text: str) -> list[str]:
+    """A novel chapter's paragraphs: one per non-blank line, without indentation or controls."""
+    text = _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
+    stripped = (line.strip(_EDGE_SPACE) for line in text.split("\n"))
+    return [line for line in stripped if line]
+
+
+_CJK = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\ufe10-\ufe1f\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
+)
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def is_cjk(char: str) -> bool:
+    """Chinese, Japanese or Korean script, CJK punctuation or a full-width form."""
+    return _CJK.match(char) is not None
+
+
+def clean_line(text: str) -> str:
+    """A one-line field (title, author, genre): control codes gone, inner breaks as spaces."""
+    text = _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
+    return " ".join(part.strip(_EDGE_SPACE) for part in text.split("\n") if part.strip(_EDGE_SPACE))
+
+
+class ProgressSteps:
+    """Reports progress that only ever rises, and only when the whole percent changes."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._last = -1
+
+    def report(self, percent: float) -> None:
+        value = max(0, min(100, int(percent)))
+        if self._progress is not None and value > self._last:
+            self._last = value
+            self._progress(value)
+
+    def fraction(self, done: int, total: int, *, start: float = 0, end: float = 100) -> None:
+        """Report `done` of `total` steps mapped onto the span start..end."""
+        share = done / total if total else 1.0
+        self.report(start + (end - start) * share)
+
+    def finish(self) -> None:
+        self.report(100)

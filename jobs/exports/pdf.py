@@ -1,0 +1,28 @@
+"""PDF export with an embedded CJK font: novels as books, screenplays in the industry layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobs.exports.fonts import find_cjk_fonts, pdf_font_name
+from jobs.exports.model import ExportOptions, ExportWork, Progress, ProgressSteps
+from jobs.exports.pdf_book import render_book
+from jobs.exports.pdf_screenplay import render_screenplay
+
+
+def render(
+    work: ExportWork,
+    options: ExportOptions,
+    progress: Progress | None = None,
+    *,
+    font_path: str | Path | None = None,
+) -> bytes:
+    """`font_path` overrides the system CJK font (a TrueType .ttf/.ttc; `path#N` picks face N)."""
+    steps = ProgressSteps(progress)
+    fonts = find_cjk_fonts(font_path)
+    if work.is_script:
+        data = render_screenplay(work, options.include_cover, pdf_font_name(fonts.mono), steps)
+    else:
+        data = render_book(work, options, pdf_font_name(fonts.regular), steps)
+    steps.finish()
+    return data

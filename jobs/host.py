@@ -1,0 +1,205 @@
+"""Where the actors' work runs: one event loop and the parts (`api.app_parts.Components`) built
+for it.
+
+Dramatiq calls actors in its worker threads; an actor hands its coroutine to the host's loop and
+waits. In `inkweave worker` the host is that process's own loop with its own parts; inside
+`inkweave serve` (the in-process broker) it is the app's loop and the app's parts, so a job reads
+and writes the very rooms that editors are connected to, and notifications reach sockets at once.
+
+`execute` is what makes actors safe to run twice (brokers deliver at least once):
+
+- a finished task is left alone;
+- a `processing` task whose row was marked alive recently belongs to a live worker: `TaskBusy`
+  (the broker looks again later); one not marked alive for `stale_s` belonged to a worker that
+  died mid-job, so it goes back to `queued` and runs again (its `attempts` grows);
+- handlers claim the task themselves with `TaskStore.start` (a conditional UPDATE), so of two
+  deliveries only one runs it;
+- while a handler runs, its task row is marked alive every `heartbeat_s`;
+- a transient failure requeues the task and is raised to the broker, which retries with backoff;
+  any other failure, or a transient one on the last attempt, fails the task with the reason;
+- a handler still running at `time_limit_s` is cancelled and its task fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+
+from storage.sql.models import Task
+
+from .failures import TaskBusy, TransientError, describe, is_transient
+from .scheduler import PeriodicJob, record_outcome
+from .tasks import FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TaskHandler = Callable[[Any, str], Awaitable[None]]
+"""`async def handler(parts, task_id)`: claims the task with `TaskStore.start`, runs, completes."""
+FailureHook = Callable[[Any, Task, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    heartbeat_s: float = 5.0
+    stale_s: float = 60.0
+    time_limit_s: float = 3600.0
+
+
+class TaskHost:
+    def __init__(
+        self,
+        parts: Any,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        handlers: Mapping[str, TaskHandler],
+        periodic: Mapping[str, PeriodicJob] | None = None,
+        policy: TaskPolicy | None = None,
+        on_failure: FailureHook | None = None,
+        worker_id: str = "worker",
+    ) -> None:
+        self.parts = parts
+        self.loop = loop
+        self.handlers = dict(handlers)
+        self.periodic = dict(periodic or {})
+        self.policy = policy or TaskPolicy()
+        self.on_failure = on_failure
+        self.worker_id = worker_id
+        self.tasks = TaskStore(parts.database)
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # From worker threads ------------------------------------------------------------------------
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the host's loop and wait for it (from a Dramatiq worker thread)."""
+        with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise TransientError("this worker is shutting down")
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            self._inflight.add(future)
+        try:
+            return future.result()
+        except BaseException:
+            # Also on Dramatiq's time limit or shutdown, raised into this thread: stop the work.
+            future.cancel()
+            raise
+        finally:
+            with self._lock:
+                self._inflight.discard(future)
+
+    async def close(self) -> None:
+        """Cancel running work (it is requeued by the broker or picked up again on restart)."""
+        with self._lock:
+            self._closed = True
+            running = list(self._inflight)
+        for future in running:
+            future.cancel()
+        if running:
+            await asyncio.sleep(0)
+
+    # On the loop ----------------------------------------------------------------------------------
+
+    async def execute(self, kind: str, task_id: str, *, last_attempt: bool = False) -> None:
+        task = await self.tasks.get(task_id)
+        if task is None:
+            log.warning("task is gone", extra={"kind": kind, "task_id": task_id})
+            return
+        if task.status in FINISHED:
+            return
+        if task.status == PROCESSING and not await self._revive_if_stale(task_id):
+            raise TaskBusy(task_id)
+        handler = self.handlers.get(kind)
+        if handler is None:
+            await self._fail(task_id, f"no handler for tasks of kind {kind!r}")
+            return
+        alive = asyncio.create_task(self._keep_alive(task_id), name=f"alive:{task_id}")
+        limit = asyncio.timeout(self.policy.time_limit_s)
+        try:
+            async with limit:
+                await handler(self.parts, task_id)
+        except asyncio.CancelledError:
+            # The worker is stopping: hand the task back at once rather than leaving it
+            # `processing` until it looks stale.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.tasks.requeue(task_id, "interrupted; will run again"))
+            raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and limit.expired():
+                await self._fail(
+                    task_id, f"stopped at the time limit of {self.policy.time_limit_s:g} s"
+                )
+                return
+            error = describe(exc)
+            if is_transient(exc) and not last_attempt:
+                log.warning("task will be retried", extra={"task_id": task_id, "error": error})
+                await self.tasks.requeue(task_id, error)
+                raise
+            log.exception("task failed", extra={"kind": kind, "task_id": task_id})
+            await self._fail(task_id, error)
+        finally:
+            alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await alive
+
+    async def _revive_if_stale(self, task_id: str) -> bool:
+        """Put a task whose worker died back to `queued`; False while its worker is alive."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.policy.stale_s)
+        async with self.parts.database.session() as session:
+            result = await session.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status == PROCESSING, Task.updated_at < cutoff)
+                .values(status=QUEUED, error="the worker running it stopped; running it again")
+            )
+        if result.rowcount:  # type: ignore[attr-defined]
+            log.warning("reviving a task whose worker died", extra={"task_id": task_id})
+            return True
+        return (await self.tasks.status(task_id)) == QUEUED
+
+    async def _keep_alive(self, task_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.policy.heartbeat_s)
+            try:
+                async with self.parts.database.session() as session:
+                    await session.execute(
+                        update(Task)
+                        .where(Task.id == task_id, Task.status == PROCESSING)
+                        .values(updated_at=datetime.now(UTC))
+                    )
+            except Exception:
+                log.warning("could not mark a task alive", extra={"task_id": task_id})
+
+    async def _fail(self, task_id: str, error: str) -> None:
+        if not await self.tasks.fail(task_id, error):
+            return
+        task = await self.tasks.get(task_id)
+        if task is not None and task.status == FAILED and self.on_failure is not None:
+            try:
+                await self.on_failure(self.parts, task, error)
+            except Exception:
+                log.exception("failure hook failed", extra={"task_id": task_id})
+
+    async def run_periodic(self, name: str, period: str) -> None:
+        job = self.periodic.get(name)
+        if job is None:
+            log.warning("no periodic job %s on this worker", name)
+            return
+        try:
+            outcome = await job.run(self.parts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("periodic job failed", extra={"job": name, "period": period})
+            outcome = f"failed: {describe(exc)}"
+        await record_outcome(self.parts.database, name, period, outcome or "ok")

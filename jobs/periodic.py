@@ -1,0 +1,52 @@
+"""The periodic jobs every deployment runs (see `jobs.scheduler` for once-per-period)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from typing import Any
+
+from .compaction import compact_due
+from .scheduler import PeriodicJob, prune_runs
+
+
+async def compaction(parts: Any) -> str:
+    count = await compact_due(
+        parts.store,
+        min_updates=parts.settings.compact_after_updates,
+        min_bytes=parts.settings.compact_after_bytes,
+    )
+    return f"compacted {count} documents"
+
+
+async def membership_expiry(parts: Any) -> str:
+    from .membership import expire_members, expire_orders
+
+    now = datetime.now(UTC)
+    members = await expire_members(parts.database, now)
+    orders = await expire_orders(parts.database, now, parts.settings.order_ttl_s)
+    return f"{members} memberships ended, {orders} unpaid orders cancelled"
+
+
+async def summaries(parts: Any) -> str:
+    """Refresh stale rolling chapter summaries (the AI side's `refresh_summaries(parts)`)."""
+    refresh = getattr(importlib.import_module("api.services.ai_tasks"), "refresh_summaries", None)
+    if refresh is None:
+        return "skipped: no summary refresher installed"
+    done = await refresh(parts)
+    return f"refreshed {done} summaries"
+
+
+async def prune(parts: Any) -> str:
+    return f"pruned {await prune_runs(parts.database)} old periodic runs"
+
+
+def default_jobs(settings: Any, *, compaction_interval_s: float | None = None) -> list[PeriodicJob]:
+    return [
+        PeriodicJob(
+            "compaction", compaction_interval_s or settings.compaction_interval_s, compaction
+        ),
+        PeriodicJob("membership_expiry", settings.membership_expiry_interval_s, membership_expiry),
+        PeriodicJob("summaries", settings.summaries_interval_s, summaries),
+        PeriodicJob("prune_periodic_runs", 24 * 3600, prune),
+    ]

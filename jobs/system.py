@@ -1,0 +1,147 @@
+"""One process's job machinery: broker, actors, the runner the API submits through, and, where
+this process runs jobs, the task host, Dramatiq's worker threads and the periodic scheduler.
+
+`inkweave serve` builds one at start. With the in-process broker it also runs the jobs (threads
+inside the server); with Redis or RabbitMQ it only enqueues and `inkweave worker` runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dramatiq
+from sqlalchemy import select, update
+
+from storage.sql.models import Task
+
+from .actors import JobActors, declare_actors
+from .broker import BrokerConfig, make_broker
+from .dramatiq_runner import DramatiqRunner
+from .host import FailureHook, TaskHandler, TaskHost, TaskPolicy
+from .scheduler import PeriodicJob, Scheduler
+from .tasks import PROCESSING, QUEUED
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class JobSystem:
+    def __init__(self, config: BrokerConfig, *, policy: TaskPolicy | None = None) -> None:
+        self.config = config
+        self.policy = policy or TaskPolicy()
+        self.broker = make_broker(config)
+        self.host: TaskHost | None = None
+        self.actors: JobActors = declare_actors(
+            self.broker,
+            config,
+            lambda: self.host,
+            busy_retry_ms=int(self.policy.stale_s * 1000),
+        )
+        self.runner = DramatiqRunner(self.actors)
+        self.scheduler: Scheduler | None = None
+        self._worker: dramatiq.Worker | None = None
+        self._scheduling: asyncio.Task[None] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    async def start(
+        self,
+        parts: Any,
+        *,
+        run_jobs: bool,
+        handlers: Mapping[str, TaskHandler],
+        periodic: Sequence[PeriodicJob] = (),
+        on_failure: FailureHook | None = None,
+        recover: bool = False,
+    ) -> None:
+        """`run_jobs`: consume messages here (threads) and run the periodic scheduler.
+
+        `recover`: submit again the tasks left unfinished in SQL (the in-process broker keeps its
+        messages in memory, so a restart would otherwise forget them).
+        """
+        if not run_jobs:
+            return
+        name = worker_name()
+        self.host = TaskHost(
+            parts,
+            asyncio.get_running_loop(),
+            handlers=handlers,
+            periodic={job.name: job for job in periodic},
+            policy=self.policy,
+            on_failure=on_failure,
+            worker_id=name,
+        )
+        self._worker = dramatiq.Worker(
+            self.broker, worker_threads=self.config.worker_threads, worker_timeout=250
+        )
+        await asyncio.to_thread(self._worker.start)
+        if recover:
+            await self._recover(parts)
+        if periodic:
+            self.scheduler = Scheduler(
+                parts.database, periodic, self._enqueue_periodic, worker_id=name
+            )
+            self._scheduling = asyncio.create_task(
+                self.scheduler.run_forever(), name="periodic-scheduler"
+            )
+        log.info(
+            "jobs running",
+            extra={"broker": self.kind, "threads": self.config.worker_threads, "worker": name},
+        )
+
+    async def _enqueue_periodic(self, job: str, period: str) -> None:
+        await asyncio.to_thread(self.actors.run_periodic.send, job, period)
+
+    async def _recover(self, parts: Any) -> None:
+        async with parts.database.session() as session:
+            await session.execute(
+                update(Task)
+                .where(Task.status == PROCESSING)
+                .values(status=QUEUED, error="interrupted by a restart; running it again")
+            )
+            orphans = list(
+                await session.execute(
+                    select(Task.kind, Task.id)
+                    .where(Task.status == QUEUED)
+                    .order_by(Task.created_at)
+                )
+            )
+        for kind, task_id in orphans:
+            await self.runner.submit(kind, task_id)
+        if orphans:
+            log.info("resubmitted unfinished tasks", extra={"count": len(orphans)})
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Stop scheduling, let running jobs finish for up to `grace_s`, then cancel the rest.
+
+        A cancelled task goes back to `queued`: a broker redelivers its message, and the
+        in-process broker's tasks are resubmitted from SQL at the next start.
+        """
+        if self._scheduling is not None:
+            self._scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduling
+        if self._worker is not None:
+            worker, host = self._worker, self.host
+            if grace_s <= 0 and host is not None:
+                await host.close()
+            stopping = asyncio.create_task(
+                asyncio.to_thread(worker.stop, timeout=max(1, int(grace_s * 1000)))
+            )
+            await asyncio.wait({stopping}, timeout=grace_s)
+            if host is not None:
+                await host.close()  # frees threads still waiting on this loop
+            await stopping
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.broker.close)

@@ -1,0 +1,67 @@
+"""Steps the job tests share: polling a task over HTTP, reading a notification socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote
+
+import websockets
+
+from tests.api.test_works import ok
+from tests.support.api import Account, Api
+
+FINISHED = ("completed", "failed", "cancelled")
+
+
+async def poll_task(
+    api: Api, account: Account, path: str, *, timeout: float = 60
+) -> tuple[dict[str, Any], list[int]]:
+    """GET `path` until the task finishes; the final view and every progress value seen."""
+    seen: list[int] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        view = ok(await api.call("GET", path, account))
+        seen.append(view["progress"])
+        if view["status"] in FINISHED:
+            return view, seen
+        assert asyncio.get_running_loop().time() < deadline, view
+        await asyncio.sleep(0.05)
+
+
+def disposition_filename(header: str) -> str:
+    assert header.isascii(), header
+    return unquote(header.split("filename*=UTF-8''", 1)[1])
+
+
+class Inbox:
+    """A notification socket's messages, as they arrive."""
+
+    def __init__(self, socket: websockets.ClientConnection) -> None:
+        self.socket = socket
+
+    async def next(self, timeout: float = 20) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+
+    async def notification(self, timeout: float = 20, **match: Any) -> dict[str, Any]:
+        """The next notification whose `data` has every key/value of `match`."""
+        while True:
+            message = await self.next(timeout)
+            if message["type"] != "notification":
+                continue
+            data = message["notification"]["data"]
+            if all(data.get(key) == value for key, value in match.items()):
+                return message
+
+
+@asynccontextmanager
+async def notification_socket(api: Api, account: Account) -> AsyncIterator[Inbox]:
+    url = f"ws://127.0.0.1:{api.app.port}/api/v1/notifications/ws?token={account.token}"
+    async with websockets.connect(url) as socket:
+        inbox = Inbox(socket)
+        hello = await inbox.next()
+        assert hello["type"] == "hello", hello
+        yield inbox

@@ -1,0 +1,288 @@
+"""The same actors on the in-process broker, on Redis and on RabbitMQ (all real, on loopback):
+tasks run once, transient failures retry with backoff, permanent ones are recorded, periodic
+jobs run once per period across workers, and a task left behind by a dead worker runs again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from api.app_parts import Components
+from jobs.broker import BrokerConfig
+from jobs.failures import TaskBusy, TransientError
+from jobs.host import TaskHost, TaskPolicy
+from jobs.scheduler import PeriodicJob
+from jobs.system import JobSystem
+from jobs.tasks import COMPLETED, FAILED, FINISHED, PROCESSING
+from storage.sql.models import PeriodicRun, Task, User
+from tests.jobs.conftest import RABBITMQ_URL, REDIS_URL
+
+POLICY = TaskPolicy(heartbeat_s=0.2, stale_s=1.0)
+
+
+class Probe:
+    """A task handler that records every run and behaves as the task's params ask."""
+
+    def __init__(self) -> None:
+        self.runs: Counter[str] = Counter()
+        self.failures: list[tuple[str, str]] = []
+
+    async def handle(self, parts: Components, task_id: str) -> None:
+        if not await parts.tasks.start(task_id):
+            return
+        task = await parts.tasks.get(task_id)
+        assert task is not None
+        self.runs[task_id] += 1
+        behaviour = task.params.get("behaviour")
+        if behaviour == "flaky" and task.attempts == 1:
+            raise TransientError("the first attempt loses its connection")
+        if behaviour == "broken":
+            raise ValueError("this input can never work")
+        await parts.tasks.complete(task_id, {"attempt": task.attempts})
+
+    async def on_failure(self, parts: Components, task: Task, error: str) -> None:
+        self.failures.append((task.id, error))
+
+
+async def _user(parts: Components) -> int:
+    async with parts.database.session() as session:
+        user = User(username="测试", email="probe@example.com", password_hash="x")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def _wait_finished(parts: Components, task_ids: list[str], timeout: float = 30) -> None:
+    async def all_finished() -> bool:
+        statuses = [await parts.tasks.status(task_id) for task_id in task_ids]
+        return all(status in FINISHED for status in statuses)
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await all_finished():
+        assert asyncio.get_running_loop().time() < deadline, "tasks did not finish"
+        await asyncio.sleep(0.05)
+
+
+def _config(kind: str, redis_namespace: str, rabbitmq_queue: str) -> BrokerConfig:
+    common: dict[str, Any] = {
+        "queue": rabbitmq_queue,
+        "min_backoff_ms": 100,
+        "max_backoff_ms": 500,
+        "max_retries": 3,
+        "worker_threads": 2,
+    }
+    if kind == "redis":
+        return BrokerConfig(redis_url=REDIS_URL, namespace=redis_namespace + "dramatiq", **common)
+    if kind == "rabbitmq":
+        return BrokerConfig(rabbitmq_url=RABBITMQ_URL, **common)
+    return BrokerConfig(**common)
+
+
+@pytest.mark.parametrize("kind", ["stub", "redis", "rabbitmq"])
+async def test_the_same_actors_run_on_every_broker(
+    kind: str, parts: Components, redis_namespace: str, rabbitmq_queue: str
+) -> None:
+    config = _config(kind, redis_namespace, rabbitmq_queue)
+    system = JobSystem(config, policy=POLICY)
+    assert system.kind == kind
+    probe = Probe()
+    parts.runner = system.runner
+    await system.start(
+        parts, run_jobs=True, handlers={"probe": probe.handle}, on_failure=probe.on_failure
+    )
+    try:
+        user_id = await _user(parts)
+        plain = [await parts.tasks.create(user_id, "probe", "plain") for _ in range(5)]
+        flaky = await parts.tasks.create(user_id, "probe", "flaky", params={"behaviour": "flaky"})
+        broken = await parts.tasks.create(
+            user_id, "probe", "broken", params={"behaviour": "broken"}
+        )
+        unknown = await parts.tasks.create(user_id, "nobody-handles-this", "x")
+        everything = [*plain, flaky, broken]
+        for task in everything:
+            await parts.runner.submit("probe", task.id)
+        await parts.runner.submit("nobody-handles-this", unknown.id)
+        await _wait_finished(parts, [task.id for task in [*everything, unknown]])
+
+        for task in plain:
+            finished = await parts.tasks.get(task.id)
+            assert finished is not None
+            assert (finished.status, finished.attempts, finished.result) == (
+                COMPLETED,
+                1,
+                {"attempt": 1},
+            )
+            assert probe.runs[task.id] == 1
+
+        retried = await parts.tasks.get(flaky.id)
+        assert retried is not None
+        assert (retried.status, retried.attempts, probe.runs[flaky.id]) == (COMPLETED, 2, 2)
+
+        failed = await parts.tasks.get(broken.id)
+        assert failed is not None
+        assert failed.status == FAILED and probe.runs[broken.id] == 1
+        assert failed.error == "ValueError: this input can never work"
+        orphan = await parts.tasks.get(unknown.id)
+        assert orphan is not None and orphan.status == FAILED
+        assert "no handler" in (orphan.error or "")
+        assert sorted(probe.failures) == sorted(
+            [
+                (broken.id, "ValueError: this input can never work"),
+                (unknown.id, orphan.error),
+            ]
+        )
+    finally:
+        await system.stop()
+
+
+async def test_a_transient_failure_on_the_last_attempt_fails_the_task(parts: Components) -> None:
+    system = JobSystem(BrokerConfig(max_retries=0, min_backoff_ms=50), policy=POLICY)
+
+    async def always_flaky(parts: Components, task_id: str) -> None:
+        assert await parts.tasks.start(task_id)
+        raise TransientError("the database is still unreachable")
+
+    await system.start(parts, run_jobs=True, handlers={"flaky": always_flaky})
+    try:
+        task = await parts.tasks.create(await _user(parts), "flaky", "x")
+        await system.runner.submit("flaky", task.id)
+        await _wait_finished(parts, [task.id])
+        failed = await parts.tasks.get(task.id)
+        assert failed is not None
+        assert failed.status == FAILED
+        assert failed.error == "TransientError: the database is still unreachable"
+    finally:
+        await system.stop()
+
+
+async def test_a_task_of_a_dead_worker_runs_again_once_stale_but_not_while_alive(
+    parts: Components,
+) -> None:
+    probe = Probe()
+    host = TaskHost(
+        parts, asyncio.get_running_loop(), handlers={"probe": probe.handle}, policy=POLICY
+    )
+    task = await parts.tasks.create(await _user(parts), "probe", "x")
+    assert await parts.tasks.start(task.id)  # a worker took it (attempt 1)...
+
+    with pytest.raises(TaskBusy):  # ...and, as far as anyone can tell, is still running it
+        await host.execute("probe", task.id)
+    assert probe.runs[task.id] == 0
+
+    async with parts.database.session() as session:  # ...then stopped marking it alive
+        await session.execute(
+            update(Task)
+            .where(Task.id == task.id)
+            .values(updated_at=datetime.now(UTC) - timedelta(seconds=POLICY.stale_s + 1))
+        )
+    await host.execute("probe", task.id)
+    done = await parts.tasks.get(task.id)
+    assert done is not None
+    assert (done.status, done.attempts, probe.runs[task.id]) == (COMPLETED, 2, 1)
+
+    await host.execute("probe", task.id)  # a late duplicate of the message changes nothing
+    assert probe.runs[task.id] == 1
+
+
+async def test_a_running_task_is_marked_alive(parts: Components) -> None:
+    release = asyncio.Event()
+    seen: list[datetime] = []
+
+    async def slow(parts: Components, task_id: str) -> None:
+        assert await parts.tasks.start(task_id)
+        await release.wait()
+        await parts.tasks.complete(task_id, None)
+
+    host = TaskHost(parts, asyncio.get_running_loop(), handlers={"slow": slow}, policy=POLICY)
+    task = await parts.tasks.create(await _user(parts), "slow", "x")
+    running = asyncio.create_task(host.execute("slow", task.id))
+    for _ in range(4):
+        await asyncio.sleep(POLICY.heartbeat_s * 1.5)
+        current = await parts.tasks.get(task.id)
+        assert current is not None and current.status == PROCESSING
+        seen.append(current.updated_at)
+    release.set()
+    await running
+    assert seen == sorted(seen) and len(set(seen)) > 1
+
+
+async def test_periodic_jobs_run_once_per_period_across_workers(parts: Components) -> None:
+    runs: list[str] = []
+
+    async def tick(parts: Components) -> str:
+        runs.append("ran")
+        return "ticked"
+
+    job = PeriodicJob("tick", 0.4, tick)
+    workers = [JobSystem(BrokerConfig(worker_threads=1), policy=POLICY) for _ in range(3)]
+    for system in workers:
+        await system.start(parts, run_jobs=True, handlers={}, periodic=[job])
+    await asyncio.sleep(2.5)
+    for system in workers:
+        await system.stop()
+
+    async with parts.database.session() as session:
+        rows = list(await session.scalars(select(PeriodicRun).where(PeriodicRun.job == "tick")))
+    periods = [row.period for row in rows]
+    assert len(periods) >= 4
+    assert len(periods) == len(set(periods))
+    finished = [row for row in rows if row.finished_at is not None]
+    assert all(row.outcome == "ticked" for row in finished)
+    assert len(runs) == len(finished)
+
+
+async def test_a_task_past_its_time_limit_fails(parts: Components) -> None:
+    async def endless(parts: Components, task_id: str) -> None:
+        assert await parts.tasks.start(task_id)
+        await asyncio.sleep(3600)
+
+    async def own_timeout(parts: Components, task_id: str) -> None:
+        assert await parts.tasks.start(task_id)
+        await asyncio.wait_for(asyncio.sleep(3600), 0.01)  # the handler's own: transient
+
+    policy = TaskPolicy(heartbeat_s=0.2, stale_s=1.0, time_limit_s=0.3)
+    handlers = {"endless": endless, "own": own_timeout}
+    host = TaskHost(parts, asyncio.get_running_loop(), handlers=handlers, policy=policy)
+    user_id = await _user(parts)
+    task = await parts.tasks.create(user_id, "endless", "x")
+    await host.execute("endless", task.id)
+    failed = await parts.tasks.get(task.id)
+    assert failed is not None
+    assert (failed.status, failed.error) == (FAILED, "stopped at the time limit of 0.3 s")
+
+    other = await parts.tasks.create(user_id, "own", "x")
+    with pytest.raises(TimeoutError):
+        await host.execute("own", other.id)  # raised to the broker, which retries it
+    assert await parts.tasks.status(other.id) == "queued"
+
+
+async def test_the_compaction_job_compacts_documents_over_the_threshold(
+    parts: Components,
+) -> None:
+    from pycrdt import Doc, Text
+
+    from jobs.periodic import compaction
+
+    parts.settings = parts.settings.model_copy(update={"compact_after_updates": 20})
+    doc: Doc = Doc()
+    text = doc.get("content", type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for n in range(parts.settings.compact_after_updates + 1):
+        text += f"第{n}句。"
+    for update_ in updates:
+        await parts.store.append("chapter-compact-me", update_)
+    await parts.store.append("chapter-small", updates[0])
+
+    assert await compaction(parts) == "compacted 1 documents"
+    stored = await parts.store.load("chapter-compact-me")
+    assert stored.updates == [] and stored.snapshot is not None
+    merged: Doc = Doc()
+    merged.apply_update(stored.snapshot)
+    assert str(merged.get("content", type=Text)) == str(text)
+    assert len((await parts.store.load("chapter-small")).updates) == 1

@@ -1,0 +1,282 @@
+"""Exports over HTTP on the embedded default: ask, watch progress, get notified, download through
+a signed link (tampered and expired links refused), quotas; and with S3 (moto), a presigned URL."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from api.settings import Settings
+from jobs.tasks import TaskStore
+from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
+from tests.jobs.helpers import disposition_filename, notification_socket, poll_task
+from tests.support.api import Account, Api
+from tests.support.inprocess import running_app
+from tests.support.server import free_port
+
+CHAPTERS = [
+    ("第一章 风起", "他推开门，夜色很深。\n\n远处传来钟声。"),
+    ("第二章 云涌", "“你来了。”她说。\n他没有回答。"),
+    ("第三章 归来", "天亮了。"),
+]
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    async with running_app(settings) as app:
+        client = Api(app)
+        yield client
+        await client.close()
+
+
+async def novel(api: Api, owner: Account, chapters: list[tuple[str, str]] = CHAPTERS) -> int:
+    work_id = (await make_work(api, owner, title="长夜将尽"))["work_id"]
+    for title, text in chapters:
+        chapter = await make_chapter(api, owner, work_id, title)
+        ok(await save(api, owner, work_id, chapter["id"], text))
+    return work_id
+
+
+async def export(api: Api, account: Account, work_id: int, fmt: str, **extra: Any) -> str:
+    body = {"work_id": work_id, "format": fmt, **extra}
+    queued = ok(await api.call("POST", "/api/v1/export", account, json=body), 202)
+    assert queued["status"] == "queued"
+    return queued["task_id"]
+
+
+async def finished_export(api: Api, account: Account, task_id: str) -> dict[str, Any]:
+    view, seen = await poll_task(api, account, f"/api/v1/export/tasks/{task_id}")
+    assert view["status"] == "completed", view
+    assert seen == sorted(seen) and view["progress"] == 100
+    return view
+
+
+async def test_export_end_to_end_with_live_text_and_a_notification(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # The SQL projection waits 30 s: what gets exported can only come from the CRDT documents.
+    slow_projection = settings.model_copy(update={"projection_debounce_s": 30.0})
+    async with running_app(slow_projection) as app:
+        api = Api(app)
+        owner = await api.sign_up("黛玉")
+        work_id = await novel(api, owner)
+        async with notification_socket(api, owner) as inbox:
+            task_id = await export(api, owner, work_id, "txt")
+            pushed = await inbox.notification(task_id=task_id)
+        assert pushed["notification"]["kind"] == "export"
+        assert pushed["notification"]["title"] == "《长夜将尽》导出完成"
+        assert pushed["unread"] == 1
+
+        view = await finished_export(api, owner, task_id)
+        assert (view["format"], view["filename"]) == ("txt", "长夜将尽.txt")
+        async with httpx.AsyncClient() as http:
+            download = await http.get(view["download_url"])
+        assert download.status_code == 200
+        text = download.content.decode("utf-8")
+        for title, body in CHAPTERS:
+            assert title in text
+            for paragraph in body.split("\n"):
+                assert paragraph.strip() in text
+        assert text.index("第一章 风起") < text.index("第二章 云涌") < text.index("第三章 归来")
+        assert disposition_filename(download.headers["content-disposition"]) == "长夜将尽.txt"
+        assert download.headers["content-type"].startswith("text/plain")
+        assert len(download.content) == view["size"]
+
+        task = await TaskStore(app.components.database).get(task_id)
+        assert task is not None
+        stored, _type = await app.components.blobs.get(task.result["blob_key"])
+        assert stored == download.content
+        listed = ok(await api.call("GET", "/api/v1/notifications", owner))
+        assert [item["data"]["task_id"] for item in listed["items"]] == [task_id]
+        await api.close()
+
+
+async def test_word_export_has_headings_and_the_chosen_chapters_only(api: Api) -> None:
+    owner = await api.sign_up()
+    work_id = await novel(api, owner)
+    chapters = ok(await api.call("GET", f"/api/v1/works/{work_id}/chapters", owner))
+    chosen = [chapters[2]["id"], chapters[0]["id"]]
+    task_id = await export(
+        api,
+        owner,
+        work_id,
+        "word",
+        options={"include_cover": False, "font_size": 14},
+        chapter_ids=chosen,
+    )
+    view = await finished_export(api, owner, task_id)
+    assert view["filename"] == "长夜将尽.docx"
+    async with httpx.AsyncClient() as http:
+        data = (await http.get(view["download_url"])).content
+    document = docx.Document(io.BytesIO(data))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["第一章 风起", "第三章 归来"]
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "天亮了。" in body and "她说" not in body
+
+
+async def test_progress_only_rises(api: Api) -> None:
+    owner = await api.sign_up()
+    many = [(f"第{n}章", "风从北方来。" * 200 + "\n" + "雪落无声。" * 200) for n in range(1, 41)]
+    work_id = await novel(api, owner, many)
+    parts = api.app.components
+    written: list[int] = []
+
+    class RecordingTaskStore(TaskStore):  # the real store, remembering what it was told
+        async def progress(self, task_id: str, percent: int, **fields: Any) -> None:
+            written.append(percent)
+            await super().progress(task_id, percent, **fields)
+
+    parts.tasks = RecordingTaskStore(parts.database)
+    task_id = await export(api, owner, work_id, "pdf")
+    view = await finished_export(api, owner, task_id)
+    assert view["size"] > 0
+    assert len(written) >= 2
+    assert written == sorted(set(written)), written  # strictly rising
+    assert written[0] > 0 and written[-1] < 100
+
+
+async def test_signed_links_refuse_tampering_and_expiry(settings: Settings) -> None:
+    short = settings.model_copy(update={"download_link_ttl_s": 1})
+    async with running_app(short) as app:
+        api = Api(app)
+        owner = await api.sign_up()
+        work_id = await novel(api, owner)
+        view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
+        url = httpx.URL(view["download_url"])
+        token = url.path.rsplit("/", 1)[1]
+        payload, signature = token.split(".")
+        base = str(url).removesuffix(token)
+
+        forged_payload = base64.urlsafe_b64decode(payload + "==").replace(
+            b'"e":',
+            b'"e":9',  # a later expiry
+        )
+        forged = base64.urlsafe_b64encode(forged_payload).rstrip(b"=").decode()
+        other_signature = ("A" if signature[0] != "A" else "B") + signature[1:]
+        async with httpx.AsyncClient() as http:
+            good = await http.get(str(url))
+            assert good.status_code == 200
+            for bad in (f"{forged}.{signature}", f"{payload}.{other_signature}", "not-a-link"):
+                refused(await http.get(base + bad), 403, 40321)
+            await asyncio.sleep(1.2)
+            expired = refused(await http.get(str(url)), 410, 41001)
+            assert "expired" in expired["error"]
+            fresh = ok(await api.call("GET", f"/api/v1/export/tasks/{view['task_id']}", owner))
+            assert (await http.get(fresh["download_url"])).content == good.content
+        await api.close()
+
+
+async def test_refusals(settings: Settings) -> None:
+    limited = settings.model_copy(update={"quotas": {"free": {"exports_per_day": 2}}})
+    async with running_app(limited) as app:
+        api = Api(app)
+        owner, viewer, stranger = await api.sign_up(), await api.sign_up(), await api.sign_up()
+        work_id = await novel(api, owner)
+        await share(api, owner, work_id, viewer, "viewer")
+        body = {"work_id": work_id, "format": "fountain"}
+        refused(await api.call("POST", "/api/v1/export", owner, json=body), 400, 40021)
+        body = {"work_id": work_id, "format": "txt"}
+        refused(await api.call("POST", "/api/v1/export", stranger, json=body), 404)
+        elsewhere = await make_chapter(api, stranger, (await make_work(api, stranger))["work_id"])
+        body = {"work_id": work_id, "format": "txt", "chapter_ids": [elsewhere["id"]]}
+        refused(await api.call("POST", "/api/v1/export", owner, json=body), 404)
+        body = {"work_id": work_id, "format": "epub"}
+        refused(await api.call("POST", "/api/v1/export", owner, json=body), 422)
+        refused(await api.call("POST", "/api/v1/export", None, json=body), 401)
+
+        first = await export(api, owner, work_id, "txt")
+        await export(api, owner, work_id, "txt")
+        body = {"work_id": work_id, "format": "txt"}
+        refused(await api.call("POST", "/api/v1/export", owner, json=body), 403, 40303)
+        await export(api, viewer, work_id, "txt")  # a viewer may export; the quota is per user
+        refused(await api.call("GET", f"/api/v1/export/tasks/{first}", viewer), 404)
+        refused(await api.call("GET", f"/api/v1/import/tasks/{first}", owner), 404)
+        refused(await api.call("GET", "/api/v1/export/tasks/nope", owner), 404)
+        await api.close()
+
+
+async def test_a_script_exports_to_fountain(api: Api) -> None:
+    owner = await api.sign_up()
+    work_id = (await make_work(api, owner, title="雨夜", type="script"))["work_id"]
+    chapter = await make_chapter(api, owner, work_id, "第一场")
+    scene = "INT. 咖啡馆 - 夜\n\n林默坐在窗边。\n\n林默\n(低声)\n你终于来了。\n\nCUT TO:"
+    ok(await save(api, owner, work_id, chapter["id"], scene))
+    view = await finished_export(api, owner, await export(api, owner, work_id, "fountain"))
+    assert view["filename"] == "雨夜.fountain"
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(view["download_url"])).content.decode()
+    assert text.startswith("Title:") and "雨夜" in text.split("\n\n")[0]
+    for line in ("INT. 咖啡馆 - 夜", "林默", "(低声)", "你终于来了。", "CUT TO:"):
+        assert line in text
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+async def test_with_s3_the_link_is_a_presigned_url(settings: Settings, s3_endpoint: str) -> None:
+    with_s3 = settings.model_copy(
+        update={
+            "s3_bucket": "inkweave-exports",
+            "s3_endpoint_url": s3_endpoint,
+            "s3_access_key_id": "test",
+            "s3_secret_access_key": "test",
+            "s3_create_bucket": True,
+        }
+    )
+    async with running_app(with_s3) as app:
+        api = Api(app)
+        owner = await api.sign_up()
+        work_id = await novel(api, owner)
+        view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
+        assert view["download_url"].startswith(f"{s3_endpoint}/inkweave-exports/exports/")
+        assert "X-Amz-Signature=" in view["download_url"]
+        async with httpx.AsyncClient() as http:
+            download = await http.get(view["download_url"])
+        assert download.status_code == 200
+        assert "第二章 云涌" in download.content.decode()
+        assert disposition_filename(download.headers["content-disposition"]) == "长夜将尽.txt"
+        await api.close()
+
+
+async def test_tasks_left_unfinished_run_after_a_restart(settings: Settings) -> None:
+    # The in-process broker keeps messages in memory; the tasks table is what survives.
+    async with running_app(settings) as app:
+        api = Api(app)
+        owner = await api.sign_up()
+        work_id = await novel(api, owner)
+        parts = app.components
+        params = {"format": "txt", "options": {}, "chapter_ids": None}
+        never_sent = await parts.tasks.create(
+            owner.id, "export", "txt", work_id=work_id, params=params
+        )
+        cut_short = await parts.tasks.create(
+            owner.id, "export", "txt", work_id=work_id, params=params
+        )
+        assert await parts.tasks.start(cut_short.id)  # the process died while running it
+        await api.close()
+    async with running_app(settings) as app:
+        api = Api(app)
+        for task in (never_sent, cut_short):
+            view = await finished_export(api, owner, task.id)
+            assert view["filename"] == "长夜将尽.txt"
+        assert [view["attempts"] for view in [
+            ok(await api.call("GET", f"/api/v1/export/tasks/{t.id}", owner))
+            for t in (never_sent, cut_short)
+        ]] == [1, 2]  # fmt: skip
+        await api.close()

@@ -1,0 +1,120 @@
+// The chapter's live document: a Y.Doc synced by the stock y-websocket provider with the user's
+// token, a local IndexedDB copy, and the connection state the page shows.
+
+import { IndexeddbPersistence } from 'y-indexeddb'
+import * as authProtocol from 'y-protocols/auth'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import { refreshSession } from '../api'
+import { currentSession, onSessionChange, type Session } from '../session'
+
+export type ConnectionState = 'connecting' | 'online' | 'reconnecting' | 'offline' | 'denied'
+
+export interface Collab {
+  doc: Y.Doc
+  text: Y.Text
+  provider: WebsocketProvider
+  state(): ConnectionState
+  onState(listener: (state: ConnectionState, detail?: string) => void): void
+  /** The server made this socket read-only (permission-denied message). */
+  onPermissionDenied(listener: (reason: string) => void): void
+  destroy(): void
+}
+
+const PALETTE = ['#d1495b', '#00798c', '#edae49', '#30638e', '#6a4c93', '#2a9d8f', '#e76f51', '#588157']
+
+export function userColor(userId: number): { color: string; colorLight: string } {
+  const color = PALETTE[Math.abs(userId) % PALETTE.length]
+  return { color, colorLight: `${color}33` }
+}
+
+export function syncBase(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
+}
+
+export function connect(contentId: string, session: Session): Collab {
+  const doc = new Y.Doc()
+  const text = doc.getText('content')
+  const local = new IndexeddbPersistence(`inkweave:${session.user_id}:${contentId}`, doc)
+  const provider = new WebsocketProvider(syncBase(), encodeURIComponent(contentId), doc, {
+    params: { token: session.token },
+    connect: navigator.onLine,
+    maxBackoffTime: 5000,
+  })
+  provider.awareness.setLocalStateField('user', {
+    name: session.username,
+    ...userColor(session.user_id),
+    kind: 'human',
+    id: session.user_id,
+  })
+
+  const stateListeners: ((state: ConnectionState, detail?: string) => void)[] = []
+  const deniedListeners: ((reason: string) => void)[] = []
+  let state: ConnectionState = navigator.onLine ? 'connecting' : 'offline'
+  let everConnected = false
+  const setState = (next: ConnectionState, detail?: string) => {
+    state = next
+    for (const listener of stateListeners) listener(next, detail)
+  }
+
+  provider.on('status', ({ status }) => {
+    if (status === 'connected') {
+      everConnected = true
+      setState('online')
+    } else if (!navigator.onLine || !provider.shouldConnect) {
+      if (state !== 'denied') setState('offline')
+    } else {
+      setState(everConnected ? 'reconnecting' : 'connecting')
+    }
+  })
+  provider.on('closed', async ({ code, reason }) => {
+    // 4401: the token expired or was revoked; a fresh one may open the socket again.
+    if (code === 4401 && (await refreshSession())) {
+      provider.params.token = currentSession()?.token ?? ''
+      provider.connect()
+      return
+    }
+    setState('denied', reason || String(code))
+  })
+  provider.messageHandlers[2] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder, doc, (_doc: unknown, reason: string) => {
+      for (const listener of deniedListeners) listener(reason)
+    })
+  }
+
+  const goOffline = () => {
+    provider.disconnect()
+    setState('offline')
+  }
+  const goOnline = () => {
+    if (state === 'denied') return
+    setState('reconnecting')
+    provider.connect()
+  }
+  window.addEventListener('offline', goOffline)
+  window.addEventListener('online', goOnline)
+  const stopWatchingSession = onSessionChange((next) => {
+    if (next) provider.params.token = next.token
+  })
+
+  return {
+    doc,
+    text,
+    provider,
+    state: () => state,
+    onState: (listener) => {
+      stateListeners.push(listener)
+      listener(state)
+    },
+    onPermissionDenied: (listener) => deniedListeners.push(listener),
+    destroy() {
+      window.removeEventListener('offline', goOffline)
+      window.removeEventListener('online', goOnline)
+      stopWatchingSession()
+      provider.awareness.setLocalState(null)
+      provider.destroy()
+      void local.destroy()
+      doc.destroy()
+    },
+  }
+}

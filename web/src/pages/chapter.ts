@@ -1,0 +1,206 @@
+// The chapter editor: CodeMirror bound to the chapter's live Y.Text, presence, 字数, connection
+// state, AI actions, versions, materials and export.
+
+import { standardKeymap } from '@codemirror/commands'
+import { Compartment, EditorState } from '@codemirror/state'
+import { EditorView, keymap, placeholder } from '@codemirror/view'
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import * as Y from 'yjs'
+import { get } from '../api'
+import { h } from '../dom'
+import { t } from '../i18n'
+import { exportPanel } from '../panels/export'
+import { materialsPanel } from '../panels/materials'
+import { versionsPanel } from '../panels/versions'
+import { currentSession } from '../session'
+import { describeError, messageLine, topBar } from '../shell'
+import type { WorkDetail } from '../types'
+import { AiPanel, type PolishStyle } from '../editor/ai'
+import { aiMarks, watchAiText } from '../editor/ai-marks'
+import { connect, type ConnectionState } from '../editor/collab'
+import { fountain } from '../editor/fountain'
+import { presenceList } from '../editor/presence'
+import { countWords } from '../editor/text'
+
+export async function chapterPage(
+  root: HTMLElement,
+  params: { workId: string; chapterId: string },
+): Promise<void | (() => void)> {
+  const main = h('main', { class: 'page editor-page' })
+  const message = messageLine()
+  root.append(topBar(), main)
+  main.append(message)
+  const session = currentSession()
+  if (!session) return
+  let work: WorkDetail
+  try {
+    work = await get<WorkDetail>(`/works/${params.workId}`)
+  } catch (error) {
+    message.show(error)
+    return
+  }
+  const chapter = work.chapters.find((c) => String(c.id) === params.chapterId)
+  if (!chapter) {
+    message.show(t('editor.noChapter'))
+    return
+  }
+  let canWrite = work.role === 'owner' || work.role === 'editor'
+
+  const collab = connect(chapter.content_id, session)
+  const undoManager = new Y.UndoManager(collab.text)
+  const editable = new Compartment()
+  const words = h('span', { class: 'badge', 'data-testid': 'wordcount' }, '0')
+  let countTimer = 0
+  const recount = (state: EditorState) => {
+    clearTimeout(countTimer)
+    countTimer = window.setTimeout(() => {
+      words.textContent = String(countWords(state.doc.toString()))
+      words.dataset.count = words.textContent
+    }, 120)
+  }
+  // Script works are Fountain; so is a novel's chapter converted to a script (it opens with
+  // a Fountain title page), which gets the same highlighting once its text arrives.
+  const screenplay = new Compartment()
+  let isScreenplay = work.type === 'script'
+  const detectScreenplay = (state: EditorState) => {
+    if (isScreenplay || !/^\s*Title\s*:/i.test(state.doc.line(1).text)) return
+    isScreenplay = true
+    setTimeout(() => {
+      if (view.dom.isConnected) view.dispatch({ effects: screenplay.reconfigure(fountain) })
+    })
+  }
+  const writable = (yes: boolean) => [EditorState.readOnly.of(!yes), EditorView.editable.of(yes)]
+  const view = new EditorView({
+    parent: h('div'),
+    state: EditorState.create({
+      doc: collab.text.toString(),
+      extensions: [
+        yCollab(collab.text, collab.provider.awareness, { undoManager }),
+        keymap.of([...yUndoManagerKeymap, ...standardKeymap]),
+        EditorView.lineWrapping,
+        placeholder(t('editor.placeholder')),
+        editable.of(writable(canWrite)),
+        aiMarks,
+        screenplay.of(isScreenplay ? fountain : []),
+        EditorView.contentAttributes.of({ 'aria-label': chapter.title ?? t('work.untitled') }),
+        EditorView.updateListener.of((update) => {
+          if (!update.docChanged) return
+          recount(update.state)
+          detectScreenplay(update.state)
+        }),
+      ],
+    }),
+  })
+  recount(view.state)
+
+  const presence = presenceList(collab.provider)
+  const ai = new AiPanel({ work, chapter, view, canWrite })
+  const stopAi = watchAiText(view, collab.text, (ranges) => ai.showRanges(ranges))
+  const run = (action: () => Promise<void>) => () => void action().catch((error) => ai.message.show(describeError(error)))
+
+  const length = h(
+    'select',
+    { 'data-testid': 'ai-length', title: t('ai.length') },
+    [100, 300, 800].map((n) => h('option', { value: n, selected: n === 300 }, `${n} ${t('unit.words')}`)),
+  )
+  const style = h(
+    'select',
+    { 'data-testid': 'ai-style', title: t('ai.style') },
+    (['literary', 'formal', 'casual'] as PolishStyle[]).map((s) => h('option', { value: s }, t(`ai.style.${s}`))),
+  )
+  const toolbar = h(
+    'div',
+    { class: 'toolbar', hidden: !canWrite },
+    h('button', { class: 'primary', 'data-testid': 'ai-continue', onclick: run(() => ai.continueAtCursor(Number(length.value))) }, t('ai.continue')),
+    length,
+    h('button', { 'data-testid': 'ai-polish', onclick: run(() => ai.polishSelection(style.value as PolishStyle)) }, t('ai.polish')),
+    style,
+    work.type === 'novel'
+      ? h('button', { 'data-testid': 'ai-convert', onclick: run(() => ai.convertToScript()) }, t('ai.convert'))
+      : null,
+  )
+
+  const readOnlyBadge = h('span', { class: 'badge readonly', 'data-testid': 'readonly', hidden: canWrite }, t('editor.readOnly'))
+  const makeReadOnly = (why: string) => {
+    canWrite = false
+    view.dispatch({ effects: editable.reconfigure(writable(false)) })
+    readOnlyBadge.hidden = false
+    toolbar.hidden = true
+    message.info(why)
+  }
+  // Viewers hear this on every connection; for a writer it means the role was just lowered.
+  collab.onPermissionDenied(() => {
+    if (canWrite) makeReadOnly(t('editor.permissionDenied'))
+  })
+
+  const connection = h('span', { class: 'conn', 'data-testid': 'conn', role: 'status' })
+  collab.onState((state: ConnectionState, detail?: string) => {
+    connection.dataset.state = state
+    connection.textContent = t(`conn.${state}`)
+    if (state === 'denied') makeReadOnly(`${t('conn.denied')} (${detail ?? ''})`)
+  })
+
+  const insertAtCursor = (text: string) => {
+    if (!canWrite) return
+    const { from, to } = view.state.selection.main
+    view.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } })
+    view.focus()
+  }
+  const tabs = sideTabs([
+    ['ai', t('tab.ai'), () => ai.element],
+    [
+      'versions',
+      t('tab.versions'),
+      () => {
+        const panel = versionsPanel(chapter.id, canWrite)
+        void panel.refresh()
+        return panel.element
+      },
+    ],
+    ['materials', t('tab.materials'), () => materialsPanel(canWrite ? insertAtCursor : null)],
+    ['export', t('tab.export'), () => exportPanel(work)],
+  ])
+
+  main.append(
+    h(
+      'div',
+      { class: 'title-row' },
+      h('a', { href: `/works/${work.id}`, 'data-link': true }, `← ${work.title}`),
+      h('h1', { 'data-testid': 'chapter-heading' }, chapter.title ?? t('work.untitled')),
+      connection,
+      h('span', { class: 'muted' }, t('editor.words')),
+      words,
+      readOnlyBadge,
+    ),
+    h('div', { class: 'present-row' }, h('span', { class: 'muted' }, `${t('editor.present')}:`), presence.element),
+    toolbar,
+    h('div', { class: 'editor-layout' }, h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom), tabs),
+  )
+  if (canWrite) view.focus()
+
+  return () => {
+    clearTimeout(countTimer)
+    stopAi()
+    presence.destroy()
+    view.destroy()
+    undoManager.destroy()
+    collab.destroy()
+  }
+}
+
+function sideTabs(tabs: [string, string, () => HTMLElement][]): HTMLElement {
+  const body = h('div', { class: 'tab-body' })
+  const built = new Map<string, HTMLElement>()
+  const buttons: HTMLButtonElement[] = []
+  const select = (index: number) => {
+    const [id, , build] = tabs[index]
+    buttons.forEach((button, i) => button.setAttribute('aria-selected', String(i === index)))
+    if (!built.has(id)) built.set(id, build())
+    body.replaceChildren(built.get(id)!)
+  }
+  tabs.forEach(([id, label], index) =>
+    buttons.push(h('button', { class: 'tab', role: 'tab', 'data-testid': `tab-${id}`, onclick: () => select(index) }, label)),
+  )
+  select(0)
+  return h('aside', { class: 'side' }, h('div', { class: 'tabs', role: 'tablist' }, buttons), body)
+}

@@ -1,0 +1,210 @@
+// One work: its chapters (add, rename, reorder) and its members (invite, change role, remove).
+
+import { del, get, patch, post } from '../api'
+import { h, replace } from '../dom'
+import { t } from '../i18n'
+import { exportPanel } from '../panels/export'
+import { navigate } from '../router'
+import { currentSession } from '../session'
+import { messageLine, topBar } from '../shell'
+import type { Chapter, Member, Role, WorkDetail } from '../types'
+
+export async function workPage(root: HTMLElement, params: { id: string }): Promise<void> {
+  const main = h('main', { class: 'page' })
+  root.append(topBar(), main)
+  const message = messageLine()
+  main.append(message)
+  let work: WorkDetail
+  try {
+    work = await get<WorkDetail>(`/works/${params.id}`)
+  } catch (error) {
+    message.show(error)
+    return
+  }
+  const canWrite = work.role === 'owner' || work.role === 'editor'
+  const chapters = h('ol', { class: 'chapters', 'data-testid': 'chapters' })
+  const members = h('ul', { class: 'members', 'data-testid': 'members' })
+
+  const reload = async () => {
+    try {
+      work = await get<WorkDetail>(`/works/${params.id}`)
+      renderChapters()
+      renderMembers()
+    } catch (error) {
+      message.show(error)
+    }
+  }
+  const act = async (action: () => Promise<unknown>) => {
+    message.clear()
+    try {
+      await action()
+      await reload()
+    } catch (error) {
+      message.show(error)
+    }
+  }
+
+  const move = (index: number, by: number) =>
+    act(() => {
+      const ids = work.chapters.map((c) => c.id)
+      const [moved] = ids.splice(index, 1)
+      ids.splice(index + by, 0, moved)
+      return post(`/works/${work.id}/chapters/reorder`, { chapter_ids: ids })
+    })
+
+  const chapterRow = (chapter: Chapter, index: number): HTMLElement => {
+    const link = h(
+      'a',
+      { href: `/works/${work.id}/chapters/${chapter.id}`, 'data-link': true, 'data-testid': 'chapter-link' },
+      chapter.title ?? t('work.untitled'),
+    )
+    const row = h(
+      'li',
+      { class: 'chapter', 'data-chapter-id': chapter.id },
+      h('span', { class: 'number' }, String(chapter.chapter_number)),
+      link,
+      h('span', { class: 'muted' }, `${chapter.word_count} ${t('unit.words')}`),
+    )
+    if (!canWrite) return row
+    const rename = () => {
+      const input = h('input', { value: chapter.title ?? '', maxlength: 200, 'data-testid': 'chapter-rename-input' })
+      const form = h(
+        'form',
+        {
+          class: 'inline',
+          onsubmit: (event: SubmitEvent) => {
+            event.preventDefault()
+            void act(() => patch(`/chapters/${chapter.id}`, { title: input.value.trim() }))
+          },
+        },
+        input,
+        h('button', { type: 'submit', 'data-testid': 'chapter-rename-save' }, t('common.save')),
+        h('button', { type: 'button', onclick: () => renderChapters() }, t('common.cancel')),
+      )
+      link.replaceWith(form)
+      input.focus()
+    }
+    row.append(
+      h('button', { class: 'small', title: t('work.moveUp'), disabled: index === 0, onclick: () => move(index, -1), 'data-testid': 'chapter-up' }, '↑'),
+      h(
+        'button',
+        { class: 'small', title: t('work.moveDown'), disabled: index === work.chapters.length - 1, onclick: () => move(index, 1), 'data-testid': 'chapter-down' },
+        '↓',
+      ),
+      h('button', { class: 'small', onclick: rename, 'data-testid': 'chapter-rename' }, t('work.rename')),
+    )
+    return row
+  }
+
+  const renderChapters = () => {
+    replace(
+      chapters,
+      work.chapters.length ? work.chapters.map(chapterRow) : h('li', { class: 'muted' }, t('work.noChapters')),
+    )
+  }
+
+  const memberRow = (member: Member): HTMLElement => {
+    const row = h('li', { class: 'member', 'data-user-id': member.user_id }, h('span', { class: 'name' }, member.username))
+    const isOwner = work.role === 'owner'
+    if (member.role === 'owner' || !isOwner) {
+      row.append(h('span', { class: 'badge' }, t(`role.${member.role}`)))
+    } else {
+      const select = roleSelect(member.role, 'member-role')
+      select.addEventListener('change', () =>
+        act(() => patch(`/works/${work.id}/members/${member.user_id}`, { role: select.value })),
+      )
+      row.append(select)
+    }
+    const self = member.user_id === currentSession()?.user_id
+    if ((isOwner && member.role !== 'owner') || (self && member.role !== 'owner')) {
+      row.append(
+        h(
+          'button',
+          {
+            class: 'small danger',
+            'data-testid': 'member-remove',
+            onclick: () => {
+              if (!confirm(self ? t('work.confirmLeave') : t('work.confirmRemove'))) return
+              void act(async () => {
+                await del(`/works/${work.id}/members/${member.user_id}`)
+                if (self) navigate('/works')
+              })
+            },
+          },
+          self ? t('work.leave') : t('work.remove'),
+        ),
+      )
+    }
+    return row
+  }
+
+  const renderMembers = () => replace(members, work.members.map(memberRow))
+
+  const chapterTitle = h('input', { maxlength: 200, placeholder: t('work.chapterPlaceholder'), 'data-testid': 'chapter-title' })
+  const addChapter = h(
+    'form',
+    {
+      class: 'row',
+      onsubmit: (event: SubmitEvent) => {
+        event.preventDefault()
+        const title = chapterTitle.value.trim()
+        chapterTitle.value = ''
+        void act(() => post(`/works/${work.id}/chapters`, title ? { title } : {}))
+      },
+    },
+    chapterTitle,
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'chapter-add' }, t('work.addChapter')),
+  )
+
+  const invitee = h('input', { placeholder: t('work.invitePlaceholder'), required: true, 'data-testid': 'invite-who' })
+  const inviteRole = roleSelect('editor', 'invite-role')
+  const invite = h(
+    'form',
+    {
+      class: 'row',
+      onsubmit: (event: SubmitEvent) => {
+        event.preventDefault()
+        void act(async () => {
+          await post(`/works/${work.id}/members`, { username_or_email: invitee.value.trim(), role: inviteRole.value })
+          invitee.value = ''
+        })
+      },
+    },
+    invitee,
+    inviteRole,
+    h('button', { type: 'submit', 'data-testid': 'invite-submit' }, t('work.invite')),
+  )
+
+  main.append(
+    h(
+      'div',
+      { class: 'title-row' },
+      h('a', { href: '/works', 'data-link': true }, `← ${t('works.title')}`),
+      h('h1', { 'data-testid': 'work-heading' }, work.title),
+      h('span', { class: `badge ${work.type}` }, t(`type.${work.type}`)),
+      h('span', { class: 'badge' }, t(`role.${work.role ?? 'viewer'}`)),
+    ),
+    h(
+      'div',
+      { class: 'columns' },
+      h('section', { class: 'card' }, h('h2', {}, t('work.chapters')), chapters, canWrite ? addChapter : null),
+      h(
+        'aside',
+        {},
+        h('section', { class: 'card' }, h('h2', {}, t('work.members')), members, work.role === 'owner' ? invite : null),
+        h('section', { class: 'card' }, h('h2', {}, t('export.title')), exportPanel(work)),
+      ),
+    ),
+  )
+  renderChapters()
+  renderMembers()
+}
+
+function roleSelect(role: Role, testid: string): HTMLSelectElement {
+  return h(
+    'select',
+    { 'data-testid': testid },
+    h('option', { value: 'editor', selected: role === 'editor' }, t('role.editor')),
+    h('option', { value: 'viewer', selected: role === 'viewer' }, t('role.viewer')),
+  )
+}

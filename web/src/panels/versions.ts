@@ -1,0 +1,90 @@
+// Version history of a chapter: name the current state, list, preview, restore.
+
+import { get, post } from '../api'
+import { formatTime, h, replace } from '../dom'
+import { t } from '../i18n'
+import { messageLine } from '../shell'
+import type { Version, VersionText } from '../types'
+
+export function versionsPanel(chapterId: number, canWrite: boolean): { element: HTMLElement; refresh(): Promise<void> } {
+  const list = h('ul', { class: 'versions', 'data-testid': 'versions' })
+  const preview = h('div', { class: 'preview', 'data-testid': 'version-preview', hidden: true })
+  const message = messageLine('versions-message')
+  const name = h('input', { placeholder: t('versions.namePlaceholder'), maxlength: 200, required: true, 'data-testid': 'version-name' })
+
+  const refresh = async () => {
+    try {
+      const versions = await get<Version[]>(`/chapters/${chapterId}/versions`)
+      replace(list, versions.length ? versions.map(row) : h('li', { class: 'muted' }, t('versions.none')))
+    } catch (error) {
+      message.show(error)
+    }
+  }
+
+  const row = (version: Version): HTMLElement =>
+    h(
+      'li',
+      { class: 'version', 'data-testid': 'version', 'data-version-id': version.id },
+      h('span', { class: 'name' }, version.name),
+      h('span', { class: 'muted' }, `${version.author ?? ''} ${formatTime(version.created_at)}`),
+      h('button', { class: 'small', 'data-testid': 'version-preview-button', onclick: () => show(version) }, t('versions.preview')),
+      canWrite
+        ? h('button', { class: 'small', 'data-testid': 'version-restore', onclick: () => restore(version) }, t('versions.restore'))
+        : null,
+    )
+
+  const show = async (version: Version) => {
+    message.clear()
+    try {
+      const found = await get<VersionText>(`/chapters/${chapterId}/versions/${version.id}`)
+      preview.hidden = false
+      replace(
+        preview,
+        h(
+          'div',
+          { class: 'preview-head' },
+          h('strong', {}, found.name),
+          h('span', { class: 'muted' }, `${found.word_count} ${t('unit.words')}`),
+          h('button', { class: 'small', onclick: () => (preview.hidden = true) }, t('common.close')),
+        ),
+        h('pre', { 'data-testid': 'version-preview-text' }, found.content),
+      )
+    } catch (error) {
+      message.show(error)
+    }
+  }
+
+  const restore = async (version: Version) => {
+    if (!confirm(t('versions.confirmRestore').replace('{name}', version.name))) return
+    message.clear()
+    try {
+      await post(`/chapters/${chapterId}/versions/${version.id}/restore`)
+      message.info(t('versions.restored'))
+    } catch (error) {
+      message.show(error)
+    }
+  }
+
+  const create = h(
+    'form',
+    {
+      class: 'row',
+      onsubmit: async (event: SubmitEvent) => {
+        event.preventDefault()
+        message.clear()
+        try {
+          await post(`/chapters/${chapterId}/versions`, { name: name.value.trim() })
+          name.value = ''
+          await refresh()
+        } catch (error) {
+          message.show(error)
+        }
+      },
+    },
+    name,
+    h('button', { type: 'submit', 'data-testid': 'version-create' }, t('versions.create')),
+  )
+
+  const element = h('div', { class: 'versions-panel' }, canWrite ? create : null, message, list, preview)
+  return { element, refresh }
+}

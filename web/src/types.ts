@@ -1,0 +1,99 @@
+// Shapes of the REST API's data (see api/routers/*.py).
+
+export type WorkType = 'novel' | 'script'
+export type Role = 'owner' | 'editor' | 'viewer'
+
+export interface Work {
+  id: number
+  user_id: number
+  title: string
+  type: WorkType
+  genre: string | null
+  status: string
+  word_count: number
+  chapter_count: number
+  role: Role | null
+  updated_at: string
+}
+
+export interface Chapter {
+  id: number
+  work_id: number
+  chapter_number: number
+  title: string | null
+  content_id: string
+  word_count: number
+  sort_order: number
+  updated_at: string
+}
+
+export interface Member {
+  user_id: number
+  username: string
+  avatar_url: string | null
+  role: Role
+  joined_at: string
+}
+
+export interface WorkDetail extends Work {
+  chapters: Chapter[]
+  members: Member[]
+}
+
+export interface ChapterContent {
+  chapter_id: number
+  work_id: number
+  content_id: string
+  title: string | null
+  content: string
+  word_count: number
+  role: Role
+}
+
+export interface Version {
+  id: number
+  chapter_id: number
+  name: string
+  author: string | null
+  created_at: string
+  size: number
+}
+
+export interface VersionText extends Version {
+  content: string
+  word_count: number
+}
+
+export interface Material {
+  id: number
+  title: string
+  type: 'character' | 'scene' | 'dialogue' | 'plot'
+  genre: string | null
+  content: string
+  is_system: boolean
+  use_count: number
+}
+
+export type TaskStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled'
+
+export interface AiTask {
+  task_id: string
+  type: string
+  status: TaskStatus
+  progress: number | null
+  result: unknown
+  error: unknown
+  provider: string | null
+  model: string | null
+}
+
+export interface ExportTask {
+  task_id?: string
+  status: TaskStatus
+  progress: number | null
+  download_url: string | null
+  expire_at: string | null
+  error?: unknown
+}
+
+export const FINISHED: readonly TaskStatus[] = ['completed', 'failed', 'cancelled']
