@@ -38,6 +38,7 @@ from typing import Any
 
 from pycrdt import Assoc, StickyIndex, Text, Transaction
 
+from sync_server.first_sync import skip_any
 from sync_server.protocol import ProtocolError, Reader
 
 AI_ATTRIBUTE = "ai"
@@ -82,29 +83,6 @@ def utf8_offset(text: str, index: int) -> int:
 # Decoding a v1 update ---------------------------------------------------------------------
 
 
-def _skip_any(reader: Reader) -> None:
-    kind = reader.byte()
-    if kind in (127, 126, 121, 120):  # undefined, null, false, true
-        return
-    if kind == 125:
-        reader.var_uint()
-    elif kind == 124:
-        reader.skip(4)
-    elif kind in (123, 122):
-        reader.skip(8)
-    elif kind in (119, 116):
-        reader.var_bytes()
-    elif kind == 118:
-        for _ in range(reader.var_uint()):
-            reader.var_bytes()
-            _skip_any(reader)
-    elif kind == 117:
-        for _ in range(reader.var_uint()):
-            _skip_any(reader)
-    else:
-        raise ProtocolError(f"unknown value type {kind}")
-
-
 def _read_item(reader: Reader, client: int, clock: int, info: int) -> Block:
     kind = info & 0x1F
     has_origin, has_right_origin = info & 0x80, info & 0x40
@@ -146,11 +124,11 @@ def _read_item(reader: Reader, client: int, clock: int, info: int) -> Block:
     if kind == _ANY:
         count = reader.var_uint()
         for _ in range(count):
-            _skip_any(reader)
+            skip_any(reader)
         return Block(client, clock, count, kind)
     if kind == _DOC:
         reader.var_bytes()
-        _skip_any(reader)
+        skip_any(reader)
         return Block(client, clock, 1, kind)
     raise ProtocolError(f"unknown content type {kind}")
 

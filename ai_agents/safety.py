@@ -75,6 +75,7 @@ class SensitiveWords:
     def _build(self) -> None:
         self._goto: list[dict[str, int]] = [{}]
         self._out: list[list[int]] = [[]]
+        self._depth: list[int] = [0]  # length of the prefix a node stands for
         for index, word in enumerate(self._folded):
             node = 0
             for char in word:
@@ -84,6 +85,7 @@ class SensitiveWords:
                     self._goto[node][char] = nxt
                     self._goto.append({})
                     self._out.append([])
+                    self._depth.append(self._depth[node] + 1)
                 node = nxt
             self._out[node].append(index)
         self._fail = [0] * len(self._goto)
@@ -97,6 +99,19 @@ class SensitiveWords:
                     fallback = self._fail[fallback]
                 self._fail[child] = self._goto[fallback].get(char, 0)
                 self._out[child] = self._out[child] + self._out[self._fail[child]]
+
+    def open_suffix(self, text: str) -> int:
+        """Length of the longest end of `text` that begins a listed word (0: none does).
+
+        What a stream must hold back: any word not yet seen whole starts within it.
+        """
+        node = 0
+        goto, fail = self._goto, self._fail
+        for char in fold(text):
+            while node and char not in goto[node]:
+                node = fail[node]
+            node = goto[node].get(char, 0)
+        return self._depth[node]
 
     def check(self, text: str) -> list[Hit]:
         """Every listed word in `text`, overlapping ones included, by position."""
@@ -139,14 +154,14 @@ class SensitiveWords:
 class StreamFilter:
     """Masks words in streamed text, also when a word is split across pieces.
 
-    `feed` returns what is safe to emit now and holds back only the last (longest word − 1)
-    characters (one more when a listed word ends in a Latin letter, whose boundary depends on the
-    next character); `flush` returns the rest at the end of the stream.
+    `feed` returns what is safe to emit now and holds back only the end of the text that could
+    still become a listed word (the automaton's state after the text; a whole word ending in a
+    Latin letter stays held too, since its boundary depends on the next character), so ordinary
+    prose streams through at once; `flush` returns the rest at the end of the stream.
     """
 
     def __init__(self, words: SensitiveWords) -> None:
         self._words = words
-        self._hold = max(0, words.longest - 1) + (1 if words.needs_lookahead else 0)
         self._pending = ""
         self._emitted = 0  # characters emitted so far
         self._masked_until = 0  # absolute offset up to which a known hit still needs masking
@@ -154,7 +169,7 @@ class StreamFilter:
 
     def feed(self, piece: str) -> str:
         self._pending += piece
-        safe = len(self._pending) - self._hold
+        safe = len(self._pending) - self._words.open_suffix(self._pending)
         if safe <= 0:
             return ""
         return self._emit(safe, at_end=False)

@@ -16,7 +16,7 @@ from storage.kv.redis import RedisKeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
-from .app_parts import Components, build_components
+from .app_parts import Components, build_components, start_parts, stop_parts
 from .errors import install_error_handlers
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
 from .projection import Projector
@@ -62,13 +62,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.should_migrate():
-            await parts.database.migrate()
-        await parts.store.start()
-        if parts.bus is not None:
-            await parts.bus.start()
-        if parts.ai_histories is not None:
-            await parts.ai_histories.start()
+        await start_parts(parts)
         await seed_system_materials(parts)
         if settings.s3_create_bucket and isinstance(parts.blobs, S3BlobStore):
             await parts.blobs.ensure_bucket()
@@ -79,17 +73,8 @@ def create_app(
         finally:
             # In-process jobs stop at once (they resume at the next start); a broker keeps them.
             await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
-            await parts.runner.close()
-            await parts.ai.aclose()
             await projection.close()
-            await parts.rooms.close()
-            if parts.bus is not None:
-                await parts.bus.close()
-            await parts.store.close()
-            if parts.ai_histories is not None:
-                await parts.ai_histories.close()
-            await parts.database.close()
-            await parts.kv.close()
+            await stop_parts(parts)
 
     app = FastAPI(
         title="Inkweave",

@@ -141,3 +141,28 @@ def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
     if settings.mongo_url:
         return MongoDocStore(settings.mongo_url, settings.mongo_database, **batching)
     return SQLDocStore(settings.resolved_docs_url(), **batching)
+
+
+async def start_parts(parts: Components) -> None:
+    """Open every store the parts hold (after migrations), in dependency order."""
+    if parts.settings.should_migrate():
+        await parts.database.migrate()
+    await parts.store.start()
+    if parts.bus is not None:
+        await parts.bus.start()
+    if parts.ai_histories is not None:
+        await parts.ai_histories.start()
+
+
+async def stop_parts(parts: Components) -> None:
+    """Close what `start_parts` opened, rooms first (their last edits reach the store)."""
+    await parts.runner.close()
+    await parts.ai.aclose()
+    await parts.rooms.close()
+    if parts.bus is not None:
+        await parts.bus.close()
+    await parts.store.close()
+    if parts.ai_histories is not None:
+        await parts.ai_histories.close()
+    await parts.database.close()
+    await parts.kv.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 from jobs.export_task import load_source, read_work
 from jobs.exports import FORMATS, ExportError, ExportOptions, file_name, render
 
-from .app_parts import Components, build_components
+from .app_parts import Components, build_components, start_parts, stop_parts
 from .jobs_setup import build_job_system, start_jobs
 from .projection import Projector
 from .settings import Settings
@@ -29,27 +28,12 @@ async def running_parts(settings: Settings) -> AsyncIterator[Components]:
     parts = build_components(settings)
     projection = Projector(parts)
     parts.rooms.on_update = projection.on_update
-    if settings.should_migrate():
-        await parts.database.migrate()
-    await parts.store.start()
-    if parts.bus is not None:
-        await parts.bus.start()
-    if parts.ai_histories is not None:
-        await parts.ai_histories.start()
+    await start_parts(parts)
     try:
         yield parts
     finally:
         await projection.close()
-        await parts.rooms.close()
-        if parts.bus is not None:
-            await parts.bus.close()
-        await parts.store.close()
-        with contextlib.suppress(Exception):
-            await parts.ai.aclose()
-        if parts.ai_histories is not None:
-            await parts.ai_histories.close()
-        await parts.database.close()
-        await parts.kv.close()
+        await stop_parts(parts)
 
 
 async def run_worker(settings: Settings, *, compaction_interval_s: float | None = None) -> None:

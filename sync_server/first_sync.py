@@ -41,7 +41,8 @@ def _skip_var_int(reader: Reader) -> None:
     reader.var_uint()  # same continuation-bit framing as an unsigned varint
 
 
-def _skip_any(reader: Reader) -> None:
+def skip_any(reader: Reader) -> None:
+    """Skip one lib0 `any` value (the content of Y.Array/Y.Map entries and format values)."""
     kind = reader.byte()
     if kind in (127, 126, 121, 120):  # undefined, null, false, true
         return
@@ -56,10 +57,10 @@ def _skip_any(reader: Reader) -> None:
     elif kind == 118:
         for _ in range(reader.var_uint()):
             reader.var_bytes()
-            _skip_any(reader)
+            skip_any(reader)
     elif kind == 117:
         for _ in range(reader.var_uint()):
-            _skip_any(reader)
+            skip_any(reader)
     else:
         raise ProtocolError(f"unknown value type {kind}")
 
@@ -90,11 +91,11 @@ def _skip_item_content(reader: Reader, kind: int) -> int:
     if kind == _ANY:
         count = reader.var_uint()
         for _ in range(count):
-            _skip_any(reader)
+            skip_any(reader)
         return count
     if kind == _DOC:
         reader.var_bytes()
-        _skip_any(reader)
+        skip_any(reader)
         return 1
     raise ProtocolError(f"unknown content type {kind}")
 

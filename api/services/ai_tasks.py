@@ -727,31 +727,35 @@ async def stream_into(
     watch = _Watch(parts, task.id)
     streamed = Streamed("", None, None)
     ctx = CallContext(task.user_id, task.work_id, task.id, action)
-    async with DocumentPeer(_sync_url(parts, doc_name), token, identity) as peer:
-        await place(peer)
-        streamed.client_id = peer.client_id
-        guard = StreamFilter(parts.safety)
+    guard = StreamFilter(parts.safety)
+    joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        async def consume() -> None:
-            events = parts.ai.stream(request, level=level, ctx=ctx)
-            async with contextlib.aclosing(events):  # a cancel still records the call
-                async for event in events:
-                    if streamed.provider is None:
-                        streamed.provider, streamed.model = event.provider, event.model
-                        await peer.set_identity(provider=event.provider, model=event.model)
-                        await watch.progress(1, provider=event.provider, model=event.model)
-                    safe = guard.feed(event.text)
-                    if safe:
-                        await peer.write(safe)
-                        streamed.text += safe
-                        await watch.progress(100 * len(streamed.text) / max(1, expected_chars))
-            rest = guard.flush()
-            if rest:
-                await peer.write(rest)
-                streamed.text += rest
+    async def consume() -> None:
+        # Started before the peer joins, so the model's first token and the join overlap.
+        events = parts.ai.stream(request, level=level, ctx=ctx)
+        async with contextlib.aclosing(events):  # a cancel still records the call
+            async for event in events:
+                peer = await joined
+                if streamed.provider is None:
+                    streamed.provider, streamed.model = event.provider, event.model
+                    await peer.set_identity(provider=event.provider, model=event.model)
+                    await watch.progress(1, provider=event.provider, model=event.model)
+                safe = guard.feed(event.text)
+                if safe:
+                    await peer.write(safe)
+                    streamed.text += safe
+                    await watch.progress(100 * len(streamed.text) / max(1, expected_chars))
+        rest = guard.flush()
+        if rest:
+            await (await joined).write(rest)
+            streamed.text += rest
 
-        consumer = asyncio.create_task(consume())
-        try:
+    consumer = asyncio.create_task(consume())
+    try:
+        async with DocumentPeer(_sync_url(parts, doc_name), token, identity) as peer:
+            await place(peer)
+            streamed.client_id = peer.client_id
+            joined.set_result(peer)
             while True:
                 done, _ = await asyncio.wait({consumer}, timeout=CANCEL_POLL_S)
                 if done:
@@ -761,10 +765,10 @@ async def stream_into(
                     consumer.cancel()
                     await asyncio.gather(consumer, return_exceptions=True)
                     raise TaskCancelled(_doc_result(doc_name, streamed))
-        finally:
-            if not consumer.done():
-                consumer.cancel()
-                await asyncio.gather(consumer, return_exceptions=True)
+    finally:
+        if not consumer.done():
+            consumer.cancel()
+            await asyncio.gather(consumer, return_exceptions=True)
     return streamed
 
 

@@ -75,13 +75,14 @@ def test_a_word_split_across_pieces_is_still_masked(pieces: list[str]) -> None:
     assert stream(WORDS, pieces) == WORDS.mask("".join(pieces))
 
 
-def test_the_stream_holds_back_only_the_longest_word_minus_one() -> None:
+def test_the_stream_holds_back_only_what_could_still_become_a_word() -> None:
     cjk = SensitiveWords(["王八蛋", "他妈"])
     gate = cjk.stream_filter()
-    assert gate.feed("从前有座山") == "从前有"  # 2 characters held back
-    assert gate.feed("，王八") == "座山，"
-    assert gate.feed("蛋") == MASK
-    assert gate.flush() == MASK * 2
+    assert gate.feed("从前有座山") == "从前有座山"  # nothing here starts a word: no delay
+    assert gate.feed("，王八") == "，"  # "王八" may become "王八蛋"
+    assert gate.feed("蛋") == ""  # whole, but held until the next character
+    assert gate.feed("。他") == MASK * 3 + "。"
+    assert gate.flush() == "他"
 
 
 def test_latin_boundaries_work_across_pieces() -> None:

@@ -23,12 +23,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .asgi import serving
 from .server import free_port
 
 Api = Literal["openai", "anthropic"]
@@ -287,22 +287,5 @@ async def _pause(request: Request, seconds: float) -> bool:
 async def running_fake_llm(llm: FakeLLM | None = None) -> AsyncIterator[FakeLLM]:
     """Serve `llm` (a new one by default) on 127.0.0.1 until the block ends."""
     llm = llm or FakeLLM()
-    config = uvicorn.Config(
-        llm.app(),
-        host="127.0.0.1",
-        port=llm.port,
-        log_config=None,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(llm.app(), llm.port, timeout_graceful_shutdown=2):
         yield llm
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)

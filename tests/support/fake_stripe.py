@@ -24,12 +24,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .asgi import serving
 from .server import free_port
 
 API_VERSION = "2024-06-20"
@@ -384,15 +384,5 @@ class FakeStripe:
 @asynccontextmanager
 async def running_fake_stripe(stripe: FakeStripe | None = None) -> AsyncIterator[FakeStripe]:
     stripe = stripe or FakeStripe()
-    config = uvicorn.Config(stripe.app(), host="127.0.0.1", port=stripe.port, log_config=None)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(stripe.app(), stripe.port, lifespan="auto"):
         yield stripe
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)

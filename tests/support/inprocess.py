@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import uvicorn
 from fastapi import FastAPI
 
 from api.app import Components, create_app
@@ -15,6 +13,7 @@ from api.settings import Settings
 from storage.docs.base import DocStore
 from sync_server.auth import Authorizer
 
+from .asgi import serving
 from .server import free_port
 
 
@@ -43,17 +42,5 @@ async def running_app(
     app = create_app(settings, authorizer=authorizer, store=store)
     port = free_port()
     app.state.components.sync_url = f"ws://127.0.0.1:{port}/sync"
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=1 << 26
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(app, port, lifespan="on", ws_max_size=1 << 26):
         yield RunningApp(app, port)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)

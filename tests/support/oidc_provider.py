@@ -9,7 +9,6 @@ Set `provider.misbehave` to make it lie in one way (see `Misbehaviour`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -22,7 +21,6 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
@@ -30,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .asgi import serving
 from .server import free_port
 
 
@@ -273,17 +272,5 @@ def _back(redirect_uri: str, **params: str | None) -> Response:
 async def running_provider(provider: OidcProvider | None = None) -> AsyncIterator[OidcProvider]:
     """Serve `provider` (a new one by default) on 127.0.0.1 until the block ends."""
     provider = provider or OidcProvider()
-    config = uvicorn.Config(
-        provider.app(), host="127.0.0.1", port=provider.port, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(provider.app(), provider.port):
         yield provider
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)

@@ -1,0 +1,27 @@
+"""Serve an ASGI app with uvicorn inside the test's event loop, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+
+
+@asynccontextmanager
+async def serving(app: Any, port: int, **config: Any) -> AsyncIterator[uvicorn.Server]:
+    """Until the block ends; `config` goes to `uvicorn.Config` (lifespan, limits, ...)."""
+    options: dict[str, Any] = {"log_config": None, "lifespan": "off", **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
