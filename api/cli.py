@@ -110,6 +110,44 @@ def reproject(args: argparse.Namespace) -> None:
     print(f"rebuilt {done} chapters")
 
 
+def set_level(args: argparse.Namespace) -> None:
+    """Give an account a member level, e.g. the first admin (admins manage the rest over REST)."""
+    from sqlalchemy import or_, select
+
+    from storage.sql.database import Database
+    from storage.sql.models import User
+
+    from .quotas import LEVELS
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    if args.level not in LEVELS:
+        raise SystemExit(f"inkweave set-level: level must be one of {', '.join(LEVELS)}")
+
+    async def main() -> str | None:
+        database = Database(settings.resolved_database_url())
+        try:
+            if settings.should_migrate():
+                await database.migrate()
+            async with database.session() as session:
+                user = await session.scalar(
+                    select(User).where(or_(User.username == args.user, User.email == args.user))
+                )
+                if user is None:
+                    return None
+                user.member_level = args.level
+                if args.level in ("free", "admin"):
+                    user.member_expire_at = None
+                return user.username
+        finally:
+            await database.close()
+
+    name = asyncio.run(main())
+    if name is None:
+        raise SystemExit(f"inkweave set-level: no account with username or email {args.user!r}")
+    print(f"{name} is now {args.level}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkweave", description="Inkweave backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproject_cmd.add_argument("--data-dir", type=Path, default=None)
     reproject_cmd.set_defaults(run=reproject)
+
+    level_cmd = commands.add_parser(
+        "set-level", help="give an account a member level (e.g. make the first admin)"
+    )
+    level_cmd.add_argument("user", help="username or email")
+    level_cmd.add_argument("level", help="free, basic, premium or admin")
+    level_cmd.add_argument("--data-dir", type=Path, default=None)
+    level_cmd.set_defaults(run=set_level)
 
     return parser
 

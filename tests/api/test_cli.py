@@ -55,3 +55,41 @@ async def test_reproject_rebuilds_a_tampered_projection(tmp_path: Path) -> None:
         assert chapter_row.text == "风雨如晦，鸡鸣不已。"
         assert chapter_row.word_count == 10
     await database.close()
+
+
+async def test_set_level_makes_the_first_admin(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with running_app(Settings(data_dir=data)) as app:
+        api = Api(app)
+        owner = await api.sign_up()
+        refused = await api.call("GET", "/api/v1/admin/users", owner)
+        assert refused.status_code == 403, refused.text
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "api",
+            "set-level",
+            owner.email,
+            "admin",
+            "--data-dir",
+            str(data),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await process.communicate()
+        assert process.returncode == 0 and b"is now admin" in out
+        listed = await api.call("GET", "/api/v1/admin/users", owner)
+        assert listed.status_code == 200, listed.text
+        missing = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "api",
+            "set-level",
+            "nobody@example.com",
+            "admin",
+            "--data-dir",
+            str(data),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await missing.communicate()
+        assert missing.returncode != 0 and b"no account" in err
+        await api.close()
