@@ -214,6 +214,11 @@ class Settings(BaseSettings):
     download_link_ttl_s: int = Field(
         3600, gt=0, le=7 * 24 * 3600, description="How long an export's download link works."
     )
+    export_retention_s: int = Field(
+        7 * 24 * 3600,
+        gt=0,
+        description="Export files are deleted this long after they were made (links then say so).",
+    )
     import_max_bytes: int = Field(
         20 * 1024 * 1024, gt=0, description="Largest file accepted by `POST /api/v1/import`."
     )

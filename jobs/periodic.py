@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .compaction import compact_due
@@ -37,6 +37,34 @@ async def summaries(parts: Any) -> str:
     return f"refreshed {done} summaries"
 
 
+async def prune_exports(parts: Any, *, now: datetime | None = None) -> str:
+    """Delete export files older than `export_retention_s`; their tasks keep `removed: true`."""
+    from sqlalchemy import select
+
+    from storage.sql.models import Task
+
+    from .tasks import COMPLETED
+
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=parts.settings.export_retention_s)
+    async with parts.database.session() as session:
+        old = list(
+            await session.scalars(
+                select(Task).where(
+                    Task.kind == "export", Task.status == COMPLETED, Task.finished_at < cutoff
+                )
+            )
+        )
+    removed = 0
+    for task in old:
+        result = task.result if isinstance(task.result, dict) else {}
+        if result.get("removed") or not result.get("blob_key"):
+            continue
+        await parts.blobs.delete(result["blob_key"])
+        await parts.tasks.update_result(task.id, {**result, "removed": True})
+        removed += 1
+    return f"removed {removed} old export files"
+
+
 async def prune(parts: Any) -> str:
     return f"pruned {await prune_runs(parts.database)} old periodic runs"
 
@@ -49,4 +77,5 @@ def default_jobs(settings: Any, *, compaction_interval_s: float | None = None) -
         PeriodicJob("membership_expiry", settings.membership_expiry_interval_s, membership_expiry),
         PeriodicJob("summaries", settings.summaries_interval_s, summaries),
         PeriodicJob("prune_periodic_runs", 24 * 3600, prune),
+        PeriodicJob("prune_exports", 3600, prune_exports),
     ]

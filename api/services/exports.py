@@ -121,7 +121,9 @@ def task_view(parts: Components, task: Task, base_url: str) -> dict[str, Any]:
     if task.kind == EXPORT:
         view.update(format=task.type, filename=result.get("filename"), size=result.get("size"))
         view["download_url"] = view["expire_at"] = None
-        if task.status == COMPLETED and result.get("blob_key"):
+        if task.status == COMPLETED and result.get("removed"):
+            view["error"] = "the file was deleted after INKWEAVE_EXPORT_RETENTION_S: export again"
+        elif task.status == COMPLETED and result.get("blob_key"):
             view["download_url"], view["expire_at"] = download_link(parts, result, base_url)
     else:
         view.update(

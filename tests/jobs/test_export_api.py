@@ -280,3 +280,24 @@ async def test_tasks_left_unfinished_run_after_a_restart(settings: Settings) -> 
             for t in (never_sent, cut_short)
         ]] == [1, 2]  # fmt: skip
         await api.close()
+
+
+async def test_old_export_files_are_removed_and_their_tasks_say_so(api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from jobs.periodic import prune_exports
+
+    owner = await api.sign_up()
+    work_id = await novel(api, owner)
+    view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(view["download_url"])).status_code == 200
+        parts = api.app.components
+        assert await prune_exports(parts) == "removed 0 old export files"  # still fresh
+        later = datetime.now(UTC) + timedelta(seconds=parts.settings.export_retention_s + 60)
+        assert await prune_exports(parts, now=later) == "removed 1 old export files"
+        assert await prune_exports(parts, now=later) == "removed 0 old export files"
+        gone = await http.get(view["download_url"])  # a link given out before: the file is gone
+        assert gone.status_code == 404, gone.text
+    again = ok(await api.call("GET", f"/api/v1/export/tasks/{view['task_id']}", owner))
+    assert again["download_url"] is None and "export again" in again["error"]
