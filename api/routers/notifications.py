@@ -157,6 +157,19 @@ async def _answer(websocket: WebSocket) -> None:
                 await _send(websocket, {"type": "pong"})
 
 
+async def _recheck(websocket: WebSocket, parts: Components, token: str | None) -> None:
+    """Close the socket once its token is revoked or its account disabled (as /sync does)."""
+    while True:
+        await asyncio.sleep(parts.settings.membership_recheck_s)
+        outcome = await _authenticate(parts, token)
+        if isinstance(outcome, str):
+            await websocket.close(CLOSE_UNAUTHENTICATED, outcome)
+            return
+        if outcome[0].status != 1:
+            await websocket.close(CLOSE_FORBIDDEN, "this account is disabled")
+            return
+
+
 @router.websocket("/ws")
 async def notifications_socket(websocket: WebSocket, token: str | None = None) -> None:
     parts: Components = websocket.app.state.components
@@ -181,6 +194,7 @@ async def notifications_socket(websocket: WebSocket, token: str | None = None) -
         jobs = [
             asyncio.create_task(_forward(websocket, parts, listener)),
             asyncio.create_task(_answer(websocket)),
+            asyncio.create_task(_recheck(websocket, parts, token)),
         ]
         done, _pending = await asyncio.wait(
             jobs, timeout=max(0.0, expires_at - time.time()), return_when="FIRST_COMPLETED"

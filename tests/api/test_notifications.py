@@ -185,3 +185,12 @@ async def test_important_notifications_are_emailed(
             ("invitation", True),
         ]
         await api.close()
+
+
+async def test_the_socket_closes_when_its_token_is_revoked(api: Api) -> None:
+    account = await api.sign_up()
+    async with notification_socket(api, account) as inbox:
+        ok(await api.call("POST", "/api/v1/auth/logout", account))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(inbox.socket.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
