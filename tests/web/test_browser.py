@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser
 
 from storage.text.wordcount import count_words
-from tests.api.test_works import ok
+from tests.api.test_works import ok, save
 from tests.support.api import Api
 
 from .conftest import Writer, open_writer, server_text, shared_chapter
@@ -355,3 +355,107 @@ async def test_chapters_members_versions_materials_and_export(browser: Browser, 
     assert "林冲夜奔。" in exported and "第二回 风雪山神庙" in exported
     await owner.screenshot("export")
     assert_no_page_errors(owner)
+
+
+async def test_story_tools_snowflake_outline_and_review(browser: Browser, web: Api) -> None:
+    paths = web.app.app.openapi()["paths"]
+    if "/api/v1/works/{work_id}/snowflake" not in paths:
+        pytest.skip("the story tools are not mounted in this build")
+    account = await web.sign_up("吴承恩")
+    work = ok(
+        await web.call(
+            "POST", "/api/v1/works", account, json={"title": "西行新记", "type": "novel"}
+        ),
+        201,
+    )
+    work_id = work["id"]
+    writer = await open_writer(browser, web, "owner", account)
+    await writer.goto(f"/works/{work_id}")
+    story = writer.page.locator("[data-testid=story]")
+    await story.wait_for()
+
+    # Snowflake: the premise, then step 1 drafted by the AI; it survives a reload.
+    await story.locator("[data-testid=snowflake-premise]").fill("一只石猴护送僧人西行取经")
+    await story.locator("[data-testid=snowflake-premise-save]").click()
+    await story.locator("[data-testid=snowflake-message]:has-text('构想已保存')").wait_for()
+    steps = story.locator("[data-testid=snowflake-step]")
+    assert await steps.count() == 10
+    assert await steps.first.get_attribute("data-step") == "1"
+    # Step 3 before step 2: the server refuses, and the page says why.
+    third = steps.nth(2)
+    await third.locator("[data-testid=snowflake-draft]").click()
+    refused = third.locator("[data-testid=snowflake-step-message][data-code='42201']")
+    await refused.wait_for()
+    assert "step 2" in (await refused.text_content() or "")
+    first = steps.first
+    await first.locator("[data-testid=snowflake-draft]").click()
+    await first.locator("[data-testid=ai-source][data-provider=offline]").wait_for()
+    drafted = await first.locator("[data-testid=snowflake-content]").input_value()
+    assert drafted
+    saved = ok(await web.call("GET", f"/api/v1/works/{work_id}/snowflake", account))
+    assert saved[0]["content"] == drafted
+    await writer.page.reload()
+    content = writer.page.locator("[data-testid=snowflake-step][data-step='1'] textarea")
+    await writer.page.wait_for_function(
+        "(text) => document.querySelector("
+        "\"[data-testid=snowflake-step][data-step='1'] textarea\")?.value === text",
+        arg=drafted,
+    )
+    assert await content.input_value() == drafted
+
+    # Outline: 3 chapters, created in the work; the offline provider says it is offline.
+    await story.locator("[data-testid=outline-prompt]").fill("石猴出世，拜师学艺，大闹天宫")
+    await story.locator("[data-testid=outline-chapters]").fill("3")
+    await story.locator("[data-testid=outline-apply]").check()
+    await story.locator("[data-testid=outline-start]").click()
+    outline_status = story.locator("[data-testid=outline-status][data-status=completed]")
+    await outline_status.wait_for(timeout=30_000)
+    source = outline_status.locator("[data-testid=ai-source]")
+    assert await source.get_attribute("data-provider") == "offline"
+    assert "离线" in (await source.text_content() or "")
+    tasks = ok(await web.call("GET", "/api/v1/ai/tasks", account))
+    outline = next(task for task in tasks if task["type"] == "outline")
+    assert outline["provider"] == "offline" and outline["result"]["applied"]
+    titles = [chapter["title"] for chapter in outline["result"]["chapters"]]
+    assert len(titles) == 3
+    shown = story.locator("[data-testid=outline-chapter] strong")
+    assert await shown.all_text_contents() == titles
+    links = writer.page.locator("[data-testid=chapters] [data-testid=chapter-link]")
+    await writer.page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=chapters] [data-testid=chapter-link]')"
+        ".length === 3"
+    )
+    assert await links.all_text_contents() == titles
+
+    # Review of the three empty chapters: nothing to report, and the page says so.
+    await story.locator("[data-testid=review-start]").click()
+    await story.locator("[data-testid=review-none]:has-text('没有发现问题')").wait_for(
+        timeout=30_000
+    )
+    assert await story.locator("[data-testid=review-finding]").count() == 0
+
+    # The same passage in two chapters: the review lists it, linked to each chapter's editor.
+    chapters = ok(await web.call("GET", f"/api/v1/works/{work_id}/chapters", account))
+    passage = "悟空纵身一跃，翻了一个筋斗云，十万八千里外落在五根肉红柱子前，撒了一泡尿才回来。"
+    for chapter in chapters[:2]:
+        ok(await save(web, account, work_id, chapter["id"], f"开篇一句。\n{passage}\n收尾一句。"))
+    await story.locator("[data-testid=review-start]").click()
+    rows = story.locator("[data-testid=review-finding]")
+    await rows.first.wait_for(timeout=30_000)
+    tasks = ok(await web.call("GET", "/api/v1/ai/tasks", account))
+    review = next(task for task in tasks if task["type"] == "review")
+    findings = review["result"]["findings"]
+    assert findings and "repetition" in {f["kind"] for f in findings}
+    assert await rows.count() == len(findings)
+    assert await rows.evaluate_all("(rows) => rows.map((row) => row.dataset.kind)") == [
+        f["kind"] for f in findings
+    ]
+    hrefs = await rows.locator("[data-testid=review-finding-link]").evaluate_all(
+        "(links) => links.map((link) => link.getAttribute('href'))"
+    )
+    assert hrefs == [f"/works/{work_id}/chapters/{f['chapter_id']}" for f in findings]
+    await writer.screenshot("story_tools")
+    await rows.first.locator("[data-testid=review-finding-link]").click()
+    await writer.page.wait_for_url(f"**/works/{work_id}/chapters/{findings[0]['chapter_id']}")
+    await writer.wait_contains(passage)
+    assert_no_page_errors(writer)

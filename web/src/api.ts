@@ -148,6 +148,7 @@ export async function call<T>(method: string, path: string, options: Options = {
 export const get = <T>(path: string, query?: Options['query']) => call<T>('GET', path, { query })
 export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, { body })
 export const patch = <T>(path: string, body: unknown) => call<T>('PATCH', path, { body })
+export const put = <T>(path: string, body: unknown) => call<T>('PUT', path, { body })
 export const del = <T>(path: string) => call<T>('DELETE', path)
 export const anonymousPost = <T>(path: string, body: unknown) =>
   call<T>('POST', path, { body, anonymous: true })

@@ -96,4 +96,39 @@ export interface ExportTask {
   error?: unknown
 }
 
+/** One step of the Snowflake method, with what this work has saved for it. */
+export interface SnowflakeStep {
+  step: number
+  name: string
+  instruction: string
+  content: string | null
+}
+
+export interface OutlineChapter {
+  title: string
+  summary: string
+}
+
+export interface OutlineResult {
+  chapters: OutlineChapter[]
+  applied: boolean
+}
+
+export type FindingKind = 'name' | 'timeline' | 'repetition'
+
+export interface ReviewFinding {
+  kind: FindingKind
+  message: string
+  chapter_id: number
+  start: number
+  end: number
+  excerpt: string
+}
+
+export interface ReviewResult {
+  findings: ReviewFinding[]
+  chapters: number
+  characters: number
+}
+
 export const FINISHED: readonly TaskStatus[] = ['completed', 'failed', 'cancelled']

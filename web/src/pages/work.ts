@@ -4,6 +4,7 @@ import { del, get, patch, post } from '../api'
 import { h, replace } from '../dom'
 import { t } from '../i18n'
 import { exportPanel } from '../panels/export'
+import { storyPanel } from '../panels/story'
 import { navigate } from '../router'
 import { currentSession } from '../session'
 import { messageLine, topBar } from '../shell'
@@ -195,6 +196,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
         h('section', { class: 'card' }, h('h2', {}, t('export.title')), exportPanel(work)),
       ),
     ),
+    h('section', { class: 'card', 'data-testid': 'story' }, h('h2', {}, t('story.title')), storyPanel(work, canWrite, () => void reload())),
   )
   renderChapters()
   renderMembers()
