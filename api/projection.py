@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pycrdt import Doc, Text
+from pycrdt import Text
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.docs.merge import merged_state
+from storage.docs.merge import load_content
 from storage.docs.restore import CONTENT
 from storage.sql.models import Chapter, User, Work
 from storage.text.wordcount import count_words
@@ -126,10 +126,7 @@ class Projector:
             return None
 
     async def _stored_text(self, doc: str) -> str:
-        state = merged_state(await self.parts.store.load(doc), name=doc)
-        ydoc: Doc = Doc()
-        ydoc.apply_update(state)
-        return str(ydoc.get(CONTENT, type=Text))
+        return (await load_content(self.parts.store, doc))[0]
 
     # Writing SQL --------------------------------------------------------------------------------
 

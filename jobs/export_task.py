@@ -12,11 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc, Text
 from sqlalchemy import select
 
-from storage.docs.merge import merged_state
-from storage.docs.restore import CONTENT
+from storage.docs.merge import load_content
 from storage.sql.models import Chapter, User, Work
 
 from .exports import FORMATS, ExportChapter, ExportError, ExportOptions, ExportWork, file_name
@@ -39,12 +37,6 @@ def blob_key(task_id: str, fmt: str) -> str:
     return f"exports/{task_id}.{FORMATS[fmt].extension}"
 
 
-async def document_text(parts: Any, doc: str) -> str:
-    ydoc: Doc = Doc()
-    ydoc.apply_update(merged_state(await parts.store.load(doc), name=doc))
-    return str(ydoc.get(CONTENT, type=Text))
-
-
 async def load_source(parts: Any, work_id: int, chapter_ids: list[int] | None) -> Source:
     async with parts.database.session() as session:
         work = await session.get(Work, work_id)
@@ -61,7 +53,7 @@ async def load_source(parts: Any, work_id: int, chapter_ids: list[int] | None) -
 async def read_work(parts: Any, source: Source, pump: Callable[[int], None]) -> ExportWork:
     chapters = []
     for done, chapter in enumerate(source.chapters, start=1):
-        text = await document_text(parts, chapter.content_id)
+        text, _meta = await load_content(parts.store, chapter.content_id)
         chapters.append(ExportChapter(chapter.title or f"第{chapter.chapter_number}章", text))
         pump(100 * done // len(source.chapters))
     work = source.work

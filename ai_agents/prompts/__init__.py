@@ -35,7 +35,3 @@ def render(name: str, version: str = VERSION, **values: object) -> list[Message]
         for role, body in _sections(version, name)
     ]
 
-
-def as_text(messages: list[Message]) -> str:
-    """The prompt as one readable text, for the call record."""
-    return "\n\n".join(f"[{m.role}]\n{m.content}" for m in messages)

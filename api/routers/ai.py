@@ -17,6 +17,7 @@ from ..deps import CurrentUser, Parts
 from ..errors import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services.ai_tasks import AI_KIND, AiTasks, load_notes, save_note, task_view
+from ..services.works import role_or_404
 from .chapters import IdField, IdPath
 
 router = APIRouter(tags=["ai"])
@@ -301,7 +302,7 @@ def _steps() -> list[tuple[int, str, str]]:
 @router.get("/works/{work_id}/snowflake", response_model=Envelope[list[StepOut]])
 async def snowflake_steps(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """The ten steps, with what this work has saved for each."""
-    await AiTasks(parts).visible_work(user, work_id)
+    await role_or_404(parts, user.id, work_id)
     notes = await load_notes(parts, work_id)
     return success(
         [

@@ -13,19 +13,20 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pycrdt import Doc, Text
+from pycrdt import Doc, Map, Text
 from sqlalchemy import select
 
 from ai_agents import context as ctxmod
 from ai_agents import prompts
-from ai_agents.providers.base import CompletionRequest, Message
+from ai_agents.providers.base import CompletionRequest
 from ai_agents.providers.router import AiUnavailable, CallContext
 from ai_agents.safety import StreamFilter
 from jobs.tasks import CANCELLED, FINISHED, PROCESSING
+from storage.docs.merge import load_content
 from storage.docs.restore import CONTENT, META
 from storage.sql.models import Chapter, ChapterSummary, Material, Task, User, Work, WorkNote
 
@@ -33,7 +34,7 @@ from ..app_parts import Components
 from ..errors import AppError, Err
 from ..sync_access import role_on_work
 from .membership import effective_level
-from .works import require_write
+from .works import require_write, role_or_404
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,12 @@ def member_level(user: User, now: datetime | None = None) -> str:
 
 def task_view(task: Task) -> dict[str, Any]:
     """The brief's task status shape (§4.3.3) plus what a client needs to act on it."""
-    result = task.result
     return {
         "task_id": task.id,
         "type": task.type,
         "status": task.status,
         "progress": task.progress,
-        "result": result,
+        "result": task.result,
         "error": task.error,
         "provider": task.provider,
         "model": task.model,
@@ -87,9 +87,7 @@ class AiTasks:
         self.parts = parts
 
     async def _writable_chapter(self, user: User, work_id: int, chapter_id: int) -> Chapter:
-        role = await role_on_work(self.parts.database, user.id, work_id)
-        if role is None:
-            raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+        role = await role_or_404(self.parts, user.id, work_id)
         async with self.parts.database.session() as session:
             chapter = await session.get(Chapter, chapter_id)
         if chapter is None or chapter.work_id != work_id:
@@ -97,17 +95,8 @@ class AiTasks:
         require_write(role)
         return chapter
 
-    async def visible_work(self, user: User, work_id: int) -> str:
-        role = await role_on_work(self.parts.database, user.id, work_id)
-        if role is None:
-            raise AppError(Err.NOT_FOUND, f"no work {work_id}")
-        return role
-
     async def writable_work(self, user: User, work_id: int) -> Work:
-        role = await role_on_work(self.parts.database, user.id, work_id)
-        if role is None:
-            raise AppError(Err.NOT_FOUND, f"no work {work_id}")
-        require_write(role)
+        require_write(await role_or_404(self.parts, user.id, work_id))
         async with self.parts.database.session() as session:
             work = await session.get(Work, work_id)
         assert work is not None
@@ -168,9 +157,7 @@ class AiTasks:
                 raise AppError(Err.VALIDATION, "start and end: 0 <= start <= end")
             await self._writable_chapter(user, work_id, chapter_id)
         else:
-            role = await role_on_work(self.parts.database, user.id, work_id)
-            if role is None:
-                raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+            await role_or_404(self.parts, user.id, work_id)
         level = member_level(user)
         await self.parts.quotas.use_ai(user.id, level)
         label, instruction = STYLES[style]
@@ -261,9 +248,7 @@ class AiTasks:
         )
 
     async def request_review(self, user: User, *, work_id: int) -> Task:
-        role = await role_on_work(self.parts.database, user.id, work_id)
-        if role is None:
-            raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+        await role_or_404(self.parts, user.id, work_id)
         await self.parts.quotas.use_ai(user.id, member_level(user))
         return await self._queue(user, "review", work_id, None, {})
 
@@ -518,19 +503,6 @@ async def _chapter(parts: Components, chapter_id: int | None) -> Chapter:
     if chapter is None:
         raise RuntimeError(f"chapter {chapter_id} is gone")
     return chapter
-
-
-async def document_text(parts: Components, doc_name: str) -> tuple[str, dict[str, Any]]:
-    """A document's text and meta from the store (workers hold no rooms)."""
-    stored = await parts.store.load(doc_name)
-    doc: Doc = Doc()
-    if stored.snapshot:
-        doc.apply_update(stored.snapshot)
-    for update in stored.updates:
-        doc.apply_update(update)
-    from pycrdt import Map
-
-    return str(doc.get(CONTENT, type=Text)), doc.get(META, type=Map).to_py() or {}
 
 
 async def _work_context(
@@ -791,7 +763,7 @@ async def _run_continue(parts: Components, task: Task) -> tuple[Any, dict[str, A
     params = task.params
     level = params.get("level", "free")
     chapter = await _chapter(parts, task.chapter_id)
-    text, meta = await document_text(parts, chapter.content_id)
+    text, meta = await load_content(parts.store, chapter.content_id)
     bible, chapters, corpus = await _work_context(parts, task, chapter, meta)
     position = params.get("position")
     at = len(text) if position is None else max(0, min(int(position), len(text)))
@@ -876,7 +848,7 @@ async def _run_convert(parts: Components, task: Task) -> tuple[Any, dict[str, An
     title = None
     if task.chapter_id is not None:
         chapter = await _chapter(parts, task.chapter_id)
-        source, _meta = await document_text(parts, chapter.content_id)
+        source, _meta = await load_content(parts.store, chapter.content_id)
         title = chapter.title
     async with parts.database.session() as session:
         work = await session.get(Work, task.work_id)
@@ -978,17 +950,16 @@ async def _run_outline(parts: Components, task: Task) -> tuple[Any, dict[str, An
 
 
 async def _set_meta(parts: Components, doc_name: str, values: dict[str, Any]) -> None:
-    """Write keys into a document's meta map as a stored update (no room needed)."""
-    from pycrdt import Map
+    """Set keys of a document's meta map, through the room like any server edit."""
 
-    doc: Doc = Doc()
-    meta = doc.get(META, type=Map)
-    with doc.transaction():
-        for key, value in values.items():
-            meta[key] = value
-    update = doc.get_update()
+    def edit(doc: Doc) -> None:
+        meta = doc.get(META, type=Map)
+        with doc.transaction():
+            for key, value in values.items():
+                meta[key] = value
+
     async with parts.rooms.hold(doc_name) as room:
-        await room.submit(update, None)
+        await room.change(edit)
 
 
 async def _run_review(parts: Components, task: Task) -> tuple[Any, dict[str, Any]]:
@@ -1004,24 +975,18 @@ async def _run_review(parts: Components, task: Task) -> tuple[Any, dict[str, Any
         )
     texts = []
     for index, chapter in enumerate(chapters):
-        text, _meta = await document_text(parts, chapter.content_id)
+        text, _meta = await load_content(parts.store, chapter.content_id)
         texts.append((chapter.id, chapter.title or "", text))
         await parts.tasks.progress(task.id, int(80 * (index + 1) / max(1, len(chapters))))
     findings = await asyncio.to_thread(review.review, texts)
     return (
         {
-            "findings": [_plain(f) for f in findings],
+            "findings": [asdict(f) for f in findings],
             "chapters": len(chapters),
             "characters": sum(len(t) for _i, _t, t in texts),
         },
         {"provider": "offline", "model": "offline-review"},
     )
-
-
-def _plain(value: Any) -> Any:
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
 RUNNERS: dict[str, Callable[[Components, Task], Any]] = {
@@ -1031,5 +996,3 @@ RUNNERS: dict[str, Callable[[Components, Task], Any]] = {
     "outline": _run_outline,
     "review": _run_review,
 }
-
-__all__ = ["AI_KIND", "AiTasks", "Message", "run", "task_view"]

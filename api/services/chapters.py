@@ -18,6 +18,7 @@ from pycrdt import Doc, Map, Text
 from sqlalchemy import func, select
 
 from storage.docs.base import VersionInfo, VersionNotFound
+from storage.docs.merge import read_state
 from storage.docs.restore import CONTENT, META, apply_state, set_content
 from storage.sql.models import Chapter, User, Work
 from storage.text.wordcount import count_words
@@ -34,12 +35,6 @@ MAX_CONTENT_CHARS = 2_000_000
 def restore_state(state: bytes) -> Callable[[Doc], None]:
     """An edit (for `Room.change`) that brings the document back to `state`."""
     return lambda doc: apply_state(doc, state)
-
-
-def read_state(state: bytes) -> tuple[str, dict[str, Any]]:
-    doc: Doc = Doc()
-    doc.apply_update(state)
-    return str(doc.get(CONTENT, type=Text)), doc.get(META, type=Map).to_py() or {}
 
 
 # Results ------------------------------------------------------------------------------------

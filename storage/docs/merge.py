@@ -8,10 +8,12 @@ the text itself.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc, Map, Text, merge_updates
 
-from .base import StoredDoc
+from .base import DocStore, StoredDoc
+from .restore import CONTENT, META
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +42,15 @@ def merged_state(stored: StoredDoc, *, name: str = "") -> bytes:
     doc: Doc = Doc()
     apply_stored(doc, stored, name=name)
     return doc.get_update()
+
+
+def read_state(state: bytes) -> tuple[str, dict[str, Any]]:
+    """The text (`Y.Text "content"`) and meta (`Y.Map "meta"`) of a document state."""
+    doc: Doc = Doc()
+    doc.apply_update(state)
+    return str(doc.get(CONTENT, type=Text)), doc.get(META, type=Map).to_py() or {}
+
+
+async def load_content(store: DocStore, name: str) -> tuple[str, dict[str, Any]]:
+    """A document's text and meta as stored (for places that hold no live room)."""
+    return read_state(merged_state(await store.load(name), name=name))
