@@ -38,14 +38,18 @@ from typing import Any
 
 from pycrdt import Assoc, StickyIndex, Text, Transaction
 
-from sync_server.first_sync import skip_any
+from sync_server.first_sync import (
+    FORMAT,
+    GC,
+    SKIP,
+    STRING,
+    skip_item_content,
+    skip_item_header,
+    utf16_length,
+)
 from sync_server.protocol import ProtocolError, Reader
 
 AI_ATTRIBUTE = "ai"
-
-# Item content kinds: the low 5 bits of a v1 struct's info byte.
-_GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = range(11)
-_XML_ELEMENT, _XML_HOOK = 3, 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +66,13 @@ class Block:
 
     @property
     def is_text(self) -> bool:
-        return self.kind == _STRING
+        return self.kind == STRING
 
     def is_marker(self, key: str, value: Any) -> bool:
-        return self.kind == _FORMAT and self.key == key and self.value == value
+        return self.kind == FORMAT and self.key == key and self.value == value
 
 
 DeleteSet = dict[int, list[tuple[int, int]]]  # client -> [(clock, length)]
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def utf8_offset(text: str, index: int) -> int:
@@ -85,52 +85,18 @@ def utf8_offset(text: str, index: int) -> int:
 
 def _read_item(reader: Reader, client: int, clock: int, info: int) -> Block:
     kind = info & 0x1F
-    has_origin, has_right_origin = info & 0x80, info & 0x40
-    if has_origin:
-        reader.var_uint(), reader.var_uint()
-    if has_right_origin:
-        reader.var_uint(), reader.var_uint()
-    if not (has_origin or has_right_origin):
-        if reader.var_uint() == 1:
-            reader.var_bytes()  # name of a root type
-        else:
-            reader.var_uint(), reader.var_uint()  # id of the parent item
-        if info & 0x20:
-            reader.var_bytes()  # parent sub (map key)
-    if kind == _STRING:
+    skip_item_header(reader, info)
+    if kind == STRING:
         text = reader.var_string()
         return Block(client, clock, utf16_length(text), kind, text=text)
-    if kind == _FORMAT:
+    if kind == FORMAT:
         key = reader.var_string()
         try:
             value = json.loads(reader.var_string())
         except ValueError as exc:
             raise ProtocolError("format value is not JSON") from exc
         return Block(client, clock, 1, kind, key=key, value=value)
-    if kind == _DELETED:
-        return Block(client, clock, reader.var_uint(), kind)
-    if kind == _JSON:
-        count = reader.var_uint()
-        for _ in range(count):
-            reader.var_bytes()
-        return Block(client, clock, count, kind)
-    if kind in (_BINARY, _EMBED):
-        reader.var_bytes()
-        return Block(client, clock, 1, kind)
-    if kind == _TYPE:
-        if reader.var_uint() in (_XML_ELEMENT, _XML_HOOK):
-            reader.var_bytes()
-        return Block(client, clock, 1, kind)
-    if kind == _ANY:
-        count = reader.var_uint()
-        for _ in range(count):
-            skip_any(reader)
-        return Block(client, clock, count, kind)
-    if kind == _DOC:
-        reader.var_bytes()
-        skip_any(reader)
-        return Block(client, clock, 1, kind)
-    raise ProtocolError(f"unknown content type {kind}")
+    return Block(client, clock, skip_item_content(reader, kind), kind)
 
 
 def decode_update(update: bytes) -> tuple[list[Block], DeleteSet]:
@@ -143,7 +109,7 @@ def decode_update(update: bytes) -> tuple[list[Block], DeleteSet]:
         clock = reader.var_uint()
         for _ in range(count):
             info = reader.byte()
-            if info & 0x1F in (_GC, _SKIP):
+            if info & 0x1F in (GC, SKIP):
                 block = Block(client, clock, reader.var_uint(), info & 0x1F)
             else:
                 block = _read_item(reader, client, clock, info)

@@ -19,9 +19,9 @@ from .protocol import ProtocolError, Reader
 _EMPTY_DELETE_SET = b"\x00"
 
 # Item content kinds (the low 5 bits of a struct's info byte) and their clock length.
-_GC, _SKIP = 0, 10
-_DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC = range(1, 10)
-_XML_ELEMENT, _XML_HOOK = 3, 5
+GC, SKIP = 0, 10
+DELETED, JSON, BINARY, STRING, EMBED, FORMAT, TYPE, ANY, DOC = range(1, 10)
+XML_ELEMENT, XML_HOOK = 3, 5
 
 
 @dataclass(slots=True)
@@ -65,47 +65,43 @@ def skip_any(reader: Reader) -> None:
         raise ProtocolError(f"unknown value type {kind}")
 
 
-def _skip_item_content(reader: Reader, kind: int) -> int:
+def skip_item_content(reader: Reader, kind: int) -> int:
     """Skip an item's content; return its length in clock units."""
-    if kind == _DELETED:
+    if kind == DELETED:
         return reader.var_uint()
-    if kind == _JSON:
+    if kind == JSON:
         count = reader.var_uint()
         for _ in range(count):
             reader.var_bytes()
         return count
-    if kind in (_BINARY, _EMBED):
+    if kind in (BINARY, EMBED):
         reader.var_bytes()
         return 1
-    if kind == _STRING:
-        text = reader.var_string()
-        return len(text.encode("utf-16-le")) // 2  # Yjs clocks count UTF-16 code units
-    if kind == _FORMAT:
+    if kind == STRING:
+        return utf16_length(reader.var_string())  # Yjs clocks count UTF-16 code units
+    if kind == FORMAT:
         reader.var_bytes()
         reader.var_bytes()
         return 1
-    if kind == _TYPE:
-        if reader.var_uint() in (_XML_ELEMENT, _XML_HOOK):
+    if kind == TYPE:
+        if reader.var_uint() in (XML_ELEMENT, XML_HOOK):
             reader.var_bytes()
         return 1
-    if kind == _ANY:
+    if kind == ANY:
         count = reader.var_uint()
         for _ in range(count):
             skip_any(reader)
         return count
-    if kind == _DOC:
+    if kind == DOC:
         reader.var_bytes()
         skip_any(reader)
         return 1
     raise ProtocolError(f"unknown content type {kind}")
 
 
-def _skip_struct(reader: Reader) -> int:
-    info = reader.byte()
-    kind = info & 0x1F
-    if kind in (_GC, _SKIP):
-        return reader.var_uint()
-    has_origin, has_right_origin, has_parent_sub = info & 0x80, info & 0x40, info & 0x20
+def skip_item_header(reader: Reader, info: int) -> None:
+    """Skip an item's origins and parent (what its info byte says is there)."""
+    has_origin, has_right_origin = info & 0x80, info & 0x40
     if has_origin:
         reader.var_uint(), reader.var_uint()
     if has_right_origin:
@@ -115,12 +111,20 @@ def _skip_struct(reader: Reader) -> int:
             reader.var_bytes()  # name of a root type
         else:
             reader.var_uint(), reader.var_uint()  # id of the parent item
-        if has_parent_sub:
-            reader.var_bytes()
-    return _skip_item_content(reader, kind)
+        if info & 0x20:
+            reader.var_bytes()  # parent sub (map key)
 
 
-def _utf16_length(text: str) -> int:
+def _skip_struct(reader: Reader) -> int:
+    info = reader.byte()
+    kind = info & 0x1F
+    if kind in (GC, SKIP):
+        return reader.var_uint()
+    skip_item_header(reader, info)
+    return skip_item_content(reader, kind)
+
+
+def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -152,12 +156,12 @@ def _split_string_struct(
     text = reader.var_string()
     chars_per_part = max(1, max_bytes // 4)  # at most 4 UTF-8 bytes a character
     parts = [text[i : i + chars_per_part] for i in range(0, len(text), chars_per_part)]
-    offset = _utf16_length(parts[0])
+    offset = utf16_length(parts[0])
     structs = [(header + protocol.var_string(parts[0]), offset)]
     later_info = bytes(((info & 0x1F) | 0x80 | (info & 0x40) | (info & 0x20),))
     for part in parts[1:]:
         origin = protocol.var_uint(client) + protocol.var_uint(clock + offset - 1)
-        length = _utf16_length(part)
+        length = utf16_length(part)
         structs.append((later_info + origin + right_origin + protocol.var_string(part), length))
         offset += length
     return structs
@@ -192,7 +196,7 @@ def split_update(update: bytes, max_bytes: int) -> tuple[list[bytes], bytes]:
             length = _skip_struct(reader)
             encoded = update[start : reader.position]
             parts = [(encoded, length)]
-            if len(encoded) > max_bytes and encoded[0] & 0x1F == _STRING:
+            if len(encoded) > max_bytes and encoded[0] & 0x1F == STRING:
                 parts = _split_string_struct(encoded, client, clock, max_bytes)
             for part, part_length in parts:
                 if size and size + len(part) > max_bytes:
