@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import ServerProcess
+from tests.support.smtp import SmtpInbox, smtp_server
 
 
 @pytest.fixture
@@ -16,3 +17,10 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpInbox, int]]:
+    """A local SMTP server: its inbox and port."""
+    with smtp_server() as running:
+        yield running

@@ -7,8 +7,7 @@ SDKs at a local server speaking their wire formats (`tests/support/fake_llm.py`)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ import pytest
 from api.settings import Settings
 from storage.text.fountain import parse as parse_fountain
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
-from tests.support.api import Account, Api
+from tests.support.api import Account, Api, running_api
 from tests.support.fake_llm import Reply, running_fake_llm
-from tests.support.inprocess import running_app
 from tests.support.server import free_port
 from tests.support.yclient import YClient, wait_until
 
@@ -40,19 +38,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-@asynccontextmanager
-async def started(settings: Settings) -> AsyncIterator[Api]:
-    async with running_app(settings) as app:
-        client = Api(app)
-        try:
-            yield client
-        finally:
-            await client.close()
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with started(make_settings(tmp_path)) as client:
+    async with running_api(make_settings(tmp_path)) as client:
         yield client
 
 
@@ -89,7 +77,7 @@ async def continue_(api: Api, account: Account, work_id: int, chapter_id: int, *
 async def test_offline_continuation_types_into_the_chapter_next_to_a_coauthor(
     tmp_path: Path,
 ) -> None:
-    async with started(make_settings(tmp_path, ai_offline_delay_ms=15)) as api:
+    async with running_api(make_settings(tmp_path, ai_offline_delay_ms=15)) as api:
         await offline_continuation_next_to_a_coauthor(api)
 
 
@@ -145,7 +133,7 @@ async def test_a_model_streams_through_the_sdk_and_its_usage_is_recorded(tmp_pat
     async with running_fake_llm() as llm:
         llm.script(Reply(text="陈默推门进来，肩上全是雨水。", chunk_chars=3, usage=(321, 17)))
         settings = make_settings(tmp_path, ai_providers=[llm.provider_config("qwen")])
-        async with started(settings) as api:
+        async with running_api(settings) as api:
             owner = await api.sign_up()
             work_id, chapter = await chapter_with(api, owner)
             task = await finished(api, owner, await continue_(api, owner, work_id, chapter["id"]))
@@ -170,7 +158,7 @@ async def test_failover_to_the_second_provider_is_recorded(tmp_path: Path) -> No
             ai_providers=[first.provider_config("first"), second.provider_config("second")],
             ai_retries=1,
         )
-        async with started(settings) as api:
+        async with running_api(settings) as api:
             owner = await api.sign_up()
             work_id, chapter = await chapter_with(api, owner)
             task = await finished(api, owner, await continue_(api, owner, work_id, chapter["id"]))
@@ -183,7 +171,7 @@ async def test_failover_to_the_second_provider_is_recorded(tmp_path: Path) -> No
 async def test_every_task_works_offline_when_no_provider_is_reachable(tmp_path: Path) -> None:
     dead = {"name": "dead", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "m"}
     settings = make_settings(tmp_path, ai_providers=[dead], ai_retries=0)
-    async with started(settings) as api:
+    async with running_api(settings) as api:
         owner = await api.sign_up()
         work_id, chapter = await chapter_with(api, owner, OPENING + "“还有热的吗？”陈默低声问。\n")
         requests: list[tuple[str, dict[str, Any]]] = [
@@ -219,7 +207,7 @@ async def test_every_task_works_offline_when_no_provider_is_reachable(tmp_path: 
 async def test_cancel_stops_within_a_second_and_reject_removes_only_the_ai_text(
     tmp_path: Path,
 ) -> None:
-    async with started(make_settings(tmp_path, ai_offline_delay_ms=40)) as api:
+    async with running_api(make_settings(tmp_path, ai_offline_delay_ms=40)) as api:
         owner = await api.sign_up()
         work_id, chapter = await chapter_with(api, owner)
         human = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
@@ -266,7 +254,7 @@ async def test_accept_keeps_the_text_and_drops_the_marking(api: Api) -> None:
 
 async def test_viewers_and_strangers_cannot_ask_and_limits_are_enforced(tmp_path: Path) -> None:
     quotas = {"free": {"ai_per_minute": 3, "ai_per_day": 5, "ai_continue_max_chars": 300}}
-    async with started(make_settings(tmp_path, quotas=quotas)) as api:
+    async with running_api(make_settings(tmp_path, quotas=quotas)) as api:
         owner, viewer, stranger = await api.sign_up(), await api.sign_up(), await api.sign_up()
         work_id, chapter = await chapter_with(api, owner)
         await share(api, owner, work_id, viewer, "viewer")
@@ -417,7 +405,7 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
     async with running_fake_llm() as llm:
         llm.default = Reply(text="概要：林小雨与陈默在雨夜重逢。")
         settings = make_settings(tmp_path, ai_providers=[llm.provider_config("m")])
-        async with started(settings) as api:
+        async with running_api(settings) as api:
             owner = await api.sign_up()
             work = await make_work(api, owner)
             ids = []
@@ -444,9 +432,6 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
             ok(await save(api, owner, work["id"], ids[0]["id"], "改写后的第一章。" * 3000))
             await asyncio.sleep(0.3)
             assert len(await ask()) == 2  # the changed chapter is summarised again
-
-
-Check = Callable[[str], bool]
 
 
 async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(api: Api) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from tests.support.api import Api
-from tests.support.inprocess import running_app
+from tests.support.api import Api, running_api
 from tests.support.mariadb import mariadb_database
 
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
@@ -37,9 +36,5 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    async with running_app(settings) as app:
-        client = Api(app)
-        try:
-            yield client
-        finally:
-            await client.close()
+    async with running_api(settings) as client:
+        yield client

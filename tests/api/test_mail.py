@@ -3,44 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-
 from api.settings import Settings
 from tests.support.api import PASSWORD, Api
 from tests.support.inprocess import running_app
-from tests.support.server import free_port
+from tests.support.smtp import SmtpInbox
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)  # type: ignore[attr-defined]
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
-async def test_codes_are_emailed_over_smtp_in_utf8(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+async def test_codes_are_emailed_over_smtp_in_utf8(
+    tmp_path: Path, smtp: tuple[SmtpInbox, int]
+) -> None:
     inbox, port = smtp
     settings = Settings(
         data_dir=tmp_path / "data",

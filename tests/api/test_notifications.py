@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 import websockets
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from api.services.mail import SMTPMailer
@@ -20,12 +18,11 @@ from api.services.notifications import PROCESS_ID, channel, notify
 from api.settings import Settings
 from storage.bus.redis import RedisBus
 from storage.sql.models import Notification
-from tests.api.test_mail import Inbox as SmtpInbox
 from tests.api.test_works import make_work, ok, refused, share
 from tests.jobs.helpers import notification_socket
 from tests.support.api import Api
 from tests.support.inprocess import running_app
-from tests.support.server import free_port
+from tests.support.smtp import SmtpInbox
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -133,18 +130,6 @@ async def test_notifications_from_other_processes_arrive_over_the_bus(
         finally:
             await elsewhere.close()
             await api.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpInbox, int]]:
-    inbox = SmtpInbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 async def test_important_notifications_are_emailed(

@@ -19,7 +19,7 @@ from api.settings import Settings
 from jobs.tasks import TaskStore
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
 from tests.jobs.helpers import disposition_filename, notification_socket, poll_task
-from tests.support.api import Account, Api
+from tests.support.api import Account, Api, running_api
 from tests.support.inprocess import running_app
 from tests.support.server import free_port
 
@@ -32,10 +32,8 @@ CHAPTERS = [
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    async with running_app(settings) as app:
-        client = Api(app)
+    async with running_api(settings) as client:
         yield client
-        await client.close()
 
 
 async def novel(api: Api, owner: Account, chapters: list[tuple[str, str]] = CHAPTERS) -> int:

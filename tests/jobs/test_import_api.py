@@ -11,7 +11,7 @@ import pytest
 from api.settings import Settings
 from tests.api.test_works import ok, refused
 from tests.jobs.helpers import notification_socket, poll_task
-from tests.support.api import Account, Api
+from tests.support.api import Account, Api, running_api
 from tests.support.inprocess import running_app
 
 NOVEL = """《长夜将尽》
@@ -28,10 +28,8 @@ NOVEL = """《长夜将尽》
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    async with running_app(settings) as app:
-        client = Api(app)
+    async with running_api(settings) as client:
         yield client
-        await client.close()
 
 
 async def upload(api: Api, account: Account, name: str, data: bytes, **form: str) -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from .inprocess import RunningApp
+from api.settings import Settings
+
+from .inprocess import RunningApp, running_app
 
 PASSWORD = "correct-horse-9"
 _serial = itertools.count(1)
@@ -63,3 +67,14 @@ class Api:
     ) -> httpx.Response:
         headers = {**(account.auth if account else {}), **kwargs.pop("headers", {})}
         return await self.http.request(method, path, headers=headers, **kwargs)
+
+
+@asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app on a free port and an HTTP client for it, both closed when the block ends."""
+    async with running_app(settings) as app:
+        client = Api(app)
+        try:
+            yield client
+        finally:
+            await client.close()

@@ -18,8 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from api.settings import Settings
 from tests.api.test_works import make_chapter, make_work, ok, save
-from tests.support.api import Account, Api
-from tests.support.inprocess import running_app
+from tests.support.api import Account, Api, running_api
 
 CHROMIUM = Path(os.environ.get("INKWEAVE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).with_name("artifacts")
@@ -58,12 +57,8 @@ async def web(tmp_path: Path) -> AsyncIterator[Api]:
         rate_limit_ip_per_min=100_000,
         ai_offline_delay_ms=40,
     )
-    async with running_app(settings) as app:
-        client = Api(app)
-        try:
-            yield client
-        finally:
-            await client.close()
+    async with running_api(settings) as client:
+        yield client
 
 
 @pytest.fixture
