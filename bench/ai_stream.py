@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import re
 import signal
 import statistics
@@ -46,6 +45,10 @@ WATCHER = BENCH / "ai_watch.mjs"
 sys.path.insert(0, str(REPO))
 
 from tests.support.fake_llm import FakeLLM, RecordedRequest, Reply, running_fake_llm  # noqa: E402
+
+sys.path.insert(0, str(BENCH))
+from run import PROCESSES, machine, stop_process, wait_quiet  # noqa: E402
+from run import stop_all as stop_servers  # noqa: E402
 
 PASSWORD = "bench-horse-9"
 START_TIMEOUT_S = 40
@@ -139,36 +142,11 @@ def cpu_delta(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 # processes
 
-_PROCESSES: list[subprocess.Popen[bytes]] = []
 _WATCHER_PIDS: set[int] = set()
 
 
-def wait_quiet(limit_s: float, threshold: float = 0.10) -> None:
-    """Wait (at most `limit_s`) until the machine has been under `threshold` busy for 3 s."""
-    deadline = time.monotonic() + limit_s
-    quiet = 0
-    while quiet < 3 and time.monotonic() < deadline:
-        quiet = quiet + 1 if psutil.cpu_percent(interval=1) / 100 < threshold else 0
-    if quiet < 3:
-        log(f"the machine is still busy after {limit_s:g} s; measuring anyway")
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    with contextlib.suppress(ValueError):
-        _PROCESSES.remove(proc)
-
-
 def stop_all() -> None:
-    for proc in list(_PROCESSES):
-        with contextlib.suppress(Exception):
-            stop_process(proc)
+    stop_servers()
     for pid in list(_WATCHER_PIDS):  # normally gone already: they exit when stdin closes
         with contextlib.suppress(psutil.Error):
             psutil.Process(pid).terminate()
@@ -234,7 +212,7 @@ class InkweaveServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        _PROCESSES.append(self.proc)
+        PROCESSES.append(self.proc)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -885,23 +863,6 @@ def table(results: dict[str, Any], config: Config) -> str:
 def noise_pct(runs: list[dict[str, Any]]) -> float:
     cores = os.cpu_count() or 1
     return 100 * sum(r["others_cpu_s"] for r in runs) / sum(r["wall_s"] * cores for r in runs)
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10)
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "node": node.stdout.strip(),
-        "platform": platform.platform(),
-    }
 
 
 # --------------------------------------------------------------------------------------------

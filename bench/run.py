@@ -108,7 +108,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        _PROCESSES.append(self.proc)
+        PROCESSES.append(self.proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -123,7 +123,7 @@ class Server:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop_process(self.proc)
+            stop_process(self.proc)
             self.proc = None
 
 
@@ -195,10 +195,10 @@ class Hocuspocus(NodeServer):
         return f"ws://127.0.0.1:{self.port}"
 
 
-_PROCESSES: list[subprocess.Popen[bytes]] = []
+PROCESSES: list[subprocess.Popen[bytes]] = []
 
 
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -207,13 +207,13 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
             proc.wait(timeout=10)
     with contextlib.suppress(ValueError):
-        _PROCESSES.remove(proc)
+        PROCESSES.remove(proc)
 
 
 def stop_all() -> None:
-    for proc in list(_PROCESSES):
+    for proc in list(PROCESSES):
         with contextlib.suppress(Exception):
-            _stop_process(proc)
+            stop_process(proc)
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def load(server: Server, scenario: str, *args: str, timeout: float = 240) -> dic
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL)
-    _PROCESSES.append(proc)
+    PROCESSES.append(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -284,7 +284,7 @@ def load(server: Server, scenario: str, *args: str, timeout: float = 240) -> dic
         ) from None
     finally:
         with contextlib.suppress(ValueError):
-            _PROCESSES.remove(proc)
+            PROCESSES.remove(proc)
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"load {scenario} on {server.name} gave no result:\n"
