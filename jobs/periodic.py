@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,12 +28,10 @@ async def membership_expiry(parts: Any) -> str:
 
 
 async def summaries(parts: Any) -> str:
-    """Refresh stale rolling chapter summaries (the AI side's `refresh_summaries(parts)`)."""
-    refresh = getattr(importlib.import_module("api.services.ai_tasks"), "refresh_summaries", None)
-    if refresh is None:
-        return "skipped: no summary refresher installed"
-    done = await refresh(parts)
-    return f"refreshed {done} summaries"
+    """Refresh stale rolling chapter summaries of long works."""
+    from api.services.ai_tasks import refresh_summaries
+
+    return f"refreshed {await refresh_summaries(parts)} summaries"
 
 
 async def prune_exports(parts: Any, *, now: datetime | None = None) -> str:
