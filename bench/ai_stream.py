@@ -26,7 +26,6 @@ import os
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,8 +46,9 @@ sys.path.insert(0, str(REPO))
 from tests.support.fake_llm import FakeLLM, RecordedRequest, Reply, running_fake_llm  # noqa: E402
 
 sys.path.insert(0, str(BENCH))
-from run import PROCESSES, machine, stop_process, wait_quiet  # noqa: E402
-from run import stop_all as stop_servers  # noqa: E402
+from processes import InkweaveNode  # noqa: E402
+from processes import stop_all as stop_servers  # noqa: E402
+from run import machine, wait_quiet  # noqa: E402
 
 PASSWORD = "bench-horse-9"
 START_TIMEOUT_S = 40
@@ -153,88 +153,19 @@ def stop_all() -> None:
     _WATCHER_PIDS.clear()
 
 
-class InkweaveServer:
-    """`python -m api serve` on a free port and a fresh data dir, auth on."""
-
-    def __init__(self, name: str, python: str, tmp: Path, logs: Path, env: dict[str, str]):
-        from tests.support.server import free_port
-
-        self.name = name
-        self.python = python
-        self.port = free_port()
-        self.data_dir = tmp / name / "data"
-        self.data_dir.mkdir(parents=True)
-        self.log_path = logs / f"{name}-{self.port}.log"
-        self.extra_env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def sync_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/sync"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INKWEAVE_")}
-        env.update(
-            INKWEAVE_DATA_DIR=str(self.data_dir),
-            INKWEAVE_AUTH="on",
-            INKWEAVE_LOG_LEVEL="WARNING",
-            # The benchmark asks for more continuations than a free user's quota allows.
-            INKWEAVE_QUOTAS=json.dumps(
-                {"free": {"ai_per_minute": None, "ai_per_day": None, "ai_continue_max_chars": 5000}}
-            ),
-            **self.extra_env,
-        )
-        command = [
-            self.python,
-            "-m",
-            "api",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
-        with self.log_path.open("ab") as log_file:
-            self.proc = subprocess.Popen(
-                command,
-                cwd=self.data_dir.parent,  # not the repo root: a developer's .env must not leak in
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        PROCESSES.append(self.proc)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.http_url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready in {START_TIMEOUT_S} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
+def inkweave_server(name: str, config: Config, env: dict[str, str]) -> InkweaveNode:
+    """`inkweave serve` on a free port and a fresh data dir, auth on."""
+    data_dir = config.tmp / name / "data"
+    node_env = {
+        "INKWEAVE_DATA_DIR": str(data_dir),
+        "INKWEAVE_AUTH": "on",
+        # The benchmark asks for more continuations than a free user's quota allows.
+        "INKWEAVE_QUOTAS": json.dumps(
+            {"free": {"ai_per_minute": None, "ai_per_day": None, "ai_continue_max_chars": 5000}}
+        ),
+        **env,
+    }
+    return InkweaveNode(config.python, data_dir, config.logs, env=node_env, name=name)
 
 
 class Watcher:
@@ -249,7 +180,7 @@ class Watcher:
         self._stderr_reader = asyncio.create_task(self._read_stderr())
 
     @classmethod
-    async def start(cls, server: InkweaveServer, doc: str, token: str) -> Watcher:
+    async def start(cls, server: InkweaveNode, doc: str, token: str) -> Watcher:
         proc = await asyncio.create_subprocess_exec(
             "node",
             str(WATCHER),
@@ -430,7 +361,7 @@ class Session:
             await asyncio.sleep(0.1)
 
 
-async def sign_up_and_write(server: InkweaveServer, http: httpx.AsyncClient) -> Session:
+async def sign_up_and_write(server: InkweaveNode, http: httpx.AsyncClient) -> Session:
     """A user (code from the outbox), a novel, a chapter with ~2,000 characters of prose."""
     email = f"bench-{server.port}@example.com"
     sent = await http.post("/api/v1/auth/code", json={"email": email})
@@ -603,14 +534,14 @@ async def check_clock(watcher: Watcher) -> None:
 @contextlib.asynccontextmanager
 async def running(
     name: str, config: Config, env: dict[str, str]
-) -> AsyncIterator[tuple[InkweaveServer, Session, Watcher, Cpu]]:
+) -> AsyncIterator[tuple[InkweaveNode, Session, Watcher, Cpu]]:
     if config.wait_quiet_s > 0:
         await asyncio.to_thread(wait_quiet, config.wait_quiet_s)
-    server = InkweaveServer(name, config.python, config.tmp, config.logs, env)
+    server = inkweave_server(name, config, env)
     log(f"starting inkweave ({name}) on port {server.port}")
     watcher: Watcher | None = None
     try:
-        await asyncio.to_thread(server.start)
+        await asyncio.to_thread(server.start, START_TIMEOUT_S)
         async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
             session = await sign_up_and_write(server, http)
             watcher = await Watcher.start(server, session.content_id, session.token)

@@ -20,17 +20,17 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from processes import PROCESSES, InkweaveNode, ServerProcess, stop_all
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -44,40 +44,18 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --------------------------------------------------------------------------------------------
 # servers
 
 
-class Server:
-    """One server process on a free loopback port; subclasses say how to start it."""
+class Server(ServerProcess):
+    """A server under test; subclasses say how to start it."""
 
-    name = ""
     kind = "ywebsocket"  # which client drives it: ywebsocket | hocuspocus
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def env(self) -> dict[str, str]:
-        return dict(os.environ)
 
     @property
     def cwd(self) -> Path:
         return REPO
-
-    @property
-    def ready_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
 
     @property
     def sync_url(self) -> str:
@@ -91,84 +69,24 @@ class Server:
     def gc_url(self) -> str | None:
         return None
 
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
 
-    def start(self, timeout: float = 30) -> None:
-        self.port = free_port()
-        log_path = self.logs / f"{self.name}-{self.port}.log"
-        with log_path.open("ab") as log_file:
-            self.proc = subprocess.Popen(
-                self.command(),
-                cwd=self.cwd,
-                env=self.env(),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        PROCESSES.append(self.proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.ready_url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready in {timeout} s:\n{log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-
-
-class Inkweave(Server):
-    name = "inkweave"
-
-    def __init__(self, logs: Path, python: str, data_dir: Path, extra_env: dict[str, str],
-                 src: Path | None = None) -> None:
-        super().__init__(logs)
-        self.python = python
-        self.data_dir = data_dir
-        self.extra_env = extra_env
-        self.src = src
-
-    def command(self) -> list[str]:
-        return [self.python, "-m", "api", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--data-dir", str(self.data_dir)]
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INKWEAVE_")}
-        if self.src is not None:  # another source tree (a snapshot of a commit) shadows the repo
-            env["PYTHONPATH"] = os.pathsep.join(
-                [str(self.src), *filter(None, [env.get("PYTHONPATH")])]
-            )
-        return {**env, "INKWEAVE_AUTH": "off", "INKWEAVE_LOG_LEVEL": "WARNING", **self.extra_env}
-
-    @property
-    def cwd(self) -> Path:
-        return self.data_dir.parent  # not the repo root: a developer's .env must not leak in
-
-    @property
-    def ready_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/readyz"
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/metrics"
+class Inkweave(InkweaveNode, Server):
+    """`inkweave serve` (auth off) as a server under test; see `processes.InkweaveNode`."""
 
 
 class NodeServer(Server):
     script = ""
 
     def command(self) -> list[str]:
-        return ["node", "--expose-gc", str(BENCH / "servers" / self.script), "--port",
-                str(self.port), "--host", "127.0.0.1"]
+        return [
+            "node",
+            "--expose-gc",
+            str(BENCH / "servers" / self.script),
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+        ]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -193,27 +111,6 @@ class Hocuspocus(NodeServer):
     @property
     def sync_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
-
-PROCESSES: list[subprocess.Popen[bytes]] = []
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    with contextlib.suppress(ValueError):
-        PROCESSES.remove(proc)
-
-
-def stop_all() -> None:
-    for proc in list(PROCESSES):
-        with contextlib.suppress(Exception):
-            stop_process(proc)
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,14 +162,26 @@ def wait_quiet(limit_s: float, threshold: float = 0.10) -> None:
 
 def load(server: Server, scenario: str, *args: str, timeout: float = 240) -> dict[str, Any]:
     """Run one load scenario against `server`; return its JSON result (raise on error)."""
-    cmd = ["node", str(LOAD), scenario, "--kind", server.kind, "--url", server.sync_url,
-           "--prefix", f"{scenario}{time.monotonic_ns() % 10**9}", "--timeout-s",
-           str(int(timeout - 10)), *args]
+    cmd = [
+        "node",
+        str(LOAD),
+        scenario,
+        "--kind",
+        server.kind,
+        "--url",
+        server.sync_url,
+        "--prefix",
+        f"{scenario}{time.monotonic_ns() % 10**9}",
+        "--timeout-s",
+        str(int(timeout - 10)),
+        *args,
+    ]
     if "--pid" not in args:
         cmd += ["--pid", str(server.pid)]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
     PROCESSES.append(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -287,24 +196,27 @@ def load(server: Server, scenario: str, *args: str, timeout: float = 240) -> dic
             PROCESSES.remove(proc)
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     if not lines:
-        raise RuntimeError(f"load {scenario} on {server.name} gave no result:\n"
-                           f"{err.decode()[-3000:]}")
+        raise RuntimeError(
+            f"load {scenario} on {server.name} gave no result:\n{err.decode()[-3000:]}"
+        )
     result = json.loads(lines[-1])
     if "error" in result:
-        raise RuntimeError(f"load {scenario} on {server.name}: {result['error']}\n"
-                           f"{err.decode()[-2000:]}")
+        raise RuntimeError(
+            f"load {scenario} on {server.name}: {result['error']}\n{err.decode()[-2000:]}"
+        )
     if err.strip():
         log(f"{server.name} {scenario} stderr: {err.decode().strip()[-500:]}")
     log(f"{server.name} {scenario} done in {time.monotonic() - started:.1f} s")
     return result
 
 
-def make_server(name: str, cfg: Config, data_dir: Path | None = None,
-                extra_env: dict[str, str] | None = None) -> Server:
+def make_server(
+    name: str, cfg: Config, data_dir: Path | None = None, extra_env: dict[str, str] | None = None
+) -> Server:
     if name == "inkweave":
         if data_dir is None:
             data_dir = Path(tempfile.mkdtemp(prefix="inkweave-", dir=cfg.tmp))
-        return Inkweave(cfg.logs, cfg.python, data_dir, extra_env or {}, cfg.inkweave_src)
+        return Inkweave(cfg.python, data_dir, cfg.logs, env=extra_env, pythonpath=cfg.inkweave_src)
     if name == "yws":
         return YWebsocketServer(cfg.logs)
     return Hocuspocus(cfg.logs)
@@ -336,30 +248,55 @@ def scenario_s2(name: str, cfg: Config) -> dict[str, Any]:
 
 def scenario_s3(name: str, cfg: Config) -> dict[str, Any]:
     with running(make_server(name, cfg)) as server:
-        return {"runs": [load(server, "s3", "--docs", str(cfg.s3_docs))
-                         for _ in range(cfg.reps)]}
+        return {"runs": [load(server, "s3", "--docs", str(cfg.s3_docs)) for _ in range(cfg.reps)]}
 
 
 def scenario_s4(name: str, cfg: Config) -> dict[str, Any]:
     if name != "inkweave":
         with running(make_server(name, cfg)) as server:
-            return {"all": load(server, "s4", "--joins", str(cfg.reps),
-                                "--dump-dir", str(cfg.logs), timeout=300)}
+            return {
+                "all": load(
+                    server, "s4", "--joins", str(cfg.reps), "--dump-dir", str(cfg.logs), timeout=300
+                )
+            }
     # Inkweave: rooms unload as soon as they are empty, so that joins after the builder left
     # load the document from the store; then restarts on the same data dir (truly cold).
     server = make_server(name, cfg, extra_env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"})
     assert isinstance(server, Inkweave)
     with running(server):
-        first = load(server, "s4", "--joins", str(cfg.reps), "--cold-joins", str(cfg.reps),
-                     "--metrics-url", server.metrics_url, "--dump-dir", str(cfg.logs),
-                     timeout=300)
+        first = load(
+            server,
+            "s4",
+            "--joins",
+            str(cfg.reps),
+            "--cold-joins",
+            str(cfg.reps),
+            "--metrics-url",
+            server.metrics_url,
+            "--dump-dir",
+            str(cfg.logs),
+            timeout=300,
+        )
     restarts = []
     for _ in range(cfg.reps):
-        again = make_server(name, cfg, data_dir=server.data_dir,
-                            extra_env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"})
+        again = make_server(
+            name, cfg, data_dir=server.data_dir, extra_env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"}
+        )
         with running(again):
-            restarts.append(load(again, "s4", "--phase", "cold", "--doc", first["doc"],
-                                 "--cold-joins", "1", "--dump-dir", str(cfg.logs)))
+            restarts.append(
+                load(
+                    again,
+                    "s4",
+                    "--phase",
+                    "cold",
+                    "--doc",
+                    first["doc"],
+                    "--cold-joins",
+                    "1",
+                    "--dump-dir",
+                    str(cfg.logs),
+                )
+            )
     return {"all": first, "restarts": restarts}
 
 
@@ -407,8 +344,13 @@ def extract(raw: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, float |
     """Rows: (metric, {server: value}, target rule). Rule: 'lower', 'higher' or ''."""
     rows: list[tuple[str, dict[str, float | None], str]] = []
 
-    def add(metric: str, scenario: str, getter: Callable[[dict[str, Any]], float | None],
-            rule: str = "", only: tuple[str, ...] = SERVER_NAMES) -> None:
+    def add(
+        metric: str,
+        scenario: str,
+        getter: Callable[[dict[str, Any]], float | None],
+        rule: str = "",
+        only: tuple[str, ...] = SERVER_NAMES,
+    ) -> None:
         values: dict[str, float | None] = {}
         for name in SERVER_NAMES:
             data = raw.get(name, {}).get(scenario)
@@ -428,10 +370,18 @@ def extract(raw: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, float |
 
     add("S2 fan-out p50 (ms)", "S2", lat("runs", "p50"))
     add("S2 fan-out p99 (ms)", "S2", lat("runs", "p99"), "lower")
-    add("S2 fan-out p50, clients without permessage-deflate (ms)", "S2",
-        lat("no_deflate", "p50"), only=("inkweave",))
-    add("S2 fan-out p99, clients without permessage-deflate (ms)", "S2",
-        lat("no_deflate", "p99"), only=("inkweave",))
+    add(
+        "S2 fan-out p50, clients without permessage-deflate (ms)",
+        "S2",
+        lat("no_deflate", "p50"),
+        only=("inkweave",),
+    )
+    add(
+        "S2 fan-out p99, clients without permessage-deflate (ms)",
+        "S2",
+        lat("no_deflate", "p99"),
+        only=("inkweave",),
+    )
     add("S2 server CPU per run (s)", "S2", cpu("runs"))
     add("S3 fan-out p50 (ms)", "S3", lat("runs", "p50"))
     add("S3 fan-out p99 (ms)", "S3", lat("runs", "p99"), "lower")
@@ -444,32 +394,74 @@ def extract(raw: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, float |
             if which == "restart":
                 return med([r["cold"][0][part] for r in d["restarts"]])
             return med([j[part] for j in d["all"][which]])
+
         return get
 
-    add("S4 join p50 (ms): Inkweave loads from its store, references in memory", "S4",
-        s4("p50", "cold"))
-    add("S4 join p99 (ms): Inkweave loads from its store, references in memory", "S4",
-        s4("p99", "cold"), "lower")
+    add(
+        "S4 join p50 (ms): Inkweave loads from its store, references in memory",
+        "S4",
+        s4("p50", "cold"),
+    )
+    add(
+        "S4 join p99 (ms): Inkweave loads from its store, references in memory",
+        "S4",
+        s4("p99", "cold"),
+        "lower",
+    )
     add("S4 join p50 (ms), document already in memory", "S4", s4("p50", "warm"))
     add("S4 join p99 (ms), document already in memory", "S4", s4("p99", "warm"), "lower")
-    add("S4 join p50 (ms), first join after a server restart", "S4", s4("p50", "restart"),
-        only=("inkweave",))
-    add("S4 join p99 (ms), first join after a server restart", "S4", s4("p99", "restart"),
-        only=("inkweave",))
-    add("S4 build: 2,000 updates through one client (s)", "S4",
-        lambda d: d["all"]["build_ms"] / 1000)
-    add("Updates/s acknowledged by relay, 20 closed-loop writers (higher is better)",
-        "APPENDS", lambda d: d["run"]["acked_per_s"])
-    add("Inkweave store appends/s (/metrics)", "APPENDS",
-        lambda d: d["run"]["server"]["updates_received_per_s"], only=("inkweave",))
-    add("Inkweave mean group-commit batch (updates)", "APPENDS",
-        lambda d: d["run"]["server"]["mean_batch_size"], only=("inkweave",))
-    add("Inkweave mean receive-to-durable append (ms)", "APPENDS",
-        lambda d: d["run"]["server"]["mean_append_ms"], only=("inkweave",))
-    add("Server memory per open document (KiB RSS)", "MEMORY",
-        lambda d: d["run"]["per_doc_kib"], "lower")
-    add("Awareness frames per client per minute, idle 20-client room", "AWARENESS",
-        lambda d: d["run"]["awareness_per_client_per_min"], "lower")
+    add(
+        "S4 join p50 (ms), first join after a server restart",
+        "S4",
+        s4("p50", "restart"),
+        only=("inkweave",),
+    )
+    add(
+        "S4 join p99 (ms), first join after a server restart",
+        "S4",
+        s4("p99", "restart"),
+        only=("inkweave",),
+    )
+    add(
+        "S4 build: 2,000 updates through one client (s)",
+        "S4",
+        lambda d: d["all"]["build_ms"] / 1000,
+    )
+    add(
+        "Updates/s acknowledged by relay, 20 closed-loop writers (higher is better)",
+        "APPENDS",
+        lambda d: d["run"]["acked_per_s"],
+    )
+    add(
+        "Inkweave store appends/s (/metrics)",
+        "APPENDS",
+        lambda d: d["run"]["server"]["updates_received_per_s"],
+        only=("inkweave",),
+    )
+    add(
+        "Inkweave mean group-commit batch (updates)",
+        "APPENDS",
+        lambda d: d["run"]["server"]["mean_batch_size"],
+        only=("inkweave",),
+    )
+    add(
+        "Inkweave mean receive-to-durable append (ms)",
+        "APPENDS",
+        lambda d: d["run"]["server"]["mean_append_ms"],
+        only=("inkweave",),
+    )
+    add(
+        "Server memory per open document (KiB RSS)",
+        "MEMORY",
+        lambda d: d["run"]["per_doc_kib"],
+        "lower",
+    )
+    add(
+        "Awareness frames per client per minute, idle 20-client room",
+        "AWARENESS",
+        lambda d: d["run"]["awareness_per_client_per_min"],
+        "lower",
+    )
 
     # Noise: CPU that other processes on the machine used while this server was measured.
     others: dict[str, float | None] = {}
@@ -479,8 +471,9 @@ def extract(raw: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, float |
         used = sum(r["others_cpu_s"] for r in runs)
         others[name] = 100 * used / (wall * (os.cpu_count() or 1)) if wall else None
     if any(v is not None for v in others.values()):
-        rows.append(("Noise: CPU used by other processes during the runs (% of the machine)",
-                     others, ""))
+        rows.append(
+            ("Noise: CPU used by other processes during the runs (% of the machine)", others, "")
+        )
     return rows
 
 
@@ -535,13 +528,21 @@ def machine() -> dict[str, Any]:
     versions = {}
     with contextlib.suppress(OSError, ValueError):
         lock = json.loads((BENCH / "package-lock.json").read_text())
-        for pkg in ("yjs", "y-websocket", "ws", "@y/websocket-server", "@hocuspocus/server",
-                    "@hocuspocus/provider"):
+        for pkg in (
+            "yjs",
+            "y-websocket",
+            "ws",
+            "@y/websocket-server",
+            "@hocuspocus/server",
+            "@hocuspocus/provider",
+        ):
             versions[pkg] = lock["packages"][f"node_modules/{pkg}"]["version"]
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
@@ -568,20 +569,38 @@ def default_python() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one repetition, shorter idle "
-                        "periods, fewer documents: about 3 minutes instead of 10")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one repetition, shorter idle periods, fewer documents: about 3 minutes instead of 10",
+    )
     parser.add_argument("--only", default="", help=f"comma-separated subset of {SCENARIOS}")
-    parser.add_argument("--servers", default=",".join(SERVER_NAMES),
-                        help=f"comma-separated subset of {SERVER_NAMES}")
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVER_NAMES),
+        help=f"comma-separated subset of {SERVER_NAMES}",
+    )
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 quick)")
-    parser.add_argument("--python", default=default_python(),
-                        help="interpreter that runs Inkweave (default: the repo's .venv)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each scenario, wait up to SECONDS for the machine to be "
-                        "idle (under 10%% busy for 3 s): for shared machines")
-    parser.add_argument("--inkweave-src", type=Path, default=None,
-                        help="run Inkweave from this source tree instead of the repo (e.g. "
-                        "`git archive HEAD | tar -x -C DIR`); it goes first on PYTHONPATH")
+    parser.add_argument(
+        "--python",
+        default=default_python(),
+        help="interpreter that runs Inkweave (default: the repo's .venv)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to SECONDS for the machine to be "
+        "idle (under 10%% busy for 3 s): for shared machines",
+    )
+    parser.add_argument(
+        "--inkweave-src",
+        type=Path,
+        default=None,
+        help="run Inkweave from this source tree instead of the repo (e.g. "
+        "`git archive HEAD | tar -x -C DIR`); it goes first on PYTHONPATH",
+    )
     return parser.parse_args(argv)
 
 
@@ -608,9 +627,15 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     reps = args.reps or (1 if args.quick else 3)
     tmp = Path(tempfile.mkdtemp(prefix="inkweave-bench-"))
-    cfg = Config(quick=args.quick, reps=reps, python=args.python, logs=logs, tmp=tmp,
-                 inkweave_src=args.inkweave_src.resolve() if args.inkweave_src else None,
-                 wait_quiet_s=args.wait_quiet)
+    cfg = Config(
+        quick=args.quick,
+        reps=reps,
+        python=args.python,
+        logs=logs,
+        tmp=tmp,
+        inkweave_src=args.inkweave_src.resolve() if args.inkweave_src else None,
+        wait_quiet_s=args.wait_quiet,
+    )
     if args.quick:
         cfg.appends_s, cfg.memory_docs, cfg.awareness_idle_s = 3, 60, 18
 
@@ -664,12 +689,13 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print()
     print(md)
-    noise = [
-        values for metric, values, _ in extract(raw) if metric.startswith("Noise:")
-    ]
+    noise = [values for metric, values, _ in extract(raw) if metric.startswith("Noise:")]
     if noise and any((v or 0) > 20 for v in noise[0].values()):
-        print("\nwarning: other processes used over 20% of the machine during some runs; the "
-              "latency figures are noisy (rerun when the machine is quiet)", file=sys.stderr)
+        print(
+            "\nwarning: other processes used over 20% of the machine during some runs; the "
+            "latency figures are noisy (rerun when the machine is quiet)",
+            file=sys.stderr,
+        )
     print(f"\nraw results: {out.relative_to(REPO)}", file=sys.stderr)
     return 1 if failures else 0
 

@@ -16,73 +16,31 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from processes import PROCESSES, InkweaveNode, free_port, stop_all
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 S2 = ["--clients", "50", "--writers", "5", "--updates", "100", "--interval-ms", "20"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def start_node(
-    python: str, shared: Path, name: str, redis_url: str
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
+def start_node(python: str, shared: Path, name: str, redis_url: str) -> InkweaveNode:
+    """A node on its own data dir in `shared`, meeting the others on `redis_url`."""
     env = {
-        **os.environ,
-        "INKWEAVE_AUTH": "off",
-        "INKWEAVE_LOG_LEVEL": "WARNING",
         "INKWEAVE_DATABASE_URL": f"sqlite+aiosqlite:///{shared / 'inkweave.sqlite3'}",
         "INKWEAVE_DOCS_URL": f"sqlite+aiosqlite:///{shared / 'docs.sqlite3'}",
         "INKWEAVE_REDIS_URL": redis_url,
         "PYTHONPATH": str(ROOT),
     }
-    log = (shared / f"{name}.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "api",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(shared / name),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    wait_http(f"http://127.0.0.1:{port}/readyz")
-    return proc, port
+    node = InkweaveNode(python, shared / name, shared, env=env, name=name)
+    node.start()
+    return node
 
 
 def run_s2(urls: list[str], prefix: str) -> dict[str, float]:
@@ -123,10 +81,9 @@ def main() -> None:
 
     shared = Path(tempfile.mkdtemp(prefix="inkweave-two-nodes-"))
     redis_port = free_port()
-    processes: list[subprocess.Popen[bytes]] = []
     try:
         redis_bin = shutil.which("redis-server") or "/usr/bin/redis-server"
-        processes.append(
+        PROCESSES.append(
             subprocess.Popen(
                 [
                     redis_bin,
@@ -145,11 +102,8 @@ def main() -> None:
         )
         time.sleep(0.5)
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        node_a, port_a = start_node(args.python, shared, "a", redis_url)
-        processes.append(node_a)
-        node_b, port_b = start_node(args.python, shared, "b", redis_url)
-        processes.append(node_b)
-        url_a, url_b = f"ws://127.0.0.1:{port_a}/sync", f"ws://127.0.0.1:{port_b}/sync"
+        url_a = start_node(args.python, shared, "a", redis_url).sync_url
+        url_b = start_node(args.python, shared, "b", redis_url).sync_url
 
         single, double = [], []
         for rep in range(args.reps):
@@ -176,13 +130,7 @@ def main() -> None:
         two = min(run["delivered"] for run in double)
         print(f"| deliveries seen within 20 s, worst run | {one:.2%} | {two:.2%} | |")
     finally:
-        for proc in reversed(processes):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_all(timeout=15)  # the nodes, then Redis
         shutil.rmtree(shared, ignore_errors=True)
 
 
