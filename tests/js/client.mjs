@@ -187,6 +187,32 @@ const handlers = {
     }))
     return { cursors, text: ytext.toString() }
   },
+  // Starts noting which of `strings` the text holds after every change from now on (each
+  // applied update and local edit), so a test can tell that a client never saw a string, not
+  // only that it is gone at the end. `watched` answers with those seen and the changes counted.
+  watch: ({ strings }) => {
+    if (!Array.isArray(strings)) throw new Error('watch needs an array "strings"')
+    const ytext = text()
+    const watching = { seen: new Set(), changes: 0 }
+    const look = () => {
+      const current = ytext.toString()
+      for (const value of strings) {
+        if (current.includes(value)) watching.seen.add(value)
+      }
+    }
+    look()
+    ytext.observe(() => {
+      watching.changes += 1
+      look()
+    })
+    requireSession().watching = watching
+    return {}
+  },
+  watched: () => {
+    const { watching } = requireSession()
+    if (watching === undefined) throw new Error('send "watch" first')
+    return { seen: Array.from(watching.seen), changes: watching.changes }
+  },
   status,
   close,
   exit: async () => {

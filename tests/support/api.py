@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from api.settings import Settings
+from storage.kv.base import KeyValue
 
 from .inprocess import RunningApp, running_app
 
@@ -70,9 +71,11 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(settings: Settings) -> AsyncIterator[Api]:
-    """The app on a free port and an HTTP client for it, both closed when the block ends."""
-    async with running_app(settings) as app:
+async def running_api(settings: Settings, *, kv: KeyValue | None = None) -> AsyncIterator[Api]:
+    """The app on a free port and an HTTP client for it, both closed when the block ends.
+
+    `kv` replaces the configured key-value store (a `MemoryKeyValue` on a `ManualClock`)."""
+    async with running_app(settings, kv=kv) as app:
         client = Api(app)
         try:
             yield client

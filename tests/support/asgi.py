@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from .waiting import eventually
+
 
 @asynccontextmanager
 async def serving(app: Any, port: int, **config: Any) -> AsyncIterator[uvicorn.Server]:
@@ -16,10 +18,13 @@ async def serving(app: Any, port: int, **config: Any) -> AsyncIterator[uvicorn.S
     options: dict[str, Any] = {"log_config": None, "lifespan": "off", **config}
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
+            task.result()  # it failed to start: raise why
+        return server.started
+
+    await eventually(started, what="uvicorn started")
     try:
         yield server
     finally:

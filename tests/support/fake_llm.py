@@ -277,7 +277,7 @@ async def _pause(request: Request, seconds: float) -> bool:
     """Sleep, but stop early (False) once the client has gone, so a shutdown never waits on it."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        await asyncio.sleep(min(0.05, left))
+        await asyncio.sleep(min(0.05, left))  # part of the test: the scripted model pause
         if await request.is_disconnected():
             return False
     return True

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.app import Components, create_app
 from api.settings import Settings
 from storage.docs.base import DocStore
+from storage.kv.base import KeyValue
 from sync_server.auth import Authorizer
 
 from .asgi import serving
@@ -37,9 +38,13 @@ class RunningApp:
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, *, authorizer: Authorizer | None = None, store: DocStore | None = None
+    settings: Settings,
+    *,
+    authorizer: Authorizer | None = None,
+    store: DocStore | None = None,
+    kv: KeyValue | None = None,
 ) -> AsyncIterator[RunningApp]:
-    app = create_app(settings, authorizer=authorizer, store=store)
+    app = create_app(settings, authorizer=authorizer, store=store, kv=kv)
     port = free_port()
     app.state.components.sync_url = f"ws://127.0.0.1:{port}/sync"
     async with serving(app, port, lifespan="on", ws_max_size=1 << 26):

@@ -210,6 +210,15 @@ class NodeClient:
         reply = await self.command("cursors")
         return reply["text"], reply["cursors"]
 
+    async def watch(self, strings: list[str]) -> None:
+        """Note, after every change from now on, which of `strings` the text holds."""
+        await self.command("watch", strings=strings)
+
+    async def watched(self) -> tuple[set[str], int]:
+        """The watched strings the text ever held since `watch`, and the changes it went through."""
+        reply = await self.command("watched")
+        return set(reply["seen"]), reply["changes"]
+
     async def status(self) -> dict[str, Any]:
         return await self.command("status")
 

@@ -7,9 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from .waiting import DEADLINE_S, eventually_sync
 
 
 def free_port() -> int:
@@ -34,7 +35,7 @@ class ServerProcess:
     def sync_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/sync"
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = DEADLINE_S) -> ServerProcess:
         env = {**os.environ, **self.env}
         log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -54,17 +55,23 @@ class ServerProcess:
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.http_url}/readyz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"server did not become ready:\n{self.log_path.read_text()}")
+        try:
+            eventually_sync(self._ready, timeout=timeout, interval=0.1, what="server ready")
+        except AssertionError:
+            raise TimeoutError(
+                f"server did not become ready:\n{self.log_path.read_text()}"
+            ) from None
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/readyz", timeout=10) as response:
+                return response.status == 200
+        except OSError:  # not listening yet, or 503 while its stores start
+            return False
 
     def kill(self) -> None:
         """`kill -9`: no shutdown code runs."""

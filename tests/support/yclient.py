@@ -18,6 +18,8 @@ from pycrdt import Doc, Map, Text
 
 from sync_server import protocol
 
+from .waiting import DEADLINE_S, eventually
+
 
 def sync_url(base: str, doc: str, token: str | None = None) -> str:
     """The URL a y-websocket client opens: base + '/' + room, percent-encoded like a browser."""
@@ -47,7 +49,7 @@ class YClient:
         self._sending: set[asyncio.Task[None]] = set()
         self._subscription = self.doc.observe(self._on_local_change)
 
-    async def connect(self, *, wait_synced: bool = True, timeout: float = 10) -> YClient:
+    async def connect(self, *, wait_synced: bool = True, timeout: float = DEADLINE_S) -> YClient:
         self._ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
         self._reader = asyncio.create_task(self._read())
         await self._send_quietly(protocol.sync_step1(self.doc.get_state()))
@@ -145,9 +147,9 @@ class YClient:
             self._applying_remote = False
 
 
-async def wait_until(predicate: Any, timeout: float = 10, interval: float = 0.02) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(interval)
+async def wait_until(predicate: Any, timeout: float = DEADLINE_S, interval: float = 0.02) -> None:
+    """`tests.support.waiting.eventually` under its older name; raises TimeoutError."""
+    try:
+        await eventually(predicate, timeout=timeout, interval=interval)
+    except AssertionError as exc:
+        raise TimeoutError(f"condition not met in time: {exc}") from exc
