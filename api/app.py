@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from storage.blobs.s3 import S3BlobStore
 from storage.docs.base import DocStore
+from storage.kv.base import KeyValue
 from storage.kv.redis import RedisKeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
@@ -37,6 +39,8 @@ from .webui import mount_web_ui
 
 log = logging.getLogger(__name__)
 
+READY_CHECK_TIMEOUT_S = 5.0  # each `/readyz` check; probes commonly give up after 10 s
+
 
 def _authorizer(parts: Components) -> Authorizer:
     if parts.settings.auth == "off":
@@ -50,11 +54,13 @@ def create_app(
     *,
     authorizer: Authorizer | None = None,
     store: DocStore | None = None,
+    kv: KeyValue | None = None,
 ) -> FastAPI:
-    """The whole app; `authorizer` and `store` replace the configured ones (tests, embedding)."""
+    """The whole app; `authorizer`, `store` and `kv` replace the configured ones (tests,
+    embedding)."""
     settings = settings or Settings()
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
-    parts = build_components(settings, store=store)
+    parts = build_components(settings, store=store, kv=kv)
     projection = Projector(parts)
     parts.rooms.on_update = projection.on_update
     job_system = build_job_system(settings)
@@ -130,10 +136,14 @@ def create_app(
         report, ready = {}, True
         for name, check in checks.items():
             try:
-                await check()
+                # A store that does not answer is as unready as one that refuses: say so
+                # before a load balancer's probe gives up (a driver may wait 30 s for a server).
+                await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S)
                 report[name] = "ok"
+            except TimeoutError:
+                report[name], ready = f"no answer within {READY_CHECK_TIMEOUT_S:g} s", False
             except Exception as exc:
-                report[name], ready = str(exc), False
+                report[name], ready = str(exc) or type(exc).__name__, False
         status = "ready" if ready else "unavailable"
         return JSONResponse({"status": status, **report}, status_code=200 if ready else 503)
 

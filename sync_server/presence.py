@@ -5,13 +5,15 @@ The server keeps the newest entry of every client, so that it can
   the echoes would make traffic grow with the square of the room size),
 - tell the difference between a real change and a keep-alive renewal (same state, newer clock),
   which can be batched,
-- give a newcomer a snapshot of everyone present, and
-- announce the departure of a client whose connection ended without a goodbye.
+- give a newcomer a snapshot of everyone present,
+- announce the departure of a client whose connection ended without a goodbye, and
+- retire entries nobody renewed in time (the clients of a node that died never say goodbye).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .protocol import AwarenessEntry
@@ -30,7 +32,14 @@ STALE_AFTER_S = 35.0
 
 
 class Presence:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        stale_after_s: float = STALE_AFTER_S,
+    ) -> None:
+        self._clock = clock
+        self._stale_after_s = stale_after_s
         self._clocks: dict[int, int] = {}
         self._states: dict[int, str] = {}
         self._seen: dict[int, float] = {}
@@ -55,7 +64,7 @@ class Presence:
                 continue
             previous = self._states.get(entry.client_id)
             self._states[entry.client_id] = entry.state_json
-            self._seen[entry.client_id] = time.monotonic()
+            self._seen[entry.client_id] = self._clock()
             applied.present.append(entry.client_id)
             if previous == entry.state_json:
                 applied.renewed.append(entry)
@@ -75,13 +84,22 @@ class Presence:
                 removals.append(AwarenessEntry(client_id, clock, "null"))
         return removals
 
+    def expire(self) -> list[AwarenessEntry]:
+        """Entries announcing the departure of every client nobody renewed in time."""
+        cutoff = self._clock() - self._stale_after_s
+        return self.remove({client_id for client_id, seen in self._seen.items() if seen < cutoff})
+
+    def next_expiry(self) -> float | None:
+        """When (on this presence's clock) the oldest entry goes stale; None when empty."""
+        if not self._seen:
+            return None
+        return min(self._seen.values()) + self._stale_after_s
+
     def snapshot(self) -> list[AwarenessEntry]:
-        """Everyone present, dropping (for good) entries nobody renewed in time."""
-        cutoff = time.monotonic() - STALE_AFTER_S
-        for client_id in [c for c, seen in self._seen.items() if seen < cutoff]:
-            self._states.pop(client_id, None)
-            del self._seen[client_id]
+        """Everyone present; an entry nobody renewed in time is never shown to a newcomer."""
+        cutoff = self._clock() - self._stale_after_s
         return [
             AwarenessEntry(client_id, self._clocks[client_id], state)
             for client_id, state in self._states.items()
+            if self._seen[client_id] >= cutoff
         ]

@@ -23,7 +23,7 @@ from . import protocol
 from .connection import Connection
 from .first_sync import first_sync_frames
 from .metrics import SyncMetrics
-from .presence import Presence
+from .presence import STALE_AFTER_S, Presence
 from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class RoomPolicy:
     sync_chunk_bytes: int = 256 * 1024
     compact_after_updates: int = 500
     compact_after_bytes: int = 4 * 1024 * 1024
+    presence_stale_after_s: float = STALE_AFTER_S
 
 
 class Room:
@@ -53,10 +54,13 @@ class Room:
         request_compaction: Callable[[str], None],
         on_update: Callable[[str, str | None], None] | None = None,
         bus: Bus | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` measures presence staleness; a test moves it instead of waiting."""
         self.name = name
         self.connections: set[Connection] = set()
-        self.presence = Presence()
+        self._clock = clock
+        self.presence = Presence(clock=clock, stale_after_s=policy.presence_stale_after_s)
         self._store = store
         self._metrics = metrics
         self._policy = policy
@@ -70,6 +74,8 @@ class Room:
         self._publishing: set[asyncio.Task[None]] = set()
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
+        self._expiry_timer: asyncio.TimerHandle | None = None
+        self._closed = asyncio.Event()
         self._relay: list[bytes] = []
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
@@ -111,13 +117,23 @@ class Room:
         self._fresh_sync = None  # any change, deletions included (they keep the state vector)
 
     async def detach(self) -> None:
-        """Stop listening to other nodes (after `unload`)."""
-        if self._bus is not None:
-            await self._bus.unsubscribe(self.channel, self._on_bus_message)
+        """Stop listening to other nodes (after `unload`); the room is then closed."""
+        try:
+            if self._bus is not None:
+                await self._bus.unsubscribe(self.channel, self._on_bus_message)
+        finally:
+            self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Until the room is unloaded and listens to nothing any more."""
+        await self._closed.wait()
 
     def unload(self) -> None:
         if self._renewal_timer is not None:
             self._renewal_timer.cancel()
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
         if self._doc is not None and self._subscription is not None:
             # The document holds this callback in Rust, out of reach of Python's cycle collector.
             self._doc.unobserve(self._subscription)
@@ -125,6 +141,8 @@ class Room:
         self._doc = None
         self._fresh_sync = None
         self._pending_renewals.clear()
+        if self._bus is None:
+            self._closed.set()  # nothing to detach from
 
     def join(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -143,6 +161,9 @@ class Room:
     async def handle(self, conn: Connection, message: protocol.Message) -> None:
         match message:
             case protocol.SyncStep1(state_vector):
+                # Answered after this socket's updates are stored: a client may use a step 1 as
+                # a barrier (the AI peer does before it leaves, so a finished task's text is in).
+                await conn.drain()
                 for frame in self._first_sync(state_vector):
                     conn.send(frame)
             case protocol.SyncStep2(update) | protocol.SyncUpdate(update):
@@ -239,6 +260,7 @@ class Room:
 
     def _handle_awareness(self, conn: Connection, entries: list[protocol.AwarenessEntry]) -> None:
         applied = self.presence.apply(entries)
+        self._schedule_expiry()
         conn.client_ids.update(applied.present)
         for entry in applied.changed:
             if entry.removed:
@@ -257,10 +279,14 @@ class Room:
                 self._pending_renewals[entry.client_id] = entry
             if self._renewal_timer is None:
                 self._renewal_timer = asyncio.get_running_loop().call_later(
-                    self._policy.awareness_renewal_flush_s, self._flush_renewals
+                    self._policy.awareness_renewal_flush_s, self.flush_renewals
                 )
 
-    def _flush_renewals(self) -> None:
+    def flush_renewals(self) -> None:
+        """Relay the batched keep-alives: runs every flush period by itself; public for a
+        caller that decides when (a test)."""
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
         self._renewal_timer = None
         if not self._pending_renewals:
             return
@@ -272,6 +298,33 @@ class Room:
             # The owners get their own entry back too; clients ignore an entry they already have.
             self._broadcast(protocol.awareness(renewals), exclude=None, counter="awareness")
             self._publish(_BUS_AWARENESS, protocol.encode_awareness(renewals))
+
+    def expire_presence(self) -> list[protocol.AwarenessEntry]:
+        """Announce to this node's peers that clients nobody renewed in time are gone.
+
+        Runs by itself when the oldest entry goes stale; public for a caller that moves the
+        clock. Not published: every node retires another node's silent clients on its own.
+        """
+        removals = self.presence.expire()
+        if removals:
+            gone = {entry.client_id for entry in removals}
+            for conn in self.connections:
+                conn.client_ids -= gone
+            self._broadcast(protocol.awareness(removals), exclude=None, counter="awareness")
+        self._schedule_expiry()
+        return removals
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry_timer is not None or self._doc is None:
+            return
+        due = self.presence.next_expiry()
+        if due is not None:
+            delay = max(0.0, due - self._clock())
+            self._expiry_timer = asyncio.get_running_loop().call_later(delay, self._expiry_due)
+
+    def _expiry_due(self) -> None:
+        self._expiry_timer = None
+        self.expire_presence()
 
     def _publish(self, kind: bytes, payload: bytes) -> None:
         if self._bus is not None:
@@ -295,6 +348,7 @@ class Room:
             except ProtocolError:
                 log.warning("malformed awareness on the bus", extra={"doc": self.name})
                 return
+            self._schedule_expiry()
             fresh = applied.changed + applied.renewed
             if fresh:
                 self._broadcast(protocol.awareness(fresh), exclude=None, counter="awareness")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -31,11 +32,14 @@ class RoomManager:
         unload_grace_s: float,
         on_update: Callable[[str, str | None], None] | None = None,
         bus: Bus | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`on_update(doc, principal)` runs after every change applied to a loaded document.
 
         With a `bus`, rooms of the same document on other nodes exchange updates and awareness.
+        `clock` measures the unload grace and presence staleness (a test moves it by hand).
         """
+        self._clock = clock
         self._store = store
         self._metrics = metrics
         self._policy = policy
@@ -48,6 +52,7 @@ class RoomManager:
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        self._idle_since: dict[str, float] = {}
         self._compacting: dict[str, asyncio.Task[None]] = {}
 
     @property
@@ -58,6 +63,7 @@ class RoomManager:
         timer = self._unload_timers.pop(name, None)
         if timer is not None:
             timer.cancel()
+        self._idle_since.pop(name, None)
         room = self._rooms.get(name)
         if room is None:
             room = Room(
@@ -68,6 +74,7 @@ class RoomManager:
                 request_compaction=self.request_compaction,
                 on_update=self._updated,
                 bus=self._bus,
+                clock=self._clock,
             )
             self._rooms[name] = room
             self._metrics.open_rooms.set(len(self._rooms))
@@ -90,12 +97,45 @@ class RoomManager:
         if failed or self._grace_s <= 0:
             self._unload(name)
         else:
-            self._unload_timers[name] = asyncio.get_running_loop().call_later(
-                self._grace_s, self._unload, name
-            )
+            self._idle_since[name] = self._clock()
+            self._unload_later(name, self._grace_s)
+
+    def _unload_later(self, name: str, delay: float) -> None:
+        self._unload_timers[name] = asyncio.get_running_loop().call_later(
+            delay, self._unload_if_due, name
+        )
+
+    def _unload_if_due(self, name: str) -> None:
+        self._unload_timers.pop(name, None)
+        remaining = self._grace_left(name)
+        if remaining is None:
+            return
+        if remaining > 0:  # the clock is not the loop's (a test's): look again later
+            self._unload_later(name, remaining)
+        else:
+            self._unload(name)
+
+    def _grace_left(self, name: str) -> float | None:
+        since = self._idle_since.get(name)
+        return None if since is None else since + self._grace_s - self._clock()
+
+    def unload_idle(self) -> list[str]:
+        """Unload now every room that nobody has held for the grace period; their names.
+
+        Timers do this by themselves; this is for a caller that moves the clock by hand.
+        """
+        now = self._clock()
+        due = [name for name, since in self._idle_since.items() if since + self._grace_s <= now]
+        for name in due:
+            timer = self._unload_timers.pop(name, None)
+            if timer is not None:
+                timer.cancel()
+            self._unload(name)
+        return due
 
     def _unload(self, name: str) -> None:
         self._unload_timers.pop(name, None)
+        self._idle_since.pop(name, None)
         if self._holders.get(name):
             return
         room = self._rooms.pop(name, None)
@@ -156,6 +196,7 @@ class RoomManager:
         for timer in self._unload_timers.values():
             timer.cancel()
         self._unload_timers.clear()
+        self._idle_since.clear()
         if self._compacting:
             await asyncio.gather(*self._compacting.values(), return_exceptions=True)
         for name in list(self._rooms):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 
 class MemoryKeyValue:
-    def __init__(self, *, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._values: dict[str, tuple[str, float]] = {}
         self._max_keys = max_keys
+        self._clock = clock
 
     def _live(self, key: str) -> tuple[str, float] | None:
         entry = self._values.get(key)
-        if entry is not None and entry[1] <= time.monotonic():
+        if entry is not None and entry[1] <= self._clock():
             del self._values[key]
             return None
         return entry
@@ -20,13 +24,13 @@ class MemoryKeyValue:
     def _sweep(self) -> None:
         if len(self._values) < self._max_keys:
             return
-        now = time.monotonic()
+        now = self._clock()
         for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
             del self._values[key]
 
     async def hit(self, key: str, window_s: float) -> tuple[int, float]:
         entry = self._live(key)
-        now = time.monotonic()
+        now = self._clock()
         if entry is None:
             self._sweep()
             entry = ("0", now + window_s)
@@ -36,7 +40,7 @@ class MemoryKeyValue:
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         self._sweep()
-        self._values[key] = (value, time.monotonic() + ttl_s)
+        self._values[key] = (value, self._clock() + ttl_s)
 
     async def get(self, key: str) -> str | None:
         entry = self._live(key)

@@ -20,12 +20,15 @@ from storage.docs.mongo import MongoDocStore
 from storage.docs.sql import SQLDocStore, snapshots_table
 from tests.support.mariadb import mariadb_database
 from tests.support.secantus import mongo_database
+from tests.support.waiting import eventually
 from tests.support.ydocs import clocks
 
 BACKENDS = [
     "sqlite",
     pytest.param("mariadb", marks=pytest.mark.mariadb),
     pytest.param("mongo", marks=pytest.mark.mongo),
+    # SecantusDB as production runs it, journal on and fsynced per commit (`SecantusServer`).
+    pytest.param("mongo-journal", marks=pytest.mark.mongo),
 ]
 
 StoreFactory = Callable[..., DocStore]
@@ -48,7 +51,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         async with mariadb_database() as url:
             yield partial(SQLDocStore, url)
     else:
-        async with mongo_database() as (url, database):
+        async with mongo_database(journal=request.param == "mongo-journal") as (url, database):
             yield partial(MongoDocStore, url, database)
 
 
@@ -166,19 +169,23 @@ async def test_compaction_keeps_content_and_empties_the_log(store: DocStore) -> 
 async def test_compaction_while_writers_are_active_loses_nothing(store: DocStore) -> None:
     writers = [Writer() for _ in range(4)]
     stop = asyncio.Event()
+    appended = [0]
 
     async def write(writer: Writer, tag: str) -> None:
         index = 0
         while not stop.is_set() or index < 30:
             await store.append("busy", writer.type(f"{tag}{index};"))
+            appended[0] += 1
             index += 1
 
     async def compact_repeatedly() -> int:
         done = 0
         for _ in range(8):
+            # Each compaction has appends of its own to merge, while the writers go on.
+            mark = appended[0]
+            await eventually(lambda mark=mark: appended[0] > mark, what="a new append")
             if await store.compact("busy") is not None:
                 done += 1
-            await asyncio.sleep(0.01)
         return done
 
     tasks = [asyncio.create_task(write(w, t)) for w, t in zip(writers, "ABCD", strict=True)]

@@ -18,7 +18,8 @@ from pycrdt import Doc, Text
 from storage.docs.base import StoredDoc
 from storage.docs.merge import merged_state
 from storage.docs.mongo import MongoDocStore, SnapshotConflict
-from tests.support.secantus import mongo_database
+from tests.support.secantus import SecantusServer, mongo_database
+from tests.support.waiting import eventually
 from tests.support.ydocs import clocks
 
 pytestmark = pytest.mark.mongo
@@ -229,18 +230,22 @@ async def test_two_nodes_compacting_while_both_write_keep_everything(
     try:
         writers = [Writer() for _ in range(4)]
         stop = asyncio.Event()
+        appended = [0]
 
         async def write(node: MongoDocStore, writer: Writer, tag: str) -> None:
             index = 0
             while not stop.is_set() or index < 20:
                 await node.append("shared", writer.type(f"{tag}{index};"))
+                appended[0] += 1
                 index += 1
 
         async def compact(node: MongoDocStore) -> int:
             done = 0
             for _ in range(6):
+                # Each round has appends of its own to merge, while the writers go on.
+                mark = appended[0]
+                await eventually(lambda mark=mark: appended[0] > mark, what="a new append")
                 done += await node.compact("shared") is not None
-                await asyncio.sleep(0.005)
             return done
 
         tasks = [
@@ -328,3 +333,32 @@ async def test_a_snapshot_over_mongodbs_16_mib_limit_is_stored(make_store: Facto
         assert text_of(stored) == str(writer.text)
     finally:
         await store.close()
+
+
+async def test_acknowledged_appends_survive_a_kill_9_of_the_journaled_server() -> None:
+    """Invariant 1 one level down: `append` returns only once the batch is in the journal, so a
+    database server killed with -9 (no checkpoint, no clean close) recovers every one of them."""
+    server = SecantusServer(journal=True).start()
+    try:
+        store = MongoDocStore(server.url, "durable", snapshot_chunk_bytes=CHUNK)
+        await store.start()
+        writer = Writer()
+        await fill(store, "journal", writer, 40)
+        await store.compact("journal")  # a snapshot, its chunks and an emptied log
+        await asyncio.gather(*(store.append("journal", writer.type(f"并{i}")) for i in range(60)))
+        await fill(store, "journal", writer, 5, tag="末")
+        await store.close()
+
+        server.kill()
+        server.start()  # recovery replays the journal
+        recovered = MongoDocStore(server.url, "durable", snapshot_chunk_bytes=CHUNK)
+        await recovered.start()
+        try:
+            stored = await recovered.load("journal")
+            assert stored.snapshot is not None
+            assert text_of(stored) == str(writer.text)
+            assert len(stored.updates) == 65
+        finally:
+            await recovered.close()
+    finally:
+        server.remove()

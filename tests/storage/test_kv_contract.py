@@ -1,4 +1,9 @@
-"""The key-value store contract, on memory and on the local Redis."""
+"""The key-value store contract, on memory and on the local Redis.
+
+Windows and TTLs: the memory store takes a `ManualClock`, so its boundaries are checked exactly
+without waiting. Redis keeps its own clock: its expiry is checked with TTLs long enough never to
+run out during the test (read back with PTTL) and with one short key awaited until it is gone.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +12,72 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
 from storage.kv.redis import RedisKeyValue
+from tests.support.clock import ManualClock
+from tests.support.waiting import eventually
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+WINDOW_S = 60.0
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def kv(request: pytest.FixtureRequest) -> AsyncIterator[KeyValue]:
     if request.param == "memory":
-        store: KeyValue = MemoryKeyValue()
+        store: KeyValue = MemoryKeyValue(clock=ManualClock())
     else:
-        store = RedisKeyValue("redis://127.0.0.1:6379/0", prefix=f"test{secrets.token_hex(4)}:")
+        store = RedisKeyValue(REDIS_URL, prefix=f"test{secrets.token_hex(4)}:")
     yield store
     await store.close()
 
 
-async def test_hits_count_within_a_window_and_reset_after_it(kv: KeyValue) -> None:
-    counts = [(await kv.hit("rl:user:1", 0.5))[0] for _ in range(3)]
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def memory(clock: ManualClock) -> AsyncIterator[MemoryKeyValue]:
+    store = MemoryKeyValue(clock=clock)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def redis_kv() -> AsyncIterator[tuple[RedisKeyValue, aioredis.Redis, str]]:
+    """The store, a raw client to read TTLs with, and the store's key prefix."""
+    prefix = f"test{secrets.token_hex(4)}:"
+    store, raw = RedisKeyValue(REDIS_URL, prefix=prefix), aioredis.from_url(REDIS_URL)
+    yield store, raw, prefix
+    await store.close()
+    await raw.aclose()
+
+
+# Both stores ----------------------------------------------------------------------------------
+
+
+async def test_hits_count_within_a_window(kv: KeyValue) -> None:
+    counts = [(await kv.hit("rl:user:1", WINDOW_S))[0] for _ in range(3)]
     assert counts == [1, 2, 3]
-    _, left = await kv.hit("rl:user:1", 0.5)
-    assert 0 < left <= 0.5
+    _, left = await kv.hit("rl:user:1", WINDOW_S)
+    assert 0 < left <= WINDOW_S
     assert await kv.get("rl:user:1") == "4"
-    assert (await kv.hit("rl:user:2", 0.5))[0] == 1
-    await asyncio.sleep(0.6)
-    assert (await kv.hit("rl:user:1", 0.5))[0] == 1
+    assert (await kv.hit("rl:user:2", WINDOW_S))[0] == 1
 
 
-async def test_values_expire(kv: KeyValue) -> None:
-    await kv.set("revoked:abc", "1", 0.3)
+async def test_a_hit_never_lengthens_its_window(kv: KeyValue) -> None:
+    _, first = await kv.hit("rl:burst", WINDOW_S)
+    _, second = await kv.hit("rl:burst", WINDOW_S * 10)
+    assert second <= first
+
+
+async def test_a_value_is_there_until_its_ttl(kv: KeyValue) -> None:
+    await kv.set("revoked:abc", "1", WINDOW_S)
     assert await kv.get("revoked:abc") == "1"
-    await asyncio.sleep(0.4)
-    assert await kv.get("revoked:abc") is None
+    assert await kv.get("revoked:other") is None
 
 
 async def test_delete(kv: KeyValue) -> None:
@@ -51,3 +90,56 @@ async def test_delete(kv: KeyValue) -> None:
 async def test_concurrent_hits_are_all_counted(kv: KeyValue) -> None:
     results = await asyncio.gather(*(kv.hit("burst", 5) for _ in range(50)))
     assert sorted(count for count, _ in results) == list(range(1, 51))
+
+
+# Memory: exact boundaries on a hand-moved clock --------------------------------------------------
+
+
+async def test_memory_window_is_fixed_from_its_first_hit_and_resets_when_it_ends(
+    memory: MemoryKeyValue, clock: ManualClock
+) -> None:
+    assert await memory.hit("rl:user:1", WINDOW_S) == (1, WINDOW_S)
+    clock.advance(30)
+    assert await memory.hit("rl:user:1", WINDOW_S) == (2, 30)
+    clock.advance(29.5)
+    assert await memory.hit("rl:user:1", WINDOW_S) == (3, 0.5)
+    clock.advance(0.5)
+    assert await memory.get("rl:user:1") is None
+    assert await memory.hit("rl:user:1", WINDOW_S) == (1, WINDOW_S)
+
+
+async def test_memory_values_expire_at_their_ttl(
+    memory: MemoryKeyValue, clock: ManualClock
+) -> None:
+    await memory.set("revoked:abc", "1", 30)
+    clock.advance(29.9)
+    assert await memory.get("revoked:abc") == "1"
+    clock.advance(0.1)
+    assert await memory.get("revoked:abc") is None
+
+
+# Redis: its own clock -----------------------------------------------------------------------------
+
+
+async def test_redis_sets_the_ttl_it_was_given(
+    redis_kv: tuple[RedisKeyValue, aioredis.Redis, str],
+) -> None:
+    store, raw, prefix = redis_kv
+    await store.set("revoked:abc", "1", WINDOW_S)
+    await store.hit("rl:user:1", WINDOW_S)
+    for key in ("revoked:abc", "rl:user:1"):
+        assert 0 < await raw.pttl(prefix + key) <= WINDOW_S * 1000
+
+
+async def test_redis_values_and_windows_expire(
+    redis_kv: tuple[RedisKeyValue, aioredis.Redis, str],
+) -> None:
+    store, _raw, _prefix = redis_kv
+    await store.set("revoked:abc", "1", 0.2)
+    assert (await store.hit("rl:user:1", 0.2))[0] == 1
+
+    async def gone() -> bool:
+        return await store.get("revoked:abc") is None and await store.get("rl:user:1") is None
+
+    await eventually(gone, what="both keys expired in Redis")
+    assert (await store.hit("rl:user:1", WINDOW_S))[0] == 1  # a new window

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,48 +12,13 @@ from storage.bus.memory import MemoryBus, MemoryHub
 from storage.docs.base import StoredDoc
 from storage.docs.sql import SQLDocStore
 from sync_server import protocol
-from sync_server.auth import Access
-from sync_server.connection import Connection
 from sync_server.metrics import SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
-from tests.support.yclient import wait_until
+from tests.support.room_peer import RoomPeer
+from tests.support.waiting import eventually
 
 DOC = "双节点"
-
-
-class Peer:
-    """A connection whose frames land in a document, as a client's would."""
-
-    def __init__(self) -> None:
-        self.doc: Doc = Doc()
-        self.awareness: dict[int, str] = {}
-        self.conn = Connection(
-            send_bytes=self._receive,
-            close=self._close,
-            access=Access.WRITE,
-            principal="7",
-            queue_limit=1000,
-        )
-        self.sender = asyncio.create_task(self.conn.run_sender())
-
-    async def _receive(self, frame: bytes) -> None:
-        message = protocol.parse_message(frame)
-        if isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
-            self.doc.apply_update(message.update)
-        elif isinstance(message, protocol.AwarenessMessage):
-            for entry in protocol.parse_awareness(message.payload):
-                if entry.removed:
-                    self.awareness.pop(entry.client_id, None)
-                else:
-                    self.awareness[entry.client_id] = entry.state_json
-
-    async def _close(self, code: int, reason: str) -> None:
-        pass
-
-    @property
-    def text(self) -> str:
-        return str(self.doc.get("content", type=Text))
 
 
 def edit(text: str, base: Doc | None = None) -> bytes:
@@ -90,11 +54,11 @@ async def test_an_update_on_one_node_reaches_peers_on_the_other(store: SQLDocSto
     room_a, room_b = first.acquire(DOC), second.acquire(DOC)
     await room_a.ready()
     await room_b.ready()
-    alice, bob = Peer(), Peer()
+    alice, bob = RoomPeer(), RoomPeer()
     room_a.join(alice.conn)
     room_b.join(bob.conn)
     await room_a.submit(edit("来自甲节点"), origin=alice.conn)
-    await wait_until(lambda: bob.text == "来自甲节点")
+    await eventually(lambda: bob.text == "来自甲节点", what="relayed across the bus")
     assert (await store.load(DOC)).updates, "stored once, by the node that received it"
     assert len((await store.load(DOC)).updates) == 1
 
@@ -127,17 +91,19 @@ async def test_awareness_crosses_nodes_and_departures_follow(store: SQLDocStore)
     room_a, room_b = first.acquire(DOC), second.acquire(DOC)
     await room_a.ready()
     await room_b.ready()
-    alice, bob = Peer(), Peer()
+    alice, bob = RoomPeer(), RoomPeer()
     room_a.join(alice.conn)
     room_b.join(bob.conn)
     entry = protocol.AwarenessEntry(42, 1, '{"user":{"name":"阿丽"}}')
     await room_a.handle(alice.conn, protocol.AwarenessMessage(protocol.encode_awareness([entry])))
-    await wait_until(lambda: 42 in bob.awareness)
+    await eventually(lambda: 42 in bob.awareness, what="Alice's presence crosses the bus")
     room_a.leave(alice.conn)
-    await wait_until(lambda: 42 not in bob.awareness)
-    newcomer = Peer()
+    await eventually(lambda: 42 not in bob.awareness, what="her departure follows")
+    newcomer = RoomPeer()
     room_b.join(newcomer.conn)
-    await asyncio.sleep(0.05)
+    # Frames arrive in order: once the answer to this query is in, so is the join's snapshot.
+    await room_b.handle(newcomer.conn, protocol.QueryAwareness())
+    await eventually(lambda: newcomer.awareness_frames >= 1, what="the query's answer")
     assert 42 not in newcomer.awareness
 
 
@@ -146,13 +112,12 @@ async def test_a_node_resyncs_from_the_store_after_a_bus_outage(store: SQLDocSto
     room_a, room_b = first.acquire(DOC), second.acquire(DOC)
     await room_a.ready()
     await room_b.ready()
-    bob = Peer()
+    bob = RoomPeer()
     room_b.join(bob.conn)
     await store.append(DOC, edit("总线断开时写入"))  # stored by a node whose publish was lost
-    await asyncio.sleep(0.05)
-    assert bob.text == ""
+    assert str(room_b.doc.get("content", type=Text)) == "", "nothing told the room about it"
     await second.resync_all()
-    await wait_until(lambda: bob.text == "总线断开时写入")
+    await eventually(lambda: bob.text == "总线断开时写入", what="the re-sync reaches Bob")
 
 
 async def test_unloading_a_room_stops_listening(store: SQLDocStore) -> None:
@@ -162,9 +127,12 @@ async def test_unloading_a_room_stops_listening(store: SQLDocStore) -> None:
     room_b = second.acquire(DOC)
     await room_b.ready()
     second.release(room_b)
-    await asyncio.sleep(0.05)
     assert DOC not in second.rooms
-    await room_a.submit(edit("无人在听"), origin=None)
+    await room_b.wait_closed()
+    listener = second.acquire(DOC)  # a new room of the same node: it listens, the old one not
+    await listener.ready()
+    await room_a.submit(edit("无人在听"), origin=None)  # the memory bus delivers before returning
+    assert str(listener.doc.get("content", type=Text)) == "无人在听"
     assert room_b._early == []
 
 
@@ -176,7 +144,7 @@ async def test_a_writer_receives_peers_updates_its_own_update_unblocked(
     (manager,) = await nodes(store, MemoryHub(), 1)
     room = manager.acquire(DOC)
     await room.ready()
-    alice, bob = Peer(), Peer()
+    alice, bob = RoomPeer(), RoomPeer()
     room.join(alice.conn)
     room.join(bob.conn)
     alice_doc: Doc = Doc()
@@ -188,4 +156,4 @@ async def test_a_writer_receives_peers_updates_its_own_update_unblocked(
     bob_doc.get("content", type=Text).insert(len("甲".encode()), "乙")
     await room.submit(bob_doc.get_update(before), origin=bob.conn)
     await room.submit(alice_update, origin=alice.conn)
-    await wait_until(lambda: alice.text == "甲乙" and bob.text == "甲乙")
+    await eventually(lambda: alice.text == "甲乙" and bob.text == "甲乙", what="both get both")

@@ -15,11 +15,12 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.support import waiting
 from tests.support.node_client import NodeClient
 from tests.support.server import ServerProcess
-from tests.support.yclient import YClient, wait_until
+from tests.support.yclient import YClient
 
-pytestmark = [pytest.mark.node, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.node
 
 T = TypeVar("T")
 
@@ -77,28 +78,25 @@ async def clients() -> AsyncIterator[Clients]:
 
 
 async def eventually(
-    fetch: Callable[[], Awaitable[T]],
-    predicate: Callable[[T], bool],
-    what: str,
-    timeout: float = 5,
+    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], what: str
 ) -> T:
     """Poll `fetch` until its value satisfies `predicate`; fail with the last value seen."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+    seen: list[T] = []
+
+    async def probe() -> tuple[T] | None:
         value = await fetch()
-        if predicate(value):
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s; last seen: {value!r}")
-        await asyncio.sleep(0.05)
+        seen[:] = [value]
+        return (value,) if predicate(value) else None
 
-
-async def python_eventually(predicate: Callable[[], bool], what: str, timeout: float = 5) -> None:
     try:
-        await wait_until(predicate, timeout)
-    except TimeoutError:
-        raise AssertionError(f"{what}: not within {timeout} s") from None
+        (value,) = await waiting.eventually(probe, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last seen: {seen[0] if seen else None!r}") from None
+    return value
+
+
+async def python_eventually(predicate: Callable[[], bool], what: str) -> None:
+    await waiting.eventually(predicate, what=what)
 
 
 def names(states: dict[int, dict[str, Any]]) -> dict[int, str | None]:
@@ -184,7 +182,7 @@ async def test_concurrent_chinese_edits_from_js_and_python_converge(
                 await client.insert_after(rng.choice(seen), value)
             else:
                 await client.insert_before(rng.choice(seen), value)
-            await asyncio.sleep(rng.uniform(0, 0.03))
+            await asyncio.sleep(rng.uniform(0, 0.03))  # part of the test: typists' own pace
 
     async def python_writer(label: str, rng: random.Random) -> None:
         for i in range(rounds):
@@ -201,7 +199,7 @@ async def test_concurrent_chinese_edits_from_js_and_python_converge(
                 anchor = rng.choice(seen)
                 at = current.index(anchor) + (len(anchor) if where == "after" else 0)
                 py.insert(at, value)
-            await asyncio.sleep(rng.uniform(0, 0.03))
+            await asyncio.sleep(rng.uniform(0, 0.03))  # part of the test: typists' own pace
 
     await asyncio.gather(
         node_writer(node_a, "甲", random.Random(1)),
@@ -218,7 +216,6 @@ async def test_concurrent_chinese_edits_from_js_and_python_converge(
         texts,
         lambda t: t[0] == t[1] == t[2] and len(t[0]) == expected_length,
         "all three clients hold the same complete text",
-        timeout=8,
     )
     missing = [c for c in inserted if c not in final]
     assert not missing, f"chunks lost or split: {missing} in {final!r}"
@@ -278,10 +275,9 @@ async def test_awareness_flows_between_js_and_python_clients(
         node_b.awareness,
         lambda s: names(s) == {py_id: "py"},
         "node B sees node A leave",
-        timeout=3,
     )
     await python_eventually(
-        lambda: node_a.client_id not in py.awareness, "the Python client sees node A leave", 3
+        lambda: node_a.client_id not in py.awareness, "the Python client sees node A leave"
     )
 
     # A client whose process dies (no goodbye on the wire) is removed by the server.
@@ -296,10 +292,9 @@ async def test_awareness_flows_between_js_and_python_clients(
         node_c.awareness,
         lambda s: names(s) == {py_id: "py"},
         "node C sees the killed node B leave",
-        timeout=3,
     )
     await python_eventually(
-        lambda: node_b.client_id not in py.awareness, "the Python client sees node B leave", 3
+        lambda: node_b.client_id not in py.awareness, "the Python client sees node B leave"
     )
     assert_no_server_errors(server)
 
@@ -328,7 +323,7 @@ async def test_node_client_reconnects_after_a_server_restart_and_sees_all_text(
     try:
         everything = "第一段：风起。第二段：云涌。第三段：离线所写。"
         status = await eventually(
-            node.status, lambda s: s["synced"], "the provider resyncs after the restart", 10
+            node.status, lambda s: s["synced"], "the provider resyncs after the restart"
         )
         assert status["closes"], "the provider should have seen its connection close"
         fresh = await (await clients.node("乙")).connect(restarted.sync_url, room)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from sync_server.presence import STALE_AFTER_S
 from tests.support.mariadb import mariadb_database
 from tests.support.secantus import mongo_database
 from tests.support.server import ServerProcess, free_port
-from tests.support.yclient import YClient, wait_until
+from tests.support.waiting import DEADLINE_S, eventually, eventually_sync
+from tests.support.yclient import YClient
 from tests.support.ydocs import clocks
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.mongo]
@@ -51,13 +53,12 @@ class ThrowawayRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(redis.ConnectionError):
-                if redis.Redis(port=self.port).ping():
-                    return
-            time.sleep(0.05)
-        raise TimeoutError("redis-server did not start")
+        eventually_sync(self._answers, what="redis-server answers")
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(redis.ConnectionError):
+            return bool(redis.Redis(port=self.port).ping())
+        return False
 
     def shutdown(self) -> None:
         with contextlib.suppress(redis.ConnectionError):
@@ -138,13 +139,15 @@ async def test_peers_on_two_nodes_converge_and_see_each_other(
     for index in range(20):
         alice.append(f"甲{index}")
         bob.append(f"乙{index}")
-        await asyncio.sleep(0.01)
-    await wait_until(lambda: str(alice.text) == str(bob.text) and len(str(alice.text)) >= 80)
+    await eventually(
+        lambda: str(alice.text) == str(bob.text) and len(str(alice.text)) >= 80,
+        what="both nodes' clients converge",
+    )
     assert clocks(alice.doc) == clocks(bob.doc)
-    await wait_until(lambda: bob.doc.client_id in alice.awareness)
-    await wait_until(lambda: alice.doc.client_id in bob.awareness)
+    await eventually(lambda: bob.doc.client_id in alice.awareness, what="Alice sees Bob")
+    await eventually(lambda: alice.doc.client_id in bob.awareness, what="Bob sees Alice")
     await bob.close()
-    await wait_until(lambda: bob.doc.client_id not in alice.awareness, timeout=5)
+    await eventually(lambda: bob.doc.client_id not in alice.awareness, what="Bob's goodbye")
     late = await YClient(b_node.sync_url, room).connect()
     assert str(late.text) == str(alice.text)
     await alice.close()
@@ -165,17 +168,19 @@ async def test_killing_one_node_loses_nothing_its_clients_had_received(
         while not stop.is_set():
             client.append(f"{tag}{index}；")
             index += 1
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # part of the test: typists still typing at the kill
 
     tasks = [asyncio.create_task(type_on(c, t)) for c, t in zip(on_a, "甲乙", strict=True)]
-    await asyncio.sleep(1.5)
+    await eventually(
+        lambda: sum(len(c.received_updates) for c in (*on_a, on_b)) > 50,
+        what="plenty relayed on both nodes before the kill",
+    )
     a_node.kill()
     stop.set()
     await asyncio.gather(*tasks)
 
     # Everything any client received (from either node) is already on the surviving node.
     received = [u for c in (*on_a, on_b) for u in c.received_updates]
-    assert len(received) > 50
     reference = await YClient(b_node.sync_url, room).connect()
     with_received = YClient(b_node.sync_url, room)
     with_received.doc.apply_update(reference.doc.get_update())
@@ -189,7 +194,7 @@ async def test_killing_one_node_loses_nothing_its_clients_had_received(
         again = YClient(b_node.sync_url, room)
         again.doc.apply_update(client.doc.get_update())
         moved.append(await again.connect())
-    await wait_until(lambda: len({str(c.text) for c in (*moved, on_b)}) == 1)
+    await eventually(lambda: len({str(c.text) for c in (*moved, on_b)}) == 1, what="convergence")
     for client in (*on_a, on_b, *moved, reference):
         with contextlib.suppress(Exception):
             await client.close()
@@ -203,23 +208,64 @@ async def test_nodes_reconnect_after_redis_restarts_and_clients_converge(
     alice = await YClient(a_node.sync_url, room).connect()
     bob = await YClient(b_node.sync_url, room).connect()
     alice.append("断开之前。")
-    await wait_until(lambda: str(bob.text) == "断开之前。")
+    await eventually(lambda: str(bob.text) == "断开之前。", what="relayed before the outage")
+    stored_before = [await updates_received(node) for node in (a_node, b_node)]
 
     shared_redis.shutdown()
     alice.append("断开期间甲。")
     bob.append("断开期间乙。")
-    await asyncio.sleep(0.5)
+
+    async def both_stored_during_the_outage() -> bool:
+        counts = [await updates_received(node) for node in (a_node, b_node)]
+        return all(now > then for now, then in zip(counts, stored_before, strict=True))
+
+    await eventually(both_stored_during_the_outage, what="each node stored its client's edit")
     shared_redis.start()
 
-    await wait_until(
+    await eventually(
         lambda: (
             str(alice.text) == str(bob.text)
             and "断开期间甲" in str(bob.text)
             and "断开期间乙" in str(alice.text)
         ),
-        timeout=20,
+        what="the nodes re-sync from the store once Redis is back",
     )
     alice.append("恢复之后。")
-    await wait_until(lambda: str(bob.text).endswith("恢复之后。") or "恢复之后。" in str(bob.text))
+    await eventually(lambda: "恢复之后。" in str(bob.text), what="relayed after the outage")
     await alice.close()
     await bob.close()
+
+
+async def updates_received(server: ServerProcess) -> float:
+    metrics = await asyncio.to_thread(server.metrics)
+    match = re.search(r"^inkweave_updates_received_total (\S+)$", metrics, re.MULTILINE)
+    assert match, "inkweave_updates_received_total"
+    return float(match.group(1))
+
+
+@pytest.mark.timeout(STALE_AFTER_S + 2 * DEADLINE_S + 120)
+async def test_a_dead_nodes_clients_leave_presence_on_the_surviving_node(
+    two_nodes: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """README: "a node that dies takes its clients' presence with it within 35 s". Nobody says
+    goodbye for the clients of a node killed with -9: the surviving node retires their
+    entries once nobody renewed them for 35 s. Waited for, not timed."""
+    a_node, b_node = two_nodes
+    room = "跨节点/在场"
+    on_a = [await YClient(a_node.sync_url, room).connect() for _ in range(2)]
+    watcher = await YClient(b_node.sync_url, room).connect()
+    for index, client in enumerate(on_a):
+        await client.set_awareness({"user": {"name": f"甲{index}"}})
+    a_ids = {client.doc.client_id for client in on_a}
+    await eventually(lambda: a_ids <= set(watcher.awareness), what="B's client sees A's two")
+
+    a_node.kill()
+    await eventually(
+        lambda: not a_ids & set(watcher.awareness),
+        timeout=STALE_AFTER_S + DEADLINE_S,
+        what="the dead node's clients leave the surviving node's presence",
+    )
+    assert not watcher.closed.is_set()
+    for client in (*on_a, watcher):
+        with contextlib.suppress(Exception):
+            await client.close()

@@ -10,7 +10,8 @@ import psutil
 import pytest
 
 from tests.support.server import ServerProcess
-from tests.support.yclient import YClient, wait_until
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 
 def gauge(metrics: str, name: str) -> float:
@@ -40,7 +41,10 @@ async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -
         rss = []
         for round_ in range(3):
             await cycle(server, [f"第{round_}轮/文档{i}" for i in range(1000)])
-            await wait_until(lambda: gauge(server.metrics(), "inkweave_open_rooms") == 0)
+            await eventually(
+                lambda: gauge(server.metrics(), "inkweave_open_rooms") == 0,
+                what="every room unloaded",
+            )
             assert gauge(server.metrics(), "inkweave_connections") == 0
             rss.append(process.memory_info().rss)
         growth_mb = (rss[2] - rss[1]) / 2**20
