@@ -54,16 +54,18 @@ class Components:
     sync_url: str | None = field(default=None)
 
 
-def build_components(settings: Settings, *, store: DocStore | None = None) -> Components:
+def build_components(
+    settings: Settings, *, store: DocStore | None = None, kv: KeyValue | None = None
+) -> Components:
+    """Every part from `settings`; `store` and `kv` replace the configured ones (tests)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = SyncMetrics()
-    kv: KeyValue
     bus: Bus | None
     if settings.redis_url:
-        kv = RedisKeyValue(settings.redis_url, prefix=settings.redis_prefix)
+        kv = kv or RedisKeyValue(settings.redis_url, prefix=settings.redis_prefix)
         bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
     else:
-        kv, bus = MemoryKeyValue(), None
+        kv, bus = kv or MemoryKeyValue(), None
     store = store or _document_store(settings, metrics)
     rooms = RoomManager(
         store,

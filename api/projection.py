@@ -5,7 +5,8 @@ Each chapter's CRDT document is the truth; SQL holds what is derived from it: `c
 `total_words`. The projector is told of every change applied to a loaded document
 (`RoomManager.on_update`), waits `projection_debounce_s` after the last change to that document
 (at most `max_wait_s` while changes keep coming), reads the text, and writes all of it in one
-transaction. `rebuild`/`rebuild_all` re-derive everything from the document store at any time.
+transaction. Both delays are measured on `clock`; `flush()` projects whatever is pending now.
+`rebuild`/`rebuild_all` re-derive everything from the document store at any time.
 
 It also adds up writing time (`users.total_time_seconds`): the gap between two consecutive
 edits of one user counts when it is at most `idle_gap_s` (five minutes); a longer gap is a pause.
@@ -87,14 +88,13 @@ class Projector:
             self._seconds[user_id] = self._seconds.get(user_id, 0.0) + (moment - last)
 
     def _schedule(self, doc: str) -> None:
-        loop = asyncio.get_running_loop()
-        moment = loop.time()
+        moment = self._clock()
         first = self._first_change.setdefault(doc, moment)
         delay = max(0.0, min(self.debounce_s, first + self.max_wait_s - moment))
         timer = self._timers.pop(doc, None)
         if timer is not None:
             timer.cancel()
-        self._timers[doc] = loop.call_later(delay, self._fire, doc)
+        self._timers[doc] = asyncio.get_running_loop().call_later(delay, self._fire, doc)
 
     def _fire(self, doc: str) -> None:
         self._timers.pop(doc, None)
@@ -151,25 +151,33 @@ class Projector:
         credits = self._take_seconds()
         try:
             async with self.parts.database.session() as session:
-                await _credit_time(session, credits)
-                chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
-                if chapter is None:  # not a chapter (or deleted meanwhile)
-                    return False
-                if not force and chapter.text == text:
-                    return False
-                chapter.text = text
-                chapter.word_count = count_words(text)
-                chapter.text_updated_at = datetime.now(UTC)
-                await reindex(session, "chapter", chapter.id, text)
-                await session.flush()
-                await recount_work(session, chapter.work_id)
-                owner = await session.scalar(select(Work.user_id).where(Work.id == chapter.work_id))
-                if owner is not None:
-                    await recount_user(session, owner)
-            return True
+                changed = await self._write_chapter(session, doc, text, force=force)
+                await _credit_time(session, credits)  # users last: see _write_chapter
+            return changed
         except BaseException:
             self._give_back_seconds(credits)
             raise
+
+    async def _write_chapter(
+        self, session: AsyncSession, doc: str, text: str, *, force: bool
+    ) -> bool:
+        # One lock order for every writer of a work's totals (as `Chapters.create`): the work
+        # row, then its chapters, then users. Any other order deadlocks on MariaDB.
+        work_id = await session.scalar(select(Chapter.work_id).where(Chapter.content_id == doc))
+        if work_id is None:  # not a chapter (or deleted meanwhile)
+            return False
+        work = await session.get(Work, work_id, with_for_update=True)
+        chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
+        if work is None or chapter is None or (not force and chapter.text == text):
+            return False
+        chapter.text = text
+        chapter.word_count = count_words(text)
+        chapter.text_updated_at = datetime.now(UTC)
+        await reindex(session, "chapter", chapter.id, text)
+        await session.flush()
+        await recount_work(session, work_id)
+        await recount_user(session, work.user_id)
+        return True
 
     def _take_seconds(self) -> dict[int, int]:
         credits = {}
@@ -181,10 +189,15 @@ class Projector:
         return credits
 
     def _give_back_seconds(self, credits: dict[int, int]) -> None:
-        for user_id, seconds in credits.items():
+        for user_id, seconds in sorted(credits.items()):
             self._seconds[user_id] = self._seconds.get(user_id, 0.0) + seconds
 
     # Control ------------------------------------------------------------------------------------
+
+    def due(self, doc: str) -> float | None:
+        """When (event-loop time) `doc`'s pending projection runs; None if none is waiting."""
+        timer = self._timers.get(doc)
+        return None if timer is None else timer.when()
 
     async def flush(self) -> None:
         """Project every pending document now and wait for it (shutdown, tests)."""
@@ -241,7 +254,7 @@ class Projector:
 
 async def _credit_time(session: AsyncSession, credits: dict[int, int]) -> None:
     """Add editing seconds to users' `total_time_seconds`."""
-    for user_id, seconds in credits.items():
+    for user_id, seconds in sorted(credits.items()):
         await session.execute(
             update(User)
             .where(User.id == user_id)

@@ -714,13 +714,16 @@ async def stream_into(
                     await watch.progress(1, provider=event.provider, model=event.model)
                 safe = guard.feed(event.text)
                 if safe:
-                    await peer.write(safe)
+                    # Counted first: `write` inserts before it yields, so a cancel landing in
+                    # that yield still finds the text in the task's result.
                     streamed.text += safe
+                    await peer.write(safe)
                     await watch.progress(100 * len(streamed.text) / max(1, expected_chars))
         rest = guard.flush()
         if rest:
-            await (await joined).write(rest)
+            peer = await joined
             streamed.text += rest
+            await peer.write(rest)
 
     consumer = asyncio.create_task(consume())
     try:

@@ -157,6 +157,14 @@ async def _email(
         log.exception("could not email a notification", extra={"notification": notification_id})
 
 
+async def drain_emails() -> None:
+    """Wait until every notification email this loop has started is sent or given up on
+    (shutdown, tests): afterwards, whatever was not sent was never going to be."""
+    loop = asyncio.get_running_loop()
+    while pending := [job for job in _background if job.get_loop() is loop and not job.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
 # The way in -----------------------------------------------------------------------------------
 
 

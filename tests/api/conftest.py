@@ -7,18 +7,7 @@ import pytest
 
 from api.settings import Settings
 from tests.support.api import Api, running_api
-from tests.support.mariadb import mariadb_database
-
-DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
-
-
-@pytest.fixture(params=DATABASES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-    else:
-        async with mariadb_database() as url:
-            yield url
+from tests.support.cluster import Cluster, NodeApi
 
 
 @pytest.fixture
@@ -38,3 +27,18 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def api(settings: Settings) -> AsyncIterator[Api]:
     async with running_api(settings) as client:
         yield client
+
+
+# The two-node modules define a module-scoped `cluster`; these clients talk to one node each.
+@pytest.fixture
+async def on_a(cluster: Cluster) -> AsyncIterator[NodeApi]:
+    api = NodeApi(cluster.a)
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def on_b(cluster: Cluster) -> AsyncIterator[NodeApi]:
+    api = NodeApi(cluster.b)
+    yield api
+    await api.close()

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from tests.api.test_membership import at, buy, make_admin, membership, place
 from tests.api.test_works import make_chapter, make_work, ok, refused
 from tests.support.api import PASSWORD, Account, Api
-from tests.support.yclient import YClient, wait_until
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 
 async def sign_in(api: Api, account: Account) -> int:
@@ -118,7 +119,7 @@ async def test_disabling_a_user_refuses_everything_and_closes_live_sockets(api: 
         disabled = ok(await api.call("POST", f"/api/v1/admin/users/{writer.id}/disable", admin))
         assert disabled["status"] == 0
         # The socket closes at its next re-check (membership_recheck_s), with 4401.
-        await wait_until(socket.closed.is_set, timeout=10)
+        await eventually(socket.closed.is_set, what="the re-check closed the socket")
         assert socket.close_code == 4401
     finally:
         await socket.close()
@@ -131,7 +132,7 @@ async def test_disabling_a_user_refuses_everything_and_closes_live_sockets(api: 
     again = YClient(api.app.sync_url, chapter["content_id"], token=writer.token)
     await again.connect(wait_synced=False)
     try:
-        await wait_until(again.closed.is_set, timeout=10)
+        await eventually(again.closed.is_set, what="the socket refused")
         assert again.close_code == 4401
     finally:
         await again.close()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+import time_machine
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
+from api.services.accounts import LOGIN_WINDOW_S
 from api.settings import Settings
-from tests.support.api import PASSWORD, Api
-from tests.support.inprocess import running_app
+from storage.kv.memory import MemoryKeyValue
+from tests.support.api import PASSWORD, Api, running_api
+from tests.support.clock import ManualClock
 
 
 async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(api: Api) -> None:
@@ -196,48 +202,119 @@ async def test_profile_update_password_change_and_avatar(api: Api) -> None:
     assert bad.status_code == 400
 
 
-async def test_requests_over_the_per_user_limit_get_429_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", rate_limit_user_per_min=5)
-    async with running_app(settings) as app:
-        client = Api(app)
+# Limits in time -------------------------------------------------------------------------------
+# Windows live in the key-value store; these apps get a memory store on a hand-moved clock, so
+# each window is checked at its exact end. Code and token expiry read the wall clock in this
+# process, which `time_machine` moves (frozen: nothing elapses unless the test shifts it).
+
+NOON = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def app_on(settings: Settings, clock: ManualClock, **changes: Any) -> AsyncIterator[Api]:
+    configured = settings.model_copy(update=changes)
+    async with running_api(configured, kv=MemoryKeyValue(clock=clock)) as client:
+        yield client
+
+
+async def test_requests_over_the_per_user_limit_get_429_until_the_minute_is_over(
+    settings: Settings,
+) -> None:
+    clock = ManualClock()
+    async with app_on(settings, clock, rate_limit_user_per_min=5) as client:
         account = await client.sign_up()
         statuses = [
-            (await client.call("GET", "/api/v1/users/me", account)).status_code for _ in range(7)
+            (await client.call("GET", "/api/v1/users/me", account)).status_code for _ in range(5)
         ]
-        assert statuses[:5] == [200] * 5
+        assert statuses == [200] * 5
         limited = await client.call("GET", "/api/v1/users/me", account)
         assert limited.status_code == 429
         assert limited.json()["code"] == 42901
-        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert limited.headers["Retry-After"] == "60"
         other = await client.sign_up()
         assert (await client.call("GET", "/api/v1/users/me", other)).status_code == 200
-        await client.close()
+        clock.advance(59.5)
+        still = await client.call("GET", "/api/v1/users/me", account)
+        assert still.status_code == 429 and still.headers["Retry-After"] == "1"
+        clock.advance(0.5)
+        assert (await client.call("GET", "/api/v1/users/me", account)).status_code == 200
 
 
-async def test_requests_over_the_per_address_limit_get_429(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", rate_limit_ip_per_min=3)
-    async with running_app(settings) as app:
-        client = Api(app)
+async def test_requests_over_the_per_address_limit_get_429_until_the_minute_is_over(
+    settings: Settings,
+) -> None:
+    clock = ManualClock()
+    async with app_on(settings, clock, rate_limit_ip_per_min=3) as client:
         statuses = [(await client.call("GET", "/api/v1/users/me")).status_code for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
-        await client.close()
+        clock.advance(60)
+        assert (await client.call("GET", "/api/v1/users/me")).status_code == 401
 
 
 @pytest.mark.parametrize("identity", ["account", "address"])
-async def test_repeated_failed_sign_ins_are_throttled(tmp_path: Path, identity: str) -> None:
-    settings = Settings(data_dir=tmp_path / "data", login_failures_per_15_min=3)
-    async with running_app(settings) as app:
-        client = Api(app)
+async def test_repeated_failed_sign_ins_are_throttled_for_fifteen_minutes(
+    settings: Settings, identity: str
+) -> None:
+    clock = ManualClock()
+    async with app_on(settings, clock, login_failures_per_15_min=3) as client:
         account = await client.sign_up()
+        right = {"email": account.email, "password": PASSWORD}
         for attempt in range(3):
             target = account.email if identity == "account" else f"nobody{attempt}@example.com"
             bad = await client.call(
                 "POST", "/api/v1/auth/login", json={"email": target, "password": "bad"}
             )
             assert bad.status_code == 401
-        blocked = await client.call(
-            "POST", "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
-        )
+        blocked = await client.call("POST", "/api/v1/auth/login", json=right)
         assert blocked.status_code == 429 and blocked.json()["code"] == 42902
-        assert int(blocked.headers["Retry-After"]) > 0
-        await client.close()
+        assert int(blocked.headers["Retry-After"]) == LOGIN_WINDOW_S
+        clock.advance(LOGIN_WINDOW_S - 1)
+        assert (await client.call("POST", "/api/v1/auth/login", json=right)).status_code == 429
+        clock.advance(1)
+        assert (await client.call("POST", "/api/v1/auth/login", json=right)).status_code == 200
+
+
+async def test_one_code_per_address_per_minute(settings: Settings) -> None:
+    clock = ManualClock()
+    async with app_on(settings, clock) as client:
+        body = {"email": "once@example.com"}
+        assert (await client.call("POST", "/api/v1/auth/code", json=body)).status_code == 200
+        again = await client.call("POST", "/api/v1/auth/code", json=body)
+        assert again.status_code == 429 and again.headers["Retry-After"] == "60"
+        other = await client.call("POST", "/api/v1/auth/code", json={"email": "b@example.com"})
+        assert other.status_code == 200
+        clock.advance(60)
+        assert (await client.call("POST", "/api/v1/auth/code", json=body)).status_code == 200
+
+
+async def test_a_code_expires_after_code_ttl_s(api: Api) -> None:
+    ttl = api.app.components.settings.code_ttl_s
+    emails = ("early@example.com", "late@example.com")
+    with time_machine.travel(NOON, tick=False) as traveller:
+        codes = {}
+        for email in emails:
+            await api.call("POST", "/api/v1/auth/code", json={"email": email})
+            codes[email] = api.last_code(email)
+
+        async def register(email: str) -> int:
+            body = {"username": email[:4], "email": email, "password": PASSWORD}
+            answer = await api.call(
+                "POST", "/api/v1/auth/register", json={**body, "code": codes[email]}
+            )
+            return answer.status_code
+
+        traveller.shift(ttl - 1)
+        assert await register("early@example.com") == 201
+        traveller.shift(1)
+        assert await register("late@example.com") == 400
+
+
+async def test_an_access_token_expires_after_access_token_ttl_s(api: Api) -> None:
+    ttl = api.app.components.settings.access_token_ttl_s
+    with time_machine.travel(NOON, tick=False) as traveller:
+        account = await api.sign_up()
+        traveller.shift(ttl - 1)
+        assert (await api.call("GET", "/api/v1/users/me", account)).status_code == 200
+        traveller.shift(1)
+        expired = await api.call("GET", "/api/v1/users/me", account)
+        assert expired.status_code == 401 and expired.json()["code"] == 40101

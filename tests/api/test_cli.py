@@ -11,9 +11,15 @@ from sqlalchemy import update
 from api.settings import Settings
 from storage.sql.database import Database
 from storage.sql.models import Chapter
-from tests.support.api import Api
+from tests.support.api import Account, Api
 from tests.support.inprocess import running_app
+from tests.support.waiting import eventually
 from tests.support.yclient import YClient
+
+
+async def content_is(api: Api, account: Account, chapter_id: int, text: str) -> bool:
+    answer = await api.call("GET", f"/api/v1/chapters/{chapter_id}/content", account)
+    return answer.json()["data"]["content"] == text
 
 
 async def test_reproject_rebuilds_a_tampered_projection(tmp_path: Path) -> None:
@@ -30,6 +36,11 @@ async def test_reproject_rebuilds_a_tampered_projection(tmp_path: Path) -> None:
         ).json()["data"]
         client = await YClient(app.sync_url, chapter["content_id"], token=owner.token).connect()
         client.append("风雨如晦，鸡鸣不已。")
+        # Applied means stored (write-ahead); REST reads the live document.
+        await eventually(
+            lambda: content_is(api, owner, chapter["id"], "风雨如晦，鸡鸣不已。"),
+            what="the edit applied",
+        )
         await client.close()
         await api.close()
     # Tamper with the projection while the server is down.

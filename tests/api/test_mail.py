@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from email import message_from_bytes
 from email.policy import default
-from pathlib import Path
 
 from api.settings import Settings
 from tests.support.api import PASSWORD, Api
@@ -14,15 +13,16 @@ from tests.support.smtp import SmtpInbox
 
 
 async def test_codes_are_emailed_over_smtp_in_utf8(
-    tmp_path: Path, smtp: tuple[SmtpInbox, int]
+    settings: Settings, smtp: tuple[SmtpInbox, int]
 ) -> None:
     inbox, port = smtp
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        mail_from="墨织 <no-reply@inkweave.test>",
+    configured = settings.model_copy(
+        update={
+            "smtp_url": f"smtp://127.0.0.1:{port}",
+            "mail_from": "墨织 <no-reply@inkweave.test>",
+        }
     )
-    async with running_app(settings) as app:
+    async with running_app(configured) as app:
         client = Api(app)
         sent = await client.call("POST", "/api/v1/auth/code", json={"email": "dai@example.com"})
         assert sent.status_code == 200
@@ -45,5 +45,5 @@ async def test_codes_are_emailed_over_smtp_in_utf8(
             },
         )
         assert registered.status_code == 201
-        assert not (tmp_path / "data" / "outbox.jsonl").exists()
+        assert not (settings.data_dir / "outbox.jsonl").exists()
         await client.close()

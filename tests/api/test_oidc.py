@@ -11,10 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.services.oidc import derive_username, safe_redirect
+from api.services.oidc import STATE_TTL_S, derive_username, safe_redirect
 from api.settings import Settings
+from storage.kv.memory import MemoryKeyValue
 from storage.sql.models import OidcIdentity, User
 from tests.support.api import Api
+from tests.support.clock import ManualClock
 from tests.support.inprocess import RunningApp, running_app
 from tests.support.oidc_provider import Misbehaviour, OidcProvider, ProviderUser, running_provider
 
@@ -49,8 +51,9 @@ class World:
 
 @asynccontextmanager
 async def oidc_world(
-    settings: Settings, provider: OidcProvider | None = None
+    settings: Settings, provider: OidcProvider | None = None, *, clock: ManualClock | None = None
 ) -> AsyncIterator[World]:
+    """The app signed in through `provider`; with `clock`, its key-value store runs on it."""
     async with running_provider(provider) as provider:
         configured = settings.model_copy(
             update={
@@ -59,7 +62,8 @@ async def oidc_world(
                 "oidc_client_secret": provider.client_secret,
             }
         )
-        async with running_app(configured) as app:
+        kv = MemoryKeyValue(clock=clock) if clock is not None else None
+        async with running_app(configured, kv=kv) as app:
             # The app's port is only known now: this is where browsers reach it.
             app.components.settings.public_url = app.http_url
             provider.redirect_uris.add(f"{app.http_url}{CALLBACK}")
@@ -201,8 +205,9 @@ async def test_email_from_userinfo_when_the_id_token_has_none(settings: Settings
         assert _data(await world.sign_in())["user_id"] == account.id
 
 
-async def test_replayed_and_unknown_state_refused(settings: Settings) -> None:
-    async with oidc_world(settings) as world:
+async def test_replayed_unknown_and_expired_state_refused(settings: Settings) -> None:
+    clock = ManualClock()
+    async with oidc_world(settings, clock=clock) as world:
         callback = await world.authorize()
         assert _data(await world.http.get(callback))["user_id"]
         replay = await world.http.get(callback)
@@ -215,13 +220,14 @@ async def test_replayed_and_unknown_state_refused(settings: Settings) -> None:
         missing = await world.http.get(CALLBACK, params={"code": "abc"})
         assert missing.status_code == 400
 
-        # The state lives server-side in the key-value store; once gone (expired), it is refused.
+        # The state lives server-side in the key-value store for STATE_TTL_S; then it is refused.
         kv = world.app.components.kv
         expiring = await world.authorize()
         key = f"oidc:state:{expiring.params['state']}"
+        clock.advance(STATE_TTL_S - 1)
         pending = await kv.get(key)
         assert pending is not None and "verifier" in pending
-        await kv.delete(key)
+        clock.advance(1)
         expired = await world.http.get(expiring)
         assert expired.status_code == 400 and "expired" in expired.json()["error"]
 

@@ -30,7 +30,7 @@ from api.payments.base import (
     to_minor,
     verify_signature_header,
 )
-from api.payments.stripe import StripeProvider, form_encode
+from api.payments.stripe import MIN_SESSION_S, StripeProvider, form_encode
 from api.settings import Settings
 from jobs.membership import expire_orders
 from storage.sql.models import PaymentEvent
@@ -49,6 +49,7 @@ from tests.api.test_works import ok, refused
 from tests.support.api import Account, Api
 from tests.support.fake_stripe import FakeStripe, running_fake_stripe, sign
 from tests.support.inprocess import running_app
+from tests.support.waiting import eventually
 
 # Helpers ------------------------------------------------------------------------------------
 
@@ -372,10 +373,7 @@ async def test_stripe_payment_cancel_and_refund_end_to_end(
     assert refund_call.headers["idempotency-key"] == f"refund-{order['order_no']}"
     assert (await membership(api, writer))["level"] == "free"
     # Stripe then notifies charge.refunded: already done, nothing changes.
-    for _ in range(100):
-        if len(stripe.deliveries) > 2:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: len(stripe.deliveries) > 2, what="Stripe's charge.refunded delivery")
     assert ok(stripe.deliveries[-1])["outcome"] == "already_refunded"
 
     # Cancelling an open order expires its Checkout Session at Stripe.
@@ -448,10 +446,12 @@ async def test_stripe_adapter_against_the_fake_directly() -> None:
             expires_at=datetime.now(UTC) + timedelta(minutes=5),  # raised to Stripe's minimum
             return_url="http://127.0.0.1/",
         )
+        before = time.time()
         checkout = await provider.create_checkout(charge)
+        after = time.time()
         session = stripe.sessions[checkout.provider_ref or ""]
         assert session["amount_total"] == 3990 and session["currency"] == "cny"
-        assert session["expires_at"] - time.time() >= 30 * 60
+        assert int(before + MIN_SESSION_S) <= session["expires_at"] <= int(after + MIN_SESSION_S)
         # The same order again: Stripe's idempotency replays the first session.
         assert (await provider.create_checkout(charge)).provider_ref == checkout.provider_ref
         paid = stripe.pay(session["id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -12,7 +13,9 @@ from storage.sql.models import Chapter, SearchTerm, User, Work
 from storage.text.wordcount import count_words
 from tests.api.test_works import make_chapter, make_work, me, ok, save
 from tests.support.api import Account, Api
-from tests.support.yclient import YClient, wait_until
+from tests.support.clock import ManualClock
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 TEXT = "夜色如墨，长安城里灯火通明。Zhang Xiaojing 站在望楼上。"
 
@@ -39,12 +42,36 @@ async def indexed_terms(api: Api, chapter_id: int) -> set[str]:
 
 
 async def until_projected(api: Api, chapter_id: int, text: str) -> Chapter:
-    for _ in range(250):
+    async def projected() -> Chapter | None:
         row = await chapter_row(api, chapter_id)
-        if row.text == text:
-            return row
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the projection never showed {text!r}")
+        return row if row.text == text else None
+
+    return await eventually(projected, what=f"the projection shows {text!r}")
+
+
+def counting_writes(projection: Projector) -> list[str]:
+    """Record the text of every write `projection` makes from now on."""
+    writes: list[str] = []
+    original = projection._project
+
+    async def counting(doc: str, text: str, *, force: bool) -> bool:
+        writes.append(text)
+        return await original(doc, text, force=force)
+
+    projection._project = counting  # type: ignore[method-assign]
+    return writes
+
+
+def assert_due_in(
+    projection: Projector, doc: str, delay: float, change: Callable[[], None]
+) -> None:
+    """`change()` leaves `doc`'s projection due exactly `delay` seconds after it was made."""
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    change()
+    after = loop.time()
+    due = projection.due(doc)
+    assert due is not None and before + delay <= due <= after + delay, (due - before, delay)
 
 
 async def typed_chapter(api: Api) -> tuple[Account, dict[str, Any], dict[str, Any]]:
@@ -125,7 +152,7 @@ async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
 async def test_an_unloaded_document_is_projected_from_the_store(api: Api) -> None:
     writer, _work, chapter = await typed_chapter(api)
     doc = chapter["content_id"]
-    await wait_until(lambda: doc not in api.app.components.rooms.rooms, timeout=5)
+    await eventually(lambda: doc not in api.app.components.rooms.rooms, what="the room unloaded")
     async with api.app.components.database.session() as session:
         await session.execute(update(Chapter).where(Chapter.id == chapter["id"]).values(text=""))
     projector(api).on_update(doc, None)
@@ -141,29 +168,52 @@ async def test_changes_are_debounced_into_one_write(api: Api) -> None:
     chapter = await make_chapter(api, writer, work["id"])
     ok(await save(api, writer, work["id"], chapter["id"], "一次"))
     await projector(api).flush()
+    doc = chapter["content_id"]
 
-    mine = Projector(api.app.components, debounce_s=0.3)
-    writes: list[str] = []
-    original = mine._project
-
-    async def counting(doc: str, text: str, *, force: bool) -> bool:
-        writes.append(text)
-        return await original(doc, text, force=force)
-
-    mine._project = counting  # type: ignore[method-assign]
+    clock = ManualClock()
+    waiting = Projector(api.app.components, debounce_s=60, max_wait_s=600, clock=clock)
+    writes = counting_writes(waiting)
     for _ in range(5):
-        mine.on_update(chapter["content_id"], None)
-        await asyncio.sleep(0.05)
+        assert_due_in(waiting, doc, 60, lambda: waiting.on_update(doc, None))
+        clock.advance(1)  # each change re-arms the one timer
     assert writes == []
-    await asyncio.sleep(0.6)
+    await waiting.flush()
+    assert writes == ["一次"] and waiting.due(doc) is None
+    await waiting.close()
+
+    # The timer itself fires: five changes in a row (no await between) make one write.
+    quick = Projector(api.app.components, debounce_s=0.01)
+    writes = counting_writes(quick)
+    for _ in range(5):
+        quick.on_update(doc, None)
+    await eventually(lambda: writes, what="the debounced write")
+    await quick.flush()
     assert writes == ["一次"]
+    await quick.close()
+
+
+async def test_changes_that_keep_coming_are_written_after_max_wait_s(api: Api) -> None:
+    clock = ManualClock()
+    mine = Projector(api.app.components, debounce_s=10, max_wait_s=25, clock=clock)
+    doc = "not-a-chapter"
+    assert_due_in(mine, doc, 10, lambda: mine.on_update(doc, None))
+    clock.advance(9)
+    assert_due_in(mine, doc, 10, lambda: mine.on_update(doc, None))
+    clock.advance(9)  # 18 s since the first change: 7 s left of the 25
+    assert_due_in(mine, doc, 7, lambda: mine.on_update(doc, None))
+    clock.advance(7)
+    assert_due_in(mine, doc, 0, lambda: mine.on_update(doc, None))
+    await mine.flush()
+    assert mine.due(doc) is None
+    clock.advance(1)  # a new burst starts a new max wait
+    assert_due_in(mine, doc, 10, lambda: mine.on_update(doc, None))
     await mine.close()
 
 
 async def test_writing_time_counts_gaps_up_to_five_minutes(api: Api) -> None:
     writer, other = await api.sign_up(), await api.sign_up()
-    now = [0.0]
-    mine = Projector(api.app.components, debounce_s=0.01, clock=lambda: now[0])
+    clock = ManualClock(0.0)
+    mine = Projector(api.app.components, debounce_s=0.01, clock=clock)
     doc = "not-a-chapter"
     for moment, who in (
         (0, writer),
@@ -174,7 +224,7 @@ async def test_writing_time_counts_gaps_up_to_five_minutes(api: Api) -> None:
         (1100, writer),
         (1100.5, writer),
     ):
-        now[0] = moment
+        clock.now = moment
         mine.on_update(doc, str(who.id))
     mine.on_update(doc, None)  # server edits belong to nobody
     mine.on_update(doc, "anonymous")
@@ -183,7 +233,7 @@ async def test_writing_time_counts_gaps_up_to_five_minutes(api: Api) -> None:
     assert profile["total_time_seconds"] == 60 + 60 + 100  # the last 0.5 s waits for more
     assert profile["total_time"] == 0
     assert (await me(api, other))["total_time_seconds"] == 0
-    now[0] = 1101.0
+    clock.now = 1101.0
     mine.on_update(doc, str(writer.id))
     await mine.close()
     assert (await me(api, writer))["total_time_seconds"] == 221
@@ -193,17 +243,25 @@ async def test_socket_edits_add_writing_time(api: Api) -> None:
     writer = await api.sign_up()
     work = await make_work(api, writer)
     chapter = await make_chapter(api, writer, work["id"])
-    client = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
+    rooms, clock = api.app.components.rooms, ManualClock()
+    timed = Projector(api.app.components, clock=clock)
+    rooms.on_update = timed.on_update  # the rooms feed this projector instead of the app's
     try:
-        client.append("一")
-        await until_projected(api, chapter["id"], "一")
-        await asyncio.sleep(1.1)
-        client.append("二")
-        await until_projected(api, chapter["id"], "一二")
+        doc = chapter["content_id"]
+        client = await YClient(api.app.sync_url, doc, token=writer.token).connect()
+        try:
+            client.append("一")
+            await until_projected(api, chapter["id"], "一")
+            clock.advance(90)
+            client.append("二")
+            await until_projected(api, chapter["id"], "一二")
+        finally:
+            await client.close()
+        await timed.flush()
     finally:
-        await client.close()
-    await projector(api).flush()
-    assert (await me(api, writer))["total_time_seconds"] >= 1
+        rooms.on_update = projector(api).on_update
+        await timed.close()
+    assert (await me(api, writer))["total_time_seconds"] == 90
 
 
 async def test_pending_work_is_flushed_on_close(api: Api) -> None:
@@ -214,7 +272,7 @@ async def test_pending_work_is_flushed_on_close(api: Api) -> None:
         )
     slow = Projector(api.app.components, debounce_s=60)
     slow.on_update(chapter["content_id"], None)
-    await asyncio.sleep(0.1)
+    assert slow.due(chapter["content_id"]) is not None
     assert (await chapter_row(api, chapter["id"])).text == "旧"
     await slow.close()
     row = await chapter_row(api, chapter["id"])
@@ -240,11 +298,11 @@ async def test_projection_errors_never_reach_the_room(api: Api) -> None:
         one = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
         two = await YClient(api.app.sync_url, chapter["content_id"], token=writer.token).connect()
         one.append("照常同步。")
-        await wait_until(lambda: str(two.text) == "照常同步。")
-        await wait_until(lambda: bool(failures), timeout=3)
+        await eventually(lambda: str(two.text) == "照常同步。", what="the edit relayed")
+        await eventually(lambda: failures, what="a projection attempted and failed")
         await live.flush()
         two.append("仍然可写。")
-        await wait_until(lambda: str(one.text) == "照常同步。仍然可写。")
+        await eventually(lambda: str(one.text) == "照常同步。仍然可写。", what="still relayed")
         await one.close()
         await two.close()
     finally:

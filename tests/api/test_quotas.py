@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from api.errors import AppError, Err
 from api.quotas import Quotas
@@ -132,12 +133,14 @@ async def test_exports_per_day_refuse_then_reset(api: Api) -> None:
 
 
 async def test_membership_shows_todays_usage(api: Api) -> None:
-    writer = await api.sign_up()
     q = quotas(api)
-    for _ in range(3):
-        await q.use_ai(writer.id, "free")
-    await q.use_export(writer.id, "free")
-    mine = await membership(api, writer)
+    # The counters and the membership view both read today's UTC date: hold it still at noon.
+    with time_machine.travel(T0.replace(hour=12, minute=0), tick=False):
+        writer = await api.sign_up()
+        for _ in range(3):
+            await q.use_ai(writer.id, "free")
+        await q.use_export(writer.id, "free")
+        mine = await membership(api, writer)
     limits = q.limits("free")
     assert mine["usage"]["ai_today"] == 3 and mine["usage"]["exports_today"] == 1
     assert limits.ai_per_day is not None and limits.exports_per_day is not None

@@ -14,6 +14,9 @@ from tests.support.api import Account, Api
 DAIYU = "那一夜，林黛玉独自坐在窗前，听着雨声。宝玉推门进来，说：“妹妹，雨夜里别着凉。”"
 
 
+ANCHOR = datetime.now(UTC).replace(microsecond=0)
+
+
 async def _chapter(
     api: Api,
     owner: Account,
@@ -24,8 +27,9 @@ async def _chapter(
     members: tuple[tuple[Account, str], ...] = (),
     age_s: float = 0,
 ) -> tuple[int, int]:
-    """A work with one chapter, written the way the projection writes `Chapter.text`."""
-    at = datetime.now(UTC) - timedelta(seconds=age_s)
+    """A work with one chapter, written the way the projection writes `Chapter.text`; its
+    `updated_at` is `age_s` before one fixed moment, so ages compare exactly."""
+    at = ANCHOR - timedelta(seconds=age_s)
     async with api.app.components.database.session() as s:
         work = Work(user_id=owner.id, title=f"作品{title}", type="novel", is_deleted=int(deleted))
         s.add(work)

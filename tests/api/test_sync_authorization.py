@@ -1,12 +1,12 @@
 """Roles over `/sync` and REST together: who may open, read and write a chapter's live document.
 
 Real accounts, real tokens, the real `SyncAuthorizer`; on SQLite and MariaDB. Sockets re-check
-their user's role every `membership_recheck_s` (0.3 s in these tests).
+their user's role every `membership_recheck_s` (0.3 s in these tests); a test waits (boundedly)
+for the re-check to have acted, never for a guessed time.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,7 +17,8 @@ from sync_server.auth import Access
 from tests.api.test_works import make_chapter, make_work, me, ok, refused, save, share
 from tests.support.api import Account, Api
 from tests.support.node_client import NodeClient
-from tests.support.yclient import YClient, wait_until
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 Connect = Callable[..., Awaitable[YClient]]
 
@@ -38,7 +39,7 @@ async def connect(api: Api) -> AsyncIterator[Connect]:
 
 async def refused_socket(connect: Connect, doc: str, account: Account | None) -> YClient:
     client = await connect(doc, account, synced=False)
-    await wait_until(client.closed.is_set, timeout=5)
+    await eventually(client.closed.is_set, what="the server closed the socket")
     return client
 
 
@@ -55,12 +56,14 @@ async def until_content(
     api: Api, account: Account, chapter_id: int, predicate: Callable[[str], bool]
 ) -> str:
     """Poll REST until the chapter's content satisfies `predicate` (a socket edit is in flight)."""
-    for _ in range(150):
+
+    async def matching() -> tuple[str]:
         text = await content(api, account, chapter_id)
-        if predicate(text):
-            return text
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"content never matched; last: {text!r}")
+        assert predicate(text), f"content so far: {text!r}"
+        return (text,)
+
+    [text] = await eventually(matching, what="the chapter's content over REST")
+    return text
 
 
 async def writer_with_chapter(api: Api) -> tuple[Account, dict[str, Any], dict[str, Any]]:
@@ -116,14 +119,14 @@ async def test_a_viewer_reads_live_but_every_write_is_refused(api: Api, connect:
     reader_socket = await connect(doc, viewer)
 
     writer_socket.append("作者写的。")
-    await wait_until(lambda: str(reader_socket.text) == "作者写的。")
+    await eventually(lambda: str(reader_socket.text) == "作者写的。")
     reader_socket.append("读者偷改。")
-    await wait_until(lambda: reader_socket.permission_denied is not None)
+    await eventually(lambda: reader_socket.permission_denied is not None)
     assert "read-only" in (reader_socket.permission_denied or "")
     refused(await save(api, viewer, work["id"], chapter["id"], "读者用REST偷改。"), 403, 40301)
 
     writer_socket.append("继续。")
-    await wait_until(lambda: "继续。" in str(reader_socket.text))
+    await eventually(lambda: "继续。" in str(reader_socket.text))
     assert str(writer_socket.text) == "作者写的。继续。"
     assert await content(api, owner, chapter["id"]) == "作者写的。继续。"
     stored = await stored_bytes(api, doc)
@@ -143,7 +146,7 @@ async def test_a_rest_save_appears_at_once_in_a_connected_editor(
 
     received = len(socket.received_updates)
     ok(await save(api, editor, work["id"], chapter["id"], "开头。编辑补了一句。"))
-    await wait_until(lambda: str(socket.text) == "开头。编辑补了一句。", timeout=2)
+    await eventually(lambda: str(socket.text) == "开头。编辑补了一句。")
     assert len(socket.received_updates) > received
     # The difference travelled, not the text the editor already had.
     assert all("开头".encode() not in update for update in socket.received_updates[received:])
@@ -157,11 +160,12 @@ async def test_a_rest_save_reaches_a_stock_y_websocket_client(api: Api) -> None:
         await node.append("浏览器里写的。")
         await until_content(api, owner, chapter["id"], lambda text: text == "浏览器里写的。")
         ok(await save(api, owner, work["id"], chapter["id"], "REST 改过：浏览器里写的。"))
-        for _ in range(100):
-            if await node.text() == "REST 改过：浏览器里写的。":
-                break
-            await asyncio.sleep(0.02)
-        assert await node.text() == "REST 改过：浏览器里写的。"
+        expected = "REST 改过：浏览器里写的。"
+
+        async def arrived() -> bool:
+            return await node.text() == expected
+
+        await eventually(arrived, what="the REST save in the Node client")
 
 
 async def test_removing_a_member_closes_their_socket(api: Api, connect: Connect) -> None:
@@ -170,7 +174,7 @@ async def test_removing_a_member_closes_their_socket(api: Api, connect: Connect)
     await share(api, owner, work["id"], editor, "editor")
     socket = await connect(chapter["content_id"], editor)
     ok(await api.call("DELETE", f"/api/v1/works/{work['id']}/members/{editor.id}", owner))
-    await wait_until(socket.closed.is_set, timeout=10)
+    await eventually(socket.closed.is_set)
     assert socket.close_code == 4403
     assert (await refused_socket(connect, chapter["content_id"], editor)).close_code == 4403
 
@@ -184,7 +188,7 @@ async def test_lowering_an_editor_to_viewer_makes_their_socket_read_only(
     watcher = await connect(chapter["content_id"], owner)
     socket = await connect(chapter["content_id"], editor)
     socket.append("还是编辑时写的。")
-    await wait_until(lambda: str(watcher.text) == "还是编辑时写的。")
+    await eventually(lambda: str(watcher.text) == "还是编辑时写的。")
 
     members = f"/api/v1/works/{work['id']}/members/{editor.id}"
     ok(await api.call("PATCH", members, owner, json={"role": "viewer"}))
@@ -194,12 +198,12 @@ async def test_lowering_an_editor_to_viewer_makes_their_socket_read_only(
         mine = [c for c in room.connections if c.principal == str(editor.id)]
         return bool(mine) and all(c.access is Access.READ for c in mine)
 
-    await wait_until(downgraded, timeout=10)  # the periodic re-check has run
+    await eventually(downgraded)  # the periodic re-check has run
     socket.append("降级后偷写。")
-    await wait_until(lambda: socket.permission_denied is not None, timeout=10)
+    await eventually(lambda: socket.permission_denied is not None)
     assert not socket.closed.is_set()
     watcher.append("作者继续。")
-    await wait_until(lambda: "作者继续。" in str(socket.text))
+    await eventually(lambda: "作者继续。" in str(socket.text))
     assert "降级后" not in str(watcher.text)
     assert "降级后".encode() not in await stored_bytes(api, chapter["content_id"])
 
@@ -208,7 +212,7 @@ async def test_signing_out_closes_the_socket_with_4401(api: Api, connect: Connec
     owner, _work, chapter = await writer_with_chapter(api)
     socket = await connect(chapter["content_id"], owner)
     ok(await api.call("POST", "/api/v1/auth/logout", owner))
-    await wait_until(socket.closed.is_set, timeout=10)
+    await eventually(socket.closed.is_set)
     assert socket.close_code == 4401
     assert (await refused_socket(connect, chapter["content_id"], owner)).close_code == 4401
 
@@ -220,7 +224,7 @@ async def test_trashing_a_work_closes_its_sockets(api: Api, connect: Connect) ->
     sockets = [await connect(chapter["content_id"], who) for who in (owner, viewer)]
     ok(await api.call("DELETE", f"/api/v1/works/{work['id']}", owner))
     for socket in sockets:
-        await wait_until(socket.closed.is_set, timeout=10)
+        await eventually(socket.closed.is_set)
         assert socket.close_code == 4403
 
 
@@ -237,7 +241,7 @@ async def test_a_restored_version_arrives_live(api: Api, connect: Connect) -> No
 
     restored = ok(await api.call("POST", f"{versions}/{first['id']}/restore", owner))
     assert restored["content"] == "第一版。"
-    await wait_until(lambda: str(socket.text) == "第一版。", timeout=2)
+    await eventually(lambda: str(socket.text) == "第一版。")
     assert len(socket.received_updates) > received  # it came as new operations, live
     assert len(ok(await api.call("GET", versions, owner))) == 1
 
@@ -265,13 +269,13 @@ async def test_the_brief_use_case_writer_co_author_and_reader(api: Api, connect:
     theirs = await connect(doc, co_author)
     audience = await connect(doc, reader)
     mine.append("长安城的钟鼓声响起。")
-    await wait_until(lambda: str(theirs.text) == "长安城的钟鼓声响起。")
+    await eventually(lambda: str(theirs.text) == "长安城的钟鼓声响起。")
     theirs.append("张小敬抬起头。")
     expected = "长安城的钟鼓声响起。张小敬抬起头。"
-    await wait_until(lambda: str(mine.text) == expected and str(audience.text) == expected)
+    await eventually(lambda: str(mine.text) == expected and str(audience.text) == expected)
 
     audience.append("读者想改结局。")
-    await wait_until(lambda: audience.permission_denied is not None)
+    await eventually(lambda: audience.permission_denied is not None)
     refused(await save(api, reader, novel["id"], chapter["id"], "读者想改结局。"), 403)
     refused(
         await api.call(
@@ -284,9 +288,9 @@ async def test_the_brief_use_case_writer_co_author_and_reader(api: Api, connect:
     saved = ok(await save(api, co_author, novel["id"], chapter["id"], expected + "\n\n第二段。"))
     assert saved["word_count"] == count_words(expected) + 4
     final = expected + "\n\n第二段。"
-    await wait_until(lambda: str(mine.text) == str(theirs.text) == final, timeout=10)
+    await eventually(lambda: str(mine.text) == str(theirs.text) == final)
     # The reader's refused local edit stays in the reader's copy only; the rest arrives there too.
-    await wait_until(lambda: "第二段。" in str(audience.text), timeout=10)
+    await eventually(lambda: "第二段。" in str(audience.text))
     assert await content(api, reader, chapter["id"]) == final
     assert "读者".encode() not in await stored_bytes(api, doc)
 
