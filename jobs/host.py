@@ -27,6 +27,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,9 @@ class TaskHost:
         policy: TaskPolicy | None = None,
         on_failure: FailureHook | None = None,
         worker_id: str = "worker",
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock`: wall-clock seconds, for the heartbeat's timestamps and the stale cutoff."""
         self.parts = parts
         self.loop = loop
         self.handlers = dict(handlers)
@@ -74,6 +77,7 @@ class TaskHost:
         self.policy = policy or TaskPolicy()
         self.on_failure = on_failure
         self.worker_id = worker_id
+        self.clock = clock
         self.tasks = TaskStore(parts.database)
         self._inflight: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -155,7 +159,7 @@ class TaskHost:
 
     async def _revive_if_stale(self, task_id: str) -> bool:
         """Put a task whose worker died back to `queued`; False while its worker is alive."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.policy.stale_s)
+        cutoff = self._now() - timedelta(seconds=self.policy.stale_s)
         async with self.parts.database.session() as session:
             result = await session.execute(
                 update(Task)
@@ -175,10 +179,13 @@ class TaskHost:
                     await session.execute(
                         update(Task)
                         .where(Task.id == task_id, Task.status == PROCESSING)
-                        .values(updated_at=datetime.now(UTC))
+                        .values(updated_at=self._now())
                     )
             except Exception:
                 log.warning("could not mark a task alive", extra={"task_id": task_id})
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     async def _fail(self, task_id: str, error: str) -> None:
         if not await self.tasks.fail(task_id, error):

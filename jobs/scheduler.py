@@ -120,6 +120,10 @@ class Scheduler:
                 log.exception("could not schedule a periodic job", extra={"job": job.name})
         return won
 
+    def last_period(self, job: str) -> str | None:
+        """The latest period of `job` this scheduler has tried to claim (won or lost)."""
+        return self._seen.get(job)
+
     async def run_forever(self) -> None:
         while True:
             await self.tick()

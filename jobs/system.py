@@ -12,7 +12,8 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dramatiq
@@ -35,9 +36,17 @@ def worker_name() -> str:
 
 
 class JobSystem:
-    def __init__(self, config: BrokerConfig, *, policy: TaskPolicy | None = None) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        *,
+        policy: TaskPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock`: wall-clock seconds for the periodic schedule and the tasks' liveness."""
         self.config = config
         self.policy = policy or TaskPolicy()
+        self.clock = clock
         self.broker = make_broker(config)
         self.host: TaskHost | None = None
         self.actors: JobActors = declare_actors(
@@ -81,6 +90,7 @@ class JobSystem:
             policy=self.policy,
             on_failure=on_failure,
             worker_id=name,
+            clock=self.clock,
         )
         self._worker = dramatiq.Worker(
             self.broker, worker_threads=self.config.worker_threads, worker_timeout=250
@@ -90,7 +100,7 @@ class JobSystem:
             await self._recover(parts)
         if periodic:
             self.scheduler = Scheduler(
-                parts.database, periodic, self._enqueue_periodic, worker_id=name
+                parts.database, periodic, self._enqueue_periodic, worker_id=name, clock=self.clock
             )
             self._scheduling = asyncio.create_task(
                 self.scheduler.run_forever(), name="periodic-scheduler"

@@ -10,16 +10,22 @@ import redis
 
 from api.app_parts import Components, build_components
 from api.settings import Settings
+from tests.jobs.workers import WorkerProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""For tests whose subject is not SQL (a renderer, a broker, S3): the MariaDB run adds nothing."""
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         auto_migrate=True,
+        docs_url=f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}",
         room_unload_grace_s=0.5,
         projection_debounce_s=0.05,
         jobs_min_backoff_ms=100,
@@ -33,7 +39,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def parts(settings: Settings) -> AsyncIterator[Components]:
-    """Real parts on a fresh SQLite database, outside any web app."""
+    """Real parts on a fresh database, outside any web app."""
     built = build_components(settings)
     await built.database.migrate()
     await built.store.start()
@@ -68,3 +74,12 @@ def rabbitmq_queue() -> Iterator[str]:
     for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
         channel.queue_delete(name)
     connection.close()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """`inkweave worker` subprocesses a test starts (append them); stopped afterwards."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()

@@ -13,23 +13,22 @@ import websockets
 
 from tests.api.test_works import ok
 from tests.support.api import Account, Api
+from tests.support.waiting import DEADLINE_S, eventually
 
 FINISHED = ("completed", "failed", "cancelled")
 
 
-async def poll_task(
-    api: Api, account: Account, path: str, *, timeout: float = 60
-) -> tuple[dict[str, Any], list[int]]:
+async def poll_task(api: Api, account: Account, path: str) -> tuple[dict[str, Any], list[int]]:
     """GET `path` until the task finishes; the final view and every progress value seen."""
     seen: list[int] = []
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def finished() -> dict[str, Any] | None:
         view = ok(await api.call("GET", path, account))
         seen.append(view["progress"])
-        if view["status"] in FINISHED:
-            return view, seen
-        assert asyncio.get_running_loop().time() < deadline, view
-        await asyncio.sleep(0.05)
+        return view if view["status"] in FINISHED else None
+
+    view = await eventually(finished, what=f"the task at {path} to finish")
+    return view, seen
 
 
 def disposition_filename(header: str) -> str:
@@ -43,10 +42,10 @@ class Inbox:
     def __init__(self, socket: websockets.ClientConnection) -> None:
         self.socket = socket
 
-    async def next(self, timeout: float = 20) -> dict[str, Any]:
+    async def next(self, timeout: float = DEADLINE_S) -> dict[str, Any]:
         return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
 
-    async def notification(self, timeout: float = 20, **match: Any) -> dict[str, Any]:
+    async def notification(self, timeout: float = DEADLINE_S, **match: Any) -> dict[str, Any]:
         """The next notification whose `data` has every key/value of `match`."""
         while True:
             message = await self.next(timeout)

@@ -3,21 +3,24 @@ a signed link (tampered and expired links refused), quotas; and with S3 (moto), 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import docx
 import httpx
 import pytest
+import time_machine
 from moto.server import ThreadedMotoServer
 
 from api.settings import Settings
 from jobs.tasks import TaskStore
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.jobs.helpers import disposition_filename, notification_socket, poll_task
 from tests.support.api import Account, Api, running_api
 from tests.support.inprocess import running_app
@@ -61,8 +64,8 @@ async def finished_export(api: Api, account: Account, task_id: str) -> dict[str,
 async def test_export_end_to_end_with_live_text_and_a_notification(
     tmp_path: Path, settings: Settings
 ) -> None:
-    # The SQL projection waits 30 s: what gets exported can only come from the CRDT documents.
-    slow_projection = settings.model_copy(update={"projection_debounce_s": 30.0})
+    # The SQL projection waits an hour: what gets exported can only come from the CRDT documents.
+    slow_projection = settings.model_copy(update={"projection_debounce_s": 3600.0})
     async with running_app(slow_projection) as app:
         api = Api(app)
         owner = await api.sign_up("黛玉")
@@ -98,6 +101,7 @@ async def test_export_end_to_end_with_live_text_and_a_notification(
         await api.close()
 
 
+@SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
 async def test_word_export_has_headings_and_the_chosen_chapters_only(api: Api) -> None:
     owner = await api.sign_up()
     work_id = await novel(api, owner)
@@ -122,6 +126,7 @@ async def test_word_export_has_headings_and_the_chosen_chapters_only(api: Api) -
     assert "天亮了。" in body and "她说" not in body
 
 
+@SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
 async def test_progress_only_rises(api: Api) -> None:
     owner = await api.sign_up()
     many = [(f"第{n}章", "风从北方来。" * 200 + "\n" + "雪落无声。" * 200) for n in range(1, 41)]
@@ -143,13 +148,18 @@ async def test_progress_only_rises(api: Api) -> None:
     assert written[0] > 0 and written[-1] < 100
 
 
-async def test_signed_links_refuse_tampering_and_expiry(settings: Settings) -> None:
-    short = settings.model_copy(update={"download_link_ttl_s": 1})
-    async with running_app(short) as app:
-        api = Api(app)
-        owner = await api.sign_up()
-        work_id = await novel(api, owner)
-        view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
+async def test_signed_links_refuse_tampering_and_expiry(api: Api) -> None:
+    owner = await api.sign_up()
+    work_id = await novel(api, owner)
+    task_id = await export(api, owner, work_id, "txt")
+    await finished_export(api, owner, task_id)
+    ttl = api.app.components.settings.download_link_ttl_s
+    # Wall-clock time stands still from here on but for `shift`: the link is made at `start`.
+    start = time.time()
+    with time_machine.travel(start, tick=False) as clock:
+        view = ok(await api.call("GET", f"/api/v1/export/tasks/{task_id}", owner))
+        expires = datetime.fromtimestamp(int(start) + ttl, UTC)  # links live whole seconds
+        assert view["expire_at"] == expires.isoformat().replace("+00:00", "Z")
         url = httpx.URL(view["download_url"])
         token = url.path.rsplit("/", 1)[1]
         payload, signature = token.split(".")
@@ -166,12 +176,14 @@ async def test_signed_links_refuse_tampering_and_expiry(settings: Settings) -> N
             assert good.status_code == 200
             for bad in (f"{forged}.{signature}", f"{payload}.{other_signature}", "not-a-link"):
                 refused(await http.get(base + bad), 403, 40321)
-            await asyncio.sleep(1.2)
+            clock.shift(ttl - 1)
+            assert (await http.get(str(url))).content == good.content  # its last second
+            clock.shift(1)
             expired = refused(await http.get(str(url)), 410, 41001)
             assert "expired" in expired["error"]
-            fresh = ok(await api.call("GET", f"/api/v1/export/tasks/{view['task_id']}", owner))
+            fresh = ok(await api.call("GET", f"/api/v1/export/tasks/{task_id}", owner))
+            assert fresh["download_url"] != view["download_url"]
             assert (await http.get(fresh["download_url"])).content == good.content
-        await api.close()
 
 
 async def test_refusals(settings: Settings) -> None:
@@ -203,6 +215,7 @@ async def test_refusals(settings: Settings) -> None:
         await api.close()
 
 
+@SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
 async def test_a_script_exports_to_fountain(api: Api) -> None:
     owner = await api.sign_up()
     work_id = (await make_work(api, owner, title="雨夜", type="script"))["work_id"]
@@ -227,6 +240,7 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
 async def test_with_s3_the_link_is_a_presigned_url(settings: Settings, s3_endpoint: str) -> None:
     with_s3 = settings.model_copy(
         update={
@@ -281,8 +295,6 @@ async def test_tasks_left_unfinished_run_after_a_restart(settings: Settings) -> 
 
 
 async def test_old_export_files_are_removed_and_their_tasks_say_so(api: Api) -> None:
-    from datetime import UTC, datetime, timedelta
-
     from jobs.periodic import prune_exports
 
     owner = await api.sign_up()

@@ -10,6 +10,7 @@ import pytest
 
 from api.settings import Settings
 from tests.api.test_works import ok, refused
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.jobs.helpers import notification_socket, poll_task
 from tests.support.api import Account, Api, running_api
 from tests.support.inprocess import running_app
@@ -76,6 +77,7 @@ async def test_a_txt_novel_becomes_a_work_with_chapters(api: Api) -> None:
     assert stored.updates or stored.snapshot  # the text went through the document store
 
 
+@SQLITE_ONLY  # the parsers are the subject; the txt import covers SQL
 async def test_docx_and_fountain_imports_and_a_chosen_title(api: Api) -> None:
     owner = await api.sign_up()
     document = docx.Document()
