@@ -134,6 +134,7 @@ class DocumentPeer:
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._synced = asyncio.Event()
+        self._acknowledged = asyncio.Event()  # a sync step 2 answered our closing step 1
         self._ended = asyncio.Event()
         self._failure: PeerClosed | None = None
         self._leaving = False
@@ -222,11 +223,17 @@ class DocumentPeer:
                     for task in self._tasks[1:]:  # sender and renewer, not the reader
                         task.cancel()
                     if goodbye and self._failure is None and not self._ended.is_set():
+                        # The server answers a sync step 1 only after storing every update this
+                        # socket sent before it: once answered, all we wrote is durable and any
+                        # reader of the document sees it.
+                        self._acknowledged.clear()
                         frames = self._take_frames()
-                        if self._announced:
-                            frames.append(self._awareness_frame(None))
+                        frames.append(protocol.sync_step1(self._doc.get_state()))
                         for frame in frames:
                             await ws.send(frame)
+                        await self._acknowledged.wait()
+                        if self._announced:
+                            await ws.send(self._awareness_frame(None))
                 await ws.close()
         except (TimeoutError, ConnectionClosed, OSError):
             log.info("sync connection did not close cleanly", extra={"task": self.identity.task_id})
@@ -281,6 +288,7 @@ class DocumentPeer:
                     if not self._synced.is_set():
                         self._adopt_own_client_id()
                         self._synced.set()
+                    self._acknowledged.set()
                 case protocol.SyncUpdate(update):
                     self._apply_remote(update)
                 case protocol.AwarenessMessage(payload):

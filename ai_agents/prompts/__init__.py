@@ -34,4 +34,3 @@ def render(name: str, version: str = VERSION, **values: object) -> list[Message]
         Message(role, Template(body).substitute({k: str(v) for k, v in values.items()}))  # type: ignore[arg-type]
         for role, body in _sections(version, name)
     ]
-

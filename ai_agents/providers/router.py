@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,6 +40,8 @@ LEVELS = ("free", "basic", "premium", "admin")
 _LEVEL_RANK = {"free": 0, "basic": 1, "premium": 2, "admin": 2}
 SIMPLE_TASKS = frozenset({"polish", "convert", "summary"})
 _ERROR_TEXT_LIMIT = 2000
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def tier_for(task: str, level: str) -> Tier:
@@ -227,7 +229,11 @@ class Router:
         retries: int,
         backoff_s: float,
         max_retry_after_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """`clock` measures calls (durations, the call timeout); `sleep` waits out backoffs and
+        is the timer of both timeouts: a test hands in a manual clock's pair to move time."""
         missing = set(routes.models) - set(providers)
         if missing:
             raise ValueError(f"route table names providers that do not exist: {sorted(missing)}")
@@ -239,9 +245,18 @@ class Router:
         self._retries = max(0, retries)
         self._backoff_s = backoff_s
         self._max_retry_after_s = max_retry_after_s
+        self._clock = clock
+        self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: AiSettings, histories: AiHistories | None) -> Router:
+    def from_settings(
+        cls,
+        settings: AiSettings,
+        histories: AiHistories | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> Router:
         configs = provider_configs(settings)
         if len({c.name for c in configs}) != len(configs):
             raise ValueError("two AI providers share a name")
@@ -262,6 +277,8 @@ class Router:
             idle_timeout_s=settings.ai_idle_timeout_s,
             retries=settings.ai_retries,
             backoff_s=settings.ai_backoff_s,
+            clock=clock,
+            sleep=sleep,
         )
 
     @property
@@ -304,7 +321,7 @@ class Router:
         for route in self.plan(request.task, level):
             provider = self._providers[route.provider]
             for retry in range(self._retries + 1):
-                started = time.monotonic()
+                started = self._clock()
                 parts: list[str] = []
                 usage: Usage | None = None
                 error: ProviderError | None = None
@@ -344,7 +361,7 @@ class Router:
                         str(error),
                         error.status,
                         error.retryable,
-                        _ms_since(started),
+                        self._ms_since(started),
                     )
                 )
                 if parts:
@@ -353,26 +370,31 @@ class Router:
                 if delay is None:
                     break
                 log.info("AI %s failed (%s); retry in %.2fs", route.provider, error, delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         raise AiUnavailable(attempts)
 
     async def _next(self, events: AsyncIterator[StreamEvent], started: float) -> StreamEvent | None:
         """The next event, or None at the end; a timeout is a retryable `ProviderError`."""
-        left = started + self._call_timeout_s - time.monotonic()
+        left = started + self._call_timeout_s - self._clock()
         budget = min(self._idle_timeout_s, left)
         if budget <= 0:
             raise ProviderError(f"call took longer than {self._call_timeout_s}s", retryable=True)
+        step = asyncio.ensure_future(_step(events))
+        timer = asyncio.ensure_future(self._sleep(budget))
         try:
-            async with asyncio.timeout(budget):
-                return await anext(events)
-        except StopAsyncIteration:
-            return None
-        except TimeoutError as exc:
-            if budget < self._idle_timeout_s:
-                reason = f"call took longer than {self._call_timeout_s}s"
-            else:
-                reason = f"no answer for {self._idle_timeout_s}s"
-            raise ProviderError(f"timed out: {reason}", retryable=True) from exc
+            await asyncio.wait((step, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not step.done():
+                step.cancel()
+                await asyncio.wait((step,))  # the stream must stop before it can be closed
+        if step.done() and not step.cancelled():
+            return step.result()
+        if budget < self._idle_timeout_s:
+            reason = f"call took longer than {self._call_timeout_s}s"
+        else:
+            reason = f"no answer for {self._idle_timeout_s}s"
+        raise ProviderError(f"timed out: {reason}", retryable=True)
 
     def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
         """Seconds to wait before trying the same provider again; None: go to the next one."""
@@ -383,6 +405,9 @@ class Router:
                 return None
             return error.retry_after_s
         return self._backoff_s * 2**retry
+
+    def _ms_since(self, started: float) -> int:
+        return int((self._clock() - started) * 1000)
 
     async def _record(
         self,
@@ -409,7 +434,7 @@ class Router:
             tokens=usage.total,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
-            duration=_ms_since(started),
+            duration=self._ms_since(started),
             status="ok" if error is None else "error",
             error=None if error is None else str(error)[:_ERROR_TEXT_LIMIT],
             task_id=ctx.task_id,
@@ -425,5 +450,8 @@ def _estimate(prompt: str, parts: list[str]) -> Usage:
     return Usage(len(prompt), sum(len(part) for part in parts))
 
 
-def _ms_since(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+async def _step(events: AsyncIterator[StreamEvent]) -> StreamEvent | None:
+    try:
+        return await anext(events)
+    except StopAsyncIteration:
+        return None

@@ -1,17 +1,20 @@
 """The AI endpoints end to end: a real app, real accounts, the AI as a peer in the live document.
 
 The embedded default (offline provider, no keys) and model providers reached through the real
-SDKs at a local server speaking their wire formats (`tests/support/fake_llm.py`).
+SDKs at a local server speaking their wire formats (`tests/support/fake_llm.py`). The REST
+endpoints of AI tasks, story tools and moderation run on SQLite and on the local MariaDB; tests
+of provider behaviour behind them run on SQLite only.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from api.settings import Settings
 from storage.text.fountain import parse as parse_fountain
@@ -19,14 +22,17 @@ from tests.api.test_works import make_chapter, make_work, ok, refused, save, sha
 from tests.support.api import Account, Api, running_api
 from tests.support.fake_llm import Reply, running_fake_llm
 from tests.support.server import free_port
-from tests.support.yclient import YClient, wait_until
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 OPENING = "雨下到第三天，林小雨终于把店门口的木牌翻到了“休息”。她刚要关灯，门上的风铃响了。\n"
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    """SQLite under `tmp_path` unless `database_url` names another database."""
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
+        "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}",
         "auto_migrate": True,
         "room_unload_grace_s": 0.5,
         "projection_debounce_s": 0.05,
@@ -39,7 +45,14 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
+async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    """The app on SQLite and on MariaDB."""
+    async with running_api(make_settings(tmp_path, database_url)) as client:
+        yield client
+
+
+@pytest.fixture
+async def sqlite_api(tmp_path: Path) -> AsyncIterator[Api]:
     async with running_api(make_settings(tmp_path)) as client:
         yield client
 
@@ -51,22 +64,45 @@ async def chapter_with(api: Api, owner: Account, text: str = OPENING) -> tuple[i
     return work["id"], chapter
 
 
-async def finished(api: Api, account: Account, task_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+async def finished(api: Api, account: Account, task_id: str) -> dict[str, Any]:
+    """The task once its runner is done with it: completed or failed, or cancelled with what it
+    wrote recorded (the runner records that when it has stopped writing)."""
+
+    async def done() -> dict[str, Any] | None:
         task = ok(await api.call("GET", f"/api/v1/ai/tasks/{task_id}", account))
-        if task["status"] in ("completed", "failed", "cancelled"):
+        if task["status"] in ("completed", "failed"):
             return task
-        assert asyncio.get_running_loop().time() < deadline, task
-        await asyncio.sleep(0.05)
+        if task["status"] == "cancelled" and task["result"] is not None:
+            return task
+        return None
+
+    return await eventually(done, what=f"task {task_id} to finish")
 
 
 async def content(api: Api, account: Account, chapter_id: int) -> str:
     return ok(await api.call("GET", f"/api/v1/chapters/{chapter_id}/content", account))["content"]
 
 
+async def content_becomes(api: Api, account: Account, chapter_id: int, expected: str) -> None:
+    """Wait until the chapter reads `expected` over REST.
+
+    A task is completed once its peer has sent its last piece and left; the server may still be
+    storing that piece (write-ahead) before it applies it, so the text follows a moment later.
+    """
+
+    async def arrived() -> bool:
+        return await content(api, account, chapter_id) == expected
+
+    await eventually(arrived, what=f"chapter {chapter_id} to read {expected[-20:]!r}")
+
+
 def ai_marked(client: YClient, task_id: str) -> str:
     return "".join(s for s, attrs in client.text.diff() if (attrs or {}).get("ai") == task_id)
+
+
+def ai_peers(client: YClient) -> list[dict[str, Any]]:
+    """The AI entries in `client`'s awareness."""
+    return [s for s in client.awareness.values() if s.get("user", {}).get("kind") == "ai"]
 
 
 async def continue_(api: Api, account: Account, work_id: int, chapter_id: int, **body: Any) -> str:
@@ -75,9 +111,10 @@ async def continue_(api: Api, account: Account, work_id: int, chapter_id: int, *
 
 
 async def test_offline_continuation_types_into_the_chapter_next_to_a_coauthor(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    async with running_api(make_settings(tmp_path, ai_offline_delay_ms=15)) as api:
+    settings = make_settings(tmp_path, database_url, ai_offline_delay_ms=15)
+    async with running_api(settings) as api:
         await offline_continuation_next_to_a_coauthor(api)
 
 
@@ -91,23 +128,21 @@ async def offline_continuation_next_to_a_coauthor(api: Api) -> None:
         task_id = await continue_(api, owner, work_id, chapter["id"], length=150)
 
         def ai_present() -> bool:
-            entries = [
-                s for s in watcher.awareness.values() if s.get("user", {}).get("kind") == "ai"
-            ]
+            entries = ai_peers(watcher)
             seen_ai.extend(entries)
             return bool(entries)
 
-        await wait_until(ai_present, timeout=20)
+        await eventually(ai_present, what="the AI in the co-author's awareness")
         task = await finished(api, owner, task_id)
         assert task["status"] == "completed", task
         assert task["provider"] == "offline" and task["result"]["review"] == "pending"
         written = task["result"]["text"]
         assert 100 <= len(written) <= 200
-        await wait_until(lambda: str(watcher.text) == OPENING + written)
+        await eventually(lambda: str(watcher.text) == OPENING + written, what="the AI's text")
         assert ai_marked(watcher, task_id) == written
         assert seen_ai[0]["user"]["task_id"] == task_id
         assert seen_ai[0]["user"]["name"] == "AI · 续写"
-        await wait_until(lambda: not ai_present(), timeout=10)  # the AI left the room
+        await eventually(lambda: not ai_peers(watcher), what="the AI to leave the room")
     finally:
         await watcher.close()
     assert await content(api, owner, chapter["id"]) == OPENING + written
@@ -126,7 +161,7 @@ async def test_continuation_at_a_position_lands_there(api: Api) -> None:
         api, owner, await continue_(api, owner, work_id, chapter["id"], position=4)
     )
     written = task["result"]["text"]
-    assert await content(api, owner, chapter["id"]) == "第一句。" + written + "第二句。"
+    await content_becomes(api, owner, chapter["id"], "第一句。" + written + "第二句。")
 
 
 async def test_a_model_streams_through_the_sdk_and_its_usage_is_recorded(tmp_path: Path) -> None:
@@ -139,8 +174,8 @@ async def test_a_model_streams_through_the_sdk_and_its_usage_is_recorded(tmp_pat
             task = await finished(api, owner, await continue_(api, owner, work_id, chapter["id"]))
             assert task["status"] == "completed", task
             assert (task["provider"], task["model"]) == ("qwen", "fake-model")
-            assert (
-                await content(api, owner, chapter["id"]) == OPENING + "陈默推门进来，肩上全是雨水。"
+            await content_becomes(
+                api, owner, chapter["id"], OPENING + "陈默推门进来，肩上全是雨水。"
             )
             calls = ok(await api.call("GET", "/api/v1/ai/histories", owner))["items"]
             assert [(c["provider"], c["tokens"]) for c in calls] == [("qwen", 338)]
@@ -204,33 +239,37 @@ async def test_every_task_works_offline_when_no_provider_is_reachable(tmp_path: 
         assert "，" in polished["polished_content"] and polished["suggestions"]
 
 
-async def test_cancel_stops_within_a_second_and_reject_removes_only_the_ai_text(
-    tmp_path: Path,
+async def test_cancel_stops_the_stream_keeps_its_text_and_reject_removes_only_the_ai_text(
+    tmp_path: Path, database_url: str
 ) -> None:
-    async with running_api(make_settings(tmp_path, ai_offline_delay_ms=40)) as api:
+    settings = make_settings(tmp_path, database_url, ai_offline_delay_ms=40)
+    async with running_api(settings) as api:
         owner = await api.sign_up()
         work_id, chapter = await chapter_with(api, owner)
         human = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
         try:
             task_id = await continue_(api, owner, work_id, chapter["id"], length=1000)
-            await wait_until(lambda: len(ai_marked(human, task_id)) >= 12, timeout=20)
+            await eventually(lambda: len(ai_marked(human, task_id)) >= 12, what="the AI typing")
             cancelled = ok(await api.call("POST", f"/api/v1/ai/tasks/{task_id}/cancel", owner))
             assert cancelled["status"] == "cancelled"
-            await asyncio.sleep(1.0)
-            settled = len(str(human.text))
-            await asyncio.sleep(0.5)
-            assert len(str(human.text)) == settled, "the AI kept typing after cancel"
-            task = await finished(api, owner, task_id)
+            task = await finished(api, owner, task_id)  # the runner stopped and kept its text
             kept = task["result"]["text"]
             assert 12 <= len(kept) < 1000
-            assert str(human.text) == OPENING + kept
+            await eventually(lambda: not ai_peers(human), what="the AI to leave the room")
+            # What the task recorded is all it wrote: the document holds exactly that.
+            await eventually(lambda: str(human.text) == OPENING + kept, what="the kept text")
+            await content_becomes(api, owner, chapter["id"], OPENING + kept)
+            assert ai_marked(human, task_id) == kept
             # A human types inside the AI's text and after it: reject must keep both.
             human.insert(len(OPENING) + 4, "【人】")
             human.append("（作者补记）")
-            await wait_until(lambda: "（作者补记）" in str(human.text))
-            await asyncio.sleep(0.3)
+            typed = str(human.text)
+
+            await content_becomes(api, owner, chapter["id"], typed)
             ok(await api.call("POST", f"/api/v1/ai/tasks/{task_id}/reject", owner))
-            await wait_until(lambda: str(human.text) == OPENING + "【人】（作者补记）", timeout=10)
+            await eventually(
+                lambda: str(human.text) == OPENING + "【人】（作者补记）", what="the rejection"
+            )
             again = await api.call("POST", f"/api/v1/ai/tasks/{task_id}/accept", owner)
             refused(again, 409)
         finally:
@@ -243,42 +282,51 @@ async def test_accept_keeps_the_text_and_drops_the_marking(api: Api) -> None:
     task = await finished(api, owner, await continue_(api, owner, work_id, chapter["id"]))
     client = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
     try:
-        assert ai_marked(client, task["task_id"]) == task["result"]["text"]
+        written = task["result"]["text"]
+        await eventually(lambda: ai_marked(client, task["task_id"]) == written, what="the text")
         accepted = ok(await api.call("POST", f"/api/v1/ai/tasks/{task['task_id']}/accept", owner))
         assert accepted["result"]["review"] == "accepted"
-        await wait_until(lambda: ai_marked(client, task["task_id"]) == "")
+        await eventually(lambda: ai_marked(client, task["task_id"]) == "", what="the unmarking")
         assert str(client.text) == OPENING + task["result"]["text"]
     finally:
         await client.close()
 
 
-async def test_viewers_and_strangers_cannot_ask_and_limits_are_enforced(tmp_path: Path) -> None:
+# Quotas count per minute and per day of the UTC wall clock, which this test holds still (and
+# then moves on by a minute), so the calls never straddle a minute however slow the machine is.
+QUOTA_MOMENT = datetime(2031, 3, 4, 12, 0, 1, tzinfo=UTC)
+
+
+async def test_viewers_and_strangers_cannot_ask_and_limits_are_enforced(
+    tmp_path: Path, database_url: str
+) -> None:
     quotas = {"free": {"ai_per_minute": 3, "ai_per_day": 5, "ai_continue_max_chars": 300}}
-    async with running_api(make_settings(tmp_path, quotas=quotas)) as api:
-        owner, viewer, stranger = await api.sign_up(), await api.sign_up(), await api.sign_up()
-        work_id, chapter = await chapter_with(api, owner)
-        await share(api, owner, work_id, viewer, "viewer")
-        body = {"work_id": work_id, "chapter_id": chapter["id"], "length": 50}
-        refused(await api.call("POST", "/api/v1/ai/continue", viewer, json=body), 403)
-        refused(await api.call("POST", "/api/v1/ai/continue", stranger, json=body), 404)
-        refused(
-            await api.call("POST", "/api/v1/ai/continue", owner, json={**body, "length": 301}), 422
-        )
-        for _ in range(3):
-            ok(await api.call("POST", "/api/v1/ai/continue", owner, json=body))
-        limited = await api.call("POST", "/api/v1/ai/continue", owner, json=body)
-        refused(limited, 429, 42903)
-        assert int(limited.headers["retry-after"]) >= 1
-        # The next minute (its counters dropped here): the daily quota (5) still counts.
-        values = api.app.components.quotas.kv._values  # type: ignore[attr-defined]
-        for key in [k for k in values if ":min:" in k]:
-            del values[key]
-        for _ in range(2):
-            ok(await api.call("POST", "/api/v1/ai/continue", owner, json=body))
-        refused(await api.call("POST", "/api/v1/ai/continue", owner, json=body), 403, 40303)
-        stranger_task = ok(await api.call("GET", "/api/v1/ai/tasks", owner))[0]["task_id"]
-        refused(await api.call("GET", f"/api/v1/ai/tasks/{stranger_task}", stranger), 404)
-        assert ok(await api.call("GET", f"/api/v1/ai/tasks/{stranger_task}", viewer))
+    settings = make_settings(tmp_path, database_url, quotas=quotas)
+    with time_machine.travel(QUOTA_MOMENT, tick=False) as wall_clock:
+        async with running_api(settings) as api:
+            await viewers_strangers_and_limits(api, wall_clock)
+
+
+async def viewers_strangers_and_limits(api: Api, wall_clock: time_machine.Traveller) -> None:
+    owner, viewer, stranger = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    work_id, chapter = await chapter_with(api, owner)
+    await share(api, owner, work_id, viewer, "viewer")
+    body = {"work_id": work_id, "chapter_id": chapter["id"], "length": 50}
+    refused(await api.call("POST", "/api/v1/ai/continue", viewer, json=body), 403)
+    refused(await api.call("POST", "/api/v1/ai/continue", stranger, json=body), 404)
+    refused(await api.call("POST", "/api/v1/ai/continue", owner, json={**body, "length": 301}), 422)
+    for _ in range(3):
+        ok(await api.call("POST", "/api/v1/ai/continue", owner, json=body))
+    limited = await api.call("POST", "/api/v1/ai/continue", owner, json=body)
+    refused(limited, 429, 42903)
+    assert int(limited.headers["retry-after"]) == 59  # to the next minute
+    wall_clock.shift(60)  # the next minute: its own count, but the daily quota (5) still counts
+    for _ in range(2):
+        ok(await api.call("POST", "/api/v1/ai/continue", owner, json=body))
+    refused(await api.call("POST", "/api/v1/ai/continue", owner, json=body), 403, 40303)
+    stranger_task = ok(await api.call("GET", "/api/v1/ai/tasks", owner))[0]["task_id"]
+    refused(await api.call("GET", f"/api/v1/ai/tasks/{stranger_task}", stranger), 404)
+    assert ok(await api.call("GET", f"/api/v1/ai/tasks/{stranger_task}", viewer))
 
 
 async def test_polish_apply_rewrites_the_selection_as_ai_text(api: Api) -> None:
@@ -299,9 +347,8 @@ async def test_polish_apply_rewrites_the_selection_as_ai_text(api: Api) -> None:
     polished = ok(await api.call("POST", "/api/v1/ai/polish", owner, json=body))
     task = await finished(api, owner, polished["task_id"])
     assert task["status"] == "completed", task
-    assert (
-        await content(api, owner, chapter["id"])
-        == "开头。" + polished["polished_content"] + "结尾。"
+    await content_becomes(
+        api, owner, chapter["id"], "开头。" + polished["polished_content"] + "结尾。"
     )
     ok(await api.call("POST", f"/api/v1/ai/tasks/{task['task_id']}/reject", owner))
     # Reject removes the AI's text and gives the writer's own words back.
@@ -322,7 +369,8 @@ async def test_convert_a_chapter_into_a_screenplay_chapter(api: Api) -> None:
         api, owner, ok(await api.call("POST", "/api/v1/ai/convert", owner, json=body))["task_id"]
     )
     assert task["status"] == "completed", task
-    script = await content(api, owner, task["result"]["chapter_id"])
+    script = task["result"]["text"]
+    await content_becomes(api, owner, task["result"]["chapter_id"], script)
     kinds = {(e.kind, e.text) for e in parse_fountain(script).elements}
     assert ("character", "陈默") in kinds and ("dialogue", "还有热的吗？") in kinds
     assert await content(api, owner, chapter["id"]) == novel  # the source is untouched
@@ -413,7 +461,7 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
                 chapter = await make_chapter(api, owner, work["id"], f"第{n}章")
                 ok(await save(api, owner, work["id"], chapter["id"], f"第{n}章正文。" * 4500))
                 ids.append(chapter)
-            await asyncio.sleep(0.3)  # the SQL projection follows the documents
+            await api.app.app.state.projection.flush()  # summaries read the SQL projection
             last = ids[-1]
 
             async def ask() -> list[Any]:
@@ -430,13 +478,14 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
             assert len(prompt) < settings.ai_context_chars + 2000
             assert len(await ask()) == 1  # cached: only the continuation itself
             ok(await save(api, owner, work["id"], ids[0]["id"], "改写后的第一章。" * 3000))
-            await asyncio.sleep(0.3)
+            await api.app.app.state.projection.flush()
             assert len(await ask()) == 2  # the changed chapter is summarised again
 
 
-async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(api: Api) -> None:
+async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(sqlite_api: Api) -> None:
     from api.services.ai_tasks import refresh_summaries
 
+    api = sqlite_api
     owner = await api.sign_up()
     work = await make_work(api, owner)
     short = await make_work(api, owner, title="短篇")
@@ -448,9 +497,10 @@ async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(api: Api
     little = await make_chapter(api, owner, short["id"])
     ok(await save(api, owner, short["id"], little["id"], "很短的一章。"))
     parts = api.app.components
-    await asyncio.sleep(0.5)  # the SQL projection follows the documents
+    projection = api.app.app.state.projection
+    await projection.flush()  # the job reads the SQL projection
     assert await refresh_summaries(parts) == 3  # the short work needs none
     assert await refresh_summaries(parts) == 0  # nothing is stale
     ok(await save(api, owner, work["id"], chapters[1]["id"], "江水改了方向。" * 5000))
-    await asyncio.sleep(0.5)
+    await projection.flush()
     assert await refresh_summaries(parts) == 1

@@ -21,7 +21,7 @@ from ai_agents.peer import DocumentPeer, PeerIdentity, document_url
 from api.settings import Settings
 from tests.support.inprocess import RunningApp, running_app
 from tests.support.node_client import NodeClient
-from tests.support.yclient import wait_until
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.node
 
@@ -51,15 +51,6 @@ def ai_entries(states: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     return [state for state in states.values() if state.get("user", {}).get("kind") == "ai"]
 
 
-async def until(predicate: Any, timeout: float = 10) -> None:
-    """Wait for an async predicate."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[RunningApp]:
     async with running_app(Settings(data_dir=tmp_path / "data", auth="off")) as running:
@@ -72,7 +63,7 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
         for node in (left, right):
             await node.connect(app.sync_url, DOC)
         await left.append(INITIAL)
-        await until(lambda: _has(right, INITIAL))
+        await eventually(lambda: _has(right, INITIAL))
 
         async with DocumentPeer(document_url(app.sync_url, DOC), None, identity) as peer:
             assert peer.text == INITIAL
@@ -83,7 +74,7 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
             ]
             for piece in pieces(AI_TEXT):
                 await peer.write(piece)
-                await asyncio.sleep(0.004)  # a fast model: the typing overlaps the stream
+                await asyncio.sleep(0.004)  # part of the test: a fast model, typing overlaps it
             assert await asyncio.gather(*typing) == [len(LEFT_TYPED), len(RIGHT_TYPED)]
 
             expected = (
@@ -94,8 +85,8 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
                 + RIGHT_TYPED  # typed at the AI's position: it stays after the AI's text
                 + "后文：夜色温柔🎉。"
             )
-            await until(lambda: _all_have(left, right, expected))
-            await wait_until(lambda: peer.text == expected)
+            await eventually(lambda: _all_have(left, right, expected))
+            await eventually(lambda: peer.text == expected)
             assert peer.written == 500
             assert peer.position == expected.index(AI_TEXT) + len(AI_TEXT)
 
@@ -108,17 +99,17 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
                     "kind": "ai",
                     "task_id": TASK,
                 }
-                await until(lambda n=node: _cursor_at(n, peer.position))
+                await eventually(lambda n=node: _cursor_at(n, peer.position))
 
         for node in (left, right):
-            await until(lambda n=node: _no_ai(n))
+            await eventually(lambda n=node: _no_ai(n))
         assert await left.text() == expected
 
         # The task is rejected after a co-author typed inside the AI's text (in Node's Yjs that
         # character inherits the AI marking): exactly the AI's characters go, as new operations.
         await right.insert_after("月光洒在青石板上", "插")
         with_insert = expected.replace("月光洒在青石板上", "月光洒在青石板上插", 1)
-        await until(lambda: _all_have(left, right, with_insert))
+        await eventually(lambda: _all_have(left, right, with_insert))
         async with app.components.rooms.hold(DOC) as room:
             deleted = 0
 
@@ -129,7 +120,7 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
             assert await room.change(edit)
         assert deleted == len(AI_TEXT)
         rejected = expected.replace(AI_TEXT, "插")
-        await until(lambda: _all_have(left, right, rejected))
+        await eventually(lambda: _all_have(left, right, rejected))
 
 
 async def _has(node: NodeClient, text: str) -> bool:

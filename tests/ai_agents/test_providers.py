@@ -21,6 +21,7 @@ from ai_agents.providers.offline import OfflineProvider
 from ai_agents.providers.openai_compat import OpenAICompatProvider
 from tests.support.fake_llm import FakeLLM, Reply, running_fake_llm
 from tests.support.server import free_port
+from tests.support.waiting import DEADLINE_S
 
 SYSTEM = "你是一位擅长武侠小说的作家。"
 REQUEST = CompletionRequest(
@@ -43,11 +44,12 @@ async def llm() -> AsyncIterator[FakeLLM]:
 
 
 def make(kind: str, llm: FakeLLM | None, *, port: int | None = None) -> Provider:
+    """A provider whose SDK timeout is the generous deadline: no healthy call reaches it."""
     if kind == "openai":
         url = llm.openai_base_url if llm else f"http://127.0.0.1:{port}/v1"
-        return OpenAICompatProvider("qwen", base_url=url, api_key="sk-test", timeout_s=5)
+        return OpenAICompatProvider("qwen", base_url=url, api_key="sk-test", timeout_s=DEADLINE_S)
     url = llm.anthropic_base_url if llm else f"http://127.0.0.1:{port}"
-    return AnthropicProvider("claude", base_url=url, api_key="sk-test", timeout_s=5)
+    return AnthropicProvider("claude", base_url=url, api_key="sk-test", timeout_s=DEADLINE_S)
 
 
 async def collect(provider: Provider, model: str) -> tuple[list[str], list[Usage]]:
@@ -170,7 +172,7 @@ async def test_a_closed_port_is_a_retryable_connection_error(kind: str) -> None:
 
 
 async def test_the_sdk_timeout_is_a_retryable_error(llm: FakeLLM) -> None:
-    llm.script(Reply(delay_s=3))
+    llm.script(Reply(delay_s=600))  # silent far longer than the timeout, however slow the machine
     provider = OpenAICompatProvider(
         "slow", base_url=llm.openai_base_url, api_key="k", timeout_s=0.3
     )

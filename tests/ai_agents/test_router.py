@@ -1,15 +1,17 @@
 """The router: route choice, retries, failover, timeouts, and a record of every attempt.
 
 Providers are the real SDK-backed ones against local wire-format servers; the records go to a real
-`SQLAiHistories` on SQLite.
+`SQLAiHistories` on SQLite. The routers run on a `ManualClock`: their timeouts and backoffs fire
+only when a test moves the clock, so a slow machine never times a healthy call out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +32,10 @@ from api.settings import Settings
 from storage.ai_histories.base import AiCall
 from storage.ai_histories.sql import SQLAiHistories
 from storage.sql.database import Database
+from tests.support.clock import ManualClock
 from tests.support.fake_llm import FakeLLM, Reply, running_fake_llm
 from tests.support.server import free_port
+from tests.support.waiting import eventually
 
 CTX = CallContext(user_id=7, work_id=70, task_id="task-1", action_type="continue")
 REQUEST = CompletionRequest(
@@ -40,6 +44,7 @@ REQUEST = CompletionRequest(
     inputs={},
 )
 ANSWER = "她放下手中的信，轻声叹了口气。"
+SILENT_S = 600  # a model that says nothing for this long: only a timeout ends the wait
 
 
 @pytest.fixture
@@ -71,8 +76,14 @@ def two_provider_router(
     retries: int = 1,
     call_timeout_s: float = 10,
     idle_timeout_s: float = 10,
+    backoff_s: float = 0,
+    clock: ManualClock | None = None,
 ) -> Router:
-    """`a` (OpenAI-compatible, on `first`) then `b` (on `second`); no offline fallback."""
+    """`a` (OpenAI-compatible, on `first`) then `b` (on `second`); no offline fallback.
+
+    Time is a `ManualClock` (a new one unless given): timeouts and backoffs wait for the test.
+    """
+    clock = clock or ManualClock()
     settings = Settings(
         ai_providers=[
             first.provider_config("a", "openai", model="model-a"),
@@ -80,11 +91,27 @@ def two_provider_router(
         ],
         ai_offline_fallback=False,
         ai_retries=retries,
-        ai_backoff_s=0.01,
+        ai_backoff_s=backoff_s,
         ai_call_timeout_s=call_timeout_s,
         ai_idle_timeout_s=idle_timeout_s,
     )
-    return Router.from_settings(settings, histories)
+    return Router.from_settings(settings, histories, clock=clock, sleep=clock.sleep)
+
+
+async def advance_when(
+    clock: ManualClock, ready: Callable[[], bool], seconds: float, call: asyncio.Future[Any]
+) -> None:
+    """Once `ready()` holds and the router waits exactly `seconds` on the clock, move it on.
+
+    Returns early (without moving the clock) if `call` ended first; awaiting it tells why.
+    """
+
+    def waiting() -> bool:
+        return call.done() or (ready() and clock.sleeping == [pytest.approx(seconds)])
+
+    await eventually(waiting, what=f"the router waiting {seconds}s")
+    if not call.done():
+        clock.advance(seconds)
 
 
 async def stored(histories: SQLAiHistories) -> list[AiCall]:
@@ -106,8 +133,8 @@ async def stream_text(router: Router) -> tuple[str, set[tuple[str, str]]]:
 FAILURES = {
     "500": (Reply(status=500), {}),
     "429": (Reply(status=429, headers={"retry-after": "0"}), {}),
-    "idle-timeout": (Reply(delay_s=3), {"idle_timeout_s": 0.3}),
-    "call-timeout": (Reply(delay_s=3), {"call_timeout_s": 0.3}),
+    "idle-timeout": (Reply(delay_s=SILENT_S), {"idle_timeout_s": 0.3}),
+    "call-timeout": (Reply(delay_s=SILENT_S), {"call_timeout_s": 0.3}),
 }
 
 
@@ -118,9 +145,14 @@ async def test_failover_to_the_second_provider_and_every_attempt_is_recorded(
     reply, timeouts = FAILURES[failure]
     first.default = reply
     second.script(Reply(text=ANSWER, chunk_chars=4, usage=(88, 21)))
-    router = two_provider_router(first, second, histories, retries=1, **timeouts)
+    clock = ManualClock()
+    router = two_provider_router(first, second, histories, retries=1, clock=clock, **timeouts)
     try:
-        text, served = await stream_text(router)
+        call = asyncio.ensure_future(stream_text(router))
+        if timeouts:  # each try of `a` hangs until the clock passes the timeout
+            for tries in (1, 2):
+                await advance_when(clock, lambda n=tries: len(first.requests) == n, 0.3, call)
+        text, served = await call
     finally:
         await router.aclose()
     assert text == ANSWER
@@ -140,6 +172,8 @@ async def test_failover_to_the_second_provider_and_every_attempt_is_recorded(
         assert "no answer for 0.3s" in failed.error
     if failure == "call-timeout":
         assert "longer than 0.3s" in failed.error
+    if timeouts:
+        assert failed.duration == pytest.approx(300, abs=1)  # the clock moved by the timeout
     if failure in ("500", "429"):
         assert str(failure) in failed.error
     assert served_call.output == ANSWER
@@ -167,6 +201,29 @@ async def test_a_retry_on_the_same_provider_can_serve(
     assert [c.status for c in await stored(histories)] == ["error", "ok"]
 
 
+async def test_retries_wait_a_doubling_backoff_or_the_retry_after_asked_for(
+    first: FakeLLM, second: FakeLLM, histories: SQLAiHistories
+) -> None:
+    first.script(
+        Reply(status=500),
+        Reply(status=429, headers={"retry-after": "3"}),
+        Reply(status=503),
+        Reply(text=ANSWER),
+    )
+    clock = ManualClock()
+    router = two_provider_router(first, second, histories, retries=3, backoff_s=1.0, clock=clock)
+    try:
+        call = asyncio.ensure_future(router.complete(REQUEST, level="basic", ctx=CTX))
+        # After the nth failure the router waits, and asks again only once the wait is over.
+        for failures, wait in ((1, 1.0), (2, 3.0), (3, 4.0)):
+            await advance_when(clock, lambda n=failures: len(first.requests) == n, wait, call)
+        completion = await call
+    finally:
+        await router.aclose()
+    assert (completion.text, completion.provider) == (ANSWER, "a")
+    assert len(first.requests) == 4 and second.requests == []
+
+
 @pytest.mark.parametrize(
     "reply",
     [Reply(status=429, headers={"retry-after": "3600"}), Reply(status=401)],
@@ -190,7 +247,7 @@ async def test_no_retry_when_waiting_cannot_help(
     "reply",
     [
         Reply(text=ANSWER, chunk_chars=3, error_after=2),
-        Reply(text=ANSWER, chunk_chars=3, stall_after=2, stall_s=3),
+        Reply(text=ANSWER, chunk_chars=3, stall_after=2, stall_s=SILENT_S),
     ],
     ids=["error-event", "stall"],
 )
@@ -199,13 +256,23 @@ async def test_no_failover_once_text_went_out(
 ) -> None:
     first.script(reply)
     second.default = Reply(text="不该出现的文字")
-    router = two_provider_router(first, second, histories, retries=2, idle_timeout_s=0.3)
+    clock = ManualClock()
+    router = two_provider_router(
+        first, second, histories, retries=2, idle_timeout_s=0.3, clock=clock
+    )
     parts: list[str] = []
+
+    async def consume() -> None:
+        async with aclosing(router.stream(REQUEST, level="basic", ctx=CTX)) as events:
+            async for event in events:
+                parts.append(event.text)
+
     try:
+        call = asyncio.ensure_future(consume())
+        if reply.stall_after is not None:  # silent after two pieces: the idle timeout ends it
+            await advance_when(clock, lambda: len(parts) == 2, 0.3, call)
         with pytest.raises(AiInterrupted) as caught:
-            async with aclosing(router.stream(REQUEST, level="basic", ctx=CTX)) as events:
-                async for event in events:
-                    parts.append(event.text)
+            await call
     finally:
         await router.aclose()
     assert "".join(parts) == ANSWER[:6] == caught.value.partial_text
