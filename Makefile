@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-dev lint
+.PHONY: serve test test-setup test-stress install install-dev lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,22 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install-dev
+# pytest-randomly shuffles the order (the seed is printed; rerun one with
+# `make test PYTEST_ARGS=--randomly-seed=N`, or `PYTEST_ARGS='-p no:randomly'`).
+PYTEST_ARGS ?=
+
+test-setup: install-dev
 	bash tests/ensure_system_packages.sh
 	bash tests/ensure_services.sh
+
+# Branch coverage of the suite, subprocess servers included; a package under its floor fails.
+test: test-setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage combine -q
+	$(BIN)/python tests/coverage_floors.py
+
+# The same suite while another process keeps one core busy (no coverage: it measures nothing new).
+test-stress: test-setup
+	bash tests/with_cpu_burner.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
