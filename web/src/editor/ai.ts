@@ -4,6 +4,7 @@
 import type { EditorView } from '@codemirror/view'
 import { get, post } from '../api'
 import { h, replace } from '../dom'
+import { attempt } from '../forms'
 import { t } from '../i18n'
 import { pollTask } from '../poll'
 import { messageLine } from '../shell'
@@ -138,23 +139,16 @@ export class AiPanel {
   }
 
   private async decide(task: string, decision: 'accept' | 'reject' | 'cancel'): Promise<void> {
-    this.message.clear()
-    try {
-      await post(`/ai/tasks/${encodeURIComponent(task)}/${decision}`)
-    } catch (error) {
-      this.message.show(error)
-    }
+    await attempt(this.message, () => post(`/ai/tasks/${encodeURIComponent(task)}/${decision}`))
   }
 
   private async start(kind: string, request: () => Promise<{ task_id: string }>): Promise<void> {
-    this.message.clear()
-    let taskId: string
-    try {
-      taskId = (await request()).task_id
-    } catch (error) {
-      this.message.show(error)
-      return
-    }
+    const started = await attempt(this.message, request)
+    if (started) this.follow(kind, started.task_id)
+  }
+
+  /** List the task and poll it until it ends. */
+  private follow(kind: string, taskId: string): void {
     this.tasks.set(taskId, { kind, status: 'queued', progress: 0, detail: '', link: null })
     this.renderTasks()
     pollTask<AiTask>({

@@ -2,14 +2,11 @@
 
 import { anonymousPost, sessionFrom, type TokensOut } from '../api'
 import { h } from '../dom'
+import { attempt, field, submitWith } from '../forms'
 import { t } from '../i18n'
 import { navigate } from '../router'
 import { saveSession } from '../session'
 import { messageLine, topBar } from '../shell'
-
-function field(label: string, input: HTMLInputElement): HTMLElement {
-  return h('label', { class: 'field' }, h('span', {}, label), input)
-}
 
 function afterSignIn(tokens: TokensOut): void {
   saveSession(sessionFrom(tokens))
@@ -31,17 +28,9 @@ export function signInPage(root: HTMLElement): void {
     'form',
     {
       class: 'card narrow',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        try {
-          afterSignIn(
-            await anonymousPost<TokensOut>('/auth/login', { email: account.value.trim(), password: password.value }),
-          )
-        } catch (error) {
-          message.show(error)
-        }
-      },
+      onsubmit: submitWith(message, async () =>
+        afterSignIn(await anonymousPost<TokensOut>('/auth/login', { email: account.value.trim(), password: password.value })),
+      ),
     },
     h('h1', {}, t('auth.signIn')),
     field(t('auth.account'), account),
@@ -82,16 +71,16 @@ export function signUpPage(root: HTMLElement): void {
       onclick: async () => {
         message.clear()
         if (!email.reportValidity()) return
-        sendCode.disabled = true
-        try {
-          await anonymousPost('/auth/code', { email: email.value.trim() })
-          message.info(t('auth.codeSent'))
-          code.focus()
-          countdown(sendCode, 60)
-        } catch (error) {
-          sendCode.disabled = false
-          message.show(error)
-        }
+        await attempt(
+          message,
+          async () => {
+            await anonymousPost('/auth/code', { email: email.value.trim() })
+            message.info(t('auth.codeSent'))
+            code.focus()
+            countdown(sendCode, 60)
+          },
+          { buttons: [sendCode], untilReleased: true },
+        )
       },
     },
     t('auth.sendCode'),
@@ -100,22 +89,16 @@ export function signUpPage(root: HTMLElement): void {
     'form',
     {
       class: 'card narrow',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        try {
-          afterSignIn(
-            await anonymousPost<TokensOut>('/auth/register', {
-              email: email.value.trim(),
-              code: code.value.trim(),
-              username: username.value.trim(),
-              password: password.value,
-            }),
-          )
-        } catch (error) {
-          message.show(error)
-        }
-      },
+      onsubmit: submitWith(message, async () =>
+        afterSignIn(
+          await anonymousPost<TokensOut>('/auth/register', {
+            email: email.value.trim(),
+            code: code.value.trim(),
+            username: username.value.trim(),
+            password: password.value,
+          }),
+        ),
+      ),
     },
     h('h1', {}, t('auth.signUp')),
     h('div', { class: 'row' }, field(t('auth.email'), email), sendCode),

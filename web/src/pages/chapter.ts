@@ -8,6 +8,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
 import { get } from '../api'
 import { h } from '../dom'
+import { attempt } from '../forms'
 import { t } from '../i18n'
 import { exportPanel } from '../panels/export'
 import { materialsPanel } from '../panels/materials'
@@ -32,13 +33,8 @@ export async function chapterPage(
   main.append(message)
   const session = currentSession()
   if (!session) return
-  let work: WorkDetail
-  try {
-    work = await get<WorkDetail>(`/works/${params.workId}`)
-  } catch (error) {
-    message.show(error)
-    return
-  }
+  const work = await attempt(message, () => get<WorkDetail>(`/works/${params.workId}`))
+  if (!work) return
   const chapter = work.chapters.find((c) => String(c.id) === params.chapterId)
   if (!chapter) {
     message.show(t('editor.noChapter'))

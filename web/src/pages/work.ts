@@ -2,6 +2,7 @@
 
 import { del, get, patch, post } from '../api'
 import { h, replace } from '../dom'
+import { attempt, onSubmit } from '../forms'
 import { t } from '../i18n'
 import { exportPanel } from '../panels/export'
 import { storyPanel } from '../panels/story'
@@ -15,17 +16,14 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
   root.append(topBar(), main)
   const message = messageLine()
   main.append(message)
-  let work: WorkDetail
-  try {
-    work = await get<WorkDetail>(`/works/${params.id}`)
-  } catch (error) {
-    message.show(error)
-    return
-  }
+  const loaded = await attempt(message, () => get<WorkDetail>(`/works/${params.id}`))
+  if (!loaded) return
+  let work = loaded
   const canWrite = work.role === 'owner' || work.role === 'editor'
   const chapters = h('ol', { class: 'chapters', 'data-testid': 'chapters' })
   const members = h('ul', { class: 'members', 'data-testid': 'members' })
 
+  // Not `attempt`: a reload after another panel's action must leave this page's message as it is.
   const reload = async () => {
     try {
       work = await get<WorkDetail>(`/works/${params.id}`)
@@ -35,15 +33,11 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       message.show(error)
     }
   }
-  const act = async (action: () => Promise<unknown>) => {
-    message.clear()
-    try {
+  const act = (action: () => Promise<unknown>) =>
+    attempt(message, async () => {
       await action()
       await reload()
-    } catch (error) {
-      message.show(error)
-    }
-  }
+    })
 
   const move = (index: number, by: number) =>
     act(() => {
@@ -73,10 +67,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
         'form',
         {
           class: 'inline',
-          onsubmit: (event: SubmitEvent) => {
-            event.preventDefault()
-            void act(() => patch(`/chapters/${chapter.id}`, { title: input.value.trim() }))
-          },
+          onsubmit: onSubmit(() => act(() => patch(`/chapters/${chapter.id}`, { title: input.value.trim() }))),
         },
         input,
         h('button', { type: 'submit', 'data-testid': 'chapter-rename-save' }, t('common.save')),
@@ -146,12 +137,11 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
     'form',
     {
       class: 'row',
-      onsubmit: (event: SubmitEvent) => {
-        event.preventDefault()
+      onsubmit: onSubmit(() => {
         const title = chapterTitle.value.trim()
         chapterTitle.value = ''
-        void act(() => post(`/works/${work.id}/chapters`, title ? { title } : {}))
-      },
+        return act(() => post(`/works/${work.id}/chapters`, title ? { title } : {}))
+      }),
     },
     chapterTitle,
     h('button', { type: 'submit', class: 'primary', 'data-testid': 'chapter-add' }, t('work.addChapter')),
@@ -163,13 +153,12 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
     'form',
     {
       class: 'row',
-      onsubmit: (event: SubmitEvent) => {
-        event.preventDefault()
-        void act(async () => {
+      onsubmit: onSubmit(() =>
+        act(async () => {
           await post(`/works/${work.id}/members`, { username_or_email: invitee.value.trim(), role: inviteRole.value })
           invitee.value = ''
-        })
-      },
+        }),
+      ),
     },
     invitee,
     inviteRole,

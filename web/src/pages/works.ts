@@ -2,6 +2,7 @@
 
 import { get, post, type Page } from '../api'
 import { formatTime, h, replace } from '../dom'
+import { attempt, submitWith } from '../forms'
 import { t } from '../i18n'
 import { navigate } from '../router'
 import { messageLine, topBar } from '../shell'
@@ -21,19 +22,13 @@ export async function worksPage(root: HTMLElement): Promise<void> {
     'form',
     {
       class: 'row card',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        try {
-          const work = await post<Work & { work_id: number }>('/works', {
-            title: title.value.trim(),
-            type: type.value as WorkType,
-          })
-          navigate(`/works/${work.work_id}`)
-        } catch (error) {
-          message.show(error)
-        }
-      },
+      onsubmit: submitWith(message, async () => {
+        const work = await post<Work & { work_id: number }>('/works', {
+          title: title.value.trim(),
+          type: type.value as WorkType,
+        })
+        navigate(`/works/${work.work_id}`)
+      }),
     },
     title,
     type,
@@ -43,7 +38,7 @@ export async function worksPage(root: HTMLElement): Promise<void> {
     topBar(),
     h('main', { class: 'page' }, h('h1', {}, t('works.title')), form, message, list),
   )
-  try {
+  await attempt(message, async () => {
     const page = await get<Page<Work>>('/works', { page_size: 100 })
     if (page.items.length === 0) {
       replace(list, h('li', { class: 'muted' }, t('works.empty')))
@@ -63,7 +58,5 @@ export async function worksPage(root: HTMLElement): Promise<void> {
         ),
       ),
     )
-  } catch (error) {
-    message.show(error)
-  }
+  })
 }

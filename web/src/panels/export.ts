@@ -1,11 +1,12 @@
-// Export a work: POST /export, poll the task, then download the file.
+// Export a work: POST /export, follow the task, then download the file.
 
 import { get, post } from '../api'
 import { formatTime, h, replace } from '../dom'
+import { field, onSubmit } from '../forms'
 import { t } from '../i18n'
-import { pollTask } from '../poll'
 import { messageLine } from '../shell'
 import type { ExportTask, Work } from '../types'
+import { runTask } from './run-task'
 
 export function exportPanel(work: Pick<Work, 'id' | 'type'>): HTMLElement {
   const formats = work.type === 'script' ? ['fountain', 'pdf', 'word', 'txt'] : ['word', 'pdf', 'txt']
@@ -18,54 +19,34 @@ export function exportPanel(work: Pick<Work, 'id' | 'type'>): HTMLElement {
   const fontSize = h('input', { type: 'number', min: 8, max: 32, value: 12, class: 'short', 'data-testid': 'export-font-size' })
   const status = h('div', { class: 'task-status', 'data-testid': 'export-status' })
   const message = messageLine('export-message')
-  const start = h(
-    'button',
-    {
-      type: 'submit',
-      class: 'primary',
-      'data-testid': 'export-start',
-    },
-    t('export.start'),
-  )
-  const form = h(
+  const start = h('button', { type: 'submit', class: 'primary', 'data-testid': 'export-start' }, t('export.start'))
+  return h(
     'form',
     {
       class: 'stack',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        start.disabled = true
-        try {
-          const { task_id } = await post<{ task_id: string }>('/export', {
-            work_id: work.id,
-            format: format.value,
-            options: { include_cover: cover.checked, font_size: Number(fontSize.value) || 12 },
-          })
-          replace(status, t('status.queued'))
-          pollTask<ExportTask>({
-            owner: form,
-            fetch: () => get<ExportTask>(`/export/tasks/${task_id}`),
-            onError: (error) => message.show(error),
-            onUpdate: (task) => {
-              showExport(status, task)
-              if (task.status === 'failed') message.show(task.error ?? t('status.failed'))
-              if (task.status !== 'queued' && task.status !== 'processing') start.disabled = false
-            },
-          })
-        } catch (error) {
-          start.disabled = false
-          message.show(error)
-        }
-      },
+      onsubmit: onSubmit(() =>
+        runTask<ExportTask>({
+          status,
+          message,
+          button: start,
+          start: () =>
+            post('/export', {
+              work_id: work.id,
+              format: format.value,
+              options: { include_cover: cover.checked, font_size: Number(fontSize.value) || 12 },
+            }),
+          fetch: (taskId) => get<ExportTask>(`/export/tasks/${taskId}`),
+          show: showExport,
+        }),
+      ),
     },
-    h('label', { class: 'field' }, h('span', {}, t('export.format')), format),
+    field(t('export.format'), format),
     h('label', { class: 'check' }, cover, t('export.cover')),
-    h('label', { class: 'field' }, h('span', {}, t('export.fontSize')), fontSize),
+    field(t('export.fontSize'), fontSize),
     start,
     status,
     message,
   )
-  return form
 }
 
 function showExport(status: HTMLElement, task: ExportTask): void {

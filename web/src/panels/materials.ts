@@ -2,6 +2,7 @@
 
 import { get, post, type Page } from '../api'
 import { h, replace } from '../dom'
+import { attempt, onSubmit } from '../forms'
 import { t } from '../i18n'
 import { messageLine } from '../shell'
 import type { Material } from '../types'
@@ -11,15 +12,11 @@ export function materialsPanel(insert: ((text: string) => void) | null): HTMLEle
   const list = h('ul', { class: 'materials', 'data-testid': 'materials' })
   const message = messageLine('materials-message')
 
-  const search = async () => {
-    message.clear()
-    try {
+  const search = () =>
+    attempt(message, async () => {
       const page = await get<Page<Material>>('/materials', { q: keyword.value.trim(), page_size: 30 })
       replace(list, page.items.length ? page.items.map(row) : h('li', { class: 'muted' }, t('materials.none')))
-    } catch (error) {
-      message.show(error)
-    }
-  }
+    })
 
   const row = (material: Material): HTMLElement =>
     h(
@@ -56,10 +53,7 @@ export function materialsPanel(insert: ((text: string) => void) | null): HTMLEle
     'form',
     {
       class: 'row',
-      onsubmit: (event: SubmitEvent) => {
-        event.preventDefault()
-        void search()
-      },
+      onsubmit: onSubmit(search),
     },
     keyword,
     h('button', { type: 'submit', 'data-testid': 'materials-search' }, t('materials.search')),

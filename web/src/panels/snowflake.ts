@@ -2,6 +2,7 @@
 
 import { get, post, put } from '../api'
 import { h, replace } from '../dom'
+import { attempt, field, submitWith } from '../forms'
 import { t } from '../i18n'
 import { messageLine } from '../shell'
 import type { SnowflakeStep, Work } from '../types'
@@ -29,18 +30,12 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
     'form',
     {
       class: 'stack',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        try {
-          await put(`${base}/premise`, { premise: premise.value.trim() })
-          message.info(t('story.premiseSaved'))
-        } catch (error) {
-          message.show(error)
-        }
-      },
+      onsubmit: submitWith(message, async () => {
+        await put(`${base}/premise`, { premise: premise.value.trim() })
+        message.info(t('story.premiseSaved'))
+      }),
     },
-    h('label', { class: 'field' }, h('span', {}, t('story.premise')), premise),
+    field(t('story.premise'), premise),
     h('button', { type: 'submit', 'data-testid': 'snowflake-premise-save' }, t('story.savePremise')),
   )
 
@@ -55,21 +50,17 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
     })
     const stepMessage = messageLine('snowflake-step-message')
     const source = h('span', { class: 'step-source' })
-    const busy = (action: () => Promise<StepSaved>, done: string) =>
-      async () => {
-        stepMessage.clear()
-        buttons.forEach((button) => (button.disabled = true))
-        try {
+    const busy = (action: () => Promise<StepSaved>, done: string) => () =>
+      attempt(
+        stepMessage,
+        async () => {
           const saved = await action()
           if (typeof saved.content === 'string') content.value = saved.content
           replace(source, aiSource(saved.provider, saved.model))
           stepMessage.info(done)
-        } catch (error) {
-          stepMessage.show(error)
-        } finally {
-          buttons.forEach((button) => (button.disabled = false))
-        }
-      }
+        },
+        { buttons },
+      )
     const buttons = canWrite
       ? [
           h(
@@ -103,14 +94,9 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
     )
   }
 
-  const load = async () => {
-    try {
-      const steps = await get<SnowflakeStep[]>(base)
-      replace(list, [...steps].sort((a, b) => a.step - b.step).map(stepRow))
-    } catch (error) {
-      message.show(error)
-    }
-  }
-  void load()
+  void attempt(message, async () => {
+    const steps = await get<SnowflakeStep[]>(base)
+    replace(list, [...steps].sort((a, b) => a.step - b.step).map(stepRow))
+  })
   return h('div', { class: 'stack' }, canWrite ? premiseForm : null, message, list)
 }

@@ -2,14 +2,13 @@
 
 import { get, post } from '../api'
 import { h, replace } from '../dom'
+import { field, onSubmit } from '../forms'
 import { t } from '../i18n'
-import { pollTask } from '../poll'
 import { messageLine } from '../shell'
 import type { AiTask, OutlineResult, ReviewFinding, ReviewResult, TaskStatus, Work } from '../types'
 import { aiSource } from './ai-source'
+import { runTask } from './run-task'
 import { snowflakePanel } from './snowflake'
-
-type Message = ReturnType<typeof messageLine>
 
 export function storyPanel(
   work: Pick<Work, 'id' | 'genre'>,
@@ -29,37 +28,7 @@ function tool(title: string, testid: string, body: HTMLElement): HTMLElement {
   return h('section', { class: 'story-tool', 'data-testid': testid }, h('h3', {}, title), body)
 }
 
-/** Start an AI task and poll it, showing its status, progress and source; `onDone` gets the end. */
-async function runTask(options: {
-  start: () => Promise<{ task_id: string }>
-  status: HTMLElement
-  message: Message
-  button: HTMLButtonElement
-  onDone: (task: AiTask) => void
-}): Promise<void> {
-  const { status, message, button } = options
-  message.clear()
-  button.disabled = true
-  try {
-    const { task_id } = await options.start()
-    replace(status, h('span', { class: 'status queued' }, t('status.queued')))
-    pollTask<AiTask>({
-      owner: status,
-      fetch: () => get<AiTask>(`/ai/tasks/${task_id}`),
-      onError: (error) => message.show(error),
-      onUpdate: (task) => {
-        showTask(status, task)
-        if (task.status === 'queued' || task.status === 'processing') return
-        button.disabled = false
-        if (task.status === 'failed') message.show(task.error ?? t('status.failed'))
-        options.onDone(task)
-      },
-    })
-  } catch (error) {
-    button.disabled = false
-    message.show(error)
-  }
-}
+const fetchAiTask = (taskId: string) => get<AiTask>(`/ai/tasks/${taskId}`)
 
 function showTask(status: HTMLElement, task: AiTask): void {
   status.dataset.status = task.status
@@ -93,13 +62,14 @@ function outlinePanel(work: Pick<Work, 'id' | 'genre'>, onChaptersChanged: () =>
     'form',
     {
       class: 'stack',
-      onsubmit: (event: SubmitEvent) => {
-        event.preventDefault()
+      onsubmit: onSubmit(() => {
         replace(result)
-        void runTask({
+        return runTask({
           status,
           message,
           button: start,
+          fetch: fetchAiTask,
+          show: showTask,
           start: () =>
             post('/ai/outline', {
               work_id: work.id,
@@ -128,14 +98,14 @@ function outlinePanel(work: Pick<Work, 'id' | 'genre'>, onChaptersChanged: () =>
             }
           },
         })
-      },
+      }),
     },
-    h('label', { class: 'field' }, h('span', {}, t('story.premise')), prompt),
+    field(t('story.premise'), prompt),
     h(
       'div',
       { class: 'row' },
-      h('label', { class: 'field' }, h('span', {}, t('story.genre')), genre),
-      h('label', { class: 'field' }, h('span', {}, t('story.chapterCount')), count),
+      field(t('story.genre'), genre),
+      field(t('story.chapterCount'), count),
     ),
     h('label', { class: 'check' }, apply, t('story.apply')),
     start,
@@ -157,6 +127,8 @@ function reviewPanel(work: Pick<Work, 'id'>): HTMLElement {
       status,
       message,
       button: start,
+      fetch: fetchAiTask,
+      show: showTask,
       start: () => post('/ai/review', { work_id: work.id }),
       onDone: (task) => {
         if (task.status !== 'completed') return

@@ -2,6 +2,7 @@
 
 import { get, post } from '../api'
 import { formatTime, h, replace } from '../dom'
+import { attempt, submitWith } from '../forms'
 import { t } from '../i18n'
 import { messageLine } from '../shell'
 import type { Version, VersionText } from '../types'
@@ -13,12 +14,10 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
   const name = h('input', { placeholder: t('versions.namePlaceholder'), maxlength: 200, required: true, 'data-testid': 'version-name' })
 
   const refresh = async () => {
-    try {
+    await attempt(message, async () => {
       const versions = await get<Version[]>(`/chapters/${chapterId}/versions`)
       replace(list, versions.length ? versions.map(row) : h('li', { class: 'muted' }, t('versions.none')))
-    } catch (error) {
-      message.show(error)
-    }
+    })
   }
 
   const row = (version: Version): HTMLElement =>
@@ -33,9 +32,8 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
         : null,
     )
 
-  const show = async (version: Version) => {
-    message.clear()
-    try {
+  const show = (version: Version) =>
+    attempt(message, async () => {
       const found = await get<VersionText>(`/chapters/${chapterId}/versions/${version.id}`)
       preview.hidden = false
       replace(
@@ -49,37 +47,25 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
         ),
         h('pre', { 'data-testid': 'version-preview-text' }, found.content),
       )
-    } catch (error) {
-      message.show(error)
-    }
-  }
+    })
 
   const restore = async (version: Version) => {
     if (!confirm(t('versions.confirmRestore').replace('{name}', version.name))) return
-    message.clear()
-    try {
+    await attempt(message, async () => {
       await post(`/chapters/${chapterId}/versions/${version.id}/restore`)
       message.info(t('versions.restored'))
-    } catch (error) {
-      message.show(error)
-    }
+    })
   }
 
   const create = h(
     'form',
     {
       class: 'row',
-      onsubmit: async (event: SubmitEvent) => {
-        event.preventDefault()
-        message.clear()
-        try {
-          await post(`/chapters/${chapterId}/versions`, { name: name.value.trim() })
-          name.value = ''
-          await refresh()
-        } catch (error) {
-          message.show(error)
-        }
-      },
+      onsubmit: submitWith(message, async () => {
+        await post(`/chapters/${chapterId}/versions`, { name: name.value.trim() })
+        name.value = ''
+        await refresh()
+      }),
     },
     name,
     h('button', { type: 'submit', 'data-testid': 'version-create' }, t('versions.create')),
