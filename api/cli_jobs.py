@@ -6,38 +6,43 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from jobs.export_task import load_source, read_work
 from jobs.exports import FORMATS, ExportError, ExportOptions, file_name, render
+from jobs.exports.job import load_source, read_work
+from jobs.host import TaskHandler
+from jobs.runner import TaskRunner
 
 from .app_parts import Components, build_components, start_parts, stop_parts
-from .jobs_setup import build_job_system, start_jobs
-from .projection import Projector
+from .jobs_setup import TASK_HANDLERS, build_job_system, start_jobs
 from .settings import Settings
 
 log = logging.getLogger("inkweave")
 
 
 @asynccontextmanager
-async def running_parts(settings: Settings) -> AsyncIterator[Components]:
-    """Components started outside the web app (worker, CLI), with the text projection hooked up."""
-    parts = build_components(settings)
-    projection = Projector(parts)
-    parts.rooms.on_update = projection.on_update
+async def running_parts(settings: Settings, runner: TaskRunner) -> AsyncIterator[Components]:
+    """Components started outside the web app (worker, CLI), the text projection included."""
+    parts = build_components(settings, runner=runner)
     await start_parts(parts)
     try:
         yield parts
     finally:
-        await projection.close()
         await stop_parts(parts)
 
 
-async def run_worker(settings: Settings, *, compaction_interval_s: float | None = None) -> None:
-    """Run jobs from the broker and the periodic scheduler until SIGTERM or SIGINT."""
+async def run_worker(
+    settings: Settings,
+    *,
+    compaction_interval_s: float | None = None,
+    handlers: Mapping[str, TaskHandler] = TASK_HANDLERS,
+) -> None:
+    """Run jobs from the broker and the periodic scheduler until SIGTERM or SIGINT.
+
+    `handlers`: the task kinds this worker runs (a test adds its own)."""
     system = build_job_system(settings)
     if system.kind == "stub":
         log.warning(
@@ -48,12 +53,12 @@ async def run_worker(settings: Settings, *, compaction_interval_s: float | None 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with running_parts(settings) as parts:
-        parts.runner = system.runner
+    async with running_parts(settings, system.runner) as parts:
         await start_jobs(
             system,
             parts,
             run_jobs=True,
+            handlers=handlers,
             compaction_interval_s=compaction_interval_s,
             recover=False,  # tasks of an in-process broker belong to `inkweave serve`
         )
@@ -101,8 +106,9 @@ async def run_export(
     options: dict[str, Any],
     chapter_ids: list[int] | None,
 ) -> Path:
-    """Export a work in this process (no broker, no task row) and write the file."""
-    async with running_parts(settings) as parts:
+    """Export a work in this process (no task row) and write the file."""
+    system = build_job_system(settings)  # queues nothing here; the parts want a runner
+    async with running_parts(settings, system.runner) as parts:
         source = await load_source(parts, work_id, chapter_ids)
         if FORMATS[fmt].scripts_only and source.work.type != "script":
             raise ExportError(f"{fmt} is for scripts; work {work_id} is a {source.work.type}")

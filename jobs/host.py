@@ -1,5 +1,4 @@
-"""Where the actors' work runs: one event loop and the parts (`api.app_parts.Components`) built
-for it.
+"""Where the actors' work runs: one event loop and the parts the composition root built for it.
 
 Dramatiq calls actors in its worker threads; an actor hands its coroutine to the host's loop and
 waits. In `inkweave worker` the host is that process's own loop with its own parts; inside
@@ -18,6 +17,9 @@ and writes the very rooms that editors are connected to, and notifications reach
 - a transient failure requeues the task and is raised to the broker, which retries with backoff;
   any other failure, or a transient one on the last attempt, fails the task with the reason;
 - a handler still running at `time_limit_s` is cancelled and its task fails.
+
+Whoever should hear how a task ended (the API tells its owner) is the `on_finished` hook: it is
+called once with the task when this host failed it, or when its handler completed it.
 """
 
 from __future__ import annotations
@@ -39,14 +41,23 @@ from storage.sql.models import Task
 
 from .failures import TaskBusy, TransientError, describe, is_transient
 from .scheduler import PeriodicJob, record_outcome
-from .tasks import FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
+from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TaskHandler = Callable[[Any, str], Awaitable[None]]
-"""`async def handler(parts, task_id)`: claims the task with `TaskStore.start`, runs, completes."""
-FailureHook = Callable[[Any, Task, str], Awaitable[None]]
+TaskHandler = Callable[[Any, str], Awaitable[bool | None]]
+"""`async def handler(parts, task_id)`: claims the task with `TaskStore.start`, runs, completes.
+
+It returns True when this call completed the task (what `TaskStore.complete` said), so that the
+host reports it; False or None when there was nothing to report.
+"""
+FinishedHook = Callable[[Any, Task], Awaitable[None]]
+"""`async def on_finished(parts, task)`: the task as it ended, `completed` or `failed`."""
+
+
+async def tell_nobody(_parts: Any, _task: Task) -> None:
+    """The `on_finished` hook of a host whose tasks' owners need not hear of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +76,7 @@ class TaskHost:
         handlers: Mapping[str, TaskHandler],
         periodic: Mapping[str, PeriodicJob] | None = None,
         policy: TaskPolicy | None = None,
-        on_failure: FailureHook | None = None,
+        on_finished: FinishedHook = tell_nobody,
         worker_id: str = "worker",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -75,7 +86,7 @@ class TaskHost:
         self.handlers = dict(handlers)
         self.periodic = dict(periodic or {})
         self.policy = policy or TaskPolicy()
-        self.on_failure = on_failure
+        self.on_finished = on_finished
         self.worker_id = worker_id
         self.clock = clock
         self.tasks = TaskStore(parts.database)
@@ -132,7 +143,7 @@ class TaskHost:
         limit = asyncio.timeout(self.policy.time_limit_s)
         try:
             async with limit:
-                await handler(self.parts, task_id)
+                completed = await handler(self.parts, task_id)
         except asyncio.CancelledError:
             # The worker is stopping: hand the task back at once rather than leaving it
             # `processing` until it looks stale.
@@ -152,6 +163,9 @@ class TaskHost:
                 raise
             log.exception("task failed", extra={"kind": kind, "task_id": task_id})
             await self._fail(task_id, error)
+        else:
+            if completed:
+                await self._report(task_id, COMPLETED)
         finally:
             alive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,14 +202,18 @@ class TaskHost:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     async def _fail(self, task_id: str, error: str) -> None:
-        if not await self.tasks.fail(task_id, error):
-            return
+        if await self.tasks.fail(task_id, error):
+            await self._report(task_id, FAILED)
+
+    async def _report(self, task_id: str, status: str) -> None:
+        """Tell `on_finished` about a task this host ended, if it still is `status`."""
         task = await self.tasks.get(task_id)
-        if task is not None and task.status == FAILED and self.on_failure is not None:
-            try:
-                await self.on_failure(self.parts, task, error)
-            except Exception:
-                log.exception("failure hook failed", extra={"task_id": task_id})
+        if task is None or task.status != status:
+            return
+        try:
+            await self.on_finished(self.parts, task)
+        except Exception:
+            log.exception("the finished-task hook failed", extra={"task_id": task_id})
 
     async def run_periodic(self, name: str, period: str) -> None:
         job = self.periodic.get(name)

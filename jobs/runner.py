@@ -1,13 +1,16 @@
-"""How a task gets run: the seam between the API (which queues) and the workers (which run).
+"""How a task gets run: the port the API queues through, and its Dramatiq implementation.
 
-`jobs.dramatiq_runner` implements it with Dramatiq (the in-process broker by default, Redis or
-RabbitMQ in production). `NoRunner` stands in where a process runs no job system at all (the
-CLI's one-off commands), so that queueing there fails loudly instead of silently.
+`TaskRunner` is the seam between the request side (which creates a task row and queues it) and
+the workers (which run it). `DramatiqRunner` sends the task to the broker of a `JobSystem`: the
+in-process broker by default, Redis or RabbitMQ in production.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
+
+from .broker import JobActors
 
 
 class TaskRunner(Protocol):
@@ -15,12 +18,11 @@ class TaskRunner(Protocol):
         """Queue task `task_id` for the handler of `kind`; return once it is queued."""
         ...
 
-    async def close(self) -> None: ...
 
+class DramatiqRunner:
+    def __init__(self, actors: JobActors) -> None:
+        self.actors = actors
 
-class NoRunner:
     async def submit(self, kind: str, task_id: str) -> None:
-        raise RuntimeError(f"this process runs no job system: cannot queue {kind} task {task_id}")
-
-    async def close(self) -> None:
-        return None
+        # Redis and RabbitMQ brokers do blocking network I/O: keep it off the event loop.
+        await asyncio.to_thread(self.actors.run_task.send, kind, task_id)

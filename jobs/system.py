@@ -21,10 +21,9 @@ from sqlalchemy import select, update
 
 from storage.sql.models import Task
 
-from .actors import JobActors, declare_actors
-from .broker import BrokerConfig, make_broker
-from .dramatiq_runner import DramatiqRunner
-from .host import FailureHook, TaskHandler, TaskHost, TaskPolicy
+from .broker import BrokerConfig, JobActors, declare_actors, make_broker
+from .host import FinishedHook, TaskHandler, TaskHost, TaskPolicy, tell_nobody
+from .runner import DramatiqRunner
 from .scheduler import PeriodicJob, Scheduler
 from .tasks import PROCESSING, QUEUED
 
@@ -71,10 +70,12 @@ class JobSystem:
         run_jobs: bool,
         handlers: Mapping[str, TaskHandler],
         periodic: Sequence[PeriodicJob] = (),
-        on_failure: FailureHook | None = None,
+        on_finished: FinishedHook = tell_nobody,
         recover: bool = False,
     ) -> None:
         """`run_jobs`: consume messages here (threads) and run the periodic scheduler.
+
+        `handlers`: the task kinds this process runs; `on_finished`: told how each task ended.
 
         `recover`: submit again the tasks left unfinished in SQL (the in-process broker keeps its
         messages in memory, so a restart would otherwise forget them).
@@ -88,7 +89,7 @@ class JobSystem:
             handlers=handlers,
             periodic={job.name: job for job in periodic},
             policy=self.policy,
-            on_failure=on_failure,
+            on_finished=on_finished,
             worker_id=name,
             clock=self.clock,
         )

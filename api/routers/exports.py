@@ -12,10 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs.exports import content_disposition
 
 from ..deps import CurrentUser, Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope
-from ..services.exports import EXPORT, Transfers, open_download, task_view
+from ..services.download_links import open_download
+from ..services.exports import EXPORT, Exports, export_view
+from ..services.transfers import own_task
 from .chapters import IdField
+from .transfers import TaskQueuedOut, TransferTaskOut, queued
 
 router = APIRouter(tags=["exports"])
 
@@ -41,16 +45,7 @@ class ExportIn(BaseModel):
     )
 
 
-class ExportQueuedOut(BaseModel):
-    task_id: str
-    status: str
-
-
-class ExportTaskOut(BaseModel):
-    task_id: str
-    type: str
-    status: str = Field(description="queued, processing, completed, failed or cancelled")
-    progress: int = Field(description="0–100")
+class ExportTaskOut(TransferTaskOut):
     format: str
     filename: str | None
     size: int | None = Field(description="Bytes, once completed")
@@ -58,27 +53,22 @@ class ExportTaskOut(BaseModel):
         description="Once completed: a link that works until expire_at"
     )
     expire_at: datetime | None
-    error: str | None
-    work_id: int | None
-    attempts: int
-    created_at: datetime
-    finished_at: datetime | None
 
 
-@router.post("/export", response_model=Envelope[ExportQueuedOut], status_code=202)
+@router.post("/export", response_model=Envelope[TaskQueuedOut], status_code=202)
 async def export_work(body: ExportIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    task = await Transfers(parts).request_export(
+    task = await Exports(parts).request(
         user, body.work_id, body.format, body.options.model_dump(), body.chapter_ids
     )
-    return success({"task_id": task.id, "status": task.status})
+    return queued(task)
 
 
 @router.get("/export/tasks/{task_id}", response_model=Envelope[ExportTaskOut])
 async def export_task(
     task_id: str, request: Request, user: CurrentUser, parts: Parts
 ) -> dict[str, object]:
-    task = await Transfers(parts).visible(user, task_id, EXPORT)
-    return success(task_view(parts, task, str(request.base_url)))
+    task = await own_task(parts, user, task_id, EXPORT)
+    return success(export_view(parts, task, str(request.base_url)))
 
 
 @router.get(

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from api.app_parts import Components, build_components
+from api.jobs_setup import build_job_system
 from api.settings import Settings
 from tests.jobs.workers import WorkerProcess
 
@@ -39,8 +40,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def parts(settings: Settings) -> AsyncIterator[Components]:
-    """Real parts on a fresh database, outside any web app."""
-    built = build_components(settings)
+    """Real parts on a fresh database, outside any web app (their runner's jobs run nowhere
+    unless a test starts a job system of its own)."""
+    built = build_components(settings, runner=build_job_system(settings).runner)
     await built.database.migrate()
     await built.store.start()
     try:

@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from pycrdt import Doc, Text
 from sqlalchemy import select
 
 from api.app_parts import Components
 from jobs.broker import BrokerConfig
 from jobs.failures import TaskBusy, TransientError
 from jobs.host import TaskHost, TaskPolicy
+from jobs.schedule import compaction
 from jobs.scheduler import PeriodicJob, period_of
 from jobs.system import JobSystem
 from jobs.tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED
@@ -32,11 +34,11 @@ class Probe:
 
     def __init__(self) -> None:
         self.runs: Counter[str] = Counter()
-        self.failures: list[tuple[str, str]] = []
+        self.finished: list[tuple[str, str, str | None]] = []
 
-    async def handle(self, parts: Components, task_id: str) -> None:
+    async def handle(self, parts: Components, task_id: str) -> bool:
         if not await parts.tasks.start(task_id):
-            return
+            return False
         task = await parts.tasks.get(task_id)
         assert task is not None
         self.runs[task_id] += 1
@@ -45,10 +47,18 @@ class Probe:
             raise TransientError("the first attempt loses its connection")
         if behaviour == "broken":
             raise ValueError("this input can never work")
-        await parts.tasks.complete(task_id, {"attempt": task.attempts})
+        return await parts.tasks.complete(task_id, {"attempt": task.attempts})
 
-    async def on_failure(self, parts: Components, task: Task, error: str) -> None:
-        self.failures.append((task.id, error))
+    async def on_finished(self, parts: Components, task: Task) -> None:
+        self.finished.append((task.id, task.status, task.error))
+
+    def failures(self) -> list[tuple[str, str | None]]:
+        return sorted(
+            (task_id, error) for task_id, status, error in self.finished if status == FAILED
+        )
+
+    def completions(self) -> list[str]:
+        return sorted(task_id for task_id, status, _error in self.finished if status == COMPLETED)
 
 
 async def _user(parts: Components) -> int:
@@ -99,9 +109,8 @@ async def test_the_same_actors_run_on_every_broker(
     system = JobSystem(config, policy=POLICY)
     assert system.kind == kind
     probe = Probe()
-    parts.runner = system.runner
     await system.start(
-        parts, run_jobs=True, handlers={"probe": probe.handle}, on_failure=probe.on_failure
+        parts, run_jobs=True, handlers={"probe": probe.handle}, on_finished=probe.on_finished
     )
     try:
         user_id = await _user(parts)
@@ -113,8 +122,8 @@ async def test_the_same_actors_run_on_every_broker(
         unknown = await parts.tasks.create(user_id, "nobody", "x")
         everything = [*plain, flaky, broken]
         for task in everything:
-            await parts.runner.submit("probe", task.id)
-        await parts.runner.submit("nobody", unknown.id)
+            await system.runner.submit("probe", task.id)
+        await system.runner.submit("nobody", unknown.id)
         await _wait_finished(parts, [task.id for task in [*everything, unknown]])
 
         for task in plain:
@@ -138,12 +147,13 @@ async def test_the_same_actors_run_on_every_broker(
         orphan = await parts.tasks.get(unknown.id)
         assert orphan is not None and orphan.status == FAILED
         assert "no handler" in (orphan.error or "")
-        assert sorted(probe.failures) == sorted(
+        assert probe.failures() == sorted(
             [
                 (broken.id, "ValueError: this input can never work"),
                 (unknown.id, orphan.error),
             ]
         )
+        assert probe.completions() == sorted(task.id for task in [*plain, flaky])
     finally:
         await system.stop()
 
@@ -301,10 +311,6 @@ async def test_a_handlers_own_timeout_is_transient_not_the_time_limit(parts: Com
 async def test_the_compaction_job_compacts_documents_over_the_threshold(
     parts: Components,
 ) -> None:
-    from pycrdt import Doc, Text
-
-    from jobs.periodic import compaction
-
     parts.settings = parts.settings.model_copy(update={"compact_after_updates": 20})
     doc: Doc = Doc()
     text = doc.get("content", type=Text)

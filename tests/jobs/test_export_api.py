@@ -18,6 +18,7 @@ import time_machine
 from moto.server import ThreadedMotoServer
 
 from api.settings import Settings
+from jobs.schedule import prune_exports
 from jobs.tasks import TaskStore
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
 from tests.jobs.conftest import SQLITE_ONLY
@@ -295,8 +296,6 @@ async def test_tasks_left_unfinished_run_after_a_restart(settings: Settings) -> 
 
 
 async def test_old_export_files_are_removed_and_their_tasks_say_so(api: Api) -> None:
-    from jobs.periodic import prune_exports
-
     owner = await api.sign_up()
     work_id = await novel(api, owner)
     view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))

@@ -1,4 +1,4 @@
-"""The periodic schedule every deployment runs (`jobs.periodic.default_jobs`, started by
+"""The periodic schedule every deployment runs (`jobs.schedule.default_jobs`, started by
 `api.jobs_setup.start_jobs` as in `inkweave serve` and `inkweave worker`): when each job's period
 comes it runs once, does its work and records what it did in `periodic_runs`.
 
@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 
 from api.app_parts import Components
 from api.jobs_setup import broker_config, start_jobs
+from api.services.ai_tasks import refresh_summaries
 from jobs.host import TaskPolicy
-from jobs.periodic import default_jobs
+from jobs.schedule import default_jobs
 from jobs.scheduler import period_of
 from jobs.system import JobSystem
 from jobs.tasks import COMPLETED
@@ -41,7 +42,7 @@ class Schedule:
         """Each default job's period at the clock's present time."""
         return {
             job.name: period_of(self.clock(), job.interval_s)
-            for job in default_jobs(self.parts.settings)
+            for job in default_jobs(self.parts.settings, refresh_summaries=refresh_summaries)
         }
 
     async def outcomes(self, periods: dict[str, str]) -> dict[str, str]:
@@ -77,7 +78,6 @@ async def schedule(parts: Components) -> AsyncIterator[Schedule]:
     )
     clock = ManualClock()
     system = JobSystem(broker_config(parts.settings), policy=TaskPolicy(), clock=clock)
-    parts.runner = system.runner
     try:
         yield Schedule(parts, system, clock)
     finally:

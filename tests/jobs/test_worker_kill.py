@@ -13,7 +13,7 @@ from api.settings import Settings
 from jobs.tasks import COMPLETED, PROCESSING
 from storage.sql.models import User
 from tests.jobs.conftest import REDIS_URL
-from tests.jobs.workers import WorkerProcess, settings_env, worker_argv
+from tests.jobs.workers import WorkerProcess, settings_env, slow_worker_argv
 from tests.support.waiting import eventually
 
 
@@ -42,7 +42,7 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
 
     def start_worker(name: str) -> WorkerProcess:
         worker = WorkerProcess(
-            worker_argv("tests.jobs.slow_handler"),
+            slow_worker_argv(),
             settings_env(values),
             tmp_path / f"worker-{name}.log",
         )
@@ -50,9 +50,9 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
         worker.wait_started()
         return worker
 
-    parts = build_components(settings)
-    await parts.database.migrate()
     system = build_job_system(settings)  # enqueues only: the workers are subprocesses
+    parts = build_components(settings, runner=system.runner)
+    await parts.database.migrate()
     try:
         async with parts.database.session() as session:
             user = User(username="杀不死", email="kill@example.com", password_hash="x")
@@ -90,6 +90,6 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
         assert [p.name for p in blobs] == [f"{task.id}.bin"]
     finally:
         await system.stop()
-        await parts.bus.close() if parts.bus else None
+        await parts.bus.close()
         await parts.database.close()
         await parts.kv.close()

@@ -16,12 +16,14 @@ CLI = Path(sys.executable).with_name("inkweave")
 """The console script `pip install -e .` made: the very command a deployment runs."""
 
 
-def worker_argv(*preload: str) -> list[str]:
-    """`inkweave worker`; with `preload`, test modules imported first (they register handlers)."""
-    if not preload:
-        return [str(CLI), "worker"]
-    imports = "".join(f"import {module}; " for module in preload)
-    return [sys.executable, "-c", f"{imports}from api.cli import main; main(['worker'])"]
+def worker_argv() -> list[str]:
+    """`inkweave worker`."""
+    return [str(CLI), "worker"]
+
+
+def slow_worker_argv() -> list[str]:
+    """`inkweave worker` that also runs the test-only `slow` tasks (`tests.jobs.slow_worker`)."""
+    return [sys.executable, "-m", "tests.jobs.slow_worker"]
 
 
 def settings_env(values: Mapping[str, object]) -> dict[str, str]:

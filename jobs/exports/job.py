@@ -1,8 +1,10 @@
-"""The export handler: a work's chapters, read from their CRDT documents, rendered to a file.
+"""The export job: a work's chapters, read from their CRDT documents, rendered to a file.
 
 The document store is the truth for text (DESIGN, invariant 5): each chapter's snapshot + log is
 merged and read, never the SQL projection, which may lag behind by the debounce. The file goes to
 the blob store under a key made from the task id, so running the task twice writes one file.
+
+`load_source` and `read_work` serve `inkweave export` too, which renders without a task.
 """
 
 from __future__ import annotations
@@ -14,16 +16,21 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jobs.exports import (
+    FORMATS,
+    ExportChapter,
+    ExportError,
+    ExportOptions,
+    ExportWork,
+    file_name,
+)
+from jobs.exports import render as render_export
+from jobs.progress import ProgressPump
 from storage.docs.merge import load_content
 from storage.sql.models import Chapter, User, Work
 
-from .exports import FORMATS, ExportChapter, ExportError, ExportOptions, ExportWork, file_name
-from .exports import render as render_export
-from .progress import ProgressPump
-
 READ_SHARE = 20  # progress 0..20 while reading documents, 20..95 rendering, then storing
 RENDER_END = 95
-FORMAT_LABELS = {"txt": "TXT", "word": "Word", "pdf": "PDF", "fountain": "Fountain"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +74,11 @@ async def read_work(parts: Any, source: Source, pump: Callable[[int], None]) -> 
     )
 
 
-async def run(parts: Any, task_id: str) -> None:
+async def run(parts: Any, task_id: str) -> bool:
+    """Run export task `task_id`; True when this call completed it."""
     tasks = parts.tasks
     if not await tasks.start(task_id):
-        return
+        return False
     task = await tasks.get(task_id)
     assert task is not None and task.work_id is not None
     params: dict[str, Any] = task.params
@@ -86,20 +94,11 @@ async def run(parts: Any, task_id: str) -> None:
     await parts.blobs.put(key, data, chosen.media_type)
     result = {
         "format": fmt,
+        "title": work.title,
         "blob_key": key,
         "filename": file_name(work.title, fmt),
         "media_type": chosen.media_type,
         "size": len(data),
         "chapters": len(work.chapters),
     }
-    if await tasks.complete(task_id, result):
-        from api.services.notifications import notify_quietly
-
-        await notify_quietly(
-            parts,
-            task.user_id,
-            "export",
-            f"《{work.title}》导出完成",
-            f"{FORMAT_LABELS.get(fmt, fmt)} 文件已生成，可以下载了。",
-            {"task_id": task_id, "work_id": task.work_id, "format": fmt, "status": "completed"},
-        )
+    return await tasks.complete(task_id, result)

@@ -1,4 +1,7 @@
-"""The import handler: an uploaded txt, docx or Fountain file becomes a new work with chapters.
+"""The import job: an uploaded txt, docx or Fountain file becomes a new work with chapters.
+
+It lives in `api` because it creates works and chapters through their services; the composition
+root registers it with the job runner for tasks of kind `import`.
 
 The upload waits in the blob store (any worker can read it). Each chapter's text is written into
 its CRDT document through the room's write-ahead path, exactly as a REST save is, and its SQL
@@ -14,24 +17,24 @@ import asyncio
 import contextlib
 from typing import Any
 
+from jobs.imports import ImportedWork, parse
+from jobs.progress import ProgressPump
 from storage.docs.restore import set_content
 from storage.sql.models import User
 
-from .imports import ImportedWork, parse
-from .progress import ProgressPump
+from ..app_parts import Components
+from ..errors import AppError
+from .chapters import Chapters
+from .works import Works
 
 PARSE_SHARE = 40  # progress 0..40 while parsing, 40..100 while writing chapters
-KIND_LABELS = {"novel": "小说", "script": "剧本"}
 
 
 def upload_key(task_id: str) -> str:
     return f"imports/{task_id}.upload"
 
 
-async def _discard_partial_work(parts: Any, user_id: int, result: Any) -> None:
-    from api.errors import AppError
-    from api.services.works import Works
-
+async def _discard_partial_work(parts: Components, user_id: int, result: Any) -> None:
     work_id = result.get("work_id") if isinstance(result, dict) else None
     if work_id is None:
         return
@@ -40,28 +43,24 @@ async def _discard_partial_work(parts: Any, user_id: int, result: Any) -> None:
 
 
 async def _write_chapters(
-    parts: Any, user_id: int, work_id: int, imported: ImportedWork, pump: ProgressPump
+    parts: Components, user_id: int, work_id: int, imported: ImportedWork, pump: ProgressPump
 ) -> int:
-    from api.projection import Projector
-    from api.services.chapters import Chapters
-
-    chapters, projector = Chapters(parts), Projector(parts)
+    chapters = Chapters(parts)
     total = len(imported.chapters)
     for done, source in enumerate(imported.chapters, start=1):
         chapter = await chapters.create(user_id, work_id, source.title)
         async with parts.rooms.hold(chapter.content_id) as room:
             await room.change(set_content(source.text))
-        await projector.rebuild(chapter.id)
+        await parts.projection.rebuild(chapter.id)
         pump(100 * done // total)
     return total
 
 
-async def run(parts: Any, task_id: str) -> None:
-    from api.services.works import Works
-
+async def run(parts: Components, task_id: str) -> bool:
+    """Run import task `task_id`; True when this call completed it."""
     tasks = parts.tasks
     if not await tasks.start(task_id):
-        return
+        return False
     task = await tasks.get(task_id)
     assert task is not None
     await _discard_partial_work(parts, task.user_id, task.result)
@@ -80,17 +79,7 @@ async def run(parts: Any, task_id: str) -> None:
     async with ProgressPump(tasks, task_id, start=PARSE_SHARE) as pump:
         count = await _write_chapters(parts, owner.id, work.id, imported, pump)
     result = {"work_id": work.id, "title": title, "kind": imported.kind, "chapters": count}
-    if await tasks.complete(task_id, result, work_id=work.id):
-        delete = getattr(parts.blobs, "delete", None)
-        if delete is not None:
-            await delete(upload_key(task_id))
-        from api.services.notifications import notify_quietly
-
-        await notify_quietly(
-            parts,
-            task.user_id,
-            "import",
-            f"《{title}》导入完成",
-            f"已导入为{KIND_LABELS.get(imported.kind, '作品')}，共 {count} 章。",
-            {"task_id": task_id, "work_id": work.id, "status": "completed"},
-        )
+    if not await tasks.complete(task_id, result, work_id=work.id):
+        return False
+    await parts.blobs.delete(upload_key(task_id))
+    return True

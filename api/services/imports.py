@@ -1,0 +1,76 @@
+"""Imports on the request side: which files, the works limit, the task row and its upload, its
+view, and the notice when the new work is ready. The job itself is `import_job`; parsing is
+`jobs.imports`."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from jobs.imports import PARSERS
+from storage.sql.models import Task, User
+
+from ..app_parts import Components
+from ..errors import AppError, Err
+from .import_job import upload_key
+from .membership import live_works
+from .notifications import notify_quietly
+from .transfers import level_now, result_of, task_view
+
+IMPORT = "import"
+KIND_LABELS = {"novel": "小说", "script": "剧本"}
+
+
+class Imports:
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    async def request(self, user: User, filename: str, data: bytes, title: str | None) -> Task:
+        extension = PurePath(filename).suffix.lower()
+        if extension not in PARSERS:
+            known = ", ".join(PARSERS)
+            raise AppError(
+                Err.UNSUPPORTED_FILE, f"cannot import {extension or filename!r}: {known}"
+            )
+        if not data.strip():
+            raise AppError(Err.IMPORT_REFUSED, "the file is empty")
+        await self._within_works_limit(user)
+        params = {"filename": PurePath(filename).name[:200], "title": title, "size": len(data)}
+        task = await self.parts.tasks.create(user.id, IMPORT, extension.lstrip("."), params=params)
+        await self.parts.blobs.put(upload_key(task.id), data, "application/octet-stream")
+        await self.parts.runner.submit(IMPORT, task.id)
+        return task
+
+    async def _within_works_limit(self, user: User) -> None:
+        level = level_now(user)
+        limit = self.parts.quotas.limits(level).works
+        if limit is None:
+            return
+        async with self.parts.database.session() as session:
+            if await live_works(session, user.id) >= limit:
+                raise AppError(Err.WORKS_LIMIT, f"level {level} may keep {limit} works")
+
+
+def import_view(task: Task) -> dict[str, Any]:
+    result = result_of(task)
+    view = task_view(task)
+    view.update(
+        filename=task.params.get("filename"),
+        chapters=result.get("chapters"),
+        title=result.get("title"),
+    )
+    return view
+
+
+async def notify_imported(parts: Components, task: Task) -> None:
+    """Tell the owner that an import became a work."""
+    result = result_of(task)
+    kind = KIND_LABELS.get(result.get("kind", ""), "作品")
+    await notify_quietly(
+        parts,
+        task.user_id,
+        IMPORT,
+        f"《{result.get('title', '')}》导入完成",
+        f"已导入为{kind}，共 {result.get('chapters', 0)} 章。",
+        {"task_id": task.id, "work_id": task.work_id, "status": "completed"},
+    )
