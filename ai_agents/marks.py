@@ -38,7 +38,8 @@ from typing import Any
 
 from pycrdt import Assoc, StickyIndex, Text, Transaction
 
-from sync_server.first_sync import (
+from sync_server.protocol import ProtocolError, Reader
+from sync_server.yjs_updates import (
     FORMAT,
     GC,
     SKIP,
@@ -47,7 +48,6 @@ from sync_server.first_sync import (
     skip_item_header,
     utf16_length,
 )
-from sync_server.protocol import ProtocolError, Reader
 
 AI_ATTRIBUTE = "ai"
 

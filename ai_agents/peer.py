@@ -48,13 +48,13 @@ from pycrdt import Doc, Subscription, Text, TextEvent, TransactionEvent, merge_u
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from storage.docs.schema import CONTENT
 from sync_server import protocol
 
 from .marks import AI_ATTRIBUTE, decode_update, utf8_offset
 
 log = logging.getLogger(__name__)
 
-CONTENT = "content"
 AI_CLIENT_ID_LIMIT = 1 << 20
 CLOSE_PROTOCOL_ERROR = 1002
 

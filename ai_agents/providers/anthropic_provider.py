@@ -8,26 +8,16 @@ from typing import Any
 import anthropic
 from anthropic import AsyncAnthropic
 
-from .base import CompletionRequest, ProviderError, StreamEvent, Usage, retry_after_seconds
+from .base import CompletionRequest, ProviderError, StreamEvent, Usage
+from .sdk import SdkProvider, status_error
 
 # Error types Anthropic sends inside an already started stream that another try may cure.
 _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
-class AnthropicProvider:
+class AnthropicProvider(SdkProvider):
     kind = "anthropic"
-
-    def __init__(
-        self, name: str, *, base_url: str | None, api_key: str | None, timeout_s: float
-    ) -> None:
-        self.name = name
-        # The key is always passed so the SDK never reads the environment; retries are the router's.
-        self._client = AsyncAnthropic(
-            base_url=base_url or None,
-            api_key=api_key or "not-configured",
-            max_retries=0,
-            timeout=timeout_s,
-        )
+    client_class = AsyncAnthropic
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
@@ -64,9 +54,6 @@ class AnthropicProvider:
         if reported:
             yield StreamEvent(usage=Usage(prompt_tokens, completion_tokens))
 
-    async def aclose(self) -> None:
-        await self._client.close()
-
 
 def _input_tokens(usage: Any) -> int:
     """Anthropic splits input into uncached, cache-writing and cache-reading tokens."""
@@ -88,12 +75,7 @@ def provider_error(exc: anthropic.APIError) -> ProviderError:
             return ProviderError(
                 f"error in stream: {exc}", retryable=kind in _RETRYABLE_STREAM_ERRORS
             )
-        return ProviderError(
-            str(exc),
-            retryable=status in (408, 409, 429) or status >= 500,
-            status=status,
-            retry_after_s=retry_after_seconds(exc.response.headers),
-        )
+        return status_error(str(exc), status, exc.response.headers)
     return ProviderError(f"error in stream: {exc}", retryable=True)
 
 

@@ -7,24 +7,14 @@ from collections.abc import AsyncIterator
 import openai
 from openai import AsyncOpenAI
 
-from .base import CompletionRequest, ProviderError, StreamEvent, Usage, retry_after_seconds
+from .base import CompletionRequest, ProviderError, StreamEvent, Usage
+from .sdk import SdkProvider, status_error
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(SdkProvider):
     kind = "openai"
-
-    def __init__(
-        self, name: str, *, base_url: str | None, api_key: str | None, timeout_s: float
-    ) -> None:
-        self.name = name
-        # The key is always passed so the SDK never falls back to the environment; local
-        # servers (Ollama, vLLM) accept any. Retries belong to the router.
-        self._client = AsyncOpenAI(
-            base_url=base_url or None,
-            api_key=api_key or "not-needed",
-            max_retries=0,
-            timeout=timeout_s,
-        )
+    key_placeholder = "not-needed"  # local servers (Ollama, vLLM) accept any key
+    client_class = AsyncOpenAI
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         usage: Usage | None = None
@@ -49,9 +39,6 @@ class OpenAICompatProvider:
         if usage is not None:
             yield StreamEvent(usage=usage)
 
-    async def aclose(self) -> None:
-        await self._client.close()
-
 
 def provider_error(exc: openai.APIError) -> ProviderError:
     if isinstance(exc, openai.APITimeoutError):
@@ -59,12 +46,6 @@ def provider_error(exc: openai.APIError) -> ProviderError:
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(f"connection failed: {exc}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return ProviderError(
-            str(exc),
-            retryable=status in (408, 409, 429) or status >= 500,
-            status=status,
-            retry_after_s=retry_after_seconds(exc.response.headers),
-        )
+        return status_error(str(exc), exc.status_code, exc.response.headers)
     # An error event inside a started stream: the server's trouble, worth another try.
     return ProviderError(f"error in stream: {exc}", retryable=True)

@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from storage.ai_histories.base import AiCall, AiHistories
 
@@ -26,12 +25,12 @@ from .base import (
     TIERS,
     CompletionRequest,
     Provider,
-    ProviderConfig,
     ProviderError,
     StreamEvent,
     Tier,
     Usage,
 )
+from .configs import AiSettings, build_provider, provider_configs
 from .offline import OFFLINE, OfflineProvider
 
 log = logging.getLogger(__name__)
@@ -147,66 +146,6 @@ class RouteTable:
         if self.offline_fallback and OFFLINE in self.models and not has_offline:
             plan.append(Route(OFFLINE, OFFLINE))
         return plan
-
-
-class AiSettings(Protocol):
-    """The settings the router reads (`api.settings.Settings` has them)."""
-
-    ai_providers: list[ProviderConfig]
-    openai_api_key: str | None
-    openai_base_url: str | None
-    openai_model: str
-    anthropic_api_key: str | None
-    anthropic_base_url: str | None
-    anthropic_model: str
-    ai_routes: dict[str, list[str]]
-    ai_call_timeout_s: float
-    ai_idle_timeout_s: float
-    ai_retries: int
-    ai_backoff_s: float
-    ai_offline_fallback: bool
-    ai_offline_delay_ms: float
-
-
-def provider_configs(settings: AiSettings) -> list[ProviderConfig]:
-    """`ai_providers`, then the `openai_*` / `anthropic_*` shortcuts unless that name is taken."""
-    configs = list(settings.ai_providers)
-    names = {config.name for config in configs}
-    if (settings.openai_api_key or settings.openai_base_url) and "openai" not in names:
-        configs.append(
-            ProviderConfig(
-                name="openai",
-                kind="openai",
-                base_url=settings.openai_base_url,
-                api_key=settings.openai_api_key,
-                model=settings.openai_model,
-            )
-        )
-    if settings.anthropic_api_key and "anthropic" not in names:
-        configs.append(
-            ProviderConfig(
-                name="anthropic",
-                kind="anthropic",
-                base_url=settings.anthropic_base_url,
-                api_key=settings.anthropic_api_key,
-                model=settings.anthropic_model,
-            )
-        )
-    return configs
-
-
-def build_provider(config: ProviderConfig, *, timeout_s: float) -> Provider:
-    if config.kind == "anthropic":
-        from .anthropic_provider import AnthropicProvider
-
-        return AnthropicProvider(
-            config.name, base_url=config.base_url, api_key=config.api_key, timeout_s=timeout_s
-        )
-    from .openai_compat import OpenAICompatProvider
-
-    return OpenAICompatProvider(
-        config.name, base_url=config.base_url, api_key=config.api_key, timeout_s=timeout_s
-    )
 
 
 @dataclass(frozen=True, slots=True)

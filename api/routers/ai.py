@@ -1,4 +1,4 @@
-"""AI features (brief §4.3.3): outline, continue, polish, convert, tasks; story tools; moderation.
+"""AI features (brief §4.3.3): outline, continue, polish, convert, review, tasks and histories.
 
 Continuation, applied polish and conversion run as a peer inside the chapter's live document:
 every editor watches the AI type, and the text stays marked `{"ai": task_id}` until accepted or
@@ -7,6 +7,7 @@ rejected. Positions are Unicode code points of the chapter text.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,11 +15,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
-from ..services.ai_tasks import AI_KIND, AiTasks, load_notes, save_note, task_view
-from ..services.works import role_or_404
-from .chapters import IdField, IdPath
+from ..services.ai_tasks import AI_KIND, AiTasks, task_view
+from .chapters import MAX_ID, IdField
 
 router = APIRouter(tags=["ai"])
 
@@ -70,8 +70,11 @@ class ContinueIn(BaseModel):
     position: int | None = Field(
         None, ge=0, description="Where to write (code points); default: the end of the chapter"
     )
-    context: str | None = Field(
-        None, max_length=2000, description="What should happen next: a note for the AI"
+    instruction: str | None = Field(
+        None,
+        alias="context",
+        max_length=2000,
+        description="What should happen next: a note for the AI",
     )
 
 
@@ -113,37 +116,6 @@ class ReviewIn(BaseModel):
     work_id: IdField
 
 
-class StepOut(BaseModel):
-    step: int
-    name: str
-    instruction: str
-    content: str | None = None
-
-
-class StepIn(BaseModel):
-    content: str = Field(min_length=1, max_length=50_000)
-
-
-class PremiseIn(BaseModel):
-    premise: str = Field(min_length=1, max_length=2000, description="The one-line idea")
-
-
-class ModerationIn(BaseModel):
-    text: str = Field(max_length=MAX_SOURCE_CHARS)
-
-
-class HitOut(BaseModel):
-    word: str
-    start: int
-    end: int
-
-
-class ModerationOut(BaseModel):
-    passed: bool
-    hits: list[HitOut]
-    masked: str
-
-
 def _queued(task: Any) -> dict[str, Any]:
     return success({"task_id": task.id, "status": task.status})
 
@@ -151,68 +123,31 @@ def _queued(task: Any) -> dict[str, Any]:
 @router.post("/ai/outline", response_model=Envelope[Queued])
 async def outline(body: OutlineIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """A structured outline (chapter titles and summaries); `apply` creates the chapters."""
-    task = await AiTasks(parts).request_outline(
-        user,
-        work_id=body.work_id,
-        prompt=body.prompt,
-        type_=body.type,  # type: ignore[arg-type]
-        genre=body.genre,
-        chapters=body.chapters,
-        apply=body.apply,
-    )
-    return _queued(task)
+    return _queued(await AiTasks(parts).request(user, "outline", body.model_dump()))
 
 
 @router.post("/ai/continue", response_model=Envelope[Queued])
 async def continue_(body: ContinueIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """The AI joins the chapter and types a continuation at `position` for everyone to see."""
-    task = await AiTasks(parts).request_continue(
-        user,
-        work_id=body.work_id,
-        chapter_id=body.chapter_id,
-        length=body.length,
-        position=body.position,
-        instruction=body.context,
-    )
-    return _queued(task)
+    return _queued(await AiTasks(parts).request(user, "continue", body.model_dump()))
 
 
 @router.post("/ai/polish", response_model=Envelope[PolishOut])
 async def polish(body: PolishIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """The polished text and suggestions at once; `apply` also writes it as an AI edit."""
-    return success(
-        await AiTasks(parts).polish(
-            user,
-            work_id=body.work_id,
-            content=body.content,
-            style=body.style,
-            apply=body.apply,
-            chapter_id=body.chapter_id,
-            start=body.start,
-            end=body.end,
-        )
-    )
+    return success(await AiTasks(parts).polish(user, **body.model_dump()))
 
 
 @router.post("/ai/convert", response_model=Envelope[Queued])
 async def convert(body: ConvertIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """Novel ⇄ Fountain screenplay, typed live into a new chapter (or a new work)."""
-    task = await AiTasks(parts).request_convert(
-        user,
-        work_id=body.work_id,
-        from_type=body.from_type,
-        to_type=body.to_type,
-        chapter_id=body.chapter_id,
-        content=body.content,
-        target=body.target,
-    )
-    return _queued(task)
+    return _queued(await AiTasks(parts).request(user, "convert", body.model_dump()))
 
 
 @router.post("/ai/review", response_model=Envelope[Queued])
 async def review(body: ReviewIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
     """长文本审校: names, timeline slips and repeated passages across the whole work."""
-    return _queued(await AiTasks(parts).request_review(user, work_id=body.work_id))
+    return _queued(await AiTasks(parts).request(user, "review", body.model_dump()))
 
 
 @router.get("/ai/tasks", response_model=Envelope[list[TaskOut]])
@@ -265,107 +200,11 @@ async def histories(
     user: CurrentUser,
     parts: Parts,
     page: Annotated[PageQuery, Query()],
-    work_id: Annotated[int | None, Query(ge=1)] = None,
+    work_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """Your recorded AI calls (brief §3.2.2), newest first."""
-    assert parts.ai_histories is not None
     total, calls = await parts.ai_histories.list(
         user.id, work_id=work_id, limit=page.page_size, offset=page.offset
     )
-    items = [
-        {
-            "id": stored.id,
-            "work_id": stored.call.work_id,
-            "action_type": stored.call.action_type,
-            "model": stored.call.model,
-            "provider": stored.call.provider,
-            "tokens": stored.call.tokens,
-            "duration": stored.call.duration,
-            "status": stored.call.status,
-            "task_id": stored.call.task_id,
-            "created_at": stored.call.created_at,
-        }
-        for stored in calls
-    ]
+    items = [{**asdict(stored.call), "id": stored.id} for stored in calls]
     return success({"total": total, "page": page.page, "page_size": page.page_size, "items": items})
-
-
-# Snowflake method (雪花写作法) ------------------------------------------------------------------
-
-
-def _steps() -> list[tuple[int, str, str]]:
-    from ai_agents.offline import snowflake
-
-    return list(snowflake.STEPS)
-
-
-@router.get("/works/{work_id}/snowflake", response_model=Envelope[list[StepOut]])
-async def snowflake_steps(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
-    """The ten steps, with what this work has saved for each."""
-    await role_or_404(parts, user.id, work_id)
-    notes = await load_notes(parts, work_id)
-    return success(
-        [
-            {
-                "step": number,
-                "name": name,
-                "instruction": instruction,
-                "content": notes.get(f"snowflake.{number}"),
-            }
-            for number, name, instruction in _steps()
-        ]
-    )
-
-
-@router.put("/works/{work_id}/snowflake/premise", response_model=Envelope[PremiseIn])
-async def snowflake_premise(
-    work_id: IdPath, body: PremiseIn, user: CurrentUser, parts: Parts
-) -> dict[str, Any]:
-    """The one-line premise the guide starts from."""
-    await AiTasks(parts).writable_work(user, work_id)
-    await save_note(parts, work_id, "premise", body.premise)
-    return success({"premise": body.premise})
-
-
-@router.post("/works/{work_id}/snowflake/{step}", response_model=Envelope[dict[str, Any]])
-async def snowflake_generate(
-    work_id: IdPath,
-    step: Annotated[int, Path(ge=1, le=10)],
-    user: CurrentUser,
-    parts: Parts,
-) -> dict[str, Any]:
-    """Draft this step from the premise and the earlier steps, and save it to the work."""
-    return success(await AiTasks(parts).snowflake_step(user, work_id, step))
-
-
-@router.put("/works/{work_id}/snowflake/{step}", response_model=Envelope[StepOut])
-async def snowflake_edit(
-    work_id: IdPath,
-    step: Annotated[int, Path(ge=1, le=10)],
-    body: StepIn,
-    user: CurrentUser,
-    parts: Parts,
-) -> dict[str, Any]:
-    """Save the writer's own version of a step."""
-    await AiTasks(parts).writable_work(user, work_id)
-    await save_note(parts, work_id, f"snowflake.{step}", body.content)
-    name, instruction = next((n, i) for s, n, i in _steps() if s == step)
-    return success(
-        {"step": step, "name": name, "instruction": instruction, "content": body.content}
-    )
-
-
-# Content safety (brief §6.4.1) ------------------------------------------------------------------
-
-
-@router.post("/moderation/check", response_model=Envelope[ModerationOut], tags=["moderation"])
-async def moderation_check(body: ModerationIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
-    """Sensitive words in `text` (positions in code points) and the text with them masked."""
-    hits = parts.safety.check(body.text)
-    return success(
-        {
-            "passed": not hits,
-            "hits": [{"word": h.word, "start": h.start, "end": h.end} for h in hits],
-            "masked": parts.safety.mask(body.text),
-        }
-    )

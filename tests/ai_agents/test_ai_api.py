@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from api.services.ai_tasks import refresh_summaries
 from api.settings import Settings
 from storage.text.fountain import parse as parse_fountain
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
@@ -483,8 +484,6 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
 
 
 async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(sqlite_api: Api) -> None:
-    from api.services.ai_tasks import refresh_summaries
-
     api = sqlite_api
     owner = await api.sign_up()
     work = await make_work(api, owner)

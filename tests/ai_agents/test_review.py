@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from ai_agents.offline.review import Finding, review
+from ai_agents.offline.review import review
+from ai_agents.offline.review.findings import Finding
 
 CAST = ("林小雨", "陈默", "周远山", "苏青")
 PLACES = ("咖啡馆", "图书馆", "旧书店", "车站", "码头", "教室", "厨房", "天台", "花店", "小院")

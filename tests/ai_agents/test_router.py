@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from ai_agents.providers.base import TIERS, CompletionRequest, Message, Provider, Usage
+from ai_agents.providers.base import (
+    TIERS,
+    CompletionRequest,
+    Message,
+    Provider,
+    StreamEvent,
+    Usage,
+)
+from ai_agents.providers.configs import build_provider, provider_configs
 from ai_agents.providers.offline import OfflineProvider
 from ai_agents.providers.router import (
     AiInterrupted,
@@ -24,8 +32,6 @@ from ai_agents.providers.router import (
     Route,
     Router,
     RouteTable,
-    build_provider,
-    provider_configs,
     tier_for,
 )
 from api.settings import Settings
@@ -506,8 +512,6 @@ async def test_a_provider_that_breaks_unexpectedly_is_failed_over(
         name = "echo"
 
         async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[object]:
-            from ai_agents.providers.base import StreamEvent
-
             yield StreamEvent(text=request.messages[-1].content)
 
     providers: dict[str, Provider] = {"broken": Broken(), "echo": Echo()}  # type: ignore[dict-item]

@@ -1,0 +1,124 @@
+"""Repetition: paragraphs that share most of their 8-character shingles with an earlier one, and
+long sentences repeated word for word."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..chinese import HAN, paragraphs, sentences
+from .findings import Chapter, Finding, excerpt, location
+
+MIN_PARAGRAPH = 30
+SHINGLE = 8
+SIMILAR = 0.6
+MIN_REPEATED_SENTENCE = 20
+MAX_SHINGLE_SPREAD = 16
+MIN_SHARED_RARE = 3
+
+
+@dataclass(slots=True)
+class _Passage:
+    chapter: Chapter
+    start: int
+    end: int
+    shingles: set[int]
+
+
+_KEEP = re.compile(f"[{HAN}A-Za-z0-9]")
+
+
+def _normalized(text: str) -> str:
+    return "".join(_KEEP.findall(text))
+
+
+def repetition_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
+    passages: list[_Passage] = []
+    for chapter in chapters:
+        for start, paragraph in paragraphs(chapter[2]):
+            normal = _normalized(paragraph)
+            if len(normal) < MIN_PARAGRAPH:
+                continue
+            shingles = {hash(normal[i : i + SHINGLE]) for i in range(len(normal) - SHINGLE + 1)}
+            passages.append(_Passage(chapter, start, start + len(paragraph), shingles))
+    matched: dict[int, tuple[int, float]] = _similar_pairs(passages)
+    covered: list[tuple[int, int, int]] = []
+    for later, (earlier, similarity) in sorted(matched.items()):
+        passage, source = passages[later], passages[earlier]
+        covered.append((passage.chapter[0], passage.start, passage.end))
+        covered.append((source.chapter[0], source.start, source.end))
+        where = f"《{source.chapter[1]}》" if source.chapter[1] else "前文"
+        if similarity >= 0.999:
+            message = f"这一段与{where}中的一段完全相同"
+        else:
+            message = f"这一段与{where}中的一段高度相似（相似度 {similarity:.0%}）"
+        yield Finding(
+            "repetition",
+            message,
+            passage.chapter[0],
+            passage.start,
+            passage.end,
+            excerpt(passage.chapter[2], passage.start, passage.end),
+            [location(source.chapter, source.start, source.end)],
+        )
+    yield from _repeated_sentences(chapters, covered)
+
+
+def _similar_pairs(passages: list[_Passage]) -> dict[int, tuple[int, float]]:
+    """For each passage, the earliest earlier passage it largely repeats, with the similarity.
+
+    Candidates are pairs that share shingles found in few passages (a stock phrase in every
+    chapter says nothing); their similarity is then the Jaccard index of all their shingles.
+    """
+    holders: dict[int, list[int]] = defaultdict(list)
+    for index, passage in enumerate(passages):
+        for shingle in passage.shingles:
+            holders[shingle].append(index)
+    shared: dict[tuple[int, int], int] = defaultdict(int)
+    for indexes in holders.values():
+        if 1 < len(indexes) <= MAX_SHINGLE_SPREAD:
+            for position, later in enumerate(indexes):
+                for earlier in indexes[:position]:
+                    shared[(earlier, later)] += 1
+    best: dict[int, tuple[int, float]] = {}
+    for (earlier, later), count in sorted(shared.items()):
+        if later in best or count < MIN_SHARED_RARE:
+            continue
+        a, b = passages[earlier].shingles, passages[later].shingles
+        common = len(a & b)
+        similarity = common / (len(a) + len(b) - common)
+        if similarity >= SIMILAR:
+            best[later] = (earlier, similarity)
+    return best
+
+
+def _repeated_sentences(
+    chapters: Sequence[Chapter], covered: list[tuple[int, int, int]]
+) -> Iterator[Finding]:
+    def inside(chapter_id: int, start: int) -> bool:
+        return any(c == chapter_id and s <= start < e for c, s, e in covered)
+
+    first_seen: dict[str, tuple[Chapter, int, int]] = {}
+    for chapter in chapters:
+        for sentence in sentences(chapter[2]):
+            normal = _normalized(sentence.text)
+            if len(normal) < MIN_REPEATED_SENTENCE:
+                continue
+            if normal not in first_seen:
+                first_seen[normal] = (chapter, sentence.start, sentence.end)
+                continue
+            if inside(chapter[0], sentence.start):
+                continue
+            source, start, end = first_seen[normal]
+            where = f"《{source[1]}》" if source[1] else "前文"
+            yield Finding(
+                "repetition",
+                f"这句话与{where}中的一句完全相同",
+                chapter[0],
+                sentence.start,
+                sentence.end,
+                excerpt(chapter[2], sentence.start, sentence.end),
+                [location(source, start, end)],
+            )
