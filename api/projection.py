@@ -2,11 +2,12 @@
 
 Each chapter's CRDT document is the truth; SQL holds what is derived from it: `chapters.text`,
 `word_count`, `text_updated_at`, the search index, the work's `word_count` and its owner's
-`total_words`. The projector is told of every change applied to a loaded document
-(`RoomManager.on_update`), waits `projection_debounce_s` after the last change to that document
-(at most `max_wait_s` while changes keep coming), reads the text, and writes all of it in one
-transaction. Both delays are measured on `clock`; `flush()` projects whatever is pending now.
-`rebuild`/`rebuild_all` re-derive everything from the document store at any time.
+`total_words`. The projector is one of the rooms' hooks (`sync_server.hooks.RoomHooks`): told
+of every change applied to a loaded document, it waits `debounce_s` after the last change to
+that document (at most `max_wait_s` while changes keep coming), reads the text (from the room
+while it is loaded, else from the store), and writes all of it in one transaction. Both delays
+are measured on `clock`; `flush()` projects whatever is pending now. `rebuild`/`rebuild_all`
+re-derive everything from the document store at any time.
 
 It also adds up writing time (`users.total_time_seconds`): the gap between two consecutive
 edits of one user counts when it is at most `idle_gap_s` (five minutes); a longer gap is a pause.
@@ -28,14 +29,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.docs.base import DocStore
 from storage.docs.merge import load_content
-from storage.docs.restore import CONTENT
+from storage.docs.schema import CONTENT
+from storage.sql.database import Database
 from storage.sql.models import Chapter, User, Work
 from storage.text.wordcount import count_words
+from sync_server.hooks import RoomHooks
+from sync_server.room import Room
 
-from .app_parts import Components
+from .services.counters import lock_counters, recount_user, recount_work
 from .services.search_index import reindex
-from .services.works import recount_user, recount_work
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +47,24 @@ IDLE_GAP_S = 5 * 60
 _ATTEMPTS = 3
 
 
-class Projector:
+class Projector(RoomHooks):
     def __init__(
         self,
-        parts: Components,
+        database: Database,
+        store: DocStore,
         *,
-        debounce_s: float | None = None,
+        debounce_s: float,
         max_wait_s: float | None = None,
         idle_gap_s: float = IDLE_GAP_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.parts = parts
-        self.debounce_s = parts.settings.projection_debounce_s if debounce_s is None else debounce_s
+        self._database = database
+        self._store = store
+        self.debounce_s = debounce_s
         self.max_wait_s = max(self.debounce_s * 10, 5.0) if max_wait_s is None else max_wait_s
         self.idle_gap_s = idle_gap_s
         self._clock = clock
+        self._loaded: dict[str, Room] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._first_change: dict[str, float] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -68,8 +75,18 @@ class Projector:
 
     # Fed by the rooms ---------------------------------------------------------------------
 
-    def on_update(self, doc: str, principal: str | None) -> None:
-        """`RoomManager.on_update`: synchronous, cheap, never raises."""
+    async def on_load(self, room: Room) -> None:
+        self._loaded[room.name] = room
+
+    def on_change(self, room: Room, principal: str | None) -> None:
+        self.changed(room.name, principal)
+
+    async def on_unload(self, room: Room) -> None:
+        if self._loaded.get(room.name) is room:  # not a newer room of the same document
+            del self._loaded[room.name]
+
+    def changed(self, doc: str, principal: str | None) -> None:
+        """`doc` changed (by `principal`, None for the server): cheap, never raises."""
         try:
             self._track_time(principal)
             if not self._closed:
@@ -117,7 +134,7 @@ class Projector:
     # Reading the text -------------------------------------------------------------------------
 
     def _live_text(self, doc: str) -> str | None:
-        room = self.parts.rooms.rooms.get(doc)
+        room = self._loaded.get(doc)
         if room is None:
             return None
         try:
@@ -126,7 +143,7 @@ class Projector:
             return None
 
     async def _stored_text(self, doc: str) -> str:
-        return (await load_content(self.parts.store, doc))[0]
+        return (await load_content(self._store, doc))[0]
 
     # Writing SQL --------------------------------------------------------------------------------
 
@@ -148,15 +165,12 @@ class Projector:
         return False
 
     async def _project(self, doc: str, text: str, *, force: bool) -> bool:
-        credits = self._take_seconds()
-        try:
-            async with self.parts.database.session() as session:
-                changed = await self._write_chapter(session, doc, text, force=force)
-                await _credit_time(session, credits)  # users last: see _write_chapter
-            return changed
-        except BaseException:
-            self._give_back_seconds(credits)
-            raise
+        async with self._database.session() as session:
+            changed = await self._write_chapter(session, doc, text, force=force)
+        # Writing time goes to co-authors' rows too: a transaction of its own, so that this one
+        # locks only in `lock_counters`' order.
+        await self._flush_time()
+        return changed
 
     async def _write_chapter(
         self, session: AsyncSession, doc: str, text: str, *, force: bool
@@ -166,7 +180,7 @@ class Projector:
         work_id = await session.scalar(select(Chapter.work_id).where(Chapter.content_id == doc))
         if work_id is None:  # not a chapter (or deleted meanwhile)
             return False
-        work = await session.get(Work, work_id, with_for_update=True)
+        work = await lock_counters(session, work_id=work_id)
         chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
         if work is None or chapter is None or (not force and chapter.text == text):
             return False
@@ -218,7 +232,7 @@ class Projector:
     async def _flush_time(self) -> None:
         credits = self._take_seconds()
         try:
-            async with self.parts.database.session() as session:
+            async with self._database.session() as session:
                 await _credit_time(session, credits)
         except Exception:
             self._give_back_seconds(credits)
@@ -231,7 +245,7 @@ class Projector:
 
     async def rebuild(self, chapter_id: int) -> bool:
         """Re-derive one chapter's projection from the document store; False if no such chapter."""
-        async with self.parts.database.session() as session:
+        async with self._database.session() as session:
             doc = await session.scalar(select(Chapter.content_id).where(Chapter.id == chapter_id))
         if doc is None:
             return False
@@ -239,12 +253,12 @@ class Projector:
 
     async def rebuild_all(self) -> int:
         """Re-derive every chapter, then every work's and user's counters. Returns chapters done."""
-        async with self.parts.database.session() as session:
+        async with self._database.session() as session:
             chapter_ids = list(await session.scalars(select(Chapter.id).order_by(Chapter.id)))
         done = 0
         for chapter_id in chapter_ids:
             done += await self.rebuild(chapter_id)
-        async with self.parts.database.session() as session:
+        async with self._database.session() as session:
             for work_id in list(await session.scalars(select(Work.id))):
                 await recount_work(session, work_id)
             for user_id in list(await session.scalars(select(User.id))):

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from storage.docs.base import Compaction
+
+from .hooks import Relayed, RoomHooks
+
+if TYPE_CHECKING:
+    from .room import Room
 
 
 class SyncMetrics:
@@ -43,3 +52,28 @@ class SyncMetrics:
             "Connections closed because they could not keep up",
             registry=r,
         )
+
+
+class RoomMetrics(RoomHooks):
+    """The rooms' part of `SyncMetrics`, counted through the room hooks."""
+
+    def __init__(self, metrics: SyncMetrics) -> None:
+        self._metrics = metrics
+
+    async def on_load(self, room: Room) -> None:
+        self._metrics.open_rooms.inc()
+
+    async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+        self._metrics.updates_received.inc()
+        self._metrics.append_seconds.observe(append_seconds)
+
+    def on_relay(self, room: Room, kind: Relayed, frames: int) -> None:
+        metrics = self._metrics
+        relayed = metrics.updates_relayed if kind == "updates" else metrics.awareness_relayed
+        relayed.inc(frames)
+
+    def on_compacted(self, name: str, result: Compaction) -> None:
+        self._metrics.compactions.inc()
+
+    async def on_unload(self, room: Room) -> None:
+        self._metrics.open_rooms.dec()

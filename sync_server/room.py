@@ -2,7 +2,8 @@
 
 Write-ahead: an update from a peer is validated, durably appended to the store, and only then
 applied to the room's document and relayed. A newcomer's first sync is computed from the
-document, so it too only ever contains stored updates.
+document, so it too only ever contains stored updates. Everything else that follows the room
+(other nodes, the text projection, metrics) is told through its hooks (`hooks.RoomHooks`).
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
-from storage.bus.base import Bus
 from storage.docs.base import DocStore
 from storage.docs.merge import apply_stored
 
 from . import protocol
 from .connection import Connection
 from .first_sync import first_sync_frames
-from .metrics import SyncMetrics
+from .hooks import Relayed, RoomHooks
 from .presence import STALE_AFTER_S, Presence
 from .protocol import ProtocolError
 
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 _EMPTY_UPDATE = b"\x00\x00"
 _EMPTY_STATE = b"\x00"
-_BUS_UPDATE = b"u"
-_BUS_AWARENESS = b"a"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +46,10 @@ class Room:
         self,
         name: str,
         store: DocStore,
-        metrics: SyncMetrics,
         policy: RoomPolicy,
         *,
         request_compaction: Callable[[str], None],
-        on_update: Callable[[str, str | None], None] | None = None,
-        bus: Bus | None = None,
+        hooks: Sequence[RoomHooks] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`clock` measures presence staleness; a test moves it instead of waiting."""
@@ -62,16 +58,14 @@ class Room:
         self._clock = clock
         self.presence = Presence(clock=clock, stale_after_s=policy.presence_stale_after_s)
         self._store = store
-        self._metrics = metrics
         self._policy = policy
         self._request_compaction = request_compaction
-        self._on_update = on_update
-        self._bus = bus
-        self._early: list[bytes] = []  # bus messages that arrived while the document loaded
+        self._hooks = tuple(hooks)
+        self._early: list[Callable[[], None]] = []  # changes from elsewhere during the load
         self._doc: Doc | None = None
+        self._unloaded = False
         self._subscription: Subscription | None = None
         self._load_task: asyncio.Task[None] | None = None
-        self._publishing: set[asyncio.Task[None]] = set()
         self._pending_renewals: dict[int, protocol.AwarenessEntry] = {}
         self._renewal_timer: asyncio.TimerHandle | None = None
         self._expiry_timer: asyncio.TimerHandle | None = None
@@ -93,14 +87,9 @@ class Room:
             self._load_task = asyncio.create_task(self._load(), name=f"load:{self.name}")
         await asyncio.shield(self._load_task)
 
-    @property
-    def channel(self) -> str:
-        return f"doc:{self.name}"
-
     async def _load(self) -> None:
-        if self._bus is not None:
-            # Subscribe first: an update published while we read the store is buffered, not lost.
-            await self._bus.subscribe(self.channel, self._on_bus_message)
+        for hook in self._hooks:
+            await hook.on_load(self)
         stored = await self._store.load(self.name)
         doc: Doc = Doc()
         apply_stored(doc, stored, name=self.name)
@@ -109,18 +98,22 @@ class Room:
         self._log_bytes = stored.log_bytes
         self._doc = doc
         early, self._early = self._early, []
-        for message in early:
-            self._on_bus_message(message)
+        for apply in early:
+            apply()
 
     def _collect_relay(self, event: TransactionEvent) -> None:
         self._relay.append(event.update)
         self._fresh_sync = None  # any change, deletions included (they keep the state vector)
 
     async def detach(self) -> None:
-        """Stop listening to other nodes (after `unload`); the room is then closed."""
+        """Tell the hooks that the room is gone (after `unload`); the room is then closed."""
         try:
-            if self._bus is not None:
-                await self._bus.unsubscribe(self.channel, self._on_bus_message)
+            if self._load_task is not None:  # hooks hear of a room's unload only if of its load
+                for hook in self._hooks:
+                    try:
+                        await hook.on_unload(self)
+                    except Exception:
+                        log.exception("an unload hook failed", extra={"doc": self.name})
         finally:
             self._closed.set()
 
@@ -139,10 +132,10 @@ class Room:
             self._doc.unobserve(self._subscription)
         self._subscription = None
         self._doc = None
+        self._unloaded = True
+        self._early.clear()
         self._fresh_sync = None
         self._pending_renewals.clear()
-        if self._bus is None:
-            self._closed.set()  # nothing to detach from
 
     def join(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -155,8 +148,8 @@ class Room:
         self.connections.discard(conn)
         removals = self.presence.remove(conn.client_ids)
         if removals:
-            self._broadcast(protocol.awareness(removals), exclude=None, counter="awareness")
-            self._publish(_BUS_AWARENESS, protocol.encode_awareness(removals))
+            self._broadcast(protocol.awareness(removals), exclude=None, kind="awareness")
+            self._announce(removals)
 
     async def handle(self, conn: Connection, message: protocol.Message) -> None:
         match message:
@@ -206,14 +199,13 @@ class Room:
             get_state(update)  # decodes the whole update: refuses garbage before it is stored
         except ValueError as exc:
             raise ProtocolError("not a valid Yjs update") from exc
-        self._metrics.updates_received.inc()
         started = time.perf_counter()
         await self._store.append(self.name, update)
-        self._metrics.append_seconds.observe(time.perf_counter() - started)
-        if self._bus is not None:
-            # Handed to the bus before any local peer sees it: if this node dies right after,
-            # the other nodes still get every update that a peer here could have received.
-            await self._bus.publish(self.channel, _BUS_UPDATE + update)
+        seconds = time.perf_counter() - started
+        for hook in self._hooks:
+            # Before any local peer sees it: if this node dies right after, the other nodes
+            # still get every update that a peer here could have received.
+            await hook.on_stored(self, update, seconds)
         if self._doc is None:  # unloaded meanwhile: the store has it, nobody to relay to
             return
         self._relay.clear()
@@ -226,10 +218,12 @@ class Room:
         for integrated in self._relay:
             # To the sender too, as y-websocket's server does: applying this update may also have
             # integrated other peers' pending updates, which the sender has not seen yet.
-            self._broadcast(protocol.sync_update(integrated), exclude=None, counter="updates")
+            self._broadcast(protocol.sync_update(integrated), exclude=None, kind="updates")
         self._relay.clear()
-        if changed and self._on_update is not None:
-            self._on_update(self.name, origin.principal if origin else None)
+        if changed:
+            principal = origin.principal if origin else None
+            for hook in self._hooks:
+                hook.on_change(self, principal)
         self._log_updates += 1
         self._log_bytes += len(update)
         if (
@@ -266,14 +260,12 @@ class Room:
             if entry.removed:
                 conn.client_ids.discard(entry.client_id)
         if applied.changed:
-            self._broadcast(protocol.awareness(applied.changed), exclude=conn, counter="awareness")
-            self._publish(_BUS_AWARENESS, protocol.encode_awareness(applied.changed))
+            self._broadcast(protocol.awareness(applied.changed), exclude=conn, kind="awareness")
+            self._announce(applied.changed)
         if applied.renewed:
             if self._policy.awareness_renewal_flush_s <= 0:
-                self._broadcast(
-                    protocol.awareness(applied.renewed), exclude=conn, counter="awareness"
-                )
-                self._publish(_BUS_AWARENESS, protocol.encode_awareness(applied.renewed))
+                self._broadcast(protocol.awareness(applied.renewed), exclude=conn, kind="awareness")
+                self._announce(applied.renewed)
                 return
             for entry in applied.renewed:
                 self._pending_renewals[entry.client_id] = entry
@@ -296,8 +288,8 @@ class Room:
         self._pending_renewals.clear()
         if renewals:
             # The owners get their own entry back too; clients ignore an entry they already have.
-            self._broadcast(protocol.awareness(renewals), exclude=None, counter="awareness")
-            self._publish(_BUS_AWARENESS, protocol.encode_awareness(renewals))
+            self._broadcast(protocol.awareness(renewals), exclude=None, kind="awareness")
+            self._announce(renewals)
 
     def expire_presence(self) -> list[protocol.AwarenessEntry]:
         """Announce to this node's peers that clients nobody renewed in time are gone.
@@ -310,7 +302,7 @@ class Room:
             gone = {entry.client_id for entry in removals}
             for conn in self.connections:
                 conn.client_ids -= gone
-            self._broadcast(protocol.awareness(removals), exclude=None, counter="awareness")
+            self._broadcast(protocol.awareness(removals), exclude=None, kind="awareness")
         self._schedule_expiry()
         return removals
 
@@ -326,37 +318,24 @@ class Room:
         self._expiry_timer = None
         self.expire_presence()
 
-    def _publish(self, kind: bytes, payload: bytes) -> None:
-        if self._bus is not None:
-            task = asyncio.get_running_loop().create_task(
-                self._bus.publish(self.channel, kind + payload)
-            )
-            self._publishing.add(task)
-            task.add_done_callback(self._publishing.discard)
+    def _announce(self, entries: list[protocol.AwarenessEntry]) -> None:
+        for hook in self._hooks:
+            hook.on_presence(self, entries)
 
-    def _on_bus_message(self, message: bytes) -> None:
-        """An update or awareness change another node stored (updates) and relays to us."""
-        if self._doc is None:
-            self._early.append(message)
-            return
-        kind, payload = message[:1], message[1:]
-        if kind == _BUS_UPDATE:
-            self.apply_from_elsewhere(payload)
-        elif kind == _BUS_AWARENESS:
-            try:
-                applied = self.presence.apply(protocol.parse_awareness(payload))
-            except ProtocolError:
-                log.warning("malformed awareness on the bus", extra={"doc": self.name})
-                return
-            self._schedule_expiry()
-            fresh = applied.changed + applied.renewed
-            if fresh:
-                self._broadcast(protocol.awareness(fresh), exclude=None, counter="awareness")
+    def _when_loaded(self, apply: Callable[[], None]) -> bool:
+        """False when the document is loaded (apply now); else keep `apply` for the end of the
+        load, or drop it once the room is unloaded."""
+        if self._doc is not None:
+            return False
+        if not self._unloaded:
+            self._early.append(apply)
+        return True
 
     def apply_from_elsewhere(self, update: bytes) -> None:
-        """Apply an update that is already stored (another node's, or a re-sync from the store)."""
-        if self._doc is None:
+        """Apply an update that is already stored (another node's, or re-read from the store)."""
+        if self._when_loaded(lambda: self.apply_from_elsewhere(update)):
             return
+        assert self._doc is not None
         self._relay.clear()
         try:
             self._doc.apply_update(update)
@@ -364,16 +343,24 @@ class Room:
             log.warning("an update from elsewhere could not be applied", extra={"doc": self.name})
             return
         for integrated in self._relay:
-            self._broadcast(protocol.sync_update(integrated), exclude=None, counter="updates")
+            self._broadcast(protocol.sync_update(integrated), exclude=None, kind="updates")
         self._relay.clear()
 
-    def _broadcast(self, frame: bytes, *, exclude: Connection | None, counter: str) -> None:
+    def apply_presence_from_elsewhere(self, entries: list[protocol.AwarenessEntry]) -> None:
+        """Apply presence that peers of another node announced."""
+        if self._when_loaded(lambda: self.apply_presence_from_elsewhere(entries)):
+            return
+        applied = self.presence.apply(entries)
+        self._schedule_expiry()
+        fresh = applied.changed + applied.renewed
+        if fresh:
+            self._broadcast(protocol.awareness(fresh), exclude=None, kind="awareness")
+
+    def _broadcast(self, frame: bytes, *, exclude: Connection | None, kind: Relayed) -> None:
         sent = 0
         for peer in self.connections:
             if peer is not exclude:
                 peer.send(frame)
                 sent += 1
-        if counter == "updates":
-            self._metrics.updates_relayed.inc(sent)
-        else:
-            self._metrics.awareness_relayed.inc(sent)
+        for hook in self._hooks:
+            hook.on_relay(self, kind, sent)

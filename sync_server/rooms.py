@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from storage.bus.base import Bus
 from storage.docs.base import DocStore
-from storage.docs.merge import merged_state
 
-from .metrics import SyncMetrics
+from .hooks import RoomHooks
 from .room import Room, RoomPolicy
 
 log = logging.getLogger(__name__)
@@ -26,29 +24,22 @@ class RoomManager:
     def __init__(
         self,
         store: DocStore,
-        metrics: SyncMetrics,
         *,
         policy: RoomPolicy,
         unload_grace_s: float,
-        on_update: Callable[[str, str | None], None] | None = None,
-        bus: Bus | None = None,
+        hooks: Sequence[RoomHooks] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`on_update(doc, principal)` runs after every change applied to a loaded document.
+        """Every room follows `hooks` (fan-out to other nodes, projection, metrics), in order.
 
-        With a `bus`, rooms of the same document on other nodes exchange updates and awareness.
         `clock` measures the unload grace and presence staleness (a test moves it by hand).
         """
         self._clock = clock
         self._store = store
-        self._metrics = metrics
         self._policy = policy
         self._grace_s = unload_grace_s
-        self.on_update = on_update
-        self._bus = bus
+        self._hooks = tuple(hooks)
         self._detaching: set[asyncio.Task[None]] = set()
-        if bus is not None:
-            bus.on_reconnect(self.resync_all)
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -69,21 +60,14 @@ class RoomManager:
             room = Room(
                 name,
                 self._store,
-                self._metrics,
                 self._policy,
                 request_compaction=self.request_compaction,
-                on_update=self._updated,
-                bus=self._bus,
+                hooks=self._hooks,
                 clock=self._clock,
             )
             self._rooms[name] = room
-            self._metrics.open_rooms.set(len(self._rooms))
         self._holders[name] = self._holders.get(name, 0) + 1
         return room
-
-    def _updated(self, doc: str, principal: str | None) -> None:
-        if self.on_update is not None:
-            self.on_update(doc, principal)
 
     def release(self, room: Room, *, failed: bool = False) -> None:
         name = room.name
@@ -141,20 +125,9 @@ class RoomManager:
         room = self._rooms.pop(name, None)
         if room is not None:
             room.unload()
-            self._metrics.open_rooms.set(len(self._rooms))
-            if self._bus is not None:
-                task = asyncio.get_running_loop().create_task(room.detach())
-                self._detaching.add(task)
-                task.add_done_callback(self._detaching.discard)
-
-    async def resync_all(self) -> None:
-        """After a bus outage: apply from the store whatever other nodes stored meanwhile."""
-        for room in list(self._rooms.values()):
-            try:
-                stored = await self._store.load(room.name)
-                room.apply_from_elsewhere(merged_state(stored, name=room.name))
-            except Exception:
-                log.exception("re-sync failed", extra={"doc": room.name})
+            task = asyncio.get_running_loop().create_task(room.detach())
+            self._detaching.add(task)
+            task.add_done_callback(self._detaching.discard)
 
     @asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[Room]:
@@ -177,7 +150,8 @@ class RoomManager:
         try:
             result = await self._store.compact(name)
             if result is not None:
-                self._metrics.compactions.inc()
+                for hook in self._hooks:
+                    hook.on_compacted(name, result)
                 log.info(
                     "compacted",
                     extra={
@@ -205,4 +179,3 @@ class RoomManager:
             await room.detach()
         if self._detaching:
             await asyncio.gather(*self._detaching, return_exceptions=True)
-        self._metrics.open_rooms.set(0)

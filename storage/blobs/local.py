@@ -11,6 +11,12 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
 
+    async def start(self) -> None:
+        """Directories are made as blobs are written."""
+
+    async def close(self) -> None:
+        """Nothing is held open."""
+
     def _path(self, key: str) -> Path:
         path = (self._root / key).resolve()
         if self._root not in path.parents:
@@ -47,3 +53,14 @@ class LocalBlobStore:
             path.with_name(path.name + ".meta").unlink(missing_ok=True)
 
         await asyncio.to_thread(remove)
+
+    def presigned_get(
+        self,
+        key: str,
+        expires_s: int,
+        *,
+        content_disposition: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """Local files have no URL of their own: the API signs its download links."""
+        return None

@@ -31,9 +31,14 @@ class S3BlobStore:
         prefix: str = "",
         public_endpoint_url: str | None = None,
         path_style: bool = True,
+        create_bucket: bool = False,
     ) -> None:
-        """`public_endpoint_url`: where browsers reach the store, if not at `endpoint_url`."""
+        """`public_endpoint_url`: where browsers reach the store, if not at `endpoint_url`.
+
+        `create_bucket`: `start` creates the bucket when it does not exist (development, tests).
+        """
         self.bucket = bucket
+        self._create_bucket = create_bucket
         self.prefix = prefix
         config = Config(
             signature_version="s3v4",
@@ -56,8 +61,9 @@ class S3BlobStore:
     def _key(self, key: str) -> str:
         return self.prefix + key
 
-    async def ensure_bucket(self) -> None:
-        """Create the bucket when it does not exist (development and tests)."""
+    async def start(self) -> None:
+        if not self._create_bucket:
+            return
 
         def ensure() -> None:
             try:
@@ -114,7 +120,7 @@ class S3BlobStore:
         *,
         content_disposition: str | None = None,
         content_type: str | None = None,
-    ) -> str:
+    ) -> str | None:
         """A GET URL that works without credentials until it expires (S3 allows 7 days at most).
 
         The store answers it with `content_disposition` and `content_type` as response headers.

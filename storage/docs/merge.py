@@ -13,7 +13,7 @@ from typing import Any
 from pycrdt import Doc, Map, Text, merge_updates
 
 from .base import DocStore, StoredDoc
-from .restore import CONTENT, META
+from .schema import CONTENT, META
 
 log = logging.getLogger(__name__)
 

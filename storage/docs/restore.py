@@ -13,8 +13,7 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-CONTENT = "content"
-META = "meta"
+from .schema import CONTENT, META
 
 # Above this many (old x new) changed characters a character diff would block the event loop
 # for seconds; the changed middle is then replaced whole (still new operations, still undoable).

@@ -49,5 +49,8 @@ class MemoryKeyValue:
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
 
+    async def ping(self) -> None:
+        """Memory always answers."""
+
     async def close(self) -> None:
         self._values.clear()

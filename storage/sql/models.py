@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -65,6 +66,13 @@ class Timestamps:
     )
 
 
+class AccountStatus(IntEnum):
+    """`users.status`: a disabled account can neither sign in nor use a token it still holds."""
+
+    DISABLED = 0
+    ACTIVE = 1
+
+
 class User(Timestamps, Base):
     __tablename__ = "users"
 
@@ -80,7 +88,7 @@ class User(Timestamps, Base):
     total_works: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     # The brief counts hours; seconds are kept so that short sessions add up.
     total_time_seconds: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
-    status: Mapped[int] = mapped_column(SmallInteger, default=1, nullable=False)
+    status: Mapped[int] = mapped_column(SmallInteger, default=AccountStatus.ACTIVE, nullable=False)
 
     __table_args__ = (Index("idx_member_level", "member_level"),)
 

@@ -31,13 +31,14 @@ def _store(endpoint: str, bucket: str, **kwargs: object) -> S3BlobStore:
         endpoint_url=endpoint,
         access_key_id="test",
         secret_access_key="test",
+        create_bucket=True,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
 async def test_put_get_delete_round_trip(s3_endpoint: str) -> None:
     store = _store(s3_endpoint, "inkweave-roundtrip", prefix="exports-test/")
-    await store.ensure_bucket()
+    await store.start()
     data = "第一章 风起\n\n他推开门。".encode() * 1000
     await store.put("exports/t1/风起.txt", data, "text/plain; charset=utf-8")
     assert await store.get("exports/t1/风起.txt") == (data, "text/plain; charset=utf-8")
@@ -51,7 +52,7 @@ async def test_put_get_delete_round_trip(s3_endpoint: str) -> None:
 
 async def test_missing_key_is_a_key_error(s3_endpoint: str) -> None:
     store = _store(s3_endpoint, "inkweave-missing")
-    await store.ensure_bucket()
+    await store.start()
     with pytest.raises(KeyError):
         await store.get("nothing/here.pdf")
     await store.close()
@@ -61,7 +62,7 @@ async def test_presigned_url_downloads_without_credentials_with_a_cjk_filename(
     s3_endpoint: str,
 ) -> None:
     store = _store(s3_endpoint, "inkweave-presign")
-    await store.ensure_bucket()
+    await store.start()
     data = b"%PDF-1.4 fake but exact bytes \x00\x01\x02"
     await store.put("exports/t2/book.pdf", data, "application/pdf")
     filename = file_name("长夜/将尽", "pdf")
@@ -88,7 +89,7 @@ async def test_presigned_url_carries_the_asked_expiry_capped_at_seven_days(
 ) -> None:
     # moto does not enforce X-Amz-Expires (real S3 does), so the test checks what is signed.
     store = _store(s3_endpoint, "inkweave-expiry")
-    await store.ensure_bucket()
+    await store.start()
     await store.put("k.txt", b"soon gone", "text/plain")
     short = httpx.URL(store.presigned_get("k.txt", 90))
     assert short.params["X-Amz-Expires"] == "90"
@@ -99,7 +100,7 @@ async def test_presigned_url_carries_the_asked_expiry_capped_at_seven_days(
 
 async def test_presigned_urls_are_signed_for_the_public_endpoint(s3_endpoint: str) -> None:
     store = _store(s3_endpoint, "inkweave-public", public_endpoint_url="https://files.example.com")
-    await store.ensure_bucket()
+    await store.start()
     await store.put("a.txt", b"x", "text/plain")
     url = httpx.URL(store.presigned_get("a.txt", 60))
     assert (url.scheme, url.host, url.path) == (

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from storage.docs.base import DocStore, StoredDoc, VersionNotFound
 from storage.docs.merge import merged_state
 from storage.docs.mongo import MongoDocStore
+from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore, snapshots_table
 from tests.support.mariadb import mariadb_database
 from tests.support.secantus import mongo_database
@@ -95,7 +96,7 @@ async def put_snapshot(store: DocStore, doc: str, snapshot: bytes) -> None:
 def text_of(stored: StoredDoc) -> str:
     doc: Doc = Doc()
     doc.apply_update(merged_state(stored))
-    return str(doc.get("content", type=Text))
+    return str(doc.get(CONTENT, type=Text))
 
 
 class Writer:
@@ -103,7 +104,7 @@ class Writer:
 
     def __init__(self) -> None:
         self.doc: Doc = Doc()
-        self.text = self.doc.get("content", type=Text)
+        self.text = self.doc.get(CONTENT, type=Text)
         self.updates: list[bytes] = []
         self.doc.observe(lambda event: self.updates.append(event.update))
 
@@ -199,7 +200,7 @@ async def test_compaction_while_writers_are_active_loses_nothing(store: DocStore
         expected.apply_update(writer.doc.get_update())
     loaded: Doc = Doc()
     loaded.apply_update(merged_state(await store.load("busy")))
-    assert str(loaded.get("content", type=Text)) == str(expected.get("content", type=Text))
+    assert str(loaded.get(CONTENT, type=Text)) == str(expected.get(CONTENT, type=Text))
     assert clocks(loaded) == clocks(expected)
 
 
@@ -281,7 +282,7 @@ async def test_versions_are_named_states_that_later_edits_do_not_change(
     for version, expected in ((first, "初稿。"), (second, "初稿。二稿。")):
         doc: Doc = Doc()
         doc.apply_update(await store.read_version("novel", version.id))
-        assert str(doc.get("content", type=Text)) == expected
+        assert str(doc.get(CONTENT, type=Text)) == expected
 
 
 async def test_a_version_is_only_readable_through_its_own_document(store: DocStore) -> None:

@@ -18,6 +18,7 @@ from pycrdt import Doc, Text
 from storage.docs.base import StoredDoc
 from storage.docs.merge import merged_state
 from storage.docs.mongo import MongoDocStore, SnapshotConflict
+from storage.docs.schema import CONTENT
 from tests.support.secantus import SecantusServer, mongo_database
 from tests.support.waiting import eventually
 from tests.support.ydocs import clocks
@@ -53,7 +54,7 @@ async def store(make_store: Factory) -> AsyncIterator[MongoDocStore]:
 class Writer:
     def __init__(self) -> None:
         self.doc: Doc = Doc()
-        self.text = self.doc.get("content", type=Text)
+        self.text = self.doc.get(CONTENT, type=Text)
         self.updates: list[bytes] = []
         self.doc.observe(lambda event: self.updates.append(event.update))
 
@@ -65,7 +66,7 @@ class Writer:
 def text_of(stored: StoredDoc) -> str:
     doc: Doc = Doc()
     doc.apply_update(merged_state(stored))
-    return str(doc.get("content", type=Text))
+    return str(doc.get(CONTENT, type=Text))
 
 
 async def fill(store: MongoDocStore, doc: str, writer: Writer, count: int, tag: str = "") -> None:
@@ -143,7 +144,7 @@ async def test_a_large_version_is_chunked_and_outlives_compactions(store: MongoD
     assert [v.size for v in await store.list_versions("draft")] == [version.size]
     doc: Doc = Doc()
     doc.apply_update(await store.read_version("draft", version.id))
-    assert str(doc.get("content", type=Text)) == "".join(f"第{i}句。" for i in range(100))
+    assert str(doc.get(CONTENT, type=Text)) == "".join(f"第{i}句。" for i in range(100))
 
 
 async def test_a_compaction_killed_after_its_swap_loads_complete_and_is_finished_later(
@@ -263,7 +264,7 @@ async def test_two_nodes_compacting_while_both_write_keep_everything(
         for node in nodes:
             loaded: Doc = Doc()
             loaded.apply_update(merged_state(await node.load("shared")))
-            assert str(loaded.get("content", type=Text)) == str(expected.get("content", type=Text))
+            assert str(loaded.get(CONTENT, type=Text)) == str(expected.get(CONTENT, type=Text))
             assert clocks(loaded) == clocks(expected)
     finally:
         for node in nodes:

@@ -7,11 +7,12 @@ from pycrdt import Doc, Map, Text
 
 from storage.docs import restore
 from storage.docs.restore import apply_state, set_text
+from storage.docs.schema import CONTENT, META
 
 
 def text_doc(value: str) -> tuple[Doc, Text]:
     doc: Doc = Doc()
-    text = doc.get("content", type=Text)
+    text = doc.get(CONTENT, type=Text)
     text.insert(0, value)
     return doc, text
 
@@ -37,7 +38,7 @@ def test_unchanged_text_keeps_its_identity() -> None:
     server, text = text_doc("第一段。第二段。第三段。")
     collaborator: Doc = Doc()
     collaborator.apply_update(server.get_update())
-    collaborator.get("content", type=Text).insert(len("第一段。".encode()), "插入。")
+    collaborator.get(CONTENT, type=Text).insert(len("第一段。".encode()), "插入。")
     set_text(text, "第一段。第二段，改了。第三段。")
     server.apply_update(collaborator.get_update(server.get_state()))
     assert str(text) == "第一段。插入。第二段，改了。第三段。"
@@ -57,11 +58,11 @@ def test_a_huge_change_is_replaced_whole_instead_of_diffed(monkeypatch: pytest.M
 
 def test_apply_state_restores_text_and_meta_as_new_operations() -> None:
     version, _ = text_doc("旧版本")
-    version.get("meta", type=Map)["scene"] = "雨夜"
+    version.get(META, type=Map)["scene"] = "雨夜"
     live, ltext = text_doc("新版本，多了字")
-    live.get("meta", type=Map)["extra"] = 1
+    live.get(META, type=Map)["extra"] = 1
     before = live.get_state()
     apply_state(live, version.get_update())
     assert str(ltext) == "旧版本"
-    assert live.get("meta", type=Map).to_py() == {"scene": "雨夜"}
+    assert live.get(META, type=Map).to_py() == {"scene": "雨夜"}
     assert live.get_update(before) != b"\x00\x00"

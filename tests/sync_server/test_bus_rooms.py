@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pycrdt import Doc, Text
 
 from storage.bus.memory import MemoryBus, MemoryHub
-from storage.docs.base import StoredDoc
+from storage.docs.base import DocStore, StoredDoc
+from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore
 from sync_server import protocol
-from sync_server.metrics import SyncMetrics
+from sync_server.fan_out import BusFanOut
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 from tests.support.room_peer import RoomPeer
@@ -26,7 +28,7 @@ def edit(text: str, base: Doc | None = None) -> bytes:
     if base is not None:
         doc.apply_update(base.get_update())
     before = doc.get_state()
-    doc.get("content", type=Text).insert(0, text)
+    doc.get(CONTENT, type=Text).insert(0, text)
     return doc.get_update(before)
 
 
@@ -38,15 +40,21 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLDocStore]:
     await docs.close()
 
 
+@dataclass
+class Node:
+    rooms: RoomManager
+    fan_out: BusFanOut
+
+
+async def node(store: DocStore, hub: MemoryHub) -> Node:
+    bus = MemoryBus(hub)
+    await bus.start()
+    fan_out = BusFanOut(bus, store)
+    return Node(RoomManager(store, policy=RoomPolicy(), unload_grace_s=0, hooks=[fan_out]), fan_out)
+
+
 async def nodes(store: SQLDocStore, hub: MemoryHub, count: int = 2) -> list[RoomManager]:
-    managers = []
-    for _ in range(count):
-        bus = MemoryBus(hub)
-        await bus.start()
-        managers.append(
-            RoomManager(store, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=0, bus=bus)
-        )
-    return managers
+    return [(await node(store, hub)).rooms for _ in range(count)]
 
 
 async def test_an_update_on_one_node_reaches_peers_on_the_other(store: SQLDocStore) -> None:
@@ -77,12 +85,10 @@ async def test_a_node_subscribes_before_it_loads(store: SQLDocStore) -> None:
             return stored
 
     slow = SlowLoad(f"sqlite+aiosqlite:///{Path(store.engine.url.database or '')}")
-    bus = MemoryBus(hub)
-    await bus.start()
-    second = RoomManager(slow, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=0, bus=bus)
+    second = (await node(slow, hub)).rooms
     room = second.acquire(DOC)
     await room.ready()
-    assert str(room.doc.get("content", type=Text)) == "加载期间写入"
+    assert str(room.doc.get(CONTENT, type=Text)) == "加载期间写入"
     await slow.close()
 
 
@@ -108,15 +114,16 @@ async def test_awareness_crosses_nodes_and_departures_follow(store: SQLDocStore)
 
 
 async def test_a_node_resyncs_from_the_store_after_a_bus_outage(store: SQLDocStore) -> None:
-    first, second = await nodes(store, MemoryHub())
-    room_a, room_b = first.acquire(DOC), second.acquire(DOC)
+    hub = MemoryHub()
+    first, second = (await node(store, hub)).rooms, await node(store, hub)
+    room_a, room_b = first.acquire(DOC), second.rooms.acquire(DOC)
     await room_a.ready()
     await room_b.ready()
     bob = RoomPeer()
     room_b.join(bob.conn)
     await store.append(DOC, edit("总线断开时写入"))  # stored by a node whose publish was lost
-    assert str(room_b.doc.get("content", type=Text)) == "", "nothing told the room about it"
-    await second.resync_all()
+    assert str(room_b.doc.get(CONTENT, type=Text)) == "", "nothing told the room about it"
+    await second.fan_out.resync_all()
     await eventually(lambda: bob.text == "总线断开时写入", what="the re-sync reaches Bob")
 
 
@@ -132,7 +139,7 @@ async def test_unloading_a_room_stops_listening(store: SQLDocStore) -> None:
     listener = second.acquire(DOC)  # a new room of the same node: it listens, the old one not
     await listener.ready()
     await room_a.submit(edit("无人在听"), origin=None)  # the memory bus delivers before returning
-    assert str(listener.doc.get("content", type=Text)) == "无人在听"
+    assert str(listener.doc.get(CONTENT, type=Text)) == "无人在听"
     assert room_b._early == []
 
 
@@ -148,12 +155,12 @@ async def test_a_writer_receives_peers_updates_its_own_update_unblocked(
     room.join(alice.conn)
     room.join(bob.conn)
     alice_doc: Doc = Doc()
-    alice_doc.get("content", type=Text).insert(0, "甲")
+    alice_doc.get(CONTENT, type=Text).insert(0, "甲")
     alice_update = alice_doc.get_update()
     bob_doc: Doc = Doc()
     bob_doc.apply_update(alice_update)  # Bob saw Alice's text elsewhere (another node, offline)
     before = bob_doc.get_state()
-    bob_doc.get("content", type=Text).insert(len("甲".encode()), "乙")
+    bob_doc.get(CONTENT, type=Text).insert(len("甲".encode()), "乙")
     await room.submit(bob_doc.get_update(before), origin=bob.conn)
     await room.submit(alice_update, origin=alice.conn)
     await eventually(lambda: alice.text == "甲乙" and bob.text == "甲乙", what="both get both")

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from pycrdt import Doc, Text
 
+from storage.docs.schema import CONTENT
 from sync_server import protocol
 from sync_server.connection import coalesce_updates
 
 
 def test_consecutive_updates_are_merged_and_other_frames_keep_their_place() -> None:
     doc: Doc = Doc()
-    text = doc.get("content", type=Text)
+    text = doc.get(CONTENT, type=Text)
     updates: list[bytes] = []
     doc.observe(lambda event: updates.append(event.update))
     for word in ["一", "二", "三", "四"]:
@@ -28,7 +29,7 @@ def test_consecutive_updates_are_merged_and_other_frames_keep_their_place() -> N
         message = protocol.parse_message(frame)
         if isinstance(message, protocol.SyncUpdate):
             replica.apply_update(message.update)
-    assert str(replica.get("content", type=Text)) == "一二三四"
+    assert str(replica.get(CONTENT, type=Text)) == "一二三四"
 
 
 def test_a_lone_frame_is_sent_as_it_is() -> None:

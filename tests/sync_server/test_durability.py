@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pycrdt import Doc, Text
 
+from storage.docs.schema import CONTENT
 from tests.support.server import ServerProcess
 from tests.support.waiting import eventually
 from tests.support.yclient import YClient
@@ -55,7 +56,7 @@ async def test_kill_9_loses_nothing_any_peer_received(tmp_path: Path) -> None:
         for update in received:
             with_everything_received.apply_update(update)
         assert clocks(with_everything_received) == clocks(reader.doc)
-        assert str(with_everything_received.get("content", type=Text)) == str(reader.text)
+        assert str(with_everything_received.get(CONTENT, type=Text)) == str(reader.text)
         await reader.close()
     finally:
         for client in (*writers, observer):

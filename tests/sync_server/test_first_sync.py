@@ -5,6 +5,7 @@ import random
 import pytest
 from pycrdt import Doc, Map, Text
 
+from storage.docs.schema import CONTENT, META
 from sync_server import protocol
 from sync_server.first_sync import first_sync_frames, split_update
 from tests.support.ydocs import clocks
@@ -24,7 +25,7 @@ def big_document(
     for step in range(updates):
         client = clients[step % authors]
         client.apply_update(server.get_update(client.get_state()))
-        text = client.get("content", type=Text)
+        text = client.get(CONTENT, type=Text)
         length = len(str(text))
         if length > 50 and rng.random() < 0.15:
             start = rng.randrange(length - 10)
@@ -35,7 +36,7 @@ def big_document(
             start = rng.randrange(len(phrase) - 20)
             text.insert(len(str(text)[:position].encode()), phrase[start : start + 20] * 5)
         if step % 97 == 0:
-            client.get("meta", type=Map)[f"scene{step}"] = {"title": f"场景{step}"}
+            client.get(META, type=Map)[f"scene{step}"] = {"title": f"场景{step}"}
         server.apply_update(client.get_update(server.get_state()))
         if checkpoints is not None and step % 100 == 99:
             checkpoints.append(server.get_update())
@@ -53,8 +54,8 @@ def replay(frames: list[bytes], into: Doc | None = None) -> Doc:
 
 def same(a: Doc, b: Doc) -> bool:
     return (
-        str(a.get("content", type=Text)) == str(b.get("content", type=Text))
-        and a.get("meta", type=Map).to_py() == b.get("meta", type=Map).to_py()
+        str(a.get(CONTENT, type=Text)) == str(b.get(CONTENT, type=Text))
+        and a.get(META, type=Map).to_py() == b.get(META, type=Map).to_py()
         and clocks(a) == clocks(b)
     )
 
@@ -82,7 +83,7 @@ def test_a_client_with_part_of_the_document_gets_only_the_rest_in_pieces() -> No
 
 def test_a_small_document_is_one_step_2() -> None:
     server: Doc = Doc()
-    server.get("content", type=Text).insert(0, "短短一句。")
+    server.get(CONTENT, type=Text).insert(0, "短短一句。")
     frames = first_sync_frames(server.get_update(), 1_000)
     assert len(frames) == 1
     assert same(replay(frames), server)
@@ -90,8 +91,8 @@ def test_a_small_document_is_one_step_2() -> None:
 
 def test_every_kind_of_content_splits_at_struct_boundaries() -> None:
     server: Doc = Doc()
-    text = server.get("content", type=Text)
-    meta = server.get("meta", type=Map)
+    text = server.get(CONTENT, type=Text)
+    meta = server.get(META, type=Map)
     for index in range(200):
         text.insert(len(str(text).encode()), f"第{index}段 emoji😀 ", attrs={"ai": f"t{index % 3}"})
         meta[f"k{index}"] = {"n": index, "f": 1.5, "ok": True, "none": None, "list": ["甲", 2]}
@@ -106,4 +107,4 @@ def test_every_kind_of_content_splits_at_struct_boundaries() -> None:
         rebuilt.apply_update(piece)
     rebuilt.apply_update(b"\x00" + delete_set)
     assert same(rebuilt, server)
-    assert str(rebuilt.get("content", type=Text)).startswith(str(text)[:10])
+    assert str(rebuilt.get(CONTENT, type=Text)).startswith(str(text)[:10])

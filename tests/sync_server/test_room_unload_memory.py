@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from pathlib import Path
 
@@ -39,7 +40,7 @@ async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -
         process = psutil.Process(server.proc.pid)
         await cycle(server, [f"预热/{i}" for i in range(200)])
         rss = []
-        for round_ in range(3):
+        for round_ in range(4):
             await cycle(server, [f"第{round_}轮/文档{i}" for i in range(1000)])
             await eventually(
                 lambda: gauge(server.metrics(), "inkweave_open_rooms") == 0,
@@ -47,13 +48,15 @@ async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -
             )
             assert gauge(server.metrics(), "inkweave_connections") == 0
             rss.append(process.memory_info().rss)
-        growth_mb = (rss[2] - rss[1]) / 2**20
         # Leaking the rooms (their documents are held from Rust, out of the cycle collector's
-        # reach) grew the server by 4 to 7 MiB a round here; without the leak it is flat.
-        assert growth_mb < 3, f"server grew {growth_mb:.1f} MiB over 1,000 more documents: {rss}"
+        # reach) grew the server by 4 to 7 MiB every round here; without the leak it is flat. A
+        # busy machine can add a one-off step (an allocator arena), so the quietest of the
+        # later rounds is judged: a leak shows in every one of them.
+        growth_mb = min(later - earlier for earlier, later in itertools.pairwise(rss[1:])) / 2**20
+        assert growth_mb < 3, f"server grew {growth_mb:.1f} MiB per 1,000 more documents: {rss}"
         # Every document is still there after its room was unloaded.
-        reader = await YClient(server.sync_url, "第2轮/文档999").connect()
-        assert str(reader.text).startswith("第2轮/文档999：")
+        reader = await YClient(server.sync_url, "第3轮/文档999").connect()
+        assert str(reader.text).startswith("第3轮/文档999：")
         await reader.close()
     finally:
         server.stop()

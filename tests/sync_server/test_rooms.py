@@ -12,8 +12,8 @@ from pycrdt import Text
 from api.settings import Settings
 from storage.docs.base import StoredDoc
 from storage.docs.restore import apply_state
+from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore
-from sync_server.metrics import SyncMetrics
 from sync_server.presence import STALE_AFTER_S
 from sync_server.room import Room, RoomPolicy
 from sync_server.rooms import RoomManager
@@ -50,15 +50,13 @@ async def manual_rooms(store: SQLDocStore) -> AsyncIterator[tuple[RoomManager, M
     """A node's rooms on a clock the test moves: the grace and staleness windows are crossed
     exactly, never waited for."""
     clock = ManualClock()
-    manager = RoomManager(
-        store, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=GRACE_S, clock=clock
-    )
+    manager = RoomManager(store, policy=RoomPolicy(), unload_grace_s=GRACE_S, clock=clock)
     yield manager, clock
     await manager.close()
 
 
 def content(room: Room) -> str:
-    return str(room.doc.get("content", type=Text))
+    return str(room.doc.get(CONTENT, type=Text))
 
 
 def text_of_room(app: RunningApp, name: str) -> str:
@@ -72,7 +70,7 @@ async def test_an_empty_room_stays_loaded_for_the_grace_period_then_unloads(
     manager, clock = manual_rooms
     room = manager.acquire("grace")
     await room.ready()
-    await room.change(lambda doc: doc.get("content", type=Text).insert(0, "留"))
+    await room.change(lambda doc: doc.get(CONTENT, type=Text).insert(0, "留"))
     manager.release(room)
     clock.advance(GRACE_S - 0.1)
     assert manager.unload_idle() == []
@@ -309,11 +307,11 @@ async def test_new_clients_share_one_first_sync_per_document_state(app: RunningA
         await eventually(lambda: "第一句" in content(room), what="the first line is stored")
         first = room._first_sync(b"\x00")
         assert room._first_sync(b"\x00") is first
-        await room.change(lambda doc: doc.get("content", type=Text).insert(0, "序。"))
+        await room.change(lambda doc: doc.get(CONTENT, type=Text).insert(0, "序。"))
         after = room._first_sync(b"\x00")
         assert after is not first
         # A deletion leaves the state vector as it was; the shared answer must change anyway.
-        await room.change(lambda doc: doc.get("content", type=Text).__delitem__(slice(0, 6)))
+        await room.change(lambda doc: doc.get(CONTENT, type=Text).__delitem__(slice(0, 6)))
         assert room._first_sync(b"\x00") is not after
         reader = await YClient(app.sync_url, "共享首同步").connect()
         assert str(reader.text) == "第一句。"

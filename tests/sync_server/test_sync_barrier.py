@@ -11,11 +11,11 @@ import pytest
 from pycrdt import Doc, Text
 
 from storage.docs.merge import load_content
+from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore
 from sync_server import protocol
 from sync_server.auth import Access
 from sync_server.connection import Connection
-from sync_server.metrics import SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 from tests.support.waiting import eventually
@@ -44,7 +44,7 @@ async def store(tmp_path: Path) -> AsyncIterator[GatedStore]:
 async def test_a_sync_step_1_is_answered_after_the_sockets_earlier_updates_are_stored(
     store: GatedStore,
 ) -> None:
-    manager = RoomManager(store, SyncMetrics(), policy=RoomPolicy(), unload_grace_s=60)
+    manager = RoomManager(store, policy=RoomPolicy(), unload_grace_s=60)
     room = manager.acquire("barrier")
     store.gate.set()
     await room.ready()
@@ -62,7 +62,7 @@ async def test_a_sync_step_1_is_answered_after_the_sockets_earlier_updates_are_s
     )
     sender = asyncio.create_task(conn.run_sender())
     writer = Doc()
-    writer.get("content", type=Text).insert(0, "最后一段")
+    writer.get(CONTENT, type=Text).insert(0, "最后一段")
     await room.handle(conn, protocol.SyncUpdate(writer.get_update()))
     step1 = asyncio.create_task(room.handle(conn, protocol.SyncStep1(Doc().get_state())))
     for _ in range(20):  # part of the test: zero-time yields let the handler run as far as it can
@@ -78,7 +78,7 @@ async def test_a_sync_step_1_is_answered_after_the_sockets_earlier_updates_are_s
         message = protocol.parse_message(frame)
         assert isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate)
         reader.apply_update(message.update)
-    assert str(reader.get("content", type=Text)) == "最后一段"
+    assert str(reader.get(CONTENT, type=Text)) == "最后一段"
     sender.cancel()
     manager.release(room)
     await manager.close()

@@ -1,0 +1,55 @@
+"""The one interface through which anything reacts to rooms, in the spirit of Hocuspocus's
+extensions.
+
+The room core does one thing itself: it appends a peer's update to the document store before
+anything else sees it (DESIGN, invariant 1). Everything else that follows a room (fan-out to
+other nodes, the text projection, metrics) implements `RoomHooks` and is handed to the
+`RoomManager` when it is built. An implementation subclasses `RoomHooks` and overrides only the
+hooks it needs; the others do nothing. Hooks run in the order they were given.
+
+The synchronous hooks run inside a room's update path: they must be cheap and must not raise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from storage.docs.base import Compaction
+
+from .protocol import AwarenessEntry
+
+if TYPE_CHECKING:
+    from .room import Room
+
+Relayed = Literal["updates", "awareness"]
+
+
+class RoomHooks(Protocol):
+    async def on_load(self, room: Room) -> None:
+        """The room is about to read its document from the store.
+
+        Whatever listens for changes made elsewhere starts listening here: what arrives while
+        the store is read is applied once the document is loaded (invariant 6).
+        """
+
+    async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+        """`update` is durably stored (it took `append_seconds`); no peer has it yet.
+
+        The room awaits every `on_stored` before it relays the update to its own peers.
+        """
+
+    def on_change(self, room: Room, principal: str | None) -> None:
+        """An update stored by this node changed the document; `principal` wrote it (None: the
+        server itself)."""
+
+    def on_presence(self, room: Room, entries: list[AwarenessEntry]) -> None:
+        """Peers of this node announced, renewed or withdrew their presence."""
+
+    def on_relay(self, room: Room, kind: Relayed, frames: int) -> None:
+        """The room sent `frames` frames of `kind` to its peers."""
+
+    def on_compacted(self, name: str, result: Compaction) -> None:
+        """The document `name`'s log was merged into a new snapshot."""
+
+    async def on_unload(self, room: Room) -> None:
+        """The room left memory; it calls no hook after this one."""
