@@ -24,10 +24,16 @@ serve: install
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # pytest-randomly shuffles the order (the seed is printed; rerun one with
 # `make test PYTEST_ARGS=--randomly-seed=N`, or `PYTEST_ARGS='-p no:randomly'`).
 PYTEST_ARGS ?=
+# Most of the suite waits on sockets and subprocesses: three xdist workers keep two cores busy.
+# (`--dist load`, the default: schemathesis' generated cases share one node id, which the
+# grouping modes would run once.)
+TEST_WORKERS ?= 3
+PYTEST := -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-setup: install-dev
 	bash tests/ensure_system_packages.sh
@@ -36,11 +42,12 @@ test-setup: install-dev
 # Branch coverage of the suite, subprocess servers included; a package under its floor fails.
 test: test-setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	rm -rf .coverage-data && mkdir -p .coverage-data
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage run $(PYTEST)
 	$(BIN)/coverage combine -q
 	$(BIN)/python tests/coverage_floors.py
 
 # The same suite while another process keeps one core busy (no coverage: it measures nothing new).
 test-stress: test-setup
-	bash tests/with_cpu_burner.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash tests/with_cpu_burner.sh $(BIN)/python $(PYTEST)

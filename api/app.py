@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from storage.blobs.s3 import S3BlobStore
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
-from storage.kv.redis import RedisKeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
 from .app_parts import Components, build_components, start_parts, stop_parts
-from .errors import install_error_handlers
+from .envelope import install_error_handlers
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
-from .projection import Projector
 from .ratelimit import RateLimitMiddleware
 from .routers import admin as admin_routes
 from .routers import ai, auth, chapters, materials, oidc, search, users, works
 from .routers import exports as export_routes
 from .routers import imports as import_routes
 from .routers import membership as membership_routes
+from .routers import moderation as moderation_routes
 from .routers import notifications as notification_routes
 from .routers import orders as order_routes
 from .routers import payments as payment_routes
+from .routers import snowflake as snowflake_routes
+from .security.authenticator import Authenticator
 from .services.materials import seed_system_materials
 from .services.membership import plan_table
 from .settings import Settings
@@ -46,7 +47,7 @@ def _authorizer(parts: Components) -> Authorizer:
     if parts.settings.auth == "off":
         log.warning("INKWEAVE_AUTH=off: every socket may read and write every document")
         return AllowAllAuthorizer()
-    return SyncAuthorizer(parts.database, parts.tokens)
+    return SyncAuthorizer(Authenticator(parts.tokens, parts.database), parts.database)
 
 
 def create_app(
@@ -55,23 +56,23 @@ def create_app(
     authorizer: Authorizer | None = None,
     store: DocStore | None = None,
     kv: KeyValue | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sync_url: str | None = None,
 ) -> FastAPI:
     """The whole app; `authorizer`, `store` and `kv` replace the configured ones (tests,
-    embedding)."""
+    embedding), `clock` the one the rooms and the projection measure delays on; `sync_url` is
+    where this server's `/sync` is reachable (AI peers join there)."""
     settings = settings or Settings()
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
-    parts = build_components(settings, store=store, kv=kv)
-    projection = Projector(parts)
-    parts.rooms.on_update = projection.on_update
     job_system = build_job_system(settings)
-    parts.runner = job_system.runner
+    parts = build_components(
+        settings, runner=job_system.runner, store=store, kv=kv, clock=clock, sync_url=sync_url
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_parts(parts)
         await seed_system_materials(parts)
-        if settings.s3_create_bucket and isinstance(parts.blobs, S3BlobStore):
-            await parts.blobs.ensure_bucket()
         await start_jobs(job_system, parts, run_jobs=jobs_in_process(settings, job_system))
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
@@ -79,7 +80,6 @@ def create_app(
         finally:
             # In-process jobs stop at once (they resume at the next start); a broker keeps them.
             await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
-            await projection.close()
             await stop_parts(parts)
 
     app = FastAPI(
@@ -89,7 +89,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.components = parts
-    app.state.projection = projection
+    app.state.projection = parts.projection
     app.state.jobs = job_system
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
@@ -102,6 +102,8 @@ def create_app(
         materials.router,
         search.router,
         ai.router,
+        snowflake_routes.router,
+        moderation_routes.router,
         membership_routes.router,
         order_routes.router,
         payment_routes.router,
@@ -130,9 +132,7 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        checks = {"database": parts.database.ping, "docs": parts.store.ping}
-        if isinstance(parts.kv, RedisKeyValue):
-            checks["redis"] = parts.kv.ping
+        checks = {"database": parts.database.ping, "docs": parts.store.ping, "kv": parts.kv.ping}
         report, ready = {}, True
         for name, check in checks.items():
             try:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ai_agents.providers.router import Router
 from ai_agents.safety import SensitiveWords, load_sensitive_words
-from jobs.runner import NoRunner, TaskRunner
+from jobs.runner import TaskRunner
 from jobs.tasks import TaskStore
 from storage.ai_histories.base import AiHistories
 from storage.ai_histories.mongo import MongoAiHistories
 from storage.ai_histories.sql import SQLAiHistories
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
+from storage.blobs.s3 import S3BlobStore
 from storage.bus.base import Bus
+from storage.bus.memory import MemoryBus
 from storage.bus.redis import RedisBus
 from storage.docs.base import DocStore
 from storage.docs.mongo import MongoDocStore
@@ -22,10 +26,12 @@ from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
 from storage.kv.redis import RedisKeyValue
 from storage.sql.database import Database
-from sync_server.metrics import SyncMetrics
+from sync_server.fan_out import BusFanOut
+from sync_server.metrics import RoomMetrics, SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 
+from .projection import Projector
 from .quotas import Quotas, limits_table
 from .security.tokens import TokenService
 from .services.mail import Mailer, OutboxMailer, SMTPMailer
@@ -41,35 +47,47 @@ class Components:
     blobs: BlobStore
     mailer: Mailer
     store: DocStore
+    bus: Bus
     rooms: RoomManager
+    projection: Projector
     metrics: SyncMetrics
     tasks: TaskStore
     runner: TaskRunner
     quotas: Quotas
     ai: Router
     safety: SensitiveWords
-    ai_histories: AiHistories | None = None
-    bus: Bus | None = None
-    # Where this server's /sync is reachable, once it listens (set by `serve` and test harnesses).
-    sync_url: str | None = field(default=None)
+    ai_histories: AiHistories
+    # Where this server's /sync is reachable (AI peers join there), when known at build time.
+    sync_url: str | None = None
 
 
 def build_components(
-    settings: Settings, *, store: DocStore | None = None, kv: KeyValue | None = None
+    settings: Settings,
+    *,
+    runner: TaskRunner,
+    store: DocStore | None = None,
+    kv: KeyValue | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sync_url: str | None = None,
 ) -> Components:
-    """Every part from `settings`; `store` and `kv` replace the configured ones (tests)."""
+    """Every part from `settings`; `store` and `kv` replace the configured ones (tests).
+
+    `runner` queues tasks: the job system's (`api.jobs_setup.build_job_system`).
+
+    `clock` measures the rooms' and the projection's delays (a test moves it by hand)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = SyncMetrics()
-    bus: Bus | None
+    bus: Bus
     if settings.redis_url:
         kv = kv or RedisKeyValue(settings.redis_url, prefix=settings.redis_prefix)
         bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
     else:
-        kv, bus = kv or MemoryKeyValue(), None
+        kv, bus = kv or MemoryKeyValue(), MemoryBus()
     store = store or _document_store(settings, metrics)
+    database = Database(settings.resolved_database_url())
+    projection = Projector(database, store, debounce_s=settings.projection_debounce_s, clock=clock)
     rooms = RoomManager(
         store,
-        metrics,
         policy=RoomPolicy(
             awareness_renewal_flush_s=settings.awareness_renewal_flush_s,
             sync_chunk_bytes=settings.sync_chunk_bytes,
@@ -77,7 +95,8 @@ def build_components(
             compact_after_bytes=settings.compact_after_bytes,
         ),
         unload_grace_s=settings.room_unload_grace_s,
-        bus=bus,
+        hooks=[BusFanOut(bus, store), projection, RoomMetrics(metrics)],
+        clock=clock,
     )
     tokens = TokenService(
         settings.resolved_secret_key(),
@@ -86,7 +105,6 @@ def build_components(
         refresh_ttl_s=settings.refresh_token_ttl_s,
         doc_ttl_s=settings.doc_token_ttl_s,
     )
-    database = Database(settings.resolved_database_url())
     ai_histories: AiHistories = (
         MongoAiHistories(settings.mongo_url, settings.mongo_database)
         if settings.mongo_url
@@ -104,23 +122,23 @@ def build_components(
             else OutboxMailer(settings.data_dir / "outbox.jsonl")
         ),
         store=store,
-        rooms=rooms,
-        metrics=metrics,
         bus=bus,
+        rooms=rooms,
+        projection=projection,
+        metrics=metrics,
         ai_histories=ai_histories,
         tasks=TaskStore(database),
-        runner=NoRunner(),
+        runner=runner,
         quotas=Quotas(kv, limits_table(settings.quotas)),
         ai=Router.from_settings(settings, ai_histories),
         safety=load_sensitive_words(settings.sensitive_words_file),
+        sync_url=sync_url,
     )
 
 
 def blob_store(settings: Settings) -> BlobStore:
     """S3-compatible when a bucket is configured (production), else files under data_dir."""
     if settings.s3_bucket:
-        from storage.blobs.s3 import S3BlobStore
-
         return S3BlobStore(
             settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
@@ -129,6 +147,7 @@ def blob_store(settings: Settings) -> BlobStore:
             secret_access_key=settings.s3_secret_access_key,
             prefix=settings.s3_prefix,
             public_endpoint_url=settings.s3_public_endpoint_url,
+            create_bucket=settings.s3_create_bucket,
         )
     return LocalBlobStore(settings.data_dir / "blobs")
 
@@ -150,21 +169,19 @@ async def start_parts(parts: Components) -> None:
     if parts.settings.should_migrate():
         await parts.database.migrate()
     await parts.store.start()
-    if parts.bus is not None:
-        await parts.bus.start()
-    if parts.ai_histories is not None:
-        await parts.ai_histories.start()
+    await parts.bus.start()
+    await parts.blobs.start()
+    await parts.ai_histories.start()
 
 
 async def stop_parts(parts: Components) -> None:
     """Close what `start_parts` opened, rooms first (their last edits reach the store)."""
-    await parts.runner.close()
+    await parts.projection.close()
     await parts.ai.aclose()
     await parts.rooms.close()
-    if parts.bus is not None:
-        await parts.bus.close()
+    await parts.bus.close()
+    await parts.blobs.close()
     await parts.store.close()
-    if parts.ai_histories is not None:
-        await parts.ai_histories.close()
+    await parts.ai_histories.close()
     await parts.database.close()
     await parts.kv.close()

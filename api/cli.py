@@ -27,9 +27,8 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
     reachable = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-    app.state.components.sync_url = f"ws://{reachable}:{args.port}/sync"
+    app = create_app(settings, sync_url=f"ws://{reachable}:{args.port}/sync")
     log.info("listening", extra={"url": f"http://{args.host}:{args.port}"})
     uvicorn.run(
         app,
@@ -89,18 +88,18 @@ def migrate(args: argparse.Namespace) -> None:
 def reproject(args: argparse.Namespace) -> None:
     """Rebuild every chapter's text, 字数 and search index from the document store."""
     from .app_parts import build_components
-    from .projection import Projector
+    from .jobs_setup import build_job_system
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> int:
-        parts = build_components(settings)
+        parts = build_components(settings, runner=build_job_system(settings).runner)
         if settings.should_migrate():
             await parts.database.migrate()
         await parts.store.start()
         try:
-            return await Projector(parts).rebuild_all()
+            return await parts.projection.rebuild_all()
         finally:
             await parts.store.close()
             await parts.database.close()

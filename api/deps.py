@@ -11,7 +11,8 @@ from storage.sql.models import User
 
 from .app_parts import Components
 from .errors import AppError, Err
-from .security.tokens import ACCESS, Claims, InvalidToken
+from .security.authenticator import Authenticator, NotAuthenticated, Refusal
+from .security.tokens import Claims
 
 bearer = HTTPBearer(auto_error=False, description="The access token from login or register.")
 
@@ -23,33 +24,46 @@ def get_parts(request: Request) -> Components:
 Parts = Annotated[Components, Depends(get_parts)]
 
 
+def get_authenticator(parts: Parts) -> Authenticator:
+    return Authenticator(parts.tokens, parts.database)
+
+
+Auth = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def refused(refusal: NotAuthenticated) -> AppError:
+    """A refused token as the REST answer: 401, or 403 for a disabled account."""
+    match refusal.refusal:
+        case Refusal.NO_TOKEN:
+            return AppError(Err.UNAUTHENTICATED, "Authorization: Bearer <token> is required")
+        case Refusal.REVOKED:
+            return AppError(Err.TOKEN_REVOKED)
+        case Refusal.DISABLED:
+            return AppError(Err.ACCOUNT_DISABLED)
+        case _:
+            return AppError(Err.UNAUTHENTICATED, str(refusal))
+
+
 async def current_claims(
-    parts: Parts,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    auth: Auth, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Claims:
-    if credentials is None:
-        raise AppError(Err.UNAUTHENTICATED, "Authorization: Bearer <token> is required")
     try:
-        claims = parts.tokens.decode(credentials.credentials, ACCESS)
-    except InvalidToken as exc:
-        raise AppError(Err.UNAUTHENTICATED, str(exc)) from None
-    if await parts.tokens.is_revoked(claims):
-        raise AppError(Err.TOKEN_REVOKED)
-    return claims
+        return await auth.access_claims(credentials.credentials if credentials else None)
+    except NotAuthenticated as refusal:
+        raise refused(refusal) from None
 
 
-async def current_user(parts: Parts, claims: Annotated[Claims, Depends(current_claims)]) -> User:
-    async with parts.database.session() as session:
-        user = await session.get(User, claims.subject)
-    if user is None:
-        raise AppError(Err.UNAUTHENTICATED, "the account no longer exists")
-    if user.status != 1:
-        raise AppError(Err.ACCOUNT_DISABLED)
-    return user
+CurrentClaims = Annotated[Claims, Depends(current_claims)]
+
+
+async def current_user(auth: Auth, claims: CurrentClaims) -> User:
+    try:
+        return await auth.active_user(claims)
+    except NotAuthenticated as refusal:
+        raise refused(refusal) from None
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-CurrentClaims = Annotated[Claims, Depends(current_claims)]
 
 
 def client_ip(request: Request) -> str:

@@ -110,7 +110,7 @@ class Quotas:
                 raise AppError(
                     Err.AI_RATE_LIMITED if action == "ai" else Err.RATE_LIMITED,
                     f"{per_minute} {action} calls per minute for level {level}",
-                    headers={"Retry-After": str(max(1, math.ceil(left)))},
+                    retry_after_s=max(1, math.ceil(left)),
                 )
         if per_day is not None:
             key = f"quota:{action}:day:{_day(now)}:{user_id}"

@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storage.kv.base import KeyValue
 
-from .errors import Err, failure_body
+from .envelope import failure_body
+from .errors import Err
 from .security.tokens import ACCESS, InvalidToken, TokenService
 from .settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.errors import error_table_markdown
+from api.envelope import error_table_markdown
 from api.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

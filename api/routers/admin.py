@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from storage.sql.models import User
+from storage.sql.models import AccountStatus, User
 
 from ..deps import CurrentUser, Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope, Page, PageQuery
-from ..services.admin import ACTIVE, DISABLED, Admin
+from ..services.admin import Admin
 from ..services.orders import Orders
 from .chapters import IdPath
 from .orders import OrderNo, OrderOut, OrderStatus, order_out
@@ -113,12 +114,16 @@ async def set_level(
     summary="Refuse sign-in, revoke refresh tokens, close live sockets",
 )
 async def disable_user(user_id: IdPath, admin: AdminUser, parts: Parts) -> dict[str, object]:
-    return success(user_admin_out(await Admin(parts).set_status(admin.id, user_id, DISABLED)))
+    return success(
+        user_admin_out(await Admin(parts).set_status(admin.id, user_id, AccountStatus.DISABLED))
+    )
 
 
 @router.post("/users/{user_id}/enable", response_model=Envelope[UserAdminOut])
 async def enable_user(user_id: IdPath, admin: AdminUser, parts: Parts) -> dict[str, object]:
-    return success(user_admin_out(await Admin(parts).set_status(admin.id, user_id, ACTIVE)))
+    return success(
+        user_admin_out(await Admin(parts).set_status(admin.id, user_id, AccountStatus.ACTIVE))
+    )
 
 
 @router.get("/orders", response_model=Envelope[Page[AdminOrderOut]], summary="Find orders")

@@ -9,7 +9,7 @@ from fastapi.params import Body
 from pydantic import BaseModel, EmailStr, Field
 
 from ..deps import CurrentClaims, Parts, client_ip
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope
 from ..services.accounts import Accounts, Session
 

@@ -18,7 +18,7 @@ from storage.sql.models import Chapter
 from storage.text.wordcount import count_words
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope
 from ..services.chapters import MAX_CONTENT_CHARS, Chapters
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from storage.sql.models import Material
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services import materials as service
 

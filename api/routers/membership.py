@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope
 from ..services.membership import Membership, plans_view
 

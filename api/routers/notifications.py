@@ -23,14 +23,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from storage.sql.models import User
 from sync_server.auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 from ..app_parts import Components
 from ..deps import CurrentUser, Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope, Page, PageQuery
-from ..security.tokens import ACCESS, InvalidToken
+from ..security.authenticator import Authenticator, NotAuthenticated, Refusal
 from ..services.notifications import (
     HUB,
     Listener,
@@ -120,21 +120,21 @@ async def mark_one_read(
 # Live -----------------------------------------------------------------------------------------
 
 
-async def _authenticate(parts: Components, token: str | None) -> tuple[User, float] | str:
-    """The user and when the token expires, or why the socket is refused."""
-    if not token:
-        return "token query parameter is required"
-    try:
-        claims = parts.tokens.decode(token, ACCESS)
-    except InvalidToken as exc:
-        return str(exc)
-    if await parts.tokens.is_revoked(claims):
-        return "token revoked"
-    async with parts.database.session() as session:
-        user = await session.get(User, claims.subject)
-    if user is None:
-        return "the account no longer exists"
-    return user, claims.expires_at
+def _authenticator(parts: Components) -> Authenticator:
+    return Authenticator(parts.tokens, parts.database)
+
+
+def _close_for(refusal: NotAuthenticated) -> tuple[int, str]:
+    """A refused token as the socket's close: 4401, or 4403 for a disabled account."""
+    match refusal.refusal:
+        case Refusal.NO_TOKEN:
+            return CLOSE_UNAUTHENTICATED, "token query parameter is required"
+        case Refusal.REVOKED:
+            return CLOSE_UNAUTHENTICATED, "token revoked"
+        case Refusal.DISABLED:
+            return CLOSE_FORBIDDEN, "this account is disabled"
+        case _:
+            return CLOSE_UNAUTHENTICATED, str(refusal)
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -161,12 +161,10 @@ async def _recheck(websocket: WebSocket, parts: Components, token: str | None) -
     """Close the socket once its token is revoked or its account disabled (as /sync does)."""
     while True:
         await asyncio.sleep(parts.settings.membership_recheck_s)
-        outcome = await _authenticate(parts, token)
-        if isinstance(outcome, str):
-            await websocket.close(CLOSE_UNAUTHENTICATED, outcome)
-            return
-        if outcome[0].status != 1:
-            await websocket.close(CLOSE_FORBIDDEN, "this account is disabled")
+        try:
+            await _authenticator(parts).user(token)
+        except NotAuthenticated as refusal:
+            await websocket.close(*_close_for(refusal))
             return
 
 
@@ -174,19 +172,16 @@ async def _recheck(websocket: WebSocket, parts: Components, token: str | None) -
 async def notifications_socket(websocket: WebSocket, token: str | None = None) -> None:
     parts: Components = websocket.app.state.components
     await websocket.accept()
-    outcome = await _authenticate(parts, token)
-    if isinstance(outcome, str):
-        await websocket.close(CLOSE_UNAUTHENTICATED, outcome)
+    try:
+        principal = await _authenticator(parts).user(token)
+    except NotAuthenticated as refusal:
+        await websocket.close(*_close_for(refusal))
         return
-    user, expires_at = outcome
-    if user.status != 1:
-        await websocket.close(CLOSE_FORBIDDEN, "this account is disabled")
-        return
+    user, expires_at = principal.user, principal.claims.expires_at
     listener = Listener(user.id)
     HUB.add(listener)  # before counting unread: nothing falls between the count and the feed
     handler = bus_handler(listener)
-    if parts.bus is not None:
-        await parts.bus.subscribe(channel(user.id), handler)
+    await parts.bus.subscribe(channel(user.id), handler)
     jobs = []
     try:
         unread = await Notifications(parts).unread_count(user.id)
@@ -210,5 +205,4 @@ async def notifications_socket(websocket: WebSocket, token: str | None = None) -
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
                 await job
         HUB.remove(listener)
-        if parts.bus is not None:
-            await parts.bus.unsubscribe(channel(user.id), handler)
+        await parts.bus.unsubscribe(channel(user.id), handler)

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from ..deps import Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope
 from ..services.oidc import OidcSignIn
 from .auth import TokensOut, _tokens

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storage.sql.models import Order
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services.orders import Orders
 

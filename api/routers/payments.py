@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from storage.sql.models import Order
 
 from ..deps import Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope
 from ..services.membership import LEVEL_NAMES, PERIOD_NAMES
 from ..services.orders import Orders

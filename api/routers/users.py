@@ -12,7 +12,8 @@ from sqlalchemy import select
 from storage.sql.models import User
 
 from ..deps import CurrentUser, Parts
-from ..errors import AppError, Err, success
+from ..envelope import success
+from ..errors import AppError, Err
 from ..schemas import Envelope
 from ..services.accounts import Accounts
 from .auth import USERNAME

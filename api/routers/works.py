@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storage.sql.models import Work
 
 from ..deps import CurrentUser, Parts
-from ..errors import success
+from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services.works import Member, WorkDetail, Works
 from .chapters import ChapterOut, IdField, IdPath, chapter_out

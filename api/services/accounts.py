@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.sql.models import RefreshSession, User, VerificationCode
+from storage.sql.models import AccountStatus, RefreshSession, User, VerificationCode
 
 from ..app_parts import Components
 from ..errors import AppError, Err
@@ -50,7 +50,7 @@ class Accounts:
             raise AppError(
                 Err.RATE_LIMITED,
                 "one code per minute",
-                headers={"Retry-After": str(max(1, math.ceil(left)))},
+                retry_after_s=max(1, math.ceil(left)),
             )
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.parts.database.session() as session:
@@ -119,7 +119,7 @@ class Accounts:
                 raise AppError(
                     Err.LOGIN_THROTTLED,
                     "too many failed sign-ins",
-                    headers={"Retry-After": str(LOGIN_WINDOW_S)},
+                    retry_after_s=LOGIN_WINDOW_S,
                 )
         async with self.parts.database.session() as session:
             user = await session.scalar(
@@ -131,7 +131,7 @@ class Accounts:
             for key in keys:
                 await self.parts.kv.hit(key, LOGIN_WINDOW_S)
             raise AppError(Err.BAD_CREDENTIALS)
-        if user.status != 1:
+        if user.status != AccountStatus.ACTIVE:
             raise AppError(Err.ACCOUNT_DISABLED)
         await self.parts.kv.delete(keys[0])
         return await self.start_session(user)
@@ -170,7 +170,7 @@ class Accounts:
                 raise AppError(Err.REFRESH_REUSED)
             record.used_at = _now()
             user = await session.get(User, record.user_id)
-        if user is None or user.status != 1:
+        if user is None or user.status != AccountStatus.ACTIVE:
             raise AppError(Err.ACCOUNT_DISABLED)
         return await self.start_session(user, family=record.family_id)
 

@@ -1,7 +1,7 @@
 """Administration: find users, change a member's level, disable or enable an account.
 
 Disabling takes effect everywhere without a restart: sign-in and token refresh refuse the
-account, every request with its access tokens is refused (`deps.current_user` checks the
+account, every request with its access tokens is refused (the authenticator checks the
 status), its refresh tokens are revoked, and its open sync sockets close with 4401 at their next
 periodic re-check (`membership_recheck_s`).
 """
@@ -12,14 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
-from storage.sql.models import RefreshSession, User
+from storage.sql.models import AccountStatus, RefreshSession, User
 
 from ..app_parts import Components
 from ..errors import AppError, Err
 from .membership import PAID_LEVELS, locked_user, utcnow
 from .orders import like_pattern
-
-ACTIVE, DISABLED = 1, 0
 
 
 class Admin:
@@ -95,7 +93,7 @@ class Admin:
         return user
 
     async def set_status(
-        self, admin_id: int, user_id: int, status: int, now: datetime | None = None
+        self, admin_id: int, user_id: int, status: AccountStatus, now: datetime | None = None
     ) -> User:
         now = now or utcnow()
         if user_id == admin_id:
@@ -105,7 +103,7 @@ class Admin:
             if user is None:
                 raise AppError(Err.NOT_FOUND, f"no user {user_id}")
             user.status = status
-            if status == DISABLED:
+            if status == AccountStatus.DISABLED:
                 await session.execute(
                     update(RefreshSession)
                     .where(RefreshSession.user_id == user_id, RefreshSession.revoked_at.is_(None))

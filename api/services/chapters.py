@@ -19,15 +19,17 @@ from sqlalchemy import func, select
 
 from storage.docs.base import VersionInfo, VersionNotFound
 from storage.docs.merge import read_state
-from storage.docs.restore import CONTENT, META, apply_state, set_content
-from storage.sql.models import Chapter, User, Work
+from storage.docs.restore import apply_state, set_content
+from storage.docs.schema import CONTENT, META
+from storage.sql.models import Chapter, User
 from storage.text.wordcount import count_words
 
 from ..app_parts import Components
 from ..errors import AppError, Err
-from ..sync_access import role_on_work
+from ..security.roles import role_on_work
+from .counters import lock_counters, recount_user, recount_work
 from .search_index import remove as remove_terms
-from .works import now, recount_user, recount_work, require_write, role_or_404
+from .works import now, require_write, role_or_404
 
 MAX_CONTENT_CHARS = 2_000_000
 
@@ -109,7 +111,7 @@ class Chapters:
     async def create(self, user_id: int, work_id: int, title: str | None) -> Chapter:
         require_write(await role_or_404(self.parts, user_id, work_id))
         async with self.parts.database.session() as session:
-            work = await session.get(Work, work_id, with_for_update=True)  # serialises numbering
+            work = await lock_counters(session, work_id=work_id)  # serialises numbering too
             if work is None:
                 raise AppError(Err.NOT_FOUND, f"no work {work_id}")
             last_number, last_order = (
@@ -145,7 +147,7 @@ class Chapters:
     async def reorder(self, user_id: int, work_id: int, chapter_ids: list[int]) -> list[Chapter]:
         require_write(await role_or_404(self.parts, user_id, work_id))
         async with self.parts.database.session() as session:
-            await session.get(Work, work_id, with_for_update=True)
+            await lock_counters(session, work_id=work_id)
             chapters = {
                 c.id: c
                 for c in await session.scalars(select(Chapter).where(Chapter.work_id == work_id))
@@ -165,7 +167,7 @@ class Chapters:
         """Remove a chapter; the ones after it move up. Its CRDT log stays, unreachable."""
         chapter = await self._writable(user_id, chapter_id)
         async with self.parts.database.session() as session:
-            work = await session.get(Work, chapter.work_id, with_for_update=True)
+            work = await lock_counters(session, work_id=chapter.work_id)
             doomed = await session.get(Chapter, chapter.id)
             if work is None or doomed is None:
                 raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")

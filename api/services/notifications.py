@@ -124,9 +124,8 @@ def bus_handler(listener: Listener) -> Callable[[bytes], None]:
 
 async def publish(parts: Components, user_id: int, view: dict[str, Any]) -> None:
     HUB.deliver(user_id, view)
-    if parts.bus is not None:
-        payload = json.dumps({"origin": PROCESS_ID, "notification": view}, ensure_ascii=False)
-        await parts.bus.publish(channel(user_id), payload.encode())
+    payload = json.dumps({"origin": PROCESS_ID, "notification": view}, ensure_ascii=False)
+    await parts.bus.publish(channel(user_id), payload.encode())
 
 
 # Email ----------------------------------------------------------------------------------------

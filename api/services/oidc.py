@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.sql.models import OidcIdentity, User
+from storage.sql.models import AccountStatus, OidcIdentity, User
 
 from ..app_parts import Components
 from ..errors import AppError, Err
@@ -256,7 +256,7 @@ class OidcSignIn:
                 log.warning("OIDC sign-in refused: %s", exc)
                 raise AppError(Err.UNAUTHENTICATED, str(exc)) from None
         user = await self._user_for(claims)
-        if user.status != 1:
+        if user.status != AccountStatus.ACTIVE:
             raise AppError(Err.ACCOUNT_DISABLED)
         return SignIn(await Accounts(self.parts).start_session(user), pending["redirect"])
 

@@ -3,10 +3,8 @@
 Access rules, one place: a user who is not a member of a work (or whose work is in the trash) is
 told it does not exist (404); a member who may see it but not do what was asked gets 403.
 
-Counters kept true here and by the projection (`api.projection`): `works.chapter_count`,
-`works.word_count` (sum over its chapters), `users.total_works` and `users.total_words` (over the
-works a user owns that are not in the trash). They are recomputed from the rows below them with
-one UPDATE each, so a recount is always right whatever ran before it.
+Counters (`works.chapter_count`, `word_count`, the owner's totals) are kept true here, by the
+chapters and by the projection, through `counters`.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +22,8 @@ from storage.sql.models import Chapter, SearchTerm, User, Work, WorkMember
 
 from ..app_parts import Components
 from ..errors import AppError, Err
-from ..sync_access import WRITE_ROLES, role_on_work
+from ..security.roles import WRITE_ROLES, role_on_work
+from .counters import lock_counters, recount_user
 from .membership import effective_level, live_works, locked_user
 
 OWNER = "owner"
@@ -40,36 +39,6 @@ _NO_SYNC = {"synchronize_session": False}
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-# Counters -----------------------------------------------------------------------------------
-
-
-async def recount_work(session: AsyncSession, work_id: int) -> None:
-    words = (
-        select(func.coalesce(func.sum(Chapter.word_count), 0))
-        .where(Chapter.work_id == work_id)
-        .scalar_subquery()
-    )
-    chapters = select(func.count(Chapter.id)).where(Chapter.work_id == work_id).scalar_subquery()
-    await session.execute(
-        update(Work)
-        .where(Work.id == work_id)
-        .values(word_count=words, chapter_count=chapters)
-        .execution_options(**_NO_SYNC)
-    )
-
-
-async def recount_user(session: AsyncSession, user_id: int) -> None:
-    live = and_(Work.user_id == user_id, Work.is_deleted == 0)
-    words = select(func.coalesce(func.sum(Work.word_count), 0)).where(live).scalar_subquery()
-    works = select(func.count(Work.id)).where(live).scalar_subquery()
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(total_words=words, total_works=works)
-        .execution_options(**_NO_SYNC)
-    )
 
 
 # Access -------------------------------------------------------------------------------------
@@ -215,7 +184,7 @@ class Works:
     async def trash(self, user_id: int, work_id: int) -> Work:
         require_owner(await role_or_404(self.parts, user_id, work_id))
         async with self.db.session() as session:
-            work = await session.get(Work, work_id)
+            work = await lock_counters(session, work_id=work_id)
             assert work is not None
             work.is_deleted = 1
             work.deleted_at = now()
@@ -265,6 +234,7 @@ class Works:
         """
         async with self.db.session() as session:
             await self._owned(session, user_id, work_id)
+            await lock_counters(session, work_id=work_id)
             chapter_ids = select(Chapter.id).where(Chapter.work_id == work_id)
             await session.execute(
                 delete(SearchTerm)
@@ -382,7 +352,7 @@ class Works:
             raise AppError(Err.BAD_REQUEST, "you already own this work")
         async with self.db.session() as session:
             member, _user = await self._membership(session, work_id, new_owner_id)
-            work = await session.get(Work, work_id, with_for_update=True)
+            work = await lock_counters(session, work_id=work_id, user_ids=[new_owner_id])
             assert work is not None
             await session.delete(member)
             await session.flush()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from api.envelope import http_status
 from api.errors import AppError, Err
 from api.quotas import Quotas
 from tests.api.test_membership import buy, membership
@@ -86,8 +87,8 @@ async def test_ai_calls_per_minute_refuse_with_429_then_reset(api: Api) -> None:
     for _ in range(per_minute):
         await q.use_ai(user_id, "free", now=T0)
     error = await refused_with(Err.AI_RATE_LIMITED, q.use_ai(user_id, "free", now=T0))
-    assert error.error.value.status == 429 and error.error.value.code == 42903
-    assert 1 <= int(error.headers["Retry-After"]) <= 30  # 23:58:30 → the next minute
+    assert http_status(error.error) == 429 and error.error.value.code == 42903
+    assert error.retry_after_s is not None and 1 <= error.retry_after_s <= 30  # → the next minute
     await q.use_ai(user_id, "free", now=T0 + timedelta(minutes=1))  # a new minute
     # Another user, and a higher level, have their own room.
     await q.use_ai(user_id + 1, "free", now=T0)
@@ -111,7 +112,7 @@ async def test_ai_calls_per_day_refuse_with_their_code_then_reset_the_next_utc_d
         await q.use_ai(user_id, "free", now=start + timedelta(minutes=index // per_minute))
     late = T0 + timedelta(seconds=20)  # 23:58:50, same day, a fresh minute
     error = await refused_with(Err.QUOTA_EXCEEDED, q.use_ai(user_id, "free", now=late))
-    assert error.error.value.status == 403 and error.error.value.code == 40303
+    assert http_status(error.error) == 403 and error.error.value.code == 40303
     assert await q.used_today(user_id, "ai", now=late) >= per_day
     tomorrow = T0 + timedelta(minutes=2)  # 00:00:30 the next day
     assert await q.used_today(user_id, "ai", now=tomorrow) == 0

@@ -17,6 +17,7 @@ import pytest_asyncio
 import websockets
 from pycrdt import Doc, Text
 
+from api.envelope import http_status
 from api.errors import Err
 from storage.docs.merge import load_content
 from storage.docs.sql import SQLDocStore
@@ -129,8 +130,10 @@ async def test_signing_out_on_node_a_revokes_the_session_on_node_b(
     body = {"refresh_token": writer.refresh_token}
     ok(await on_a.call("POST", "/api/v1/auth/logout", writer, json=body))
 
-    revoked = Err.TOKEN_REVOKED.value
-    refused(await on_b.call("GET", "/api/v1/users/me", writer), revoked.status, revoked.code)
+    revoked = Err.TOKEN_REVOKED
+    refused(
+        await on_b.call("GET", "/api/v1/users/me", writer), http_status(revoked), revoked.value.code
+    )
     refused(await on_b.call("POST", "/api/v1/auth/refresh", json=body), 401)
     await closed_with(editing, 4401, "the writer's open document socket on B closes")
     await notifications_closed_with(notified, 4401)
@@ -145,8 +148,12 @@ async def test_a_refresh_token_used_on_node_a_cannot_be_replayed_on_node_b(
     used = {"refresh_token": writer.refresh_token}
     rotated = ok(await on_a.call("POST", "/api/v1/auth/refresh", json=used))
 
-    reused = Err.REFRESH_REUSED.value
-    refused(await on_b.call("POST", "/api/v1/auth/refresh", json=used), reused.status, reused.code)
+    reused = Err.REFRESH_REUSED
+    refused(
+        await on_b.call("POST", "/api/v1/auth/refresh", json=used),
+        http_status(reused),
+        reused.value.code,
+    )
     # A replay revokes the whole family: the token rotated on A is dead as well.
     newest = {"refresh_token": rotated["refresh_token"]}
     refused(await on_b.call("POST", "/api/v1/auth/refresh", json=newest), 401)
@@ -225,7 +232,11 @@ async def test_an_account_disabled_on_node_a_is_shut_out_of_node_b(
 
     await closed_with(editing, 4401, "the disabled account's document socket on B closes")
     await notifications_closed_with(notified, 4403)
-    disabled = Err.ACCOUNT_DISABLED.value
-    refused(await on_b.call("GET", "/api/v1/users/me", writer), disabled.status, disabled.code)
+    disabled = Err.ACCOUNT_DISABLED
+    refused(
+        await on_b.call("GET", "/api/v1/users/me", writer),
+        http_status(disabled),
+        disabled.value.code,
+    )
     body = {"refresh_token": writer.refresh_token}
     refused(await on_b.call("POST", "/api/v1/auth/refresh", json=body), 401)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,11 +72,17 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(settings: Settings, *, kv: KeyValue | None = None) -> AsyncIterator[Api]:
+async def running_api(
+    settings: Settings,
+    *,
+    kv: KeyValue | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[Api]:
     """The app on a free port and an HTTP client for it, both closed when the block ends.
 
-    `kv` replaces the configured key-value store (a `MemoryKeyValue` on a `ManualClock`)."""
-    async with running_app(settings, kv=kv) as app:
+    `kv` replaces the configured key-value store (a `MemoryKeyValue` on a `ManualClock`);
+    `clock` is the one the app's rooms and projection measure delays on."""
+    async with running_app(settings, kv=kv, clock=clock) as app:
         client = Api(app)
         try:
             yield client

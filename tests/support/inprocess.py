@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -43,9 +44,16 @@ async def running_app(
     authorizer: Authorizer | None = None,
     store: DocStore | None = None,
     kv: KeyValue | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[RunningApp]:
-    app = create_app(settings, authorizer=authorizer, store=store, kv=kv)
     port = free_port()
-    app.state.components.sync_url = f"ws://127.0.0.1:{port}/sync"
+    app = create_app(
+        settings,
+        authorizer=authorizer,
+        store=store,
+        kv=kv,
+        clock=clock,
+        sync_url=f"ws://127.0.0.1:{port}/sync",
+    )
     async with serving(app, port, lifespan="on", ws_max_size=1 << 26):
         yield RunningApp(app, port)

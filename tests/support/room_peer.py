@@ -8,6 +8,7 @@ import json
 
 from pycrdt import Doc, Text
 
+from storage.docs.schema import CONTENT
 from sync_server import protocol
 from sync_server.auth import Access
 from sync_server.connection import Connection
@@ -45,7 +46,7 @@ class RoomPeer:
 
     @property
     def text(self) -> str:
-        return str(self.doc.get("content", type=Text))
+        return str(self.doc.get(CONTENT, type=Text))
 
     async def say(self, room: Room, client_id: int, clock: int, name: str) -> None:
         """Announce an awareness state for `client_id` in `room`."""

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import websockets
 from pycrdt import Doc, Map, Text
 
+from storage.docs.schema import CONTENT, META
 from sync_server import protocol
 
 from .waiting import DEADLINE_S, eventually
@@ -31,8 +32,8 @@ class YClient:
     def __init__(self, base: str, doc: str, *, token: str | None = None, name: str = "py") -> None:
         self.url = sync_url(base, doc, token)
         self.doc: Doc = Doc()
-        self.text = self.doc.get("content", type=Text)
-        self.meta = self.doc.get("meta", type=Map)
+        self.text = self.doc.get(CONTENT, type=Text)
+        self.meta = self.doc.get(META, type=Map)
         self.name = name
         self.received_updates: list[bytes] = []
         self.awareness: dict[int, dict[str, Any]] = {}

@@ -1,0 +1,108 @@
+"""The brief's envelope around every answer, and the edge that turns errors into it.
+
+Success: `{code: 0, message: "success", data, timestamp}`. Failure: `{code, message, error,
+timestamp}` where `message` is the code's text in the caller's language (Chinese by default,
+English by `Accept-Language`) and `error` the detail. The HTTP status of a failure is the first
+three digits of its code (40401 → 404).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .errors import AppError, Err
+
+log = logging.getLogger(__name__)
+
+
+def http_status(error: Err) -> int:
+    return error.value.code // 100
+
+
+def wants_english(request: Request) -> bool:
+    return request.headers.get("accept-language", "").strip().lower().startswith("en")
+
+
+def success(data: Any = None) -> dict[str, Any]:
+    return {"code": 0, "message": "success", "data": data, "timestamp": int(time.time())}
+
+
+def failure_body(request: Request, error: Err, detail: Any) -> dict[str, Any]:
+    spec = error.value
+    return {
+        "code": spec.code,
+        "message": spec.en if wants_english(request) else spec.zh,
+        "error": detail,
+        "timestamp": int(time.time()),
+    }
+
+
+def _failure(
+    request: Request, error: Err, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        failure_body(request, error, detail), status_code=http_status(error), headers=headers
+    )
+
+
+def _headers(exc: AppError) -> dict[str, str] | None:
+    return None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
+
+
+_BY_STATUS = {
+    400: Err.BAD_REQUEST,
+    401: Err.UNAUTHENTICATED,
+    403: Err.FORBIDDEN,
+    404: Err.NOT_FOUND,
+    409: Err.CONFLICT,
+    422: Err.VALIDATION,
+    429: Err.RATE_LIMITED,
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return _failure(request, exc.error, exc.detail or None, _headers(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": _field(tuple(item.get("loc", ()))), "reason": item.get("msg", "")}
+            for item in exc.errors()
+        ]
+        detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
+        body = failure_body(request, Err.VALIDATION, detail)
+        body["fields"] = problems
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = _BY_STATUS.get(exc.status_code, Err.BAD_REQUEST)
+        response = _failure(request, error, exc.detail, getattr(exc, "headers", None))
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return _failure(request, Err.INTERNAL, None)
+
+
+def error_table_markdown() -> str:
+    """The README's error table, generated from the one in `errors.py`."""
+    rows = ["| code | HTTP | message (zh) | message (en) |", "| --- | --- | --- | --- |"]
+    rows += [f"| {e.value.code} | {http_status(e)} | {e.value.zh} | {e.value.en} |" for e in Err]
+    return "\n".join(rows)

@@ -1,0 +1,104 @@
+"""Token → signed-in account, once for REST, `/sync` and the notification socket.
+
+The authenticator answers with a `Principal` or raises `NotAuthenticated` naming the refusal;
+it knows no transport. Each edge words a refusal its own way: an HTTP 401/403 envelope
+(`api/deps.py`), a WebSocket close 4401/4403 (`api/sync_access.py`,
+`api/routers/notifications.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from storage.sql.database import Database
+from storage.sql.models import AccountStatus, User
+
+from .tokens import ACCESS, DOCUMENT, Claims, InvalidToken, TokenService
+
+READ_ONLY = "read"  # a document token's `access` claim that grants reading only
+
+
+class Refusal(Enum):
+    NO_TOKEN = "no token"
+    BAD_TOKEN = "malformed, forged, expired or of the wrong kind"
+    OTHER_DOCUMENT = "a document token for another document"
+    REVOKED = "revoked"
+    NO_ACCOUNT = "the account no longer exists"
+    DISABLED = "the account is disabled"
+
+
+class NotAuthenticated(Exception):
+    """Why a token opens nothing; `detail` says what was wrong with a bad token."""
+
+    def __init__(self, refusal: Refusal, detail: str = "") -> None:
+        super().__init__(detail or refusal.value)
+        self.refusal = refusal
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An active account, and the token it came with (an access or a document token)."""
+
+    user: User
+    claims: Claims
+
+    @property
+    def read_only(self) -> bool:
+        return self.claims.kind == DOCUMENT and self.claims.access == READ_ONLY
+
+
+class Authenticator:
+    def __init__(self, tokens: TokenService, database: Database) -> None:
+        self._tokens = tokens
+        self._database = database
+
+    async def user(self, token: str | None) -> Principal:
+        """The active account an access token signs in."""
+        claims = await self.access_claims(token)
+        return Principal(await self.active_user(claims), claims)
+
+    async def document_user(self, token: str | None, doc: str) -> Principal:
+        """The active account an access token, or a document token for `doc`, signs in."""
+        claims = await self._unrevoked(self._access_or_document(_present(token), doc))
+        return Principal(await self.active_user(claims), claims)
+
+    async def access_claims(self, token: str | None) -> Claims:
+        """What an unrevoked access token says, before any account is looked up."""
+        return await self._unrevoked(self._decode(_present(token), ACCESS))
+
+    async def active_user(self, claims: Claims) -> User:
+        async with self._database.session() as session:
+            user = await session.get(User, claims.subject)
+        if user is None:
+            raise NotAuthenticated(Refusal.NO_ACCOUNT)
+        if user.status != AccountStatus.ACTIVE:
+            raise NotAuthenticated(Refusal.DISABLED)
+        return user
+
+    def _decode(self, token: str, kind: str) -> Claims:
+        try:
+            return self._tokens.decode(token, kind)
+        except InvalidToken as exc:
+            raise NotAuthenticated(Refusal.BAD_TOKEN, str(exc)) from None
+
+    def _access_or_document(self, token: str, doc: str) -> Claims:
+        try:
+            return self._tokens.decode(token, ACCESS)
+        except InvalidToken:
+            claims = self._decode(token, DOCUMENT)
+        if claims.doc != doc:
+            raise NotAuthenticated(Refusal.OTHER_DOCUMENT)
+        return claims
+
+    async def _unrevoked(self, claims: Claims) -> Claims:
+        if await self._tokens.is_revoked(claims):
+            raise NotAuthenticated(Refusal.REVOKED)
+        return claims
+
+
+def _present(token: str | None) -> str:
+    if not token:
+        raise NotAuthenticated(Refusal.NO_TOKEN)
+    return token

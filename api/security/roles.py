@@ -1,0 +1,25 @@
+"""Roles on a work: `owner`, `editor` (both write) and `viewer` (reads only)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.sql.database import Database
+from storage.sql.models import Work, WorkMember
+
+WRITE_ROLES = {"owner", "editor"}
+
+
+async def role_on_work(database: Database, user_id: int, work_id: int) -> str | None:
+    """`owner`, `editor`, `viewer`, or None; None as well for a deleted work."""
+    async with database.session() as session:
+        work = await session.get(Work, work_id)
+        if work is None or work.is_deleted:
+            return None
+        if work.user_id == user_id:
+            return "owner"
+        return await session.scalar(
+            select(WorkMember.role).where(
+                WorkMember.work_id == work_id, WorkMember.user_id == user_id
+            )
+        )
