@@ -16,6 +16,7 @@ from playwright.async_api import Browser
 from storage.text.wordcount import count_words
 from tests.api.test_works import ok, save
 from tests.support.api import Api
+from tests.support.waiting import eventually
 
 from .conftest import Writer, open_writer, server_text, shared_chapter
 
@@ -213,7 +214,14 @@ async def test_offline_edits_merge_on_reconnect(browser: Browser, web: Api) -> N
     await editor.type_at_end("把酒问青天。")
     await owner.type_at_end("不知天上宫阙，今夕是何年。")
     await owner.wait_contains("今夕是何年")
-    await asyncio.sleep(0.5)
+
+    async def owners_line_stored() -> bool:
+        return "今夕是何年" in await server_text(web, owner_account, chapter_id)
+
+    # The editor typed first; once the owner's later line is stored, a line the offline editor
+    # could still send would be there too.
+    await eventually(owners_line_stored, what="the owner's line on the server")
+    assert "把酒问青天" not in await server_text(web, owner_account, chapter_id)
     assert "把酒问青天" not in await owner.text()
     assert "今夕是何年" not in await editor.text()
     await editor.screenshot("offline")
