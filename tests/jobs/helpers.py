@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
+from uuid import uuid4
 
 import websockets
+from pycrdt import Doc, Text
 
+from api.app_parts import Components
+from storage.docs.schema import CONTENT
 from tests.api.test_works import ok
 from tests.support.api import Account, Api
 from tests.support.waiting import DEADLINE_S, eventually
@@ -64,3 +68,18 @@ async def notification_socket(api: Api, account: Account) -> AsyncIterator[Inbox
         hello = await inbox.next()
         assert hello["type"] == "hello", hello
         yield inbox
+
+
+async def long_log(parts: Components) -> tuple[str, str]:
+    """A document whose update log is one update over the compaction threshold: its id and
+    its text."""
+    doc_id = f"chapter-{uuid4().hex}"
+    doc: Doc = Doc()
+    text = doc.get(CONTENT, type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for n in range(parts.settings.compact_after_updates + 1):
+        text += f"第{n}句。"
+    for piece in updates:
+        await parts.store.append(doc_id, piece)
+    return doc_id, str(text)

@@ -23,6 +23,7 @@ from jobs.system import JobSystem
 from jobs.tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED
 from storage.sql.models import PeriodicRun, Task, User
 from tests.jobs.conftest import RABBITMQ_URL, REDIS_URL, SQLITE_ONLY
+from tests.jobs.helpers import long_log
 from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
 
@@ -312,20 +313,15 @@ async def test_the_compaction_job_compacts_documents_over_the_threshold(
     parts: Components,
 ) -> None:
     parts.settings = parts.settings.model_copy(update={"compact_after_updates": 20})
-    doc: Doc = Doc()
-    text = doc.get("content", type=Text)
-    updates: list[bytes] = []
-    doc.observe(lambda event: updates.append(event.update))
-    for n in range(parts.settings.compact_after_updates + 1):
-        text += f"第{n}句。"
-    for update_ in updates:
-        await parts.store.append("chapter-compact-me", update_)
-    await parts.store.append("chapter-small", updates[0])
+    doc_id, written = await long_log(parts)
+    small: Doc = Doc()
+    small.get("content", type=Text).insert(0, "短")
+    await parts.store.append("chapter-small", small.get_update())
 
     assert await compaction(parts) == "compacted 1 documents"
-    stored = await parts.store.load("chapter-compact-me")
+    stored = await parts.store.load(doc_id)
     assert stored.updates == [] and stored.snapshot is not None
     merged: Doc = Doc()
     merged.apply_update(stored.snapshot)
-    assert str(merged.get("content", type=Text)) == str(text)
+    assert str(merged.get("content", type=Text)) == written
     assert len((await parts.store.load("chapter-small")).updates) == 1

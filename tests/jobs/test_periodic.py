@@ -13,7 +13,6 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from pycrdt import Doc, Text
 from sqlalchemy import select, update
 
 from api.app_parts import Components
@@ -25,6 +24,7 @@ from jobs.scheduler import period_of
 from jobs.system import JobSystem
 from jobs.tasks import COMPLETED
 from storage.sql.models import Chapter, ChapterSummary, Order, PeriodicRun, Task, User, Work
+from tests.jobs.helpers import long_log
 from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
 
@@ -135,20 +135,6 @@ async def long_work(parts: Components, user: User) -> Chapter:
     return chapter
 
 
-async def long_log(parts: Components) -> str:
-    """A document whose update log is over the compaction threshold."""
-    doc_id = f"chapter-{uuid4().hex}"
-    doc: Doc = Doc()
-    text = doc.get("content", type=Text)
-    updates: list[bytes] = []
-    doc.observe(lambda event: updates.append(event.update))
-    for n in range(parts.settings.compact_after_updates + 1):
-        text += f"第{n}句。"
-    for piece in updates:
-        await parts.store.append(doc_id, piece)
-    return doc_id
-
-
 async def old_export(parts: Components, user: User) -> Task:
     """A finished export whose file is older than `export_retention_s`."""
     task = await parts.tasks.create(user.id, "export", "txt", params={"format": "txt"})
@@ -181,7 +167,7 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
     member = await lapsed_member(parts)
     order = await unpaid_order(parts, await _user(parts))
     chapter = await long_work(parts, await _user(parts))
-    doc_id = await long_log(parts)
+    doc_id, _text = await long_log(parts)
     export = await old_export(parts, await _user(parts))
 
     first = schedule.periods()

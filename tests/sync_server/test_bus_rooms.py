@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from pycrdt import Doc, Text
 
 from storage.bus.memory import MemoryBus, MemoryHub
@@ -30,14 +28,6 @@ def edit(text: str, base: Doc | None = None) -> bytes:
     before = doc.get_state()
     doc.get(CONTENT, type=Text).insert(0, text)
     return doc.get_update(before)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLDocStore]:
-    docs = SQLDocStore(f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
-    await docs.start()
-    yield docs
-    await docs.close()
 
 
 @dataclass

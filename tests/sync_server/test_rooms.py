@@ -38,14 +38,6 @@ async def app(tmp_path: Path) -> AsyncIterator[RunningApp]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLDocStore]:
-    docs = SQLDocStore(f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
-    await docs.start()
-    yield docs
-    await docs.close()
-
-
-@pytest.fixture
 async def manual_rooms(store: SQLDocStore) -> AsyncIterator[tuple[RoomManager, ManualClock]]:
     """A node's rooms on a clock the test moves: the grace and staleness windows are crossed
     exactly, never waited for."""
