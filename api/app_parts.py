@@ -86,6 +86,8 @@ def build_components(
     store = store or _document_store(settings, metrics)
     database = Database(settings.resolved_database_url())
     projection = Projector(database, store, debounce_s=settings.projection_debounce_s, clock=clock)
+    # One node on its own memory bus has nobody to fan out to: no work on every update for it.
+    fan_out = [BusFanOut(bus, store)] if settings.redis_url else []
     rooms = RoomManager(
         store,
         policy=RoomPolicy(
@@ -95,7 +97,7 @@ def build_components(
             compact_after_bytes=settings.compact_after_bytes,
         ),
         unload_grace_s=settings.room_unload_grace_s,
-        hooks=[BusFanOut(bus, store), projection, RoomMetrics(metrics)],
+        hooks=[*fan_out, projection, RoomMetrics(metrics)],
         clock=clock,
     )
     tokens = TokenService(
