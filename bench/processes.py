@@ -12,8 +12,9 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 HOST = "127.0.0.1"
 
@@ -21,6 +22,7 @@ PROCESSES: list[subprocess.Popen[bytes]] = []
 
 
 def free_port() -> int:
+    """A loopback port that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
@@ -47,6 +49,7 @@ def stop_all(timeout: float = 10) -> None:
 
 
 def log_tail(path: Path, chars: int = 3000) -> str:
+    """The end of a log file; empty when it cannot be read."""
     try:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
@@ -135,6 +138,19 @@ class ServerProcess:
 
     def log_tail(self) -> str:
         return log_tail(self.log_path)
+
+
+ServerT = TypeVar("ServerT", bound=ServerProcess)
+
+
+@contextlib.contextmanager
+def running(server: ServerT) -> Iterator[ServerT]:
+    """Start `server`; stop it when the block ends, whatever the way out."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class InkweaveNode(ServerProcess):

@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from paths import BENCH, REPO
 from processes import PROCESSES, InkweaveNode, free_port, stop_all
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 S2 = ["--clients", "50", "--writers", "5", "--updates", "100", "--interval-ms", "20"]
 
 
@@ -36,7 +35,7 @@ def start_node(python: str, shared: Path, name: str, redis_url: str) -> Inkweave
         "INKWEAVE_DATABASE_URL": f"sqlite+aiosqlite:///{shared / 'inkweave.sqlite3'}",
         "INKWEAVE_DOCS_URL": f"sqlite+aiosqlite:///{shared / 'docs.sqlite3'}",
         "INKWEAVE_REDIS_URL": redis_url,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(REPO),
     }
     node = InkweaveNode(python, shared / name, shared, env=env, name=name)
     node.start()
@@ -74,7 +73,7 @@ def run_s2(urls: list[str], prefix: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"))
+    parser.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"))
     args = parser.parse_args()
     if not (BENCH / "node_modules").exists():
         sys.exit("run `npm ci --prefix bench` first")
