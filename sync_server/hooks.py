@@ -5,13 +5,17 @@ The room core does one thing itself: it appends a peer's update to the document 
 anything else sees it (DESIGN, invariant 1). Everything else that follows a room (fan-out to
 other nodes, the text projection, metrics) implements `RoomHooks` and is handed to the
 `RoomManager` when it is built. An implementation subclasses `RoomHooks` and overrides only the
-hooks it needs; the others do nothing. Hooks run in the order they were given.
+hooks it needs; the others do nothing, and cost nothing: rooms call each hook only on the
+implementations that override it (`overriding`, decided once, when they are built). An object
+that implements the protocol without subclassing it has every hook called. Hooks run in the order
+they were given.
 
 The synchronous hooks run inside a room's update path: they must be cheap and must not raise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from storage.docs.base import Compaction
@@ -53,3 +57,11 @@ class RoomHooks(Protocol):
 
     async def on_unload(self, room: Room) -> None:
         """The room left memory; it calls no hook after this one."""
+
+
+def overriding(hooks: Sequence[RoomHooks], name: str) -> tuple[RoomHooks, ...]:
+    """Those of `hooks`, in order, whose hook `name` is not `RoomHooks`' no-op default."""
+    default = getattr(RoomHooks, name)
+    return tuple(
+        hook for hook in hooks if getattr(getattr(hook, name), "__func__", None) is not default
+    )

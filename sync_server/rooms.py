@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from storage.docs.base import DocStore
 
-from .hooks import RoomHooks
+from .hooks import RoomHooks, overriding
 from .room import Room, RoomPolicy
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class RoomManager:
         self._policy = policy
         self._grace_s = unload_grace_s
         self._hooks = tuple(hooks)
+        self._hooks_on_compacted = overriding(self._hooks, "on_compacted")
         self._detaching: set[asyncio.Task[None]] = set()
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
@@ -150,7 +151,7 @@ class RoomManager:
         try:
             result = await self._store.compact(name)
             if result is not None:
-                for hook in self._hooks:
+                for hook in self._hooks_on_compacted:
                     hook.on_compacted(name, result)
                 log.info(
                     "compacted",

@@ -1,19 +1,20 @@
 """The room hooks: what plugs into rooms hears of loads, stored updates, changes, presence and
-unloads, in the order the invariants need (subscribe before load; store before relay)."""
+unloads, in the order the invariants need (subscribe before load; store before relay), and is
+never called for a hook it leaves at its no-op default."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from pycrdt import Doc, Text
 
-from storage.docs.base import StoredDoc
+from storage.docs.base import Compaction, StoredDoc
 from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore
 from sync_server import protocol
-from sync_server.hooks import Relayed, RoomHooks
+from sync_server.hooks import Relayed, RoomHooks, overriding
 from sync_server.room import Room, RoomPolicy
 from sync_server.rooms import RoomManager
 from tests.support.room_peer import RoomPeer
@@ -59,17 +60,92 @@ class Recorder(RoomHooks):
         self.events.append("on_unload")
 
 
+class OnlyChanges(RoomHooks):
+    """Overrides one hook, as the text projection does; keeps every other default."""
+
+    def __init__(self) -> None:
+        self.principals: list[str | None] = []
+
+    def on_change(self, room: Room, principal: str | None) -> None:
+        self.principals.append(principal)
+
+
+class PlainHooks:
+    """Implements `RoomHooks` structurally, without subclassing it."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    async def on_load(self, room: Room) -> None:
+        self.heard.append("on_load")
+
+    async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+        self.heard.append("on_stored")
+
+    def on_change(self, room: Room, principal: str | None) -> None:
+        self.heard.append("on_change")
+
+    def on_presence(self, room: Room, entries: list[protocol.AwarenessEntry]) -> None:
+        self.heard.append("on_presence")
+
+    def on_relay(self, room: Room, kind: Relayed, frames: int) -> None:
+        self.heard.append(f"on_relay:{kind}")
+
+    def on_compacted(self, name: str, result: Compaction) -> None:
+        self.heard.append("on_compacted")
+
+    async def on_unload(self, room: Room) -> None:
+        self.heard.append("on_unload")
+
+
+RoomsWith = Callable[..., RoomManager]
+
+
 @pytest.fixture
-async def recorded(tmp_path: Path) -> AsyncIterator[tuple[RoomManager, Recorder]]:
-    events: list[str] = []
-    store = RecordingStore(f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
-    store.events = events
-    await store.start()
-    recorder = Recorder(events)
-    manager = RoomManager(store, policy=RoomPolicy(), unload_grace_s=0, hooks=[recorder])
-    yield manager, recorder
-    await manager.close()
-    await store.close()
+async def recording_store(tmp_path: Path) -> AsyncIterator[RecordingStore]:
+    docs = RecordingStore(f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}")
+    docs.events = []
+    await docs.start()
+    yield docs
+    await docs.close()
+
+
+@pytest.fixture
+async def rooms_with(recording_store: RecordingStore) -> AsyncIterator[RoomsWith]:
+    """Builds the rooms of a node over `recording_store`, following the hooks it is given."""
+    managers: list[RoomManager] = []
+
+    def build(*hooks: RoomHooks) -> RoomManager:
+        manager = RoomManager(recording_store, policy=RoomPolicy(), unload_grace_s=0, hooks=hooks)
+        managers.append(manager)
+        return manager
+
+    yield build
+    for manager in managers:
+        await manager.close()
+
+
+@pytest.fixture
+def recorder(recording_store: RecordingStore) -> Recorder:
+    """Writes what it hears into the same list as the store."""
+    return Recorder(recording_store.events)
+
+
+@pytest.fixture
+def manager(rooms_with: RoomsWith, recorder: Recorder) -> RoomManager:
+    return rooms_with(recorder)
+
+
+async def loaded(manager: RoomManager, doc: str = DOC) -> Room:
+    room = manager.acquire(doc)
+    await room.ready()
+    return room
+
+
+def joined(room: Room) -> RoomPeer:
+    peer = RoomPeer()
+    room.join(peer.conn)
+    return peer
 
 
 def typed(text: str) -> bytes:
@@ -79,21 +155,17 @@ def typed(text: str) -> bytes:
 
 
 async def test_hooks_hear_of_a_load_before_the_store_is_read(
-    recorded: tuple[RoomManager, Recorder],
+    manager: RoomManager, recorder: Recorder
 ) -> None:
-    manager, recorder = recorded
-    await manager.acquire(DOC).ready()
+    await loaded(manager)
     assert recorder.events == ["on_load", "store.load"]
 
 
 async def test_an_update_is_stored_then_announced_then_relayed_then_a_change(
-    recorded: tuple[RoomManager, Recorder],
+    manager: RoomManager, recorder: Recorder
 ) -> None:
-    manager, recorder = recorded
-    room = manager.acquire(DOC)
-    await room.ready()
-    peer = RoomPeer()
-    room.join(peer.conn)
+    room = await loaded(manager)
+    peer = joined(room)
     recorder.events.clear()
     await room.submit(typed("先存后发"), origin=peer.conn)
     assert recorder.events == ["store.append", "on_stored", "on_relay:updates:1", "on_change:7"]
@@ -101,11 +173,9 @@ async def test_an_update_is_stored_then_announced_then_relayed_then_a_change(
 
 
 async def test_an_update_that_changes_nothing_is_stored_but_no_change(
-    recorded: tuple[RoomManager, Recorder],
+    manager: RoomManager, recorder: Recorder
 ) -> None:
-    manager, recorder = recorded
-    room = manager.acquire(DOC)
-    await room.ready()
+    room = await loaded(manager)
     update = typed("一次")
     await room.submit(update, origin=None)
     recorder.events.clear()
@@ -114,13 +184,10 @@ async def test_an_update_that_changes_nothing_is_stored_but_no_change(
 
 
 async def test_presence_of_this_nodes_peers_is_announced(
-    recorded: tuple[RoomManager, Recorder],
+    manager: RoomManager, recorder: Recorder
 ) -> None:
-    manager, recorder = recorded
-    room = manager.acquire(DOC)
-    await room.ready()
-    peer = RoomPeer()
-    room.join(peer.conn)
+    room = await loaded(manager)
+    peer = joined(room)
     await peer.say(room, client_id=42, clock=1, name="阿丽")
     assert [entry.client_id for entry in recorder.presence] == [42]
     room.leave(peer.conn)
@@ -128,16 +195,62 @@ async def test_presence_of_this_nodes_peers_is_announced(
 
 
 async def test_hooks_hear_of_an_unload_only_after_a_load(
-    recorded: tuple[RoomManager, Recorder],
+    manager: RoomManager, recorder: Recorder
 ) -> None:
-    manager, recorder = recorded
     never_loaded = manager.acquire("未加载")
     manager.release(never_loaded)
     await never_loaded.wait_closed()
     assert recorder.events == []
 
-    room = manager.acquire(DOC)
-    await room.ready()
+    room = await loaded(manager)
     manager.release(room)
     await room.wait_closed()
     assert recorder.events == ["on_load", "store.load", "on_unload"]
+
+
+def test_a_hook_is_called_only_on_the_hooks_that_override_it_in_the_order_given() -> None:
+    recorder, only_changes, plain = Recorder([]), OnlyChanges(), PlainHooks()
+    hooks = [plain, only_changes, recorder]
+    assert overriding(hooks, "on_stored") == (plain, recorder)
+    assert overriding(hooks, "on_change") == (plain, only_changes, recorder)
+    assert overriding(hooks, "on_compacted") == (plain,)
+
+
+async def test_a_hook_left_at_its_default_is_never_awaited_for_a_stored_update(
+    rooms_with: RoomsWith, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_changes = OnlyChanges()
+    room = await loaded(rooms_with(only_changes))
+    awaited: list[RoomHooks] = []
+
+    async def default_on_stored(
+        self: RoomHooks, room: Room, update: bytes, append_seconds: float
+    ) -> None:
+        awaited.append(self)
+
+    monkeypatch.setattr(RoomHooks, "on_stored", default_on_stored)
+    await room.submit(typed("不打扰"), origin=None)
+    assert only_changes.principals == [None], "the hook it overrides is called"
+    assert awaited == [], "the default it keeps is not"
+
+
+async def test_a_hook_that_does_not_subclass_the_protocol_hears_every_hook(
+    rooms_with: RoomsWith,
+) -> None:
+    plain = PlainHooks()
+    manager = rooms_with(plain)
+    room = await loaded(manager)
+    peer = joined(room)
+    await room.submit(typed("鸭子类型"), origin=peer.conn)
+    await peer.say(room, client_id=42, clock=1, name="阿丽")
+    manager.release(room)
+    await room.wait_closed()
+    assert plain.heard == [
+        "on_load",
+        "on_stored",
+        "on_relay:updates",
+        "on_change",
+        "on_relay:awareness",
+        "on_presence",
+        "on_unload",
+    ]
