@@ -1,4 +1,9 @@
-"""The parts of a running app, built once from settings and handed to every layer."""
+"""The adapters of a running process: the outside world (databases, stores, bus, mail, model
+providers) and the in-process machinery shared by every use case (rooms, projection, quotas).
+
+Built once from settings by `build_adapters`, opened by `start_adapters`, closed by
+`stop_adapters`. Only the composition roots (`api.composition`, `api.app`, `api.jobs_setup`, the
+CLI) see this bundle; every service is handed the few adapters it uses."""
 
 from __future__ import annotations
 
@@ -38,8 +43,8 @@ from .services.mail import Mailer, OutboxMailer, SMTPMailer
 from .settings import Settings
 
 
-@dataclass(slots=True)
-class Components:
+@dataclass(frozen=True, slots=True)
+class Adapters:
     settings: Settings
     database: Database
     kv: KeyValue
@@ -57,19 +62,16 @@ class Components:
     ai: Router
     safety: SensitiveWords
     ai_histories: AiHistories
-    # Where this server's /sync is reachable (AI peers join there), when known at build time.
-    sync_url: str | None = None
 
 
-def build_components(
+def build_adapters(
     settings: Settings,
     *,
     runner: TaskRunner,
     store: DocStore | None = None,
     kv: KeyValue | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sync_url: str | None = None,
-) -> Components:
+) -> Adapters:
     """Every part from `settings`; `store` and `kv` replace the configured ones (tests).
 
     `runner` queues tasks: the job system's (`api.jobs_setup.build_job_system`).
@@ -112,7 +114,7 @@ def build_components(
         if settings.mongo_url
         else SQLAiHistories(database)
     )
-    return Components(
+    return Adapters(
         settings=settings,
         database=database,
         kv=kv,
@@ -134,7 +136,6 @@ def build_components(
         quotas=Quotas(kv, limits_table(settings.quotas)),
         ai=Router.from_settings(settings, ai_histories),
         safety=load_sensitive_words(settings.sensitive_words_file),
-        sync_url=sync_url,
     )
 
 
@@ -166,24 +167,24 @@ def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
     return SQLDocStore(settings.resolved_docs_url(), **batching)
 
 
-async def start_parts(parts: Components) -> None:
-    """Open every store the parts hold (after migrations), in dependency order."""
-    if parts.settings.should_migrate():
-        await parts.database.migrate()
-    await parts.store.start()
-    await parts.bus.start()
-    await parts.blobs.start()
-    await parts.ai_histories.start()
+async def start_adapters(adapters: Adapters) -> None:
+    """Open every store (after migrations), in dependency order."""
+    if adapters.settings.should_migrate():
+        await adapters.database.migrate()
+    await adapters.store.start()
+    await adapters.bus.start()
+    await adapters.blobs.start()
+    await adapters.ai_histories.start()
 
 
-async def stop_parts(parts: Components) -> None:
-    """Close what `start_parts` opened, rooms first (their last edits reach the store)."""
-    await parts.projection.close()
-    await parts.ai.aclose()
-    await parts.rooms.close()
-    await parts.bus.close()
-    await parts.blobs.close()
-    await parts.store.close()
-    await parts.ai_histories.close()
-    await parts.database.close()
-    await parts.kv.close()
+async def stop_adapters(adapters: Adapters) -> None:
+    """Close what `start_adapters` opened, rooms first (their last edits reach the store)."""
+    await adapters.projection.close()
+    await adapters.ai.aclose()
+    await adapters.rooms.close()
+    await adapters.bus.close()
+    await adapters.blobs.close()
+    await adapters.store.close()
+    await adapters.ai_histories.close()
+    await adapters.database.close()
+    await adapters.kv.close()

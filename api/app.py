@@ -14,10 +14,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
+from storage.sql.database import Database
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
-from .app_parts import Components, build_components, start_parts, stop_parts
+from .adapters import build_adapters, start_adapters, stop_adapters
+from .composition import Services, build_services
 from .envelope import install_error_handlers
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
 from .ratelimit import RateLimitMiddleware
@@ -31,7 +33,6 @@ from .routers import notifications as notification_routes
 from .routers import orders as order_routes
 from .routers import payments as payment_routes
 from .routers import snowflake as snowflake_routes
-from .security.authenticator import Authenticator
 from .services.materials import seed_system_materials
 from .services.membership import plan_table
 from .settings import Settings
@@ -43,11 +44,11 @@ log = logging.getLogger(__name__)
 READY_CHECK_TIMEOUT_S = 5.0  # each `/readyz` check; probes commonly give up after 10 s
 
 
-def _authorizer(parts: Components) -> Authorizer:
-    if parts.settings.auth == "off":
+def _authorizer(settings: Settings, services: Services, database: Database) -> Authorizer:
+    if settings.auth == "off":
         log.warning("INKWEAVE_AUTH=off: every socket may read and write every document")
         return AllowAllAuthorizer()
-    return SyncAuthorizer(Authenticator(parts.tokens, parts.database), parts.database)
+    return SyncAuthorizer(services.authenticator, database)
 
 
 def create_app(
@@ -65,22 +66,27 @@ def create_app(
     settings = settings or Settings()
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
     job_system = build_job_system(settings)
-    parts = build_components(
-        settings, runner=job_system.runner, store=store, kv=kv, clock=clock, sync_url=sync_url
-    )
+    parts = build_adapters(settings, runner=job_system.runner, store=store, kv=kv, clock=clock)
+    services = build_services(parts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await start_parts(parts)
-        await seed_system_materials(parts)
-        await start_jobs(job_system, parts, run_jobs=jobs_in_process(settings, job_system))
+        await start_adapters(parts)
+        await seed_system_materials(parts.database)
+        await start_jobs(
+            job_system,
+            parts,
+            services,
+            run_jobs=jobs_in_process(settings, job_system),
+            sync_url=sync_url,
+        )
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
             # In-process jobs stop at once (they resume at the next start); a broker keeps them.
             await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
-            await stop_parts(parts)
+            await stop_adapters(parts)
 
     app = FastAPI(
         title="Inkweave",
@@ -88,8 +94,8 @@ def create_app(
         description="Write novels and screenplays together, with AI, in live documents.",
         lifespan=lifespan,
     )
-    app.state.components = parts
-    app.state.projection = parts.projection
+    app.state.adapters = parts
+    app.state.services = services
     app.state.jobs = job_system
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
@@ -116,7 +122,7 @@ def create_app(
 
     endpoint = SyncEndpoint(
         parts.rooms,
-        authorizer or _authorizer(parts),
+        authorizer or _authorizer(settings, services, parts.database),
         parts.metrics,
         EndpointLimits(
             max_message_bytes=settings.max_message_bytes,

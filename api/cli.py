@@ -87,22 +87,22 @@ def migrate(args: argparse.Namespace) -> None:
 
 def reproject(args: argparse.Namespace) -> None:
     """Rebuild every chapter's text, 字数 and search index from the document store."""
-    from .app_parts import build_components
+    from .adapters import build_adapters
     from .jobs_setup import build_job_system
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> int:
-        parts = build_components(settings, runner=build_job_system(settings).runner)
+        adapters = build_adapters(settings, runner=build_job_system(settings).runner)
         if settings.should_migrate():
-            await parts.database.migrate()
-        await parts.store.start()
+            await adapters.database.migrate()
+        await adapters.store.start()
         try:
-            return await parts.projection.rebuild_all()
+            return await adapters.projection.rebuild_all()
         finally:
-            await parts.store.close()
-            await parts.database.close()
+            await adapters.store.close()
+            await adapters.database.close()
 
     done = asyncio.run(main())
     log.info("projection rebuilt", extra={"chapters": done})

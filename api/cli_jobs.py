@@ -16,33 +16,34 @@ from jobs.exports.job import load_source, read_work
 from jobs.host import TaskHandler
 from jobs.runner import TaskRunner
 
-from .app_parts import Components, build_components, start_parts, stop_parts
-from .jobs_setup import TASK_HANDLERS, build_job_system, start_jobs
+from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
+from .composition import build_services
+from .jobs_setup import build_job_system, start_jobs
 from .settings import Settings
 
 log = logging.getLogger("inkweave")
 
 
 @asynccontextmanager
-async def running_parts(settings: Settings, runner: TaskRunner) -> AsyncIterator[Components]:
-    """Components started outside the web app (worker, CLI), the text projection included."""
-    parts = build_components(settings, runner=runner)
-    await start_parts(parts)
+async def running_adapters(settings: Settings, runner: TaskRunner) -> AsyncIterator[Adapters]:
+    """Adapters started outside the web app (worker, CLI), the text projection included."""
+    adapters = build_adapters(settings, runner=runner)
+    await start_adapters(adapters)
     try:
-        yield parts
+        yield adapters
     finally:
-        await stop_parts(parts)
+        await stop_adapters(adapters)
 
 
 async def run_worker(
     settings: Settings,
     *,
     compaction_interval_s: float | None = None,
-    handlers: Mapping[str, TaskHandler] = TASK_HANDLERS,
+    handlers: Mapping[str, TaskHandler] | None = None,
 ) -> None:
     """Run jobs from the broker and the periodic scheduler until SIGTERM or SIGINT.
 
-    `handlers`: the task kinds this worker runs (a test adds its own)."""
+    `handlers`: the task kinds this worker runs (default: every kind; a test adds its own)."""
     system = build_job_system(settings)
     if system.kind == "stub":
         log.warning(
@@ -53,10 +54,11 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with running_parts(settings, system.runner) as parts:
+    async with running_adapters(settings, system.runner) as adapters:
         await start_jobs(
             system,
-            parts,
+            adapters,
+            build_services(adapters),
             run_jobs=True,
             handlers=handlers,
             compaction_interval_s=compaction_interval_s,
@@ -107,14 +109,14 @@ async def run_export(
     chapter_ids: list[int] | None,
 ) -> Path:
     """Export a work in this process (no task row) and write the file."""
-    system = build_job_system(settings)  # queues nothing here; the parts want a runner
-    async with running_parts(settings, system.runner) as parts:
-        source = await load_source(parts, work_id, chapter_ids)
+    system = build_job_system(settings)  # queues nothing here; the adapters want a runner
+    async with running_adapters(settings, system.runner) as adapters:
+        source = await load_source(adapters.database, work_id, chapter_ids)
         if FORMATS[fmt].scripts_only and source.work.type != "script":
             raise ExportError(f"{fmt} is for scripts; work {work_id} is a {source.work.type}")
         bar = ProgressBar(f"{source.work.title} → {fmt}")
         try:
-            work = await read_work(parts, source, bar.span(0, 20))
+            work = await read_work(adapters.store, source, bar.span(0, 20))
             data = await asyncio.to_thread(
                 render, fmt, work, ExportOptions(**options), bar.span(20, 100)
             )

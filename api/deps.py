@@ -1,34 +1,97 @@
-"""FastAPI dependencies: the app's parts, the signed-in user, the caller's address."""
+"""FastAPI dependencies: the service (or adapter) an endpoint calls, the signed-in user, the
+caller's address. Each endpoint names exactly what it uses."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
+from ai_agents.safety import SensitiveWords
+from jobs.tasks import TaskStore
+from storage.ai_histories.base import AiHistories
+from storage.blobs.base import BlobStore
+from storage.bus.base import Bus
+from storage.sql.database import Database
 from storage.sql.models import User
 
-from .app_parts import Components
+from .adapters import Adapters
+from .composition import Services
 from .errors import AppError, Err
+from .quotas import Quotas
 from .security.authenticator import Authenticator, NotAuthenticated, Refusal
 from .security.tokens import Claims
+from .services.accounts import Accounts
+from .services.admin import Admin
+from .services.ai_tasks import AiTasks
+from .services.chapters import Chapters
+from .services.download_links import DownloadLinks
+from .services.exports import Exports
+from .services.imports import Imports
+from .services.membership import Membership
+from .services.notifications import Notifications
+from .services.oidc import OidcSignIn
+from .services.orders import Orders
+from .services.works import Works
+from .settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="The access token from login or register.")
 
 
-def get_parts(request: Request) -> Components:
-    return request.app.state.components
+def _services(connection: HTTPConnection) -> Services:
+    return connection.app.state.services
 
 
-Parts = Annotated[Components, Depends(get_parts)]
+def _adapters(connection: HTTPConnection) -> Adapters:
+    return connection.app.state.adapters
 
 
-def get_authenticator(parts: Parts) -> Authenticator:
-    return Authenticator(parts.tokens, parts.database)
+def _service(name: str) -> Any:
+    def get(connection: HTTPConnection) -> Any:
+        return getattr(_services(connection), name)
+
+    return Depends(get)
 
 
-Auth = Annotated[Authenticator, Depends(get_authenticator)]
+def _adapter(name: str) -> Any:
+    def get(connection: HTTPConnection) -> Any:
+        return getattr(_adapters(connection), name)
+
+    return Depends(get)
+
+
+# Services
+Auth = Annotated[Authenticator, _service("authenticator")]
+AccountsDep = Annotated[Accounts, _service("accounts")]
+AdminDep = Annotated[Admin, _service("admin")]
+WorksDep = Annotated[Works, _service("works")]
+ChaptersDep = Annotated[Chapters, _service("chapters")]
+NotificationsDep = Annotated[Notifications, _service("notifications")]
+MembershipDep = Annotated[Membership, _service("membership")]
+OrdersDep = Annotated[Orders, _service("orders")]
+ExportsDep = Annotated[Exports, _service("exports")]
+DownloadLinksDep = Annotated[DownloadLinks, _service("download_links")]
+ImportsDep = Annotated[Imports, _service("imports")]
+AiTasksDep = Annotated[AiTasks, _service("ai_tasks")]
+
+
+def oidc_sign_in(request: Request) -> OidcSignIn:
+    return _services(request).oidc_sign_in()
+
+
+OidcDep = Annotated[OidcSignIn, Depends(oidc_sign_in)]
+
+# Adapters, for endpoints that read them directly (a query, a file, a setting)
+SettingsDep = Annotated[Settings, _adapter("settings")]
+DatabaseDep = Annotated[Database, _adapter("database")]
+BlobsDep = Annotated[BlobStore, _adapter("blobs")]
+TasksDep = Annotated[TaskStore, _adapter("tasks")]
+AiHistoriesDep = Annotated[AiHistories, _adapter("ai_histories")]
+SafetyDep = Annotated[SensitiveWords, _adapter("safety")]
+QuotasDep = Annotated[Quotas, _adapter("quotas")]
+BusDep = Annotated[Bus, _adapter("bus")]
 
 
 def refused(refusal: NotAuthenticated) -> AppError:

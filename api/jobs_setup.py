@@ -7,37 +7,73 @@ run, and who hears how a task ended. `jobs` knows none of these use cases; they 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
+from functools import partial
 
+from ai_agents.agents import summaries
+from ai_agents.agents.task_runner import AgentPorts, run_task
 from jobs.broker import BrokerConfig
-from jobs.exports import job as export_job
-from jobs.host import TaskHandler, TaskPolicy
+from jobs.exports.job import ExportJob
+from jobs.host import FinishedHook, TaskHandler, TaskPolicy
 from jobs.schedule import default_jobs
 from jobs.system import JobSystem
 from jobs.tasks import FAILED
 from storage.sql.models import Task
 
-from .app_parts import Components
-from .services import ai_tasks, import_job
+from .adapters import Adapters
+from .composition import Services
+from .services.agent_ports import RoomDocuments, ServiceLibrary
+from .services.ai_tasks import AI_KIND
 from .services.exports import EXPORT, notify_exported
+from .services.import_job import ImportJob
 from .services.imports import IMPORT, notify_imported
-from .services.notifications import notify_task_failed
+from .services.notifications import Notifier
 from .settings import Settings
 
-TASK_HANDLERS: Mapping[str, TaskHandler] = MappingProxyType(
-    {ai_tasks.AI_KIND: ai_tasks.run, EXPORT: export_job.run, IMPORT: import_job.run}
-)
-_COMPLETION_NOTICES = {EXPORT: notify_exported, IMPORT: notify_imported}
+
+def task_handlers(
+    adapters: Adapters, services: Services, *, sync_url: str | None
+) -> dict[str, TaskHandler]:
+    """Which handler runs which kind of task. `sync_url`: where AI peers join this server's
+    documents (`INKWEAVE_AI_SYNC_URL` wins)."""
+    a = adapters
+    agent_ports = AgentPorts(
+        database=a.database,
+        documents=RoomDocuments(a.store, a.rooms, a.tokens, a.settings.ai_sync_url or sync_url),
+        library=ServiceLibrary(a.database, services.works, services.chapters),
+        tasks=a.tasks,
+        ai=a.ai,
+        safety=a.safety,
+        notify=services.notifier.notify_quietly,
+        context_chars=a.settings.ai_context_chars,
+    )
+    return {
+        AI_KIND: partial(run_task, agent_ports),
+        EXPORT: ExportJob(a.database, a.store, a.tasks, a.blobs),
+        IMPORT: ImportJob(
+            database=a.database,
+            tasks=a.tasks,
+            blobs=a.blobs,
+            rooms=a.rooms,
+            projection=a.projection,
+            works=services.works,
+            chapters=services.chapters,
+        ),
+    }
 
 
-async def tell_the_owner(parts: Components, task: Task) -> None:
+def owner_notices(notifier: Notifier) -> FinishedHook:
     """The job system's `on_finished` hook: a task's owner hears how it ended."""
-    if task.status == FAILED:
-        await notify_task_failed(parts, task, task.error or "")
-        return
-    notice = _COMPLETION_NOTICES.get(task.kind)
-    if notice is not None:
-        await notice(parts, task)
+    completion = {EXPORT: notify_exported, IMPORT: notify_imported}
+
+    async def tell_the_owner(task: Task) -> None:
+        if task.status == FAILED:
+            await notifier.task_failed(task, task.error or "")
+            return
+        notice = completion.get(task.kind)
+        if notice is not None:
+            await notice(notifier, task)
+
+    return tell_the_owner
 
 
 def broker_config(settings: Settings) -> BrokerConfig:
@@ -75,25 +111,32 @@ def jobs_in_process(settings: Settings, system: JobSystem) -> bool:
 
 async def start_jobs(
     system: JobSystem,
-    parts: Components,
+    adapters: Adapters,
+    services: Services,
     *,
     run_jobs: bool,
-    handlers: Mapping[str, TaskHandler] = TASK_HANDLERS,
+    sync_url: str | None = None,
+    handlers: Mapping[str, TaskHandler] | None = None,
     compaction_interval_s: float | None = None,
     recover: bool | None = None,
 ) -> None:
-    """`handlers`: the task kinds this process runs. `recover`: resubmit unfinished tasks; by
-    default only where the in-process broker runs them (it forgets its messages on restart, SQL
-    remembers the tasks)."""
+    """`handlers`: the task kinds this process runs (default: every kind, `task_handlers`).
+    `recover`: resubmit unfinished tasks; by default only where the in-process broker runs them
+    (it forgets its messages on restart, SQL remembers the tasks)."""
+    a = adapters
     await system.start(
-        parts,
+        a.database,
         run_jobs=run_jobs,
-        handlers=handlers,
+        handlers=task_handlers(a, services, sync_url=sync_url) if handlers is None else handlers,
         periodic=default_jobs(
-            parts.settings,
-            refresh_summaries=ai_tasks.refresh_summaries,
+            a.settings,
+            database=a.database,
+            store=a.store,
+            blobs=a.blobs,
+            tasks=a.tasks,
+            refresh_summaries=partial(summaries.refresh_summaries, a.database),
             compaction_interval_s=compaction_interval_s,
         ),
-        on_finished=tell_the_owner,
+        on_finished=owner_notices(services.notifier),
         recover=run_jobs and system.kind == "stub" if recover is None else recover,
     )

@@ -1,8 +1,8 @@
-"""Where the actors' work runs: one event loop and the parts the composition root built for it.
+"""Where the actors' work runs: one event loop and the handlers the composition root built for it.
 
 Dramatiq calls actors in its worker threads; an actor hands its coroutine to the host's loop and
-waits. In `inkweave worker` the host is that process's own loop with its own parts; inside
-`inkweave serve` (the in-process broker) it is the app's loop and the app's parts, so a job reads
+waits. In `inkweave worker` the host is that process's own loop with its own adapters; inside
+`inkweave serve` (the in-process broker) it is the app's loop and the app's adapters, so a job reads
 and writes the very rooms that editors are connected to, and notifications reach sockets at once.
 
 `execute` is what makes actors safe to run twice (brokers deliver at least once):
@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import update
 
+from storage.sql.database import Database
 from storage.sql.models import Task
 
 from .failures import TaskBusy, TransientError, describe, is_transient
@@ -46,17 +47,17 @@ from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TaskHandler = Callable[[Any, str], Awaitable[bool | None]]
-"""`async def handler(parts, task_id)`: claims the task with `TaskStore.start`, runs, completes.
+TaskHandler = Callable[[str], Awaitable[bool | None]]
+"""`async def handler(task_id)`: claims the task with `TaskStore.start`, runs, completes.
 
 It returns True when this call completed the task (what `TaskStore.complete` said), so that the
 host reports it; False or None when there was nothing to report.
 """
-FinishedHook = Callable[[Any, Task], Awaitable[None]]
-"""`async def on_finished(parts, task)`: the task as it ended, `completed` or `failed`."""
+FinishedHook = Callable[[Task], Awaitable[None]]
+"""`async def on_finished(task)`: the task as it ended, `completed` or `failed`."""
 
 
-async def tell_nobody(_parts: Any, _task: Task) -> None:
+async def tell_nobody(_task: Task) -> None:
     """The `on_finished` hook of a host whose tasks' owners need not hear of them."""
 
 
@@ -70,7 +71,7 @@ class TaskPolicy:
 class TaskHost:
     def __init__(
         self,
-        parts: Any,
+        database: Database,
         loop: asyncio.AbstractEventLoop,
         *,
         handlers: Mapping[str, TaskHandler],
@@ -81,7 +82,7 @@ class TaskHost:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`clock`: wall-clock seconds, for the heartbeat's timestamps and the stale cutoff."""
-        self.parts = parts
+        self.database = database
         self.loop = loop
         self.handlers = dict(handlers)
         self.periodic = dict(periodic or {})
@@ -89,7 +90,7 @@ class TaskHost:
         self.on_finished = on_finished
         self.worker_id = worker_id
         self.clock = clock
-        self.tasks = TaskStore(parts.database)
+        self.tasks = TaskStore(database)
         self._inflight: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -143,7 +144,7 @@ class TaskHost:
         limit = asyncio.timeout(self.policy.time_limit_s)
         try:
             async with limit:
-                completed = await handler(self.parts, task_id)
+                completed = await handler(task_id)
         except asyncio.CancelledError:
             # The worker is stopping: hand the task back at once rather than leaving it
             # `processing` until it looks stale.
@@ -174,7 +175,7 @@ class TaskHost:
     async def _revive_if_stale(self, task_id: str) -> bool:
         """Put a task whose worker died back to `queued`; False while its worker is alive."""
         cutoff = self._now() - timedelta(seconds=self.policy.stale_s)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             result = await session.execute(
                 update(Task)
                 .where(Task.id == task_id, Task.status == PROCESSING, Task.updated_at < cutoff)
@@ -189,7 +190,7 @@ class TaskHost:
         while True:
             await asyncio.sleep(self.policy.heartbeat_s)
             try:
-                async with self.parts.database.session() as session:
+                async with self.database.session() as session:
                     await session.execute(
                         update(Task)
                         .where(Task.id == task_id, Task.status == PROCESSING)
@@ -211,7 +212,7 @@ class TaskHost:
         if task is None or task.status != status:
             return
         try:
-            await self.on_finished(self.parts, task)
+            await self.on_finished(task)
         except Exception:
             log.exception("the finished-task hook failed", extra={"task_id": task_id})
 
@@ -221,10 +222,10 @@ class TaskHost:
             log.warning("no periodic job %s on this worker", name)
             return
         try:
-            outcome = await job.run(self.parts)
+            outcome = await job.run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("periodic job failed", extra={"job": name, "period": period})
             outcome = f"failed: {describe(exc)}"
-        await record_outcome(self.parts.database, name, period, outcome or "ok")
+        await record_outcome(self.database, name, period, outcome or "ok")

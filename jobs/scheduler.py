@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -34,8 +33,8 @@ KEEP_RUNS = timedelta(days=7)
 class PeriodicJob:
     name: str
     interval_s: float
-    run: Callable[[Any], Awaitable[str | None]]
-    """`async def run(parts) -> outcome`: what happened, in a few words (stored with the run)."""
+    run: Callable[[], Awaitable[str | None]]
+    """`async def run() -> outcome`: what happened, in a few words (stored with the run)."""
 
 
 def period_of(now: float, interval_s: float) -> str:

@@ -14,11 +14,11 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import dramatiq
 from sqlalchemy import select, update
 
+from storage.sql.database import Database
 from storage.sql.models import Task
 
 from .broker import BrokerConfig, JobActors, declare_actors, make_broker
@@ -65,7 +65,7 @@ class JobSystem:
 
     async def start(
         self,
-        parts: Any,
+        database: Database,
         *,
         run_jobs: bool,
         handlers: Mapping[str, TaskHandler],
@@ -84,7 +84,7 @@ class JobSystem:
             return
         name = worker_name()
         self.host = TaskHost(
-            parts,
+            database,
             asyncio.get_running_loop(),
             handlers=handlers,
             periodic={job.name: job for job in periodic},
@@ -98,10 +98,10 @@ class JobSystem:
         )
         await asyncio.to_thread(self._worker.start)
         if recover:
-            await self._recover(parts)
+            await self._recover(database)
         if periodic:
             self.scheduler = Scheduler(
-                parts.database, periodic, self._enqueue_periodic, worker_id=name, clock=self.clock
+                database, periodic, self._enqueue_periodic, worker_id=name, clock=self.clock
             )
             self._scheduling = asyncio.create_task(
                 self.scheduler.run_forever(), name="periodic-scheduler"
@@ -114,8 +114,8 @@ class JobSystem:
     async def _enqueue_periodic(self, job: str, period: str) -> None:
         await asyncio.to_thread(self.actors.run_periodic.send, job, period)
 
-    async def _recover(self, parts: Any) -> None:
-        async with parts.database.session() as session:
+    async def _recover(self, database: Database) -> None:
+        async with database.session() as session:
             await session.execute(
                 update(Task)
                 .where(Task.status == PROCESSING)

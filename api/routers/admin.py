@@ -10,12 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storage.sql.models import AccountStatus, User
 
-from ..deps import CurrentUser, Parts
+from ..deps import AdminDep, CurrentUser, OrdersDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope, Page, PageQuery
-from ..services.admin import Admin
-from ..services.orders import Orders
 from .chapters import IdPath
 from .orders import OrderNo, OrderOut, OrderStatus, order_out
 
@@ -83,28 +81,28 @@ def page(total: int, query: PageQuery, items: list[Any]) -> dict[str, Any]:
 
 @router.get("/users", response_model=Envelope[Page[UserAdminOut]], summary="Find users")
 async def list_users(
-    query: Annotated[UserQuery, Query()], _admin: AdminUser, parts: Parts
+    query: Annotated[UserQuery, Query()], _admin: AdminUser, admin_users: AdminDep
 ) -> dict[str, object]:
-    total, users = await Admin(parts).users(
+    total, found = await admin_users.users(
         q=query.q,
         level=query.level,
         status=query.status,
         offset=query.offset,
         limit=query.page_size,
     )
-    return success(page(total, query, [user_admin_out(user) for user in users]))
+    return success(page(total, query, [user_admin_out(user) for user in found]))
 
 
 @router.get("/users/{user_id}", response_model=Envelope[UserAdminOut])
-async def get_user(user_id: IdPath, _admin: AdminUser, parts: Parts) -> dict[str, object]:
-    return success(user_admin_out(await Admin(parts).user(user_id)))
+async def get_user(user_id: IdPath, _admin: AdminUser, admin_users: AdminDep) -> dict[str, object]:
+    return success(user_admin_out(await admin_users.user(user_id)))
 
 
 @router.put("/users/{user_id}/membership", response_model=Envelope[UserAdminOut])
 async def set_level(
-    user_id: IdPath, body: LevelIn, admin: AdminUser, parts: Parts
+    user_id: IdPath, body: LevelIn, admin: AdminUser, admin_users: AdminDep
 ) -> dict[str, object]:
-    user = await Admin(parts).set_level(admin.id, user_id, body.level, body.expire_at)
+    user = await admin_users.set_level(admin.id, user_id, body.level, body.expire_at)
     return success(user_admin_out(user))
 
 
@@ -113,24 +111,28 @@ async def set_level(
     response_model=Envelope[UserAdminOut],
     summary="Refuse sign-in, revoke refresh tokens, close live sockets",
 )
-async def disable_user(user_id: IdPath, admin: AdminUser, parts: Parts) -> dict[str, object]:
+async def disable_user(
+    user_id: IdPath, admin: AdminUser, admin_users: AdminDep
+) -> dict[str, object]:
     return success(
-        user_admin_out(await Admin(parts).set_status(admin.id, user_id, AccountStatus.DISABLED))
+        user_admin_out(await admin_users.set_status(admin.id, user_id, AccountStatus.DISABLED))
     )
 
 
 @router.post("/users/{user_id}/enable", response_model=Envelope[UserAdminOut])
-async def enable_user(user_id: IdPath, admin: AdminUser, parts: Parts) -> dict[str, object]:
+async def enable_user(
+    user_id: IdPath, admin: AdminUser, admin_users: AdminDep
+) -> dict[str, object]:
     return success(
-        user_admin_out(await Admin(parts).set_status(admin.id, user_id, AccountStatus.ACTIVE))
+        user_admin_out(await admin_users.set_status(admin.id, user_id, AccountStatus.ACTIVE))
     )
 
 
 @router.get("/orders", response_model=Envelope[Page[AdminOrderOut]], summary="Find orders")
 async def list_orders(
-    query: Annotated[OrderQuery, Query()], _admin: AdminUser, parts: Parts
+    query: Annotated[OrderQuery, Query()], _admin: AdminUser, orders: OrdersDep
 ) -> dict[str, object]:
-    total, rows = await Orders(parts).search(
+    total, rows = await orders.search(
         q=query.q,
         status=query.status,
         user_id=query.user_id,
@@ -149,5 +151,7 @@ async def list_orders(
     response_model=Envelope[OrderOut],
     summary="Refund through the provider and revert the membership period",
 )
-async def refund_order(order_no: OrderNo, _admin: AdminUser, parts: Parts) -> dict[str, object]:
-    return success(order_out(await Orders(parts).refund(order_no)))
+async def refund_order(
+    order_no: OrderNo, _admin: AdminUser, orders: OrdersDep
+) -> dict[str, object]:
+    return success(order_out(await orders.refund(order_no)))

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..deps import CurrentUser, Parts
+from ..deps import AiHistoriesDep, AiTasksDep, CurrentUser, TasksDep
 from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
-from ..services.ai_tasks import AI_KIND, AiTasks, task_view
+from ..services.ai_tasks import AI_KIND, task_view
 from .chapters import MAX_ID, IdField
 
 router = APIRouter(tags=["ai"])
@@ -121,65 +121,71 @@ def _queued(task: Any) -> dict[str, Any]:
 
 
 @router.post("/ai/outline", response_model=Envelope[Queued])
-async def outline(body: OutlineIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def outline(body: OutlineIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """A structured outline (chapter titles and summaries); `apply` creates the chapters."""
-    return _queued(await AiTasks(parts).request(user, "outline", body.model_dump()))
+    return _queued(await ai_tasks.request(user, "outline", body.model_dump()))
 
 
 @router.post("/ai/continue", response_model=Envelope[Queued])
-async def continue_(body: ContinueIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def continue_(body: ContinueIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """The AI joins the chapter and types a continuation at `position` for everyone to see."""
-    return _queued(await AiTasks(parts).request(user, "continue", body.model_dump()))
+    return _queued(await ai_tasks.request(user, "continue", body.model_dump()))
 
 
 @router.post("/ai/polish", response_model=Envelope[PolishOut])
-async def polish(body: PolishIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def polish(body: PolishIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """The polished text and suggestions at once; `apply` also writes it as an AI edit."""
-    return success(await AiTasks(parts).polish(user, **body.model_dump()))
+    return success(await ai_tasks.polish(user, **body.model_dump()))
 
 
 @router.post("/ai/convert", response_model=Envelope[Queued])
-async def convert(body: ConvertIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def convert(body: ConvertIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """Novel ⇄ Fountain screenplay, typed live into a new chapter (or a new work)."""
-    return _queued(await AiTasks(parts).request(user, "convert", body.model_dump()))
+    return _queued(await ai_tasks.request(user, "convert", body.model_dump()))
 
 
 @router.post("/ai/review", response_model=Envelope[Queued])
-async def review(body: ReviewIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def review(body: ReviewIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """长文本审校: names, timeline slips and repeated passages across the whole work."""
-    return _queued(await AiTasks(parts).request(user, "review", body.model_dump()))
+    return _queued(await ai_tasks.request(user, "review", body.model_dump()))
 
 
 @router.get("/ai/tasks", response_model=Envelope[list[TaskOut]])
 async def list_tasks(
-    user: CurrentUser, parts: Parts, page: Annotated[PageQuery, Query()]
+    user: CurrentUser, tasks: TasksDep, page: Annotated[PageQuery, Query()]
 ) -> dict[str, Any]:
     """Your AI tasks, newest first."""
-    tasks = await parts.tasks.list(user.id, AI_KIND, limit=page.page_size, offset=page.offset)
-    return success([task_view(t) for t in tasks])
+    mine = await tasks.list(user.id, AI_KIND, limit=page.page_size, offset=page.offset)
+    return success([task_view(t) for t in mine])
 
 
 @router.get("/ai/tasks/{task_id}", response_model=Envelope[TaskOut])
-async def get_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
-    return success(task_view(await AiTasks(parts).visible(user, task_id)))
+async def get_task(task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
+    return success(task_view(await ai_tasks.visible(user, task_id)))
 
 
 @router.post("/ai/tasks/{task_id}/cancel", response_model=Envelope[TaskOut])
-async def cancel_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def cancel_task(
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+) -> dict[str, Any]:
     """Stops a running task within a second; what it wrote stays (accept or reject it)."""
-    return success(task_view(await AiTasks(parts).cancel(user, task_id)))
+    return success(task_view(await ai_tasks.cancel(user, task_id)))
 
 
 @router.post("/ai/tasks/{task_id}/accept", response_model=Envelope[TaskOut])
-async def accept_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def accept_task(
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+) -> dict[str, Any]:
     """Keep the AI's text: its marking is removed."""
-    return success(task_view(await AiTasks(parts).review_text(user, task_id, "accepted")))
+    return success(task_view(await ai_tasks.review_text(user, task_id, "accepted")))
 
 
 @router.post("/ai/tasks/{task_id}/reject", response_model=Envelope[TaskOut])
-async def reject_task(task_id: TaskIdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def reject_task(
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+) -> dict[str, Any]:
     """Delete exactly the AI's characters, as new operations, wherever they are now."""
-    return success(task_view(await AiTasks(parts).review_text(user, task_id, "rejected")))
+    return success(task_view(await ai_tasks.review_text(user, task_id, "rejected")))
 
 
 class CallOut(BaseModel):
@@ -198,12 +204,12 @@ class CallOut(BaseModel):
 @router.get("/ai/histories", response_model=Envelope[Page[CallOut]])
 async def histories(
     user: CurrentUser,
-    parts: Parts,
+    ai_histories: AiHistoriesDep,
     page: Annotated[PageQuery, Query()],
     work_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """Your recorded AI calls (brief §3.2.2), newest first."""
-    total, calls = await parts.ai_histories.list(
+    total, calls = await ai_histories.list(
         user.id, work_id=work_id, limit=page.page_size, offset=page.offset
     )
     items = [{**asdict(stored.call), "id": stored.id} for stored in calls]

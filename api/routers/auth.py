@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.params import Body
 from pydantic import BaseModel, EmailStr, Field
 
-from ..deps import CurrentClaims, Parts, client_ip
+from ..deps import AccountsDep, CurrentClaims, client_ip
 from ..envelope import success
 from ..schemas import Envelope
-from ..services.accounts import Accounts, Session
+from ..services.accounts import Session
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -70,31 +70,31 @@ def _tokens(session: Session) -> dict[str, object]:
 
 
 @router.post("/code", response_model=Envelope[SentOut], summary="Email a verification code")
-async def send_code(body: CodeIn, parts: Parts) -> dict[str, object]:
-    await Accounts(parts).send_code(body.email, body.purpose)
+async def send_code(body: CodeIn, accounts: AccountsDep) -> dict[str, object]:
+    await accounts.send_code(body.email, body.purpose)
     return success({"sent": True})
 
 
 @router.post("/register", response_model=Envelope[TokensOut], status_code=201)
-async def register(body: RegisterIn, parts: Parts) -> dict[str, object]:
-    session = await Accounts(parts).register(body.username, body.email, body.password, body.code)
+async def register(body: RegisterIn, accounts: AccountsDep) -> dict[str, object]:
+    session = await accounts.register(body.username, body.email, body.password, body.code)
     return success(_tokens(session))
 
 
 @router.post("/login", response_model=Envelope[TokensOut])
-async def login(body: LoginIn, parts: Parts, request: Request) -> dict[str, object]:
-    session = await Accounts(parts).login(body.email, body.password, client_ip(request))
+async def login(body: LoginIn, accounts: AccountsDep, request: Request) -> dict[str, object]:
+    session = await accounts.login(body.email, body.password, client_ip(request))
     return success(_tokens(session))
 
 
 @router.post("/refresh", response_model=Envelope[TokensOut], summary="Rotate a refresh token")
-async def refresh(body: RefreshIn, parts: Parts) -> dict[str, object]:
-    return success(_tokens(await Accounts(parts).refresh(body.refresh_token)))
+async def refresh(body: RefreshIn, accounts: AccountsDep) -> dict[str, object]:
+    return success(_tokens(await accounts.refresh(body.refresh_token)))
 
 
 @router.post("/logout", response_model=Envelope[None])
 async def logout(
-    parts: Parts, claims: CurrentClaims, body: Annotated[LogoutIn | None, Body()] = None
+    accounts: AccountsDep, claims: CurrentClaims, body: Annotated[LogoutIn | None, Body()] = None
 ) -> dict[str, object]:
-    await Accounts(parts).logout(claims, body.refresh_token if body else None)
+    await accounts.logout(claims, body.refresh_token if body else None)
     return success(None)

@@ -17,10 +17,10 @@ from storage.docs.base import VersionInfo
 from storage.sql.models import Chapter
 from storage.text.wordcount import count_words
 
-from ..deps import CurrentUser, Parts
+from ..deps import ChaptersDep, CurrentUser
 from ..envelope import success
 from ..schemas import Envelope
-from ..services.chapters import MAX_CONTENT_CHARS, Chapters
+from ..services.chapters import MAX_CONTENT_CHARS
 
 router = APIRouter(tags=["chapters"])
 
@@ -137,8 +137,10 @@ def version_out(info: VersionInfo, chapter_id: int) -> dict[str, Any]:
 
 
 @router.get("/works/{work_id}/chapters", response_model=Envelope[list[ChapterOut]])
-async def list_chapters(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success([chapter_out(c) for c in await Chapters(parts).list(user.id, work_id)])
+async def list_chapters(
+    work_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    return success([chapter_out(c) for c in await chapters.list(user.id, work_id)])
 
 
 @router.post(
@@ -148,9 +150,9 @@ async def list_chapters(work_id: IdPath, user: CurrentUser, parts: Parts) -> dic
     summary="Add a chapter at the end (owner or editor)",
 )
 async def create_chapter(
-    work_id: IdPath, body: ChapterIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: ChapterIn, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    return success(chapter_out(await Chapters(parts).create(user.id, work_id, body.title)))
+    return success(chapter_out(await chapters.create(user.id, work_id, body.title)))
 
 
 @router.post(
@@ -159,9 +161,9 @@ async def create_chapter(
     summary="Put the chapters in a new order; they are renumbered 1..n",
 )
 async def reorder_chapters(
-    work_id: IdPath, body: ReorderIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: ReorderIn, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    ordered = await Chapters(parts).reorder(user.id, work_id, body.chapter_ids)
+    ordered = await chapters.reorder(user.id, work_id, body.chapter_ids)
     return success([chapter_out(c) for c in ordered])
 
 
@@ -171,9 +173,9 @@ async def reorder_chapters(
     summary="Save a chapter's text: the difference goes live to every connected editor",
 )
 async def save_content(
-    work_id: IdPath, body: ContentIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: ContentIn, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    saved = await Chapters(parts).save(
+    saved = await chapters.save(
         user, work_id, body.chapter_id, body.content, auto_save=body.auto_save
     )
     return success(
@@ -192,20 +194,24 @@ async def save_content(
 
 
 @router.get("/chapters/{chapter_id}", response_model=Envelope[ChapterOut])
-async def get_chapter(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(chapter_out(await Chapters(parts).get(user.id, chapter_id)))
+async def get_chapter(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    return success(chapter_out(await chapters.get(user.id, chapter_id)))
 
 
 @router.patch("/chapters/{chapter_id}", response_model=Envelope[ChapterOut])
 async def rename_chapter(
-    chapter_id: IdPath, body: ChapterPatch, user: CurrentUser, parts: Parts
+    chapter_id: IdPath, body: ChapterPatch, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    return success(chapter_out(await Chapters(parts).rename(user.id, chapter_id, body.title)))
+    return success(chapter_out(await chapters.rename(user.id, chapter_id, body.title)))
 
 
 @router.delete("/chapters/{chapter_id}", response_model=Envelope[None])
-async def delete_chapter(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    await Chapters(parts).delete(user.id, chapter_id)
+async def delete_chapter(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    await chapters.delete(user.id, chapter_id)
     return success(None)
 
 
@@ -214,8 +220,10 @@ async def delete_chapter(chapter_id: IdPath, user: CurrentUser, parts: Parts) ->
     response_model=Envelope[ContentOut],
     summary="The text live editors see right now",
 )
-async def chapter_content(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    content = await Chapters(parts).content(user.id, chapter_id)
+async def chapter_content(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    content = await chapters.content(user.id, chapter_id)
     chapter = content.chapter
     return success(
         ContentOut(
@@ -241,23 +249,25 @@ async def chapter_content(chapter_id: IdPath, user: CurrentUser, parts: Parts) -
     summary="Name the chapter's current state (owner or editor)",
 )
 async def create_version(
-    chapter_id: IdPath, body: VersionIn, user: CurrentUser, parts: Parts
+    chapter_id: IdPath, body: VersionIn, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    info = await Chapters(parts).create_version(user, chapter_id, body.name)
+    info = await chapters.create_version(user, chapter_id, body.name)
     return success(version_out(info, chapter_id))
 
 
 @router.get("/chapters/{chapter_id}/versions", response_model=Envelope[list[VersionOut]])
-async def list_versions(chapter_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    versions = await Chapters(parts).versions(user.id, chapter_id)
+async def list_versions(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    versions = await chapters.versions(user.id, chapter_id)
     return success([version_out(info, chapter_id) for info in versions])
 
 
 @router.get("/chapters/{chapter_id}/versions/{version_id}", response_model=Envelope[VersionTextOut])
 async def read_version(
-    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, parts: Parts
+    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    found = await Chapters(parts).version(user.id, chapter_id, version_id)
+    found = await chapters.version(user.id, chapter_id, version_id)
     return success(
         {
             **version_out(found.info, chapter_id),
@@ -274,9 +284,9 @@ async def read_version(
     summary="Make the live chapter equal a version, as new (undoable) operations",
 )
 async def restore_version(
-    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, parts: Parts
+    chapter_id: IdPath, version_id: IdPath, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    info, content, changed = await Chapters(parts).restore_version(user.id, chapter_id, version_id)
+    info, content, changed = await chapters.restore_version(user.id, chapter_id, version_id)
     return success(
         {
             "version": version_out(info, chapter_id),

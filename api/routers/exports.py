@@ -11,12 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.exports import content_disposition
 
-from ..deps import CurrentUser, Parts
+from ..deps import BlobsDep, CurrentUser, DownloadLinksDep, ExportsDep, TasksDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope
-from ..services.download_links import open_download
-from ..services.exports import EXPORT, Exports, export_view
+from ..services.exports import EXPORT, export_view
 from ..services.transfers import own_task
 from .chapters import IdField
 from .transfers import TaskQueuedOut, TransferTaskOut, queued
@@ -56,8 +55,8 @@ class ExportTaskOut(TransferTaskOut):
 
 
 @router.post("/export", response_model=Envelope[TaskQueuedOut], status_code=202)
-async def export_work(body: ExportIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    task = await Exports(parts).request(
+async def export_work(body: ExportIn, user: CurrentUser, exports: ExportsDep) -> dict[str, object]:
+    task = await exports.request(
         user, body.work_id, body.format, body.options.model_dump(), body.chapter_ids
     )
     return queued(task)
@@ -65,10 +64,10 @@ async def export_work(body: ExportIn, user: CurrentUser, parts: Parts) -> dict[s
 
 @router.get("/export/tasks/{task_id}", response_model=Envelope[ExportTaskOut])
 async def export_task(
-    task_id: str, request: Request, user: CurrentUser, parts: Parts
+    task_id: str, request: Request, user: CurrentUser, tasks: TasksDep, links: DownloadLinksDep
 ) -> dict[str, object]:
-    task = await own_task(parts, user, task_id, EXPORT)
-    return success(export_view(parts, task, str(request.base_url)))
+    task = await own_task(tasks, user, task_id, EXPORT)
+    return success(export_view(links, task, str(request.base_url)))
 
 
 @router.get(
@@ -76,10 +75,10 @@ async def export_task(
     summary="The exported file (no Authorization: the signed link is the permission)",
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-async def download(token: str, parts: Parts) -> Response:
-    grant = open_download(parts.settings.resolved_secret_key(), token)
+async def download(token: str, links: DownloadLinksDep, blobs: BlobsDep) -> Response:
+    grant = links.open(token)
     try:
-        data, _stored_type = await parts.blobs.get(grant.key)
+        data, _stored_type = await blobs.get(grant.key)
     except KeyError:
         raise AppError(Err.NOT_FOUND, "this export's file is gone") from None
     return Response(

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import Field
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, ImportsDep, SettingsDep, TasksDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope
-from ..services.imports import IMPORT, Imports, import_view
+from ..services.imports import IMPORT, import_view
 from ..services.transfers import own_task
 from .transfers import TaskQueuedOut, TransferTaskOut, queued
 
@@ -39,13 +39,14 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 async def import_file(
     file: Annotated[UploadFile, File(description=".txt, .docx, .fountain or .spmd")],
     user: CurrentUser,
-    parts: Parts,
+    imports: ImportsDep,
+    settings: SettingsDep,
     title: Annotated[str | None, Form(max_length=200)] = None,
 ) -> dict[str, object]:
-    data = await _read_limited(file, parts.settings.import_max_bytes)
-    return queued(await Imports(parts).request(user, file.filename or "", data, title or None))
+    data = await _read_limited(file, settings.import_max_bytes)
+    return queued(await imports.request(user, file.filename or "", data, title or None))
 
 
 @router.get("/import/tasks/{task_id}", response_model=Envelope[ImportTaskOut])
-async def import_task(task_id: str, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(import_view(await own_task(parts, user, task_id, IMPORT)))
+async def import_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> dict[str, object]:
+    return success(import_view(await own_task(tasks, user, task_id, IMPORT)))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from storage.sql.models import Material
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, DatabaseDep
 from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services import materials as service
@@ -113,7 +113,7 @@ def material_out(material: Material, user_id: int) -> dict[str, Any]:
 
 @router.get("", response_model=Envelope[Page[MaterialOut]], summary="Materials the caller can see")
 async def list_materials(
-    query: Annotated[MaterialQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[MaterialQuery, Query()], user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     where = service.MaterialFilter(
         type=query.type,
@@ -121,7 +121,7 @@ async def list_materials(
         mine=query.mine,
         q=(query.q or "").strip() or None,
     )
-    async with parts.database.session() as session:
+    async with database.session() as session:
         total, rows = await service.list_materials(
             session, user.id, where, query.offset, query.page_size
         )
@@ -132,37 +132,43 @@ async def list_materials(
 
 
 @router.post("", response_model=Envelope[MaterialCreated], status_code=201)
-async def create_material(body: MaterialIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
+async def create_material(
+    body: MaterialIn, user: CurrentUser, database: DatabaseDep
+) -> dict[str, object]:
     fields = body.model_dump()
     fields["is_public"] = int(fields["is_public"])
-    async with parts.database.session() as session:
+    async with database.session() as session:
         material = await service.create_material(session, user.id, fields)
     out = material_out(material, user.id)
     return success({"material_id": material.id, **out})
 
 
 @router.get("/{material_id}", response_model=Envelope[MaterialOut])
-async def get_material(material_id: int, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    async with parts.database.session() as session:
+async def get_material(
+    material_id: int, user: CurrentUser, database: DatabaseDep
+) -> dict[str, object]:
+    async with database.session() as session:
         material = await service.readable(session, user.id, material_id)
     return success(material_out(material, user.id))
 
 
 @router.patch("/{material_id}", response_model=Envelope[MaterialOut], summary="Owner only")
 async def update_material(
-    material_id: int, body: MaterialPatch, user: CurrentUser, parts: Parts
+    material_id: int, body: MaterialPatch, user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if "is_public" in changes:
         changes["is_public"] = int(changes["is_public"])
-    async with parts.database.session() as session:
+    async with database.session() as session:
         material = await service.update_material(session, user.id, material_id, changes)
     return success(material_out(material, user.id))
 
 
 @router.delete("/{material_id}", response_model=Envelope[None], summary="Owner only")
-async def delete_material(material_id: int, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    async with parts.database.session() as session:
+async def delete_material(
+    material_id: int, user: CurrentUser, database: DatabaseDep
+) -> dict[str, object]:
+    async with database.session() as session:
         await service.delete_material(session, user.id, material_id)
     return success(None)
 
@@ -172,7 +178,9 @@ async def delete_material(material_id: int, user: CurrentUser, parts: Parts) -> 
     response_model=Envelope[MaterialOut],
     summary="Record that the material was inserted into a chapter (use_count + 1)",
 )
-async def use_material(material_id: int, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    async with parts.database.session() as session:
+async def use_material(
+    material_id: int, user: CurrentUser, database: DatabaseDep
+) -> dict[str, object]:
+    async with database.session() as session:
         material = await service.record_use(session, user.id, material_id)
     return success(material_out(material, user.id))

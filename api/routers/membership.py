@@ -7,10 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, MembershipDep, QuotasDep
 from ..envelope import success
 from ..schemas import Envelope
-from ..services.membership import Membership, plans_view
+from ..services.membership import plans_view
 
 router = APIRouter(prefix="/membership", tags=["membership"])
 
@@ -76,11 +76,11 @@ class MembershipOut(BaseModel):
 
 
 @router.get("/plans", response_model=Envelope[PlansOut], summary="Levels, limits and prices")
-async def plans(parts: Parts) -> dict[str, object]:
-    return success(plans_view(Membership(parts).plans, parts))
+async def plans(membership: MembershipDep, quotas: QuotasDep) -> dict[str, object]:
+    return success(plans_view(membership.plans, quotas))
 
 
 @router.get("", response_model=Envelope[MembershipOut], summary="My level, limits and usage")
-async def my_membership(user: CurrentUser, parts: Parts) -> dict[str, object]:
-    overview = await Membership(parts).overview(user.id)
+async def my_membership(user: CurrentUser, membership: MembershipDep) -> dict[str, object]:
+    overview = await membership.overview(user.id)
     return success(MembershipOut.model_validate(overview).model_dump(mode="json"))

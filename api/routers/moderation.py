@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, SafetyDep
 from ..envelope import success
 from ..schemas import Envelope
 
@@ -34,13 +34,15 @@ class ModerationOut(BaseModel):
 
 
 @router.post("/moderation/check", response_model=Envelope[ModerationOut], tags=["moderation"])
-async def moderation_check(body: ModerationIn, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def moderation_check(
+    body: ModerationIn, user: CurrentUser, safety: SafetyDep
+) -> dict[str, Any]:
     """Sensitive words in `text` (positions in code points) and the text with them masked."""
-    hits = parts.safety.check(body.text)
+    hits = safety.check(body.text)
     return success(
         {
             "passed": not hits,
             "hits": [asdict(hit) for hit in hits],
-            "masked": parts.safety.mask(body.text),
+            "masked": safety.mask(body.text),
         }
     )

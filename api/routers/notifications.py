@@ -25,8 +25,7 @@ from pydantic import BaseModel, Field
 
 from sync_server.auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
-from ..app_parts import Components
-from ..deps import CurrentUser, Parts
+from ..deps import Auth, BusDep, CurrentUser, NotificationsDep, SettingsDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope, Page, PageQuery
@@ -74,9 +73,9 @@ class MarkedOut(BaseModel):
 
 @router.get("", response_model=Envelope[Page[NotificationOut]], summary="Newest first")
 async def list_notifications(
-    query: Annotated[NotificationQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[NotificationQuery, Query()], user: CurrentUser, notifications: NotificationsDep
 ) -> dict[str, object]:
-    total, rows = await Notifications(parts).list(
+    total, rows = await notifications.list(
         user.id, offset=query.offset, limit=query.page_size, unread_only=query.unread
     )
     items = [notification_view(row) for row in rows]
@@ -86,29 +85,31 @@ async def list_notifications(
 
 
 @router.get("/unread-count", response_model=Envelope[UnreadOut])
-async def unread_count(user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success({"unread": await Notifications(parts).unread_count(user.id)})
+async def unread_count(user: CurrentUser, notifications: NotificationsDep) -> dict[str, object]:
+    return success({"unread": await notifications.unread_count(user.id)})
 
 
 @router.post("/read", response_model=Envelope[MarkedOut], summary="Mark some read")
-async def mark_read(body: MarkIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    service = Notifications(parts)
+async def mark_read(
+    body: MarkIn, user: CurrentUser, notifications: NotificationsDep
+) -> dict[str, object]:
+    service = notifications
     updated = await service.mark_read(user.id, body.ids)
     return success({"updated": updated, "unread": await service.unread_count(user.id)})
 
 
 @router.post("/read-all", response_model=Envelope[MarkedOut], summary="Mark all read")
-async def mark_all_read(user: CurrentUser, parts: Parts) -> dict[str, object]:
-    service = Notifications(parts)
+async def mark_all_read(user: CurrentUser, notifications: NotificationsDep) -> dict[str, object]:
+    service = notifications
     updated = await service.mark_all_read(user.id)
     return success({"updated": updated, "unread": await service.unread_count(user.id)})
 
 
 @router.post("/{notification_id}/read", response_model=Envelope[NotificationOut])
 async def mark_one_read(
-    notification_id: IdPath, user: CurrentUser, parts: Parts
+    notification_id: IdPath, user: CurrentUser, notifications: NotificationsDep
 ) -> dict[str, object]:
-    service = Notifications(parts)
+    service = notifications
     if await service.get(user.id, notification_id) is None:
         raise AppError(Err.NOT_FOUND, f"no notification {notification_id}")
     await service.mark_read(user.id, [notification_id])
@@ -118,10 +119,6 @@ async def mark_one_read(
 
 
 # Live -----------------------------------------------------------------------------------------
-
-
-def _authenticator(parts: Components) -> Authenticator:
-    return Authenticator(parts.tokens, parts.database)
 
 
 def _close_for(refusal: NotAuthenticated) -> tuple[int, str]:
@@ -141,11 +138,10 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(message, ensure_ascii=False))
 
 
-async def _forward(websocket: WebSocket, parts: Components, listener: Listener) -> None:
-    service = Notifications(parts)
+async def _forward(websocket: WebSocket, notifications: Notifications, listener: Listener) -> None:
     while True:
         view = await listener.queue.get()
-        unread = await service.unread_count(listener.user_id)
+        unread = await notifications.unread_count(listener.user_id)
         await _send(websocket, {"type": "notification", "notification": view, "unread": unread})
 
 
@@ -157,23 +153,31 @@ async def _answer(websocket: WebSocket) -> None:
                 await _send(websocket, {"type": "pong"})
 
 
-async def _recheck(websocket: WebSocket, parts: Components, token: str | None) -> None:
+async def _recheck(
+    websocket: WebSocket, auth: Authenticator, token: str | None, every_s: float
+) -> None:
     """Close the socket once its token is revoked or its account disabled (as /sync does)."""
     while True:
-        await asyncio.sleep(parts.settings.membership_recheck_s)
+        await asyncio.sleep(every_s)
         try:
-            await _authenticator(parts).user(token)
+            await auth.user(token)
         except NotAuthenticated as refusal:
             await websocket.close(*_close_for(refusal))
             return
 
 
 @router.websocket("/ws")
-async def notifications_socket(websocket: WebSocket, token: str | None = None) -> None:
-    parts: Components = websocket.app.state.components
+async def notifications_socket(
+    websocket: WebSocket,
+    auth: Auth,
+    notifications: NotificationsDep,
+    bus: BusDep,
+    settings: SettingsDep,
+    token: str | None = None,
+) -> None:
     await websocket.accept()
     try:
-        principal = await _authenticator(parts).user(token)
+        principal = await auth.user(token)
     except NotAuthenticated as refusal:
         await websocket.close(*_close_for(refusal))
         return
@@ -181,15 +185,15 @@ async def notifications_socket(websocket: WebSocket, token: str | None = None) -
     listener = Listener(user.id)
     HUB.add(listener)  # before counting unread: nothing falls between the count and the feed
     handler = bus_handler(listener)
-    await parts.bus.subscribe(channel(user.id), handler)
+    await bus.subscribe(channel(user.id), handler)
     jobs = []
     try:
-        unread = await Notifications(parts).unread_count(user.id)
+        unread = await notifications.unread_count(user.id)
         await _send(websocket, {"type": "hello", "unread": unread})
         jobs = [
-            asyncio.create_task(_forward(websocket, parts, listener)),
+            asyncio.create_task(_forward(websocket, notifications, listener)),
             asyncio.create_task(_answer(websocket)),
-            asyncio.create_task(_recheck(websocket, parts, token)),
+            asyncio.create_task(_recheck(websocket, auth, token, settings.membership_recheck_s)),
         ]
         done, _pending = await asyncio.wait(
             jobs, timeout=max(0.0, expires_at - time.time()), return_when="FIRST_COMPLETED"
@@ -205,4 +209,4 @@ async def notifications_socket(websocket: WebSocket, token: str | None = None) -
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
                 await job
         HUB.remove(listener)
-        await parts.bus.unsubscribe(channel(user.id), handler)
+        await bus.unsubscribe(channel(user.id), handler)

@@ -14,11 +14,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from ..deps import Parts
+from ..deps import OidcDep, SettingsDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope
-from ..services.oidc import OidcSignIn
 from .auth import TokensOut, _tokens
 
 router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -38,10 +37,10 @@ class OidcTokensOut(TokensOut):
     response_model=Envelope[OidcConfigOut],
     summary="Whether OpenID Connect sign-in is on, and the provider's name (404 when off)",
 )
-async def config(parts: Parts) -> dict[str, object]:
-    if not parts.settings.oidc_issuer:
+async def config(settings: SettingsDep) -> dict[str, object]:
+    if not settings.oidc_issuer:
         raise AppError(Err.NOT_FOUND, "sign-in with OpenID Connect is not configured")
-    return success({"name": parts.settings.oidc_name, "login_url": "/api/v1/auth/oidc/login"})
+    return success({"name": settings.oidc_name, "login_url": "/api/v1/auth/oidc/login"})
 
 
 @router.get(
@@ -52,12 +51,12 @@ async def config(parts: Parts) -> dict[str, object]:
     responses={302: {"description": "To the provider's authorization endpoint"}},
 )
 async def login(
-    parts: Parts,
+    oidc: OidcDep,
     redirect: Annotated[
         str, Query(max_length=2000, description="Path on this site to return to")
     ] = "/",
 ) -> RedirectResponse:
-    url = await OidcSignIn(parts).begin(redirect)
+    url = await oidc.begin(redirect)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -67,13 +66,13 @@ async def login(
     summary="Finish signing in: trades the provider's code for our tokens",
 )
 async def callback(
-    parts: Parts,
+    oidc: OidcDep,
     response: Response,
     code: Annotated[str | None, Query(max_length=4096)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
     error_description: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> dict[str, object]:
-    done = await OidcSignIn(parts).finish(code, state, error, error_description)
+    done = await oidc.finish(code, state, error, error_description)
     response.headers["Cache-Control"] = "no-store"
     return success({**_tokens(done.session), "redirect": done.redirect})

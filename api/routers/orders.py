@@ -10,10 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storage.sql.models import Order
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, OrdersDep
 from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
-from ..services.orders import Orders
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -71,16 +70,16 @@ def order_out(order: Order) -> dict[str, Any]:
 
 
 @router.post("", response_model=Envelope[PlacedOut], status_code=201, summary="Buy a plan")
-async def create_order(body: OrderIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    placed = await Orders(parts).create(user.id, body.level, body.plan_type, body.provider)
+async def create_order(body: OrderIn, user: CurrentUser, orders: OrdersDep) -> dict[str, object]:
+    placed = await orders.create(user.id, body.level, body.plan_type, body.provider)
     return success({**order_out(placed.order), "pay_url": placed.pay_url})
 
 
 @router.get("", response_model=Envelope[Page[OrderOut]], summary="My orders, newest first")
 async def list_orders(
-    query: Annotated[OrderListQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[OrderListQuery, Query()], user: CurrentUser, orders: OrdersDep
 ) -> dict[str, object]:
-    total, rows = await Orders(parts).search(
+    total, rows = await orders.search(
         user_id=user.id, status=query.status, offset=query.offset, limit=query.page_size
     )
     items = [order_out(order) for order, _user in rows]
@@ -90,16 +89,18 @@ async def list_orders(
 
 
 @router.get("/{order_no}", response_model=Envelope[OrderOut])
-async def get_order(order_no: OrderNo, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(order_out(await Orders(parts).get(order_no, user.id)))
+async def get_order(order_no: OrderNo, user: CurrentUser, orders: OrdersDep) -> dict[str, object]:
+    return success(order_out(await orders.get(order_no, user.id)))
 
 
 @router.post("/{order_no}/pay", response_model=Envelope[PayUrlOut], summary="Pay a pending order")
-async def pay_order(order_no: OrderNo, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    url = await Orders(parts).pay_url(user.id, order_no)
+async def pay_order(order_no: OrderNo, user: CurrentUser, orders: OrdersDep) -> dict[str, object]:
+    url = await orders.pay_url(user.id, order_no)
     return success({"order_no": order_no, "pay_url": url})
 
 
 @router.post("/{order_no}/cancel", response_model=Envelope[OrderOut], summary="Cancel if unpaid")
-async def cancel_order(order_no: OrderNo, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(order_out(await Orders(parts).cancel(order_no, user_id=user.id)))
+async def cancel_order(
+    order_no: OrderNo, user: CurrentUser, orders: OrdersDep
+) -> dict[str, object]:
+    return success(order_out(await orders.cancel(order_no, user_id=user.id)))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from storage.sql.models import Order
 
-from ..deps import Parts
+from ..deps import OrdersDep, SettingsDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope
@@ -37,8 +37,8 @@ class DeliveryOut(BaseModel):
 
 
 @router.get("/providers", response_model=Envelope[ProvidersOut])
-async def providers(parts: Parts) -> dict[str, object]:
-    return success({"providers": Orders(parts).payments.offered})
+async def providers(orders: OrdersDep) -> dict[str, object]:
+    return success({"providers": orders.payments.offered})
 
 
 @router.post(
@@ -49,9 +49,9 @@ async def providers(parts: Parts) -> dict[str, object]:
     "header (`Stripe-Signature`, or `Inkweave-Signature` for the sandbox). A delivery already "
     "processed is acknowledged with outcome `duplicate` and changes nothing.",
 )
-async def webhook(provider: ProviderName, request: Request, parts: Parts) -> dict[str, object]:
+async def webhook(provider: ProviderName, request: Request, orders: OrdersDep) -> dict[str, object]:
     body = await request.body()
-    delivery = await Orders(parts).receive(provider, body, request.headers)
+    delivery = await orders.receive(provider, body, request.headers)
     return success({"outcome": delivery.outcome, "order_no": delivery.order_no})
 
 
@@ -70,12 +70,11 @@ dt{{color:#666}}button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}}
 </body></html>"""
 
 
-async def _sandbox_order(parts: Parts, order_no: str) -> tuple[Orders, Order]:
-    orders = Orders(parts)
+async def _sandbox_order(orders: Orders, order_no: str) -> Order:
     order = await orders.get(order_no)
     if order.payment_method != "sandbox" or "sandbox" not in orders.payments.offered:
         raise AppError(Err.NOT_FOUND, f"no sandbox order {order_no}")
-    return orders, order
+    return order
 
 
 def _details(order: Order) -> str:
@@ -92,8 +91,8 @@ def _details(order: Order) -> str:
 
 
 @router.get("/sandbox/{order_no}", response_class=HTMLResponse, summary="Sandbox pay page")
-async def sandbox_page(order_no: OrderNo, parts: Parts) -> HTMLResponse:
-    _orders, order = await _sandbox_order(parts, order_no)
+async def sandbox_page(order_no: OrderNo, orders: OrdersDep) -> HTMLResponse:
+    order = await _sandbox_order(orders, order_no)
     content = _details(order)
     if order.status == "pending":
         action = f"/api/v1/payments/sandbox/{escape(order.order_no)}"
@@ -114,9 +113,12 @@ async def sandbox_page(order_no: OrderNo, parts: Parts) -> HTMLResponse:
     "event, signs it with the sandbox key and delivers it to the webhook handler.",
 )
 async def sandbox_action(
-    order_no: OrderNo, action: Annotated[Literal["pay", "cancel"], Form()], parts: Parts
+    order_no: OrderNo,
+    action: Annotated[Literal["pay", "cancel"], Form()],
+    orders: OrdersDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
-    orders, order = await _sandbox_order(parts, order_no)
+    order = await _sandbox_order(orders, order_no)
     if order.status != "pending":
         outcome = order.status  # the page was stale: nothing to pay or cancel
     elif await orders.expire_if_due(order):
@@ -128,7 +130,7 @@ async def sandbox_action(
         headers = {name.lower(): value for name, value in sandbox.sign(body).items()}
         outcome = (await orders.receive("sandbox", body, headers)).outcome
     order = await orders.get(order_no)
-    back = f"{parts.settings.public_url.rstrip('/')}/?order_no={order.order_no}"
+    back = f"{settings.public_url.rstrip('/')}/?order_no={order.order_no}"
     content = (
         f"<p>结果 Outcome: <strong>{escape(outcome)}</strong></p>{_details(order)}"
         f'<p><a href="{escape(back)}">返回 Back to Inkweave</a></p>'

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, DatabaseDep
 from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
 from ..services import search as service
@@ -50,9 +50,9 @@ class SearchHit(BaseModel):
 
 @router.get("", response_model=Envelope[Page[SearchHit]], summary="Search chapters and materials")
 async def search(
-    query: Annotated[SearchQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[SearchQuery, Query()], user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
-    async with parts.database.session() as session:
+    async with database.session() as session:
         total, hits = await service.search(
             session, user.id, query.q, query.type, query.offset, query.page_size
         )

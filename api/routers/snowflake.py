@@ -11,10 +11,9 @@ from pydantic import BaseModel, Field
 from ai_agents.agents.snowflake import STEPS, note_name
 from ai_agents.agents.work_notes import load_notes, save_note
 
-from ..deps import CurrentUser, Parts
+from ..deps import AiTasksDep, CurrentUser, DatabaseDep
 from ..envelope import success
 from ..schemas import Envelope
-from ..services.ai_tasks import AiTasks
 from ..services.works import role_or_404
 from .chapters import IdPath
 
@@ -42,20 +41,22 @@ def _step(number: int, content: str | None) -> dict[str, Any]:
 
 
 @router.get("/works/{work_id}/snowflake", response_model=Envelope[list[StepOut]])
-async def snowflake_steps(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, Any]:
+async def snowflake_steps(
+    work_id: IdPath, user: CurrentUser, database: DatabaseDep
+) -> dict[str, Any]:
     """The ten steps, with what this work has saved for each."""
-    await role_or_404(parts, user.id, work_id)
-    notes = await load_notes(parts.database, work_id)
+    await role_or_404(database, user.id, work_id)
+    notes = await load_notes(database, work_id)
     return success([_step(number, notes.get(note_name(number))) for number in STEPS])
 
 
 @router.put("/works/{work_id}/snowflake/premise", response_model=Envelope[PremiseIn])
 async def snowflake_premise(
-    work_id: IdPath, body: PremiseIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: PremiseIn, user: CurrentUser, ai_tasks: AiTasksDep, database: DatabaseDep
 ) -> dict[str, Any]:
     """The one-line premise the guide starts from."""
-    await AiTasks(parts).writable_work(user, work_id)
-    await save_note(parts.database, work_id, "premise", body.premise)
+    await ai_tasks.writable_work(user, work_id)
+    await save_note(database, work_id, "premise", body.premise)
     return success({"premise": body.premise})
 
 
@@ -64,10 +65,10 @@ async def snowflake_generate(
     work_id: IdPath,
     step: Annotated[int, Path(ge=1, le=10)],
     user: CurrentUser,
-    parts: Parts,
+    ai_tasks: AiTasksDep,
 ) -> dict[str, Any]:
     """Draft this step from the premise and the earlier steps, and save it to the work."""
-    return success(await AiTasks(parts).snowflake_step(user, work_id, step))
+    return success(await ai_tasks.snowflake_step(user, work_id, step))
 
 
 @router.put("/works/{work_id}/snowflake/{step}", response_model=Envelope[StepOut])
@@ -76,9 +77,10 @@ async def snowflake_edit(
     step: Annotated[int, Path(ge=1, le=10)],
     body: StepIn,
     user: CurrentUser,
-    parts: Parts,
+    ai_tasks: AiTasksDep,
+    database: DatabaseDep,
 ) -> dict[str, Any]:
     """Save the writer's own version of a step."""
-    await AiTasks(parts).writable_work(user, work_id)
-    await save_note(parts.database, work_id, note_name(step), body.content)
+    await ai_tasks.writable_work(user, work_id)
+    await save_note(database, work_id, note_name(step), body.content)
     return success(_step(step, body.content))

@@ -11,11 +11,10 @@ from sqlalchemy import select
 
 from storage.sql.models import User
 
-from ..deps import CurrentUser, Parts
+from ..deps import AccountsDep, BlobsDep, CurrentUser, DatabaseDep
 from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope
-from ..services.accounts import Accounts
 from .auth import USERNAME
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -66,9 +65,9 @@ async def me(user: CurrentUser) -> dict[str, object]:
 
 
 @router.patch("/me", response_model=Envelope[UserOut])
-async def update_me(body: UserPatch, user: CurrentUser, parts: Parts) -> dict[str, object]:
+async def update_me(body: UserPatch, user: CurrentUser, database: DatabaseDep) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    async with parts.database.session() as session:
+    async with database.session() as session:
         if "username" in changes and changes["username"] != user.username:
             taken = await session.scalar(
                 select(User.id).where(User.username == changes["username"])
@@ -89,21 +88,25 @@ async def update_me(body: UserPatch, user: CurrentUser, parts: Parts) -> dict[st
 
 
 @router.put("/me/password", response_model=Envelope[None])
-async def change_password(body: PasswordIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    await Accounts(parts).change_password(user, body.old_password, body.new_password)
+async def change_password(
+    body: PasswordIn, user: CurrentUser, accounts: AccountsDep
+) -> dict[str, object]:
+    await accounts.change_password(user, body.old_password, body.new_password)
     return success(None)
 
 
 @router.post("/me/avatar", response_model=Envelope[UserOut])
-async def upload_avatar(file: UploadFile, user: CurrentUser, parts: Parts) -> dict[str, object]:
+async def upload_avatar(
+    file: UploadFile, user: CurrentUser, database: DatabaseDep, blobs: BlobsDep
+) -> dict[str, object]:
     extension = AVATAR_TYPES.get(file.content_type or "")
     if extension is None:
         raise AppError(Err.BAD_REQUEST, f"avatar must be one of {', '.join(AVATAR_TYPES)}")
     data = await file.read(AVATAR_MAX_BYTES + 1)
     if len(data) > AVATAR_MAX_BYTES or not data:
         raise AppError(Err.BAD_REQUEST, "avatar must be 1 byte to 2 MiB")
-    await parts.blobs.put(f"avatars/{user.id}", data, file.content_type or "")
-    async with parts.database.session() as session:
+    await blobs.put(f"avatars/{user.id}", data, file.content_type or "")
+    async with database.session() as session:
         fresh = await session.get(User, user.id)
         assert fresh is not None
         fresh.avatar_url = f"/api/v1/users/{user.id}/avatar"
@@ -113,9 +116,9 @@ async def upload_avatar(file: UploadFile, user: CurrentUser, parts: Parts) -> di
 @router.get(
     "/{user_id}/avatar", response_class=Response, responses={200: {"content": {"image/png": {}}}}
 )
-async def avatar(user_id: int, parts: Parts) -> Response:
+async def avatar(user_id: int, blobs: BlobsDep) -> Response:
     try:
-        data, content_type = await parts.blobs.get(f"avatars/{user_id}")
+        data, content_type = await blobs.get(f"avatars/{user_id}")
     except KeyError:
         raise AppError(Err.NOT_FOUND, "no avatar") from None
     return Response(data, media_type=content_type, headers={"Cache-Control": "max-age=300"})

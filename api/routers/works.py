@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storage.sql.models import Work
 
-from ..deps import CurrentUser, Parts
+from ..deps import CurrentUser, WorksDep
 from ..envelope import success
 from ..schemas import Envelope, Page, PageQuery
-from ..services.works import Member, WorkDetail, Works
+from ..services.works import Member, WorkDetail
 from .chapters import ChapterOut, IdField, IdPath, chapter_out
 
 router = APIRouter(prefix="/works", tags=["works"])
@@ -144,16 +144,16 @@ def detail_out(detail: WorkDetail) -> dict[str, Any]:
 
 
 @router.post("", response_model=Envelope[WorkCreatedOut], status_code=201)
-async def create_work(body: WorkIn, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    work = await Works(parts).create(user, body.model_dump())
+async def create_work(body: WorkIn, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    work = await works.create(user, body.model_dump())
     return success({"work_id": work.id, **work_out(work, "owner")})
 
 
 @router.get("", response_model=Envelope[Page[WorkOut]], summary="Works I own or am a member of")
 async def list_works(
-    query: Annotated[WorkListQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[WorkListQuery, Query()], user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    page = await Works(parts).list(
+    page = await works.list(
         user.id,
         filters={"type": query.type, "status": query.status, "genre": query.genre},
         sort=query.sort,
@@ -169,52 +169,50 @@ async def list_works(
 
 @router.get("/trash", response_model=Envelope[Page[WorkOut]], summary="My works in the trash")
 async def list_trash(
-    query: Annotated[PageQuery, Query()], user: CurrentUser, parts: Parts
+    query: Annotated[PageQuery, Query()], user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    total, works = await Works(parts).list_trash(
-        user.id, offset=query.offset, limit=query.page_size
-    )
-    items = [work_out(work, "owner") for work in works]
+    total, trashed = await works.list_trash(user.id, offset=query.offset, limit=query.page_size)
+    items = [work_out(work, "owner") for work in trashed]
     return success(
         {"total": total, "page": query.page, "page_size": query.page_size, "items": items}
     )
 
 
 @router.get("/{work_id}", response_model=Envelope[WorkDetailOut])
-async def get_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(detail_out(await Works(parts).get(user.id, work_id)))
+async def get_work(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    return success(detail_out(await works.get(user.id, work_id)))
 
 
 @router.patch("/{work_id}", response_model=Envelope[WorkDetailOut], summary="Owner or editor")
 async def update_work(
-    work_id: IdPath, body: WorkPatch, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: WorkPatch, user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     for required in ("title", "status"):
         if changes.get(required, "") is None:
             changes.pop(required)
-    return success(detail_out(await Works(parts).update(user.id, work_id, changes)))
+    return success(detail_out(await works.update(user.id, work_id, changes)))
 
 
 @router.delete("/{work_id}", response_model=Envelope[WorkOut], summary="Move to the trash (owner)")
-async def trash_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(work_out(await Works(parts).trash(user.id, work_id), "owner"))
+async def trash_work(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    return success(work_out(await works.trash(user.id, work_id), "owner"))
 
 
 @router.post("/{work_id}/restore", response_model=Envelope[WorkOut], summary="Out of the trash")
-async def restore_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success(work_out(await Works(parts).restore(user.id, work_id), "owner"))
+async def restore_work(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    return success(work_out(await works.restore(user.id, work_id), "owner"))
 
 
 @router.delete("/{work_id}/purge", response_model=Envelope[None], summary="Delete for good (owner)")
-async def purge_work(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    await Works(parts).purge(user.id, work_id)
+async def purge_work(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    await works.purge(user.id, work_id)
     return success(None)
 
 
 @router.get("/{work_id}/stats", response_model=Envelope[StatsOut])
-async def work_stats(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    work, chapters = await Works(parts).stats(user.id, work_id)
+async def work_stats(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    work, chapters = await works.stats(user.id, work_id)
     progress = None
     if work.target_words:
         progress = round(work.word_count / work.target_words, 4)
@@ -236,25 +234,25 @@ async def work_stats(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[s
 
 
 @router.get("/{work_id}/members", response_model=Envelope[list[MemberOut]])
-async def list_members(work_id: IdPath, user: CurrentUser, parts: Parts) -> dict[str, object]:
-    return success([member_out(m) for m in await Works(parts).members(user.id, work_id)])
+async def list_members(work_id: IdPath, user: CurrentUser, works: WorksDep) -> dict[str, object]:
+    return success([member_out(m) for m in await works.members(user.id, work_id)])
 
 
 @router.post(
     "/{work_id}/members", response_model=Envelope[MemberOut], status_code=201, summary="Owner"
 )
 async def add_member(
-    work_id: IdPath, body: MemberIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: MemberIn, user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    member = await Works(parts).add_member(user.id, work_id, body.username_or_email, body.role)
+    member = await works.add_member(user.id, work_id, body.username_or_email, body.role)
     return success(member_out(member))
 
 
 @router.patch("/{work_id}/members/{member_id}", response_model=Envelope[MemberOut])
 async def change_member(
-    work_id: IdPath, member_id: IdPath, body: RoleIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, member_id: IdPath, body: RoleIn, user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    member = await Works(parts).change_member(user.id, work_id, member_id, body.role)
+    member = await works.change_member(user.id, work_id, member_id, body.role)
     return success(member_out(member))
 
 
@@ -264,9 +262,9 @@ async def change_member(
     summary="Owner removes anyone; a member may remove themselves",
 )
 async def remove_member(
-    work_id: IdPath, member_id: IdPath, user: CurrentUser, parts: Parts
+    work_id: IdPath, member_id: IdPath, user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    await Works(parts).remove_member(user.id, work_id, member_id)
+    await works.remove_member(user.id, work_id, member_id)
     return success(None)
 
 
@@ -276,6 +274,6 @@ async def remove_member(
     summary="Give the work to a member (owner); the old owner stays on as editor",
 )
 async def transfer_work(
-    work_id: IdPath, body: TransferIn, user: CurrentUser, parts: Parts
+    work_id: IdPath, body: TransferIn, user: CurrentUser, works: WorksDep
 ) -> dict[str, object]:
-    return success(detail_out(await Works(parts).transfer(user.id, work_id, body.user_id)))
+    return success(detail_out(await works.transfer(user.id, work_id, body.user_id)))

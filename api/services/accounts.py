@@ -12,13 +12,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.kv.base import KeyValue
+from storage.sql.database import Database
 from storage.sql.models import AccountStatus, RefreshSession, User, VerificationCode
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from ..security.passwords import hash_password, verify_password
-from ..security.tokens import REFRESH, Claims, InvalidToken
-from .mail import Mail
+from ..security.tokens import REFRESH, Claims, InvalidToken, TokenService
+from ..settings import Settings
+from .mail import Mail, Mailer
 
 CODE_ATTEMPTS = 5
 LOGIN_WINDOW_S = 15 * 60
@@ -40,12 +42,16 @@ def _code_hash(email: str, code: str) -> str:
     return hashlib.sha256(f"{email.lower()}:{code}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
 class Accounts:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
+    kv: KeyValue
+    tokens: TokenService
+    mailer: Mailer
+    settings: Settings
 
     async def send_code(self, email: str, purpose: str) -> None:
-        count, left = await self.parts.kv.hit(f"code:{email.lower()}", 60)
+        count, left = await self.kv.hit(f"code:{email.lower()}", 60)
         if count > 1:
             raise AppError(
                 Err.RATE_LIMITED,
@@ -53,17 +59,17 @@ class Accounts:
                 retry_after_s=max(1, math.ceil(left)),
             )
         code = f"{secrets.randbelow(10**6):06d}"
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             session.add(
                 VerificationCode(
                     email=email.lower(),
                     purpose=purpose,
                     code_hash=_code_hash(email, code),
-                    expires_at=_now() + timedelta(seconds=self.parts.settings.code_ttl_s),
+                    expires_at=_now() + timedelta(seconds=self.settings.code_ttl_s),
                 )
             )
-        minutes = self.parts.settings.code_ttl_s // 60
-        await self.parts.mailer.send(
+        minutes = self.settings.code_ttl_s // 60
+        await self.mailer.send(
             Mail(
                 to=email,
                 subject="Inkweave 验证码",
@@ -72,7 +78,7 @@ class Accounts:
         )
 
     async def _consume_code(self, email: str, purpose: str, code: str) -> None:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             record = await session.scalar(
                 select(VerificationCode)
                 .where(
@@ -92,7 +98,7 @@ class Accounts:
             record.consumed_at = _now()
 
     async def register(self, username: str, email: str, password: str, code: str) -> Session:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             taken = await session.scalar(
                 select(User).where(
                     or_(User.username == username, func.lower(User.email) == email.lower())
@@ -105,7 +111,7 @@ class Accounts:
             username=username, email=email.lower(), password_hash=await hash_password(password)
         )
         try:
-            async with self.parts.database.session() as session:
+            async with self.database.session() as session:
                 session.add(user)
         except IntegrityError:  # a concurrent registration won the unique index
             raise AppError(Err.CONFLICT, "username or email just taken") from None
@@ -113,15 +119,15 @@ class Accounts:
 
     async def login(self, account: str, password: str, address: str) -> Session:
         keys = [f"loginfail:acct:{account.lower()}", f"loginfail:ip:{address}"]
-        limit = self.parts.settings.login_failures_per_15_min
+        limit = self.settings.login_failures_per_15_min
         for key in keys:
-            if int(await self.parts.kv.get(key) or 0) >= limit:
+            if int(await self.kv.get(key) or 0) >= limit:
                 raise AppError(
                     Err.LOGIN_THROTTLED,
                     "too many failed sign-ins",
                     retry_after_s=LOGIN_WINDOW_S,
                 )
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await session.scalar(
                 select(User).where(
                     or_(func.lower(User.email) == account.lower(), User.username == account)
@@ -129,18 +135,18 @@ class Accounts:
             )
         if user is None or not await verify_password(user.password_hash, password):
             for key in keys:
-                await self.parts.kv.hit(key, LOGIN_WINDOW_S)
+                await self.kv.hit(key, LOGIN_WINDOW_S)
             raise AppError(Err.BAD_CREDENTIALS)
         if user.status != AccountStatus.ACTIVE:
             raise AppError(Err.ACCOUNT_DISABLED)
-        await self.parts.kv.delete(keys[0])
+        await self.kv.delete(keys[0])
         return await self.start_session(user)
 
     async def start_session(self, user: User, family: str | None = None) -> Session:
-        tokens = self.parts.tokens
+        tokens = self.tokens
         family = family or uuid.uuid4().hex
         refresh_token, refresh_id = tokens.issue_refresh(user.id, family)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             session.add(
                 RefreshSession(
                     id=refresh_id,
@@ -153,10 +159,10 @@ class Accounts:
 
     async def refresh(self, refresh_token: str) -> Session:
         try:
-            claims = self.parts.tokens.decode(refresh_token, REFRESH)
+            claims = self.tokens.decode(refresh_token, REFRESH)
         except InvalidToken as exc:
             raise AppError(Err.UNAUTHENTICATED, str(exc)) from None
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             record = await session.get(RefreshSession, claims.token_id, with_for_update=True)
             if record is None:
                 raise AppError(Err.UNAUTHENTICATED, "unknown refresh token")
@@ -175,16 +181,16 @@ class Accounts:
         return await self.start_session(user, family=record.family_id)
 
     async def logout(self, claims: Claims, refresh_token: str | None) -> None:
-        await self.parts.tokens.revoke(claims)
+        await self.tokens.revoke(claims)
         if not refresh_token:
             return
         try:
-            refresh = self.parts.tokens.decode(refresh_token, REFRESH)
+            refresh = self.tokens.decode(refresh_token, REFRESH)
         except InvalidToken:
             return
         if refresh.subject != claims.subject:
             return
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             await session.execute(
                 update(RefreshSession)
                 .where(RefreshSession.family_id == refresh.family)
@@ -195,7 +201,7 @@ class Accounts:
         if not await verify_password(user.password_hash, old):
             raise AppError(Err.WRONG_PASSWORD)
         new_hash = await hash_password(new)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             await session.execute(
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )

@@ -8,21 +8,22 @@ periodic re-check (`membership_recheck_s`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
+from storage.sql.database import Database
 from storage.sql.models import AccountStatus, RefreshSession, User
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from .membership import PAID_LEVELS, locked_user, utcnow
 from .orders import like_pattern
 
 
+@dataclass(frozen=True, slots=True)
 class Admin:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
 
     async def users(
         self,
@@ -49,7 +50,7 @@ class Admin:
             query = query.where(User.member_level == level)
         if status is not None:
             query = query.where(User.status == status)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
             users = list(
                 await session.scalars(
@@ -61,7 +62,7 @@ class Admin:
         return int(total or 0), users
 
     async def user(self, user_id: int) -> User:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await session.get(User, user_id)
         if user is None:
             raise AppError(Err.NOT_FOUND, f"no user {user_id}")
@@ -85,7 +86,7 @@ class Admin:
             expire_at = expire_at.replace(microsecond=0)
         else:
             expire_at = None
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await locked_user(session, user_id)
             if user is None:
                 raise AppError(Err.NOT_FOUND, f"no user {user_id}")
@@ -98,7 +99,7 @@ class Admin:
         now = now or utcnow()
         if user_id == admin_id:
             raise AppError(Err.CONFLICT, "administrators cannot disable themselves")
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await locked_user(session, user_id)
             if user is None:
                 raise AppError(Err.NOT_FOUND, f"no user {user_id}")

@@ -1,34 +1,36 @@
 """AI tasks as asked for over REST (DESIGN, "AI agents are peers"): permissions, quotas, task rows
 and queueing, and what a member may do with a task afterwards (cancel, accept, reject).
 
-The agents themselves are in `ai_agents.agents`; `run` (a queued task) and `refresh_summaries`
-(the periodic job) are the entry points the job runner calls, handing them this app's parts.
+The agents themselves are in `ai_agents.agents`; the composition root registers their task runner
+and the rolling summaries' refresh with the job system.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pycrdt import Doc, Text
 
 from ai_agents import marks
-from ai_agents.agents import snowflake, summaries
+from ai_agents.agents import snowflake
 from ai_agents.agents.polish import polish_text
-from ai_agents.agents.task_runner import run_task
 from ai_agents.agents.work_notes import load_notes
-from ai_agents.providers.router import AiUnavailable, CallContext
-from jobs.tasks import FINISHED, PROCESSING
+from ai_agents.providers.router import AiUnavailable, CallContext, Router
+from ai_agents.safety import SensitiveWords
+from jobs.runner import TaskRunner
+from jobs.tasks import FINISHED, PROCESSING, TaskStore
 from storage.docs.schema import CONTENT
+from storage.sql.database import Database
 from storage.sql.models import Chapter, Task, User, Work
+from sync_server.rooms import RoomManager
 
-from ..app_parts import Components
 from ..errors import AppError, Err
+from ..quotas import Quotas
 from ..security.roles import role_on_work
-from .agent_ports import agent_ports
 from .membership import effective_level
 from .works import require_write, role_or_404
 
@@ -60,16 +62,6 @@ def task_view(task: Task) -> dict[str, Any]:
     return {"task_id": task.id, **{name: getattr(task, name) for name in TASK_FIELDS}}
 
 
-async def run(parts: Components, task_id: str) -> None:
-    """Run AI task `task_id` once (the job runner's handler for `ai` tasks)."""
-    await run_task(agent_ports(parts), task_id)
-
-
-async def refresh_summaries(parts: Components, *, limit: int = 200) -> int:
-    """The periodic job: offline summaries for stale chapters of long works; how many."""
-    return await summaries.refresh_summaries(parts.database, limit=limit)
-
-
 @contextlib.contextmanager
 def _answered() -> Iterator[None]:
     """A model call made while the client waits: no provider answering is a 503, not a 500."""
@@ -82,16 +74,24 @@ def _answered() -> Iterator[None]:
 Check = Callable[[User, str, int, int | None, Fields], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
 class AiTasks:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
-        # Per task type: refuse a request before it counts against the quota.
-        self._checks: dict[str, Check] = {
+    database: Database
+    quotas: Quotas
+    tasks: TaskStore
+    runner: TaskRunner
+    rooms: RoomManager
+    ai: Router
+    safety: SensitiveWords
+
+    def _check(self, type_: str) -> Check:
+        """What refuses a request of `type_` before it counts against the quota."""
+        return {
             "continue": self._check_continue,
             "convert": self._check_convert,
             "outline": self._check_outline,
             "review": self._check_review,
-        }
+        }[type_]
 
     async def request(self, user: User, type_: str, fields: Fields) -> Task:
         """Queue a task of `type_`; `fields` (the request's) become its params, but for
@@ -100,15 +100,15 @@ class AiTasks:
         work_id = params.pop("work_id")
         chapter_id = params.pop("chapter_id", None)
         level = member_level(user)
-        await self._checks[type_](user, level, work_id, chapter_id, params)
-        await self.parts.quotas.use_ai(user.id, level)
+        await self._check(type_)(user, level, work_id, chapter_id, params)
+        await self.quotas.use_ai(user.id, level)
         return await self._queue(user, type_, work_id, chapter_id, params)
 
     async def _check_continue(
         self, user: User, level: str, work_id: int, chapter_id: int | None, params: Fields
     ) -> None:
         await self._writable_chapter(user, work_id, chapter_id)
-        limit = self.parts.quotas.limits(level).ai_continue_max_chars
+        limit = self.quotas.limits(level).ai_continue_max_chars
         if params["length"] > limit:
             raise AppError(Err.VALIDATION, f"length: at most {limit} characters for level {level}")
 
@@ -131,7 +131,7 @@ class AiTasks:
     async def _check_review(
         self, user: User, level: str, work_id: int, chapter_id: int | None, params: Fields
     ) -> None:
-        await role_or_404(self.parts, user.id, work_id)
+        await role_or_404(self.database, user.id, work_id)
 
     async def polish(
         self,
@@ -154,15 +154,15 @@ class AiTasks:
                 raise AppError(Err.VALIDATION, "start and end: 0 <= start <= end")
             await self._writable_chapter(user, work_id, chapter_id)
         else:
-            await role_or_404(self.parts, user.id, work_id)
+            await role_or_404(self.database, user.id, work_id)
         level = member_level(user)
-        await self.parts.quotas.use_ai(user.id, level)
+        await self.quotas.use_ai(user.id, level)
         with _answered():
             polished = await polish_text(
                 content,
                 style,
-                ai=self.parts.ai,
-                safety=self.parts.safety,
+                ai=self.ai,
+                safety=self.safety,
                 level=level,
                 ctx=CallContext(user.id, work_id, None, "polish"),
             )
@@ -181,35 +181,35 @@ class AiTasks:
     async def snowflake_step(self, user: User, work_id: int, step: int) -> dict[str, Any]:
         """Draft Snowflake step `step` of the work from the earlier ones, and save it."""
         work = await self.writable_work(user, work_id)
-        notes = await load_notes(self.parts.database, work_id)
+        notes = await load_notes(self.database, work_id)
         problem = snowflake.why_not(step, notes)
         if problem is not None:
             raise AppError(Err.VALIDATION, problem)
         level = member_level(user)
-        await self.parts.quotas.use_ai(user.id, level)
+        await self.quotas.use_ai(user.id, level)
         with _answered():
             draft = await snowflake.draft_step(
                 work,
                 step,
                 notes,
-                database=self.parts.database,
-                ai=self.parts.ai,
-                safety=self.parts.safety,
+                database=self.database,
+                ai=self.ai,
+                safety=self.safety,
                 level=level,
                 user_id=user.id,
             )
         return asdict(draft)
 
     async def writable_work(self, user: User, work_id: int) -> Work:
-        require_write(await role_or_404(self.parts, user.id, work_id))
-        async with self.parts.database.session() as session:
+        require_write(await role_or_404(self.database, user.id, work_id))
+        async with self.database.session() as session:
             work = await session.get(Work, work_id)
         assert work is not None
         return work
 
     async def _writable_chapter(self, user: User, work_id: int, chapter_id: int | None) -> Chapter:
-        role = await role_or_404(self.parts, user.id, work_id)
-        async with self.parts.database.session() as session:
+        role = await role_or_404(self.database, user.id, work_id)
+        async with self.database.session() as session:
             chapter = await session.get(Chapter, chapter_id) if chapter_id is not None else None
         if chapter is None or chapter.work_id != work_id:
             raise AppError(Err.NOT_FOUND, f"work {work_id} has no chapter {chapter_id}")
@@ -220,23 +220,23 @@ class AiTasks:
         self, user: User, type_: str, work_id: int, chapter_id: int | None, params: Fields
     ) -> Task:
         params = {**params, "level": member_level(user)}
-        task = await self.parts.tasks.create(
+        task = await self.tasks.create(
             user.id, AI_KIND, type_, work_id=work_id, chapter_id=chapter_id, params=params
         )
-        await self.parts.runner.submit(AI_KIND, task.id)
+        await self.runner.submit(AI_KIND, task.id)
         return task
 
     # Existing tasks -----------------------------------------------------------------------------
 
     async def visible(self, user: User, task_id: str) -> Task:
         """The task, for its owner or a member of its work; 404 alike for missing and hidden."""
-        task = await self.parts.tasks.get(task_id)
+        task = await self.tasks.get(task_id)
         if task is None or task.kind != AI_KIND:
             raise AppError(Err.NOT_FOUND, f"no AI task {task_id}")
         if task.user_id != user.id:
             role = None
             if task.work_id is not None:
-                role = await role_on_work(self.parts.database, user.id, task.work_id)
+                role = await role_on_work(self.database, user.id, task.work_id)
             if role is None:
                 raise AppError(Err.NOT_FOUND, f"no AI task {task_id}")
         return task
@@ -245,14 +245,14 @@ class AiTasks:
         task = await self.visible(user, task_id)
         if task.user_id != user.id:
             assert task.work_id is not None
-            require_write(await role_on_work(self.parts.database, user.id, task.work_id))
+            require_write(await role_on_work(self.database, user.id, task.work_id))
         return task
 
     async def cancel(self, user: User, task_id: str) -> Task:
         task = await self._writable_task(user, task_id)
         if task.status in FINISHED:
             raise AppError(Err.TASK_FINISHED, f"task is already {task.status}")
-        await self.parts.tasks.cancel(task_id)
+        await self.tasks.cancel(task_id)
         return await self.visible(user, task_id)
 
     async def review_text(self, user: User, task_id: str, decision: str) -> Task:
@@ -282,9 +282,9 @@ class AiTasks:
                     at = ranges[0][0]
                     text.insert(marks.utf8_offset(str(text), at), restore)
 
-        async with self.parts.rooms.hold(result["doc"]) as room:
+        async with self.rooms.hold(result["doc"]) as room:
             await room.change(edit)
-        await self.parts.tasks.update_result(
+        await self.tasks.update_result(
             task_id, {**result, "review": decision, "reviewed_chars": changed}
         )
         return await self.visible(user, task_id)

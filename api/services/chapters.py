@@ -17,14 +17,15 @@ from uuid import uuid4
 from pycrdt import Doc, Map, Text
 from sqlalchemy import func, select
 
-from storage.docs.base import VersionInfo, VersionNotFound
+from storage.docs.base import DocStore, VersionInfo, VersionNotFound
 from storage.docs.merge import read_state
 from storage.docs.restore import apply_state, set_content
 from storage.docs.schema import CONTENT, META
+from storage.sql.database import Database
 from storage.sql.models import Chapter, User
 from storage.text.wordcount import count_words
+from sync_server.rooms import RoomManager
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from ..security.roles import role_on_work
 from .counters import lock_counters, recount_user, recount_work
@@ -70,19 +71,21 @@ class VersionText:
     meta: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
 class Chapters:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
+    store: DocStore
+    rooms: RoomManager
 
     # Access ---------------------------------------------------------------------------------
 
     async def _chapter(self, user_id: int, chapter_id: int) -> tuple[Chapter, str]:
         """The chapter and the caller's role; 404 alike for missing and not-yours."""
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             chapter = await session.get(Chapter, chapter_id)
         role = None
         if chapter is not None:
-            role = await role_on_work(self.parts.database, user_id, chapter.work_id)
+            role = await role_on_work(self.database, user_id, chapter.work_id)
         if chapter is None or role is None:
             raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
         return chapter, role
@@ -95,8 +98,8 @@ class Chapters:
     # Rows -----------------------------------------------------------------------------------
 
     async def list(self, user_id: int, work_id: int) -> list[Chapter]:
-        await role_or_404(self.parts, user_id, work_id)
-        async with self.parts.database.session() as session:
+        await role_or_404(self.database, user_id, work_id)
+        async with self.database.session() as session:
             return list(
                 await session.scalars(
                     select(Chapter)
@@ -109,8 +112,8 @@ class Chapters:
         return (await self._chapter(user_id, chapter_id))[0]
 
     async def create(self, user_id: int, work_id: int, title: str | None) -> Chapter:
-        require_write(await role_or_404(self.parts, user_id, work_id))
-        async with self.parts.database.session() as session:
+        require_write(await role_or_404(self.database, user_id, work_id))
+        async with self.database.session() as session:
             work = await lock_counters(session, work_id=work_id)  # serialises numbering too
             if work is None:
                 raise AppError(Err.NOT_FOUND, f"no work {work_id}")
@@ -137,7 +140,7 @@ class Chapters:
 
     async def rename(self, user_id: int, chapter_id: int, title: str) -> Chapter:
         chapter = await self._writable(user_id, chapter_id)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             fresh = await session.get(Chapter, chapter.id)
             if fresh is None:
                 raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
@@ -145,8 +148,8 @@ class Chapters:
         return fresh
 
     async def reorder(self, user_id: int, work_id: int, chapter_ids: list[int]) -> list[Chapter]:
-        require_write(await role_or_404(self.parts, user_id, work_id))
-        async with self.parts.database.session() as session:
+        require_write(await role_or_404(self.database, user_id, work_id))
+        async with self.database.session() as session:
             await lock_counters(session, work_id=work_id)
             chapters = {
                 c.id: c
@@ -166,7 +169,7 @@ class Chapters:
     async def delete(self, user_id: int, chapter_id: int) -> None:
         """Remove a chapter; the ones after it move up. Its CRDT log stays, unreachable."""
         chapter = await self._writable(user_id, chapter_id)
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             work = await lock_counters(session, work_id=chapter.work_id)
             doomed = await session.get(Chapter, chapter.id)
             if work is None or doomed is None:
@@ -190,7 +193,7 @@ class Chapters:
 
     async def content(self, user_id: int, chapter_id: int) -> Content:
         chapter, role = await self._chapter(user_id, chapter_id)
-        async with self.parts.rooms.hold(chapter.content_id) as room:
+        async with self.rooms.hold(chapter.content_id) as room:
             text = str(room.doc.get(CONTENT, type=Text))
             meta = room.doc.get(META, type=Map).to_py() or {}
         return Content(chapter, role, text, meta)
@@ -203,13 +206,13 @@ class Chapters:
         if chapter.work_id != work_id:
             raise AppError(Err.NOT_FOUND, f"work {work_id} has no chapter {chapter_id}")
         require_write(role)
-        async with self.parts.rooms.hold(chapter.content_id) as room:
+        async with self.rooms.hold(chapter.content_id) as room:
             changed = await room.change(set_content(content))
             text = str(room.doc.get(CONTENT, type=Text))
         version = None
         if not auto_save:
             stamp = now().strftime("%Y-%m-%d %H:%M:%S")
-            version = await self.parts.store.create_version(
+            version = await self.store.create_version(
                 chapter.content_id, f"手动保存 {stamp}", author=user.username
             )
         return Saved(chapter, changed, count_words(text), now(), version)
@@ -218,18 +221,18 @@ class Chapters:
 
     async def create_version(self, user: User, chapter_id: int, name: str) -> VersionInfo:
         chapter = await self._writable(user.id, chapter_id)
-        return await self.parts.store.create_version(chapter.content_id, name, author=user.username)
+        return await self.store.create_version(chapter.content_id, name, author=user.username)
 
     async def versions(self, user_id: int, chapter_id: int) -> list[VersionInfo]:
         chapter, _role = await self._chapter(user_id, chapter_id)
-        return await self.parts.store.list_versions(chapter.content_id)
+        return await self.store.list_versions(chapter.content_id)
 
     async def _version_state(self, chapter: Chapter, version_id: int) -> tuple[VersionInfo, bytes]:
         try:
-            state = await self.parts.store.read_version(chapter.content_id, version_id)
+            state = await self.store.read_version(chapter.content_id, version_id)
         except VersionNotFound:
             raise AppError(Err.NOT_FOUND, f"this chapter has no version {version_id}") from None
-        infos = await self.parts.store.list_versions(chapter.content_id)
+        infos = await self.store.list_versions(chapter.content_id)
         info = next((i for i in infos if i.id == version_id), None)
         if info is None:
             raise AppError(Err.NOT_FOUND, f"this chapter has no version {version_id}")
@@ -248,7 +251,7 @@ class Chapters:
         chapter, role = await self._chapter(user_id, chapter_id)
         require_write(role)
         info, state = await self._version_state(chapter, version_id)
-        async with self.parts.rooms.hold(chapter.content_id) as room:
+        async with self.rooms.hold(chapter.content_id) as room:
             changed = await room.change(restore_state(state))
             text = str(room.doc.get(CONTENT, type=Text))
             meta = room.doc.get(META, type=Map).to_py() or {}

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobs.exports import content_disposition
+from storage.blobs.base import BlobStore
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 
 _LINK_CONTEXT = b"inkweave download link v1\x00"
@@ -71,17 +71,31 @@ def open_download(secret: str, token: str, *, now: float | None = None) -> Downl
     return grant
 
 
-def download_link(parts: Components, result: dict[str, Any], base_url: str) -> tuple[str, str]:
-    """A fresh link to a finished export's file, and when it expires (ISO 8601, UTC)."""
-    expires_at = int(time.time()) + parts.settings.download_link_ttl_s
-    grant = DownloadGrant(result["blob_key"], result["filename"], result["media_type"], expires_at)
-    url = parts.blobs.presigned_get(
-        grant.key,
-        parts.settings.download_link_ttl_s,
-        content_disposition=content_disposition(grant.filename),
-        content_type=grant.media_type,
-    )
-    if url is None:
-        token = sign_download(parts.settings.resolved_secret_key(), grant)
-        url = f"{base_url.rstrip('/')}/api/v1/export/download/{token}"
-    return url, datetime.fromtimestamp(expires_at, UTC).isoformat().replace("+00:00", "Z")
+@dataclass(frozen=True, slots=True)
+class DownloadLinks:
+    """Links to exports' files in `blobs`, valid for `ttl_s`, signed with `secret`."""
+
+    blobs: BlobStore
+    secret: str
+    ttl_s: int
+
+    def link(self, result: dict[str, Any], base_url: str) -> tuple[str, str]:
+        """A fresh link to a finished export's file, and when it expires (ISO 8601, UTC)."""
+        expires_at = int(time.time()) + self.ttl_s
+        grant = DownloadGrant(
+            result["blob_key"], result["filename"], result["media_type"], expires_at
+        )
+        url = self.blobs.presigned_get(
+            grant.key,
+            self.ttl_s,
+            content_disposition=content_disposition(grant.filename),
+            content_type=grant.media_type,
+        )
+        if url is None:
+            token = sign_download(self.secret, grant)
+            url = f"{base_url.rstrip('/')}/api/v1/export/download/{token}"
+        return url, datetime.fromtimestamp(expires_at, UTC).isoformat().replace("+00:00", "Z")
+
+    def open(self, token: str) -> DownloadGrant:
+        """The grant a link of ours carries (403 when forged or altered, 410 when expired)."""
+        return open_download(self.secret, token)

@@ -3,18 +3,21 @@ notice when the file is ready. Rendering is `jobs.exports`; links are `download_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from jobs.exports import FORMATS
-from jobs.tasks import COMPLETED
+from jobs.runner import TaskRunner
+from jobs.tasks import COMPLETED, TaskStore
+from storage.sql.database import Database
 from storage.sql.models import Chapter, Task, User, Work
 
-from ..app_parts import Components
 from ..errors import AppError, Err
-from .download_links import download_link
-from .notifications import notify_quietly
+from ..quotas import Quotas
+from .download_links import DownloadLinks
+from .notifications import Notifier
 from .transfers import level_now, result_of, task_view
 from .works import role_or_404
 
@@ -22,9 +25,12 @@ EXPORT = "export"
 FORMAT_LABELS = {"txt": "TXT", "word": "Word", "pdf": "PDF", "fountain": "Fountain"}
 
 
+@dataclass(frozen=True, slots=True)
 class Exports:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
+    quotas: Quotas
+    tasks: TaskStore
+    runner: TaskRunner
 
     async def request(
         self,
@@ -34,19 +40,19 @@ class Exports:
         options: dict[str, Any],
         chapter_ids: list[int] | None,
     ) -> Task:
-        await role_or_404(self.parts, user.id, work_id)  # any member may export what they read
+        await role_or_404(self.database, user.id, work_id)  # any member may export what they read
         work = await self._work_with(work_id, chapter_ids)
         if FORMATS[fmt].scripts_only and work.type != "script":
             raise AppError(Err.FORMAT_NOT_FOR_WORK, f"{fmt} is for scripts; this is a {work.type}")
-        await self.parts.quotas.use_export(user.id, level_now(user))
+        await self.quotas.use_export(user.id, level_now(user))
         params = {"format": fmt, "options": options, "chapter_ids": chapter_ids or None}
-        task = await self.parts.tasks.create(user.id, EXPORT, fmt, work_id=work_id, params=params)
-        await self.parts.runner.submit(EXPORT, task.id)
+        task = await self.tasks.create(user.id, EXPORT, fmt, work_id=work_id, params=params)
+        await self.runner.submit(EXPORT, task.id)
         return task
 
     async def _work_with(self, work_id: int, chapter_ids: list[int] | None) -> Work:
         """The work; 404 when it lacks one of `chapter_ids`."""
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             work = await session.get(Work, work_id)
             assert work is not None
             if chapter_ids:
@@ -63,7 +69,7 @@ class Exports:
         return work
 
 
-def export_view(parts: Components, task: Task, base_url: str) -> dict[str, Any]:
+def export_view(links: DownloadLinks, task: Task, base_url: str) -> dict[str, Any]:
     result = result_of(task)
     view = task_view(task)
     view.update(format=task.type, filename=result.get("filename"), size=result.get("size"))
@@ -71,15 +77,14 @@ def export_view(parts: Components, task: Task, base_url: str) -> dict[str, Any]:
     if task.status == COMPLETED and result.get("removed"):
         view["error"] = "the file was deleted after INKWEAVE_EXPORT_RETENTION_S: export again"
     elif task.status == COMPLETED and result.get("blob_key"):
-        view["download_url"], view["expire_at"] = download_link(parts, result, base_url)
+        view["download_url"], view["expire_at"] = links.link(result, base_url)
     return view
 
 
-async def notify_exported(parts: Components, task: Task) -> None:
+async def notify_exported(notifier: Notifier, task: Task) -> None:
     """Tell the owner that an export's file is ready."""
     result, fmt = result_of(task), task.type
-    await notify_quietly(
-        parts,
+    await notifier.notify_quietly(
         task.user_id,
         EXPORT,
         f"《{result.get('title', '')}》导出完成",

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from jobs.imports import ImportedWork, parse
 from jobs.progress import ProgressPump
+from jobs.tasks import TaskStore
+from storage.blobs.base import BlobStore
 from storage.docs.restore import set_content
+from storage.sql.database import Database
 from storage.sql.models import User
+from sync_server.rooms import RoomManager
 
-from ..app_parts import Components
 from ..errors import AppError
+from ..projection import Projector
 from .chapters import Chapters
 from .works import Works
 
@@ -34,52 +39,62 @@ def upload_key(task_id: str) -> str:
     return f"imports/{task_id}.upload"
 
 
-async def _discard_partial_work(parts: Components, user_id: int, result: Any) -> None:
-    work_id = result.get("work_id") if isinstance(result, dict) else None
-    if work_id is None:
-        return
-    with contextlib.suppress(AppError):  # already gone
-        await Works(parts).purge(user_id, int(work_id))
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """The `import` task handler: parses the upload in `blobs`, creates the work through `works`
+    and `chapters`, writes each chapter's text through its room and projects it."""
 
+    database: Database
+    tasks: TaskStore
+    blobs: BlobStore
+    rooms: RoomManager
+    projection: Projector
+    works: Works
+    chapters: Chapters
 
-async def _write_chapters(
-    parts: Components, user_id: int, work_id: int, imported: ImportedWork, pump: ProgressPump
-) -> int:
-    chapters = Chapters(parts)
-    total = len(imported.chapters)
-    for done, source in enumerate(imported.chapters, start=1):
-        chapter = await chapters.create(user_id, work_id, source.title)
-        async with parts.rooms.hold(chapter.content_id) as room:
-            await room.change(set_content(source.text))
-        await parts.projection.rebuild(chapter.id)
-        pump(100 * done // total)
-    return total
+    async def __call__(self, task_id: str) -> bool:
+        """Run import task `task_id`; True when this call completed it."""
+        tasks = self.tasks
+        if not await tasks.start(task_id):
+            return False
+        task = await tasks.get(task_id)
+        assert task is not None
+        await self._discard_partial_work(task.user_id, task.result)
+        params: dict[str, Any] = task.params
+        filename = params["filename"]
+        data, _type = await self.blobs.get(upload_key(task_id))
+        async with ProgressPump(tasks, task_id, end=PARSE_SHARE) as pump:
+            imported = await asyncio.to_thread(parse, filename, data, pump)
+        async with self.database.session() as session:
+            owner = await session.get(User, task.user_id)
+        if owner is None:
+            raise LookupError(f"user {task.user_id} no longer exists")
+        title = (params.get("title") or imported.title or filename)[:200]
+        work = await self.works.create(owner, {"title": title, "type": imported.kind})
+        await tasks.progress(task_id, PARSE_SHARE, result={"work_id": work.id}, work_id=work.id)
+        async with ProgressPump(tasks, task_id, start=PARSE_SHARE) as pump:
+            count = await self._write_chapters(owner.id, work.id, imported, pump)
+        result = {"work_id": work.id, "title": title, "kind": imported.kind, "chapters": count}
+        if not await tasks.complete(task_id, result, work_id=work.id):
+            return False
+        await self.blobs.delete(upload_key(task_id))
+        return True
 
+    async def _discard_partial_work(self, user_id: int, result: Any) -> None:
+        work_id = result.get("work_id") if isinstance(result, dict) else None
+        if work_id is None:
+            return
+        with contextlib.suppress(AppError):  # already gone
+            await self.works.purge(user_id, int(work_id))
 
-async def run(parts: Components, task_id: str) -> bool:
-    """Run import task `task_id`; True when this call completed it."""
-    tasks = parts.tasks
-    if not await tasks.start(task_id):
-        return False
-    task = await tasks.get(task_id)
-    assert task is not None
-    await _discard_partial_work(parts, task.user_id, task.result)
-    params: dict[str, Any] = task.params
-    filename = params["filename"]
-    data, _type = await parts.blobs.get(upload_key(task_id))
-    async with ProgressPump(tasks, task_id, end=PARSE_SHARE) as pump:
-        imported = await asyncio.to_thread(parse, filename, data, pump)
-    async with parts.database.session() as session:
-        owner = await session.get(User, task.user_id)
-    if owner is None:
-        raise LookupError(f"user {task.user_id} no longer exists")
-    title = (params.get("title") or imported.title or filename)[:200]
-    work = await Works(parts).create(owner, {"title": title, "type": imported.kind})
-    await tasks.progress(task_id, PARSE_SHARE, result={"work_id": work.id}, work_id=work.id)
-    async with ProgressPump(tasks, task_id, start=PARSE_SHARE) as pump:
-        count = await _write_chapters(parts, owner.id, work.id, imported, pump)
-    result = {"work_id": work.id, "title": title, "kind": imported.kind, "chapters": count}
-    if not await tasks.complete(task_id, result, work_id=work.id):
-        return False
-    await parts.blobs.delete(upload_key(task_id))
-    return True
+    async def _write_chapters(
+        self, user_id: int, work_id: int, imported: ImportedWork, pump: ProgressPump
+    ) -> int:
+        total = len(imported.chapters)
+        for done, source in enumerate(imported.chapters, start=1):
+            chapter = await self.chapters.create(user_id, work_id, source.title)
+            async with self.rooms.hold(chapter.content_id) as room:
+                await room.change(set_content(source.text))
+            await self.projection.rebuild(chapter.id)
+            pump(100 * done // total)
+        return total

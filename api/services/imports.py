@@ -4,26 +4,35 @@ view, and the notice when the new work is ready. The job itself is `import_job`;
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from jobs.imports import PARSERS
+from jobs.runner import TaskRunner
+from jobs.tasks import TaskStore
+from storage.blobs.base import BlobStore
+from storage.sql.database import Database
 from storage.sql.models import Task, User
 
-from ..app_parts import Components
 from ..errors import AppError, Err
+from ..quotas import Quotas
 from .import_job import upload_key
 from .membership import live_works
-from .notifications import notify_quietly
+from .notifications import Notifier
 from .transfers import level_now, result_of, task_view
 
 IMPORT = "import"
 KIND_LABELS = {"novel": "小说", "script": "剧本"}
 
 
+@dataclass(frozen=True, slots=True)
 class Imports:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
+    quotas: Quotas
+    tasks: TaskStore
+    runner: TaskRunner
+    blobs: BlobStore
 
     async def request(self, user: User, filename: str, data: bytes, title: str | None) -> Task:
         extension = PurePath(filename).suffix.lower()
@@ -36,17 +45,17 @@ class Imports:
             raise AppError(Err.IMPORT_REFUSED, "the file is empty")
         await self._within_works_limit(user)
         params = {"filename": PurePath(filename).name[:200], "title": title, "size": len(data)}
-        task = await self.parts.tasks.create(user.id, IMPORT, extension.lstrip("."), params=params)
-        await self.parts.blobs.put(upload_key(task.id), data, "application/octet-stream")
-        await self.parts.runner.submit(IMPORT, task.id)
+        task = await self.tasks.create(user.id, IMPORT, extension.lstrip("."), params=params)
+        await self.blobs.put(upload_key(task.id), data, "application/octet-stream")
+        await self.runner.submit(IMPORT, task.id)
         return task
 
     async def _within_works_limit(self, user: User) -> None:
         level = level_now(user)
-        limit = self.parts.quotas.limits(level).works
+        limit = self.quotas.limits(level).works
         if limit is None:
             return
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             if await live_works(session, user.id) >= limit:
                 raise AppError(Err.WORKS_LIMIT, f"level {level} may keep {limit} works")
 
@@ -62,12 +71,11 @@ def import_view(task: Task) -> dict[str, Any]:
     return view
 
 
-async def notify_imported(parts: Components, task: Task) -> None:
+async def notify_imported(notifier: Notifier, task: Task) -> None:
     """Tell the owner that an import became a work."""
     result = result_of(task)
     kind = KIND_LABELS.get(result.get("kind", ""), "作品")
-    await notify_quietly(
-        parts,
+    await notifier.notify_quietly(
         task.user_id,
         IMPORT,
         f"《{result.get('title', '')}》导入完成",

@@ -28,11 +28,11 @@ class Mailer(Protocol):
     async def send(self, mail: Mail) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
 class OutboxMailer:
     """Appends one JSON line per message to `outbox.jsonl` (read it to get codes locally)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    path: Path
 
     async def send(self, mail: Mail) -> None:
         line = json.dumps({**asdict(mail), "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.sql.database import Database
 from storage.sql.models import Material, SearchTerm
 from storage.text.terms import terms
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from .search_index import reindex, remove
 
@@ -238,14 +238,14 @@ async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[i
     return len(added), changed
 
 
-async def seed_system_materials(parts: Components) -> None:
+async def seed_system_materials(database: Database) -> None:
     """Insert the starter library once: keyed on (title, type) among system materials.
 
     A second start inserts nothing. On MySQL/MariaDB a named lock keeps several processes starting
     at once from inserting the same entries twice; SQLite serialises writers by itself.
     """
     entries = load_seed()
-    engine = parts.database.engine
+    engine = database.engine
     locked = engine.dialect.name in ("mysql", "mariadb")
     async with engine.connect() as connection:
         if locked:

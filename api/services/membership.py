@@ -34,11 +34,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.sql.database import Database
 from storage.sql.models import Order, User, Work
 
-from ..app_parts import Components
 from ..payments.base import to_minor
-from ..quotas import LEVELS, as_dict
+from ..quotas import LEVELS, Quotas, as_dict
 from ..settings import Settings
 
 PAID_LEVELS = ("basic", "premium")
@@ -229,7 +229,7 @@ async def live_works(session: AsyncSession, user_id: int) -> int:
     return int(count or 0)
 
 
-def plans_view(plans: PlanTable, parts: Components) -> dict[str, Any]:
+def plans_view(plans: PlanTable, quotas: Quotas) -> dict[str, Any]:
     levels = []
     for level in ("free", *PAID_LEVELS):
         prices = [
@@ -249,22 +249,23 @@ def plans_view(plans: PlanTable, parts: Components) -> dict[str, Any]:
                 "level": level,
                 "name": LEVEL_NAMES[level][0],
                 "name_en": LEVEL_NAMES[level][1],
-                "limits": as_dict(parts.quotas.limits(level)),
+                "limits": as_dict(quotas.limits(level)),
                 "prices": prices,
             }
         )
     return {"currency": plans.currency, "levels": levels}
 
 
+@dataclass(frozen=True, slots=True)
 class Membership:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
-        self.plans = plan_table(parts.settings)
+    database: Database
+    quotas: Quotas
+    plans: PlanTable
 
     async def overview(self, user_id: int, now: datetime | None = None) -> dict[str, Any]:
         """`GET /membership`: level in force, expiry, the plan behind it, limits, usage."""
         now = now or utcnow()
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await session.get(User, user_id)
             assert user is not None
             works = await live_works(session, user_id)
@@ -279,8 +280,8 @@ class Membership:
                 .limit(1)
             )
         level = effective_level(user.member_level, user.member_expire_at, now)
-        limits = self.parts.quotas.limits(level)
-        quotas = self.parts.quotas
+        limits = self.quotas.limits(level)
+        quotas = self.quotas
         ai_today = await quotas.used_today(user_id, "ai", now)
         exports_today = await quotas.used_today(user_id, "export", now)
 

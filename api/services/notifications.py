@@ -1,12 +1,12 @@
 """Notifications (brief §1.2.7): stored per user, pushed live, the important ones emailed.
 
-`notify(parts, user_id, kind, title, body, data)` is the one way in, from any process: it stores
+`Notifier.notify(user_id, kind, title, body, data)` is the one way in, from any process: it stores
 the notification, pushes it to the user's open `/api/v1/notifications/ws` sockets, and emails it
 when its kind is one of `notification_email_kinds`.
 
 Live delivery has two legs. In this process a `LiveHub` hands it to every socket of the user
 (thread-safe: job threads and the app may run on different loops). Other processes and nodes get
-it over the bus (`parts.bus`, Redis in production) on the channel `notify:{user_id}`; a node
+it over the bus (Redis in production) on the channel `notify:{user_id}`; a node
 drops what its own process published, and every socket drops a notification it already has, so
 each one arrives once however many ways it travelled.
 """
@@ -21,15 +21,18 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 
+from storage.bus.base import Bus
+from storage.sql.database import Database
 from storage.sql.models import Notification, Task, User
 
-from ..app_parts import Components
-from .mail import Mail
+from ..settings import Settings
+from .mail import Mail, Mailer
 
 log = logging.getLogger(__name__)
 
@@ -122,38 +125,106 @@ def bus_handler(listener: Listener) -> Callable[[bytes], None]:
     return handle
 
 
-async def publish(parts: Components, user_id: int, view: dict[str, Any]) -> None:
-    HUB.deliver(user_id, view)
-    payload = json.dumps({"origin": PROCESS_ID, "notification": view}, ensure_ascii=False)
-    await parts.bus.publish(channel(user_id), payload.encode())
+class Notifier:
+    """The one way in, from any process: `notify` stores a notification, pushes it live, emails it
+    if its kind is important."""
 
+    def __init__(self, database: Database, bus: Bus, mailer: Mailer, settings: Settings) -> None:
+        self.database = database
+        self.bus = bus
+        self.mailer = mailer
+        self.email_kinds = (
+            frozenset(settings.notification_email_kinds)
+            if settings.notification_email
+            else frozenset()
+        )
 
-# Email ----------------------------------------------------------------------------------------
+    async def publish(self, user_id: int, view: dict[str, Any]) -> None:
+        HUB.deliver(user_id, view)
+        payload = json.dumps({"origin": PROCESS_ID, "notification": view}, ensure_ascii=False)
+        await self.bus.publish(channel(user_id), payload.encode())
 
+    def should_email(self, kind: str) -> bool:
+        return kind in self.email_kinds
 
-def should_email(parts: Components, kind: str) -> bool:
-    settings = parts.settings
-    return bool(settings.notification_email) and kind in settings.notification_email_kinds
+    async def _email(self, notification_id: int, user_id: int, title: str, body: str) -> None:
+        try:
+            async with self.database.session() as session:
+                address = await session.scalar(select(User.email).where(User.id == user_id))
+            if not address:
+                return
+            text = f"{title}\n\n{body}\n\n—— Inkweave" if body else f"{title}\n\n—— Inkweave"
+            await self.mailer.send(Mail(to=address, subject=f"Inkweave：{title}", body=text))
+            async with self.database.session() as session:
+                await session.execute(
+                    update(Notification)
+                    .where(Notification.id == notification_id)
+                    .values(emailed_at=datetime.now(UTC))
+                )
+        except Exception:
+            log.exception("could not email a notification", extra={"notification": notification_id})
 
+    async def notify(
+        self,
+        user_id: int,
+        kind: str,
+        title: str,
+        body: str = "",
+        data: dict[str, Any] | None = None,
+        *,
+        email: bool | None = None,
+    ) -> dict[str, Any]:
+        """Store a notification for `user_id`, push it live, email it if its kind is important.
 
-async def _email(
-    parts: Components, notification_id: int, user_id: int, title: str, body: str
-) -> None:
-    try:
-        async with parts.database.session() as session:
-            address = await session.scalar(select(User.email).where(User.id == user_id))
-        if not address:
-            return
-        text = f"{title}\n\n{body}\n\n—— Inkweave" if body else f"{title}\n\n—— Inkweave"
-        await parts.mailer.send(Mail(to=address, subject=f"Inkweave：{title}", body=text))
-        async with parts.database.session() as session:
-            await session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id)
-                .values(emailed_at=datetime.now(UTC))
-            )
-    except Exception:
-        log.exception("could not email a notification", extra={"notification": notification_id})
+        `email` overrides the configured choice for this one. The email goes out in the
+        background: the caller (a request, a job) does not wait for the SMTP server.
+        """
+        row = Notification(
+            user_id=user_id,
+            kind=kind[:30],
+            title=title[:200],
+            body=body,
+            data=data or {},
+            created_at=datetime.now(UTC),
+        )
+        async with self.database.session() as session:
+            session.add(row)
+            await session.flush()
+            view = notification_view(row)
+        try:
+            await self.publish(user_id, view)
+        except Exception:
+            log.exception("could not push a notification", extra={"notification": view["id"]})
+        if email if email is not None else self.should_email(kind):
+            job = asyncio.create_task(self._email(view["id"], user_id, title, body))
+            _background.add(job)
+            job.add_done_callback(_background.discard)
+        return view
+
+    async def notify_quietly(
+        self,
+        user_id: int,
+        kind: str,
+        title: str,
+        body: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """`notify` for callers whose own work must not fail because of it (logged instead)."""
+        try:
+            return await self.notify(user_id, kind, title, body, data)
+        except Exception:
+            log.exception("could not notify", extra={"user_id": user_id, "kind": kind})
+            return None
+
+    async def task_failed(self, task: Task, error: str) -> None:
+        """The owner of a task that failed for good is told why."""
+        await self.notify_quietly(
+            task.user_id,
+            _TASK_KINDS.get(task.kind, "system"),
+            _FAILED_TITLES.get(task.kind, "任务失败"),
+            error,
+            {"task_id": task.id, "work_id": task.work_id, "status": "failed", "type": task.type},
+        )
 
 
 async def drain_emails() -> None:
@@ -164,85 +235,18 @@ async def drain_emails() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-# The way in -----------------------------------------------------------------------------------
-
-
-async def notify(
-    parts: Components,
-    user_id: int,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    *,
-    email: bool | None = None,
-) -> dict[str, Any]:
-    """Store a notification for `user_id`, push it live, email it if its kind is important.
-
-    `email` overrides the configured choice for this one. The email goes out in the background:
-    the caller (a request, a job) does not wait for the SMTP server.
-    """
-    row = Notification(
-        user_id=user_id,
-        kind=kind[:30],
-        title=title[:200],
-        body=body,
-        data=data or {},
-        created_at=datetime.now(UTC),
-    )
-    async with parts.database.session() as session:
-        session.add(row)
-        await session.flush()
-        view = notification_view(row)
-    try:
-        await publish(parts, user_id, view)
-    except Exception:
-        log.exception("could not push a notification", extra={"notification": view["id"]})
-    if email if email is not None else should_email(parts, kind):
-        job = asyncio.create_task(_email(parts, view["id"], user_id, title, body))
-        _background.add(job)
-        job.add_done_callback(_background.discard)
-    return view
-
-
-async def notify_quietly(
-    parts: Components,
-    user_id: int,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any] | None:
-    """`notify` for callers whose own work must not fail because of it (logged instead)."""
-    try:
-        return await notify(parts, user_id, kind, title, body, data)
-    except Exception:
-        log.exception("could not notify", extra={"user_id": user_id, "kind": kind})
-        return None
-
-
 _FAILED_TITLES = {"export": "导出失败", "import": "导入失败", "ai": "AI 任务失败"}
 _TASK_KINDS = {"export": "export", "import": "import", "ai": "ai_task"}
-
-
-async def notify_task_failed(parts: Components, task: Task, error: str) -> None:
-    """The job system's failure hook: the owner of a task that failed for good is told why."""
-    await notify_quietly(
-        parts,
-        task.user_id,
-        _TASK_KINDS.get(task.kind, "system"),
-        _FAILED_TITLES.get(task.kind, "任务失败"),
-        error,
-        {"task_id": task.id, "work_id": task.work_id, "status": "failed", "type": task.type},
-    )
 
 
 # Reading and marking --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class Notifications:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    """A user's stored notifications: listed, counted, marked read."""
+
+    database: Database
 
     async def list(
         self, user_id: int, *, offset: int, limit: int, unread_only: bool = False
@@ -250,7 +254,7 @@ class Notifications:
         where = [Notification.user_id == user_id]
         if unread_only:
             where.append(Notification.read_at.is_(None))
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             total = await session.scalar(select(func.count(Notification.id)).where(*where))
             rows = list(
                 await session.scalars(
@@ -264,7 +268,7 @@ class Notifications:
         return int(total or 0), rows
 
     async def unread_count(self, user_id: int) -> int:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             count = await session.scalar(
                 select(func.count(Notification.id)).where(
                     Notification.user_id == user_id, Notification.read_at.is_(None)
@@ -277,7 +281,7 @@ class Notifications:
         changed."""
         if not ids:
             return 0
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             result = await session.execute(
                 update(Notification)
                 .where(
@@ -290,7 +294,7 @@ class Notifications:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def mark_all_read(self, user_id: int) -> int:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             result = await session.execute(
                 update(Notification)
                 .where(Notification.user_id == user_id, Notification.read_at.is_(None))
@@ -299,6 +303,6 @@ class Notifications:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def get(self, user_id: int, notification_id: int) -> Notification | None:
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             row = await session.get(Notification, notification_id)
         return row if row is not None and row.user_id == user_id else None

@@ -34,11 +34,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.kv.base import KeyValue
+from storage.sql.database import Database
 from storage.sql.models import AccountStatus, OidcIdentity, User
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from ..security.passwords import hash_password
+from ..settings import Settings
 from .accounts import Accounts, Session
 
 log = logging.getLogger(__name__)
@@ -130,9 +132,13 @@ def _http() -> httpx.AsyncClient:
 
 
 class OidcSignIn:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
-        settings = parts.settings
+    def __init__(
+        self, database: Database, kv: KeyValue, settings: Settings, accounts: Accounts
+    ) -> None:
+        self.database = database
+        self.kv = kv
+        self.settings = settings
+        self.accounts = accounts
         if not settings.oidc_issuer:
             raise AppError(Err.NOT_FOUND, "sign-in with OpenID Connect is not configured")
         if not settings.oidc_client_id:
@@ -143,7 +149,7 @@ class OidcSignIn:
 
     @property
     def redirect_uri(self) -> str:
-        return self.parts.settings.public_url.rstrip("/") + CALLBACK_PATH
+        return self.settings.public_url.rstrip("/") + CALLBACK_PATH
 
     # ---- provider metadata -------------------------------------------------------------------
 
@@ -160,7 +166,7 @@ class OidcSignIn:
 
     async def _metadata(self, client: httpx.AsyncClient) -> dict[str, Any]:
         key = f"oidc:meta:{self.issuer}"
-        cached = await self.parts.kv.get(key)
+        cached = await self.kv.get(key)
         if cached:
             return json.loads(cached)
         url = f"{self.issuer}/.well-known/openid-configuration"
@@ -170,18 +176,18 @@ class OidcSignIn:
         for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(meta.get(field), str):
                 raise _Upstream(f"discovery document has no {field}")
-        await self.parts.kv.set(key, json.dumps(meta), METADATA_TTL_S)
+        await self.kv.set(key, json.dumps(meta), METADATA_TTL_S)
         return meta
 
     async def _jwks(
         self, client: httpx.AsyncClient, meta: dict[str, Any], *, fresh: bool = False
     ) -> KeySet:
         key = f"oidc:jwks:{self.issuer}"
-        cached = None if fresh else await self.parts.kv.get(key)
+        cached = None if fresh else await self.kv.get(key)
         data = json.loads(cached) if cached else None
         if data is None:
             data = await self._get_json(client, meta["jwks_uri"], "JWKS")
-            await self.parts.kv.set(key, json.dumps(data), METADATA_TTL_S)
+            await self.kv.set(key, json.dumps(data), METADATA_TTL_S)
         try:
             return KeySet.import_key_set(data)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
@@ -200,13 +206,13 @@ class OidcSignIn:
                 raise AppError(Err.UPSTREAM, str(exc)) from None
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         pending = {"nonce": nonce, "verifier": verifier, "redirect": redirect, "iss": self.issuer}
-        await self.parts.kv.set(f"oidc:state:{state}", json.dumps(pending), STATE_TTL_S)
+        await self.kv.set(f"oidc:state:{state}", json.dumps(pending), STATE_TTL_S)
         return prepare_grant_uri(
             meta["authorization_endpoint"],
             self.client_id,
             "code",
             redirect_uri=self.redirect_uri,
-            scope=self.parts.settings.oidc_scopes,
+            scope=self.settings.oidc_scopes,
             state=state,
             nonce=nonce,
             code_challenge=create_s256_code_challenge(verifier),
@@ -217,12 +223,12 @@ class OidcSignIn:
         if not state:
             raise AppError(Err.BAD_REQUEST, "state is missing")
         key = f"oidc:state:{state}"
-        raw = await self.parts.kv.get(key)
+        raw = await self.kv.get(key)
         if raw is None:
             raise AppError(Err.BAD_REQUEST, "unknown or expired state: start the sign-in again")
         # `hit` counts atomically (also in Redis), so only one caller ever spends a state.
-        uses, _left = await self.parts.kv.hit(f"oidc:spent:{state}", STATE_TTL_S)
-        await self.parts.kv.delete(key)
+        uses, _left = await self.kv.hit(f"oidc:spent:{state}", STATE_TTL_S)
+        await self.kv.delete(key)
         if uses > 1:
             raise AppError(Err.BAD_REQUEST, "this sign-in was already used: start it again")
         pending = json.loads(raw)
@@ -258,7 +264,7 @@ class OidcSignIn:
         user = await self._user_for(claims)
         if user.status != AccountStatus.ACTIVE:
             raise AppError(Err.ACCOUNT_DISABLED)
-        return SignIn(await Accounts(self.parts).start_session(user), pending["redirect"])
+        return SignIn(await self.accounts.start_session(user), pending["redirect"])
 
     async def _exchange(
         self, client: httpx.AsyncClient, meta: dict[str, Any], code: str, verifier: str
@@ -380,7 +386,7 @@ class OidcSignIn:
         secret_hash: str | None = None
         for _attempt in range(3):
             try:
-                async with self.parts.database.session() as session:
+                async with self.database.session() as session:
                     identity = await session.scalar(
                         select(OidcIdentity).where(
                             OidcIdentity.issuer == self.issuer, OidcIdentity.subject == subject

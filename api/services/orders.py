@@ -36,9 +36,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.sql.database import Database
 from storage.sql.models import Order, PaymentEvent, User
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from ..payments import Payments
 from ..payments.base import (
@@ -50,6 +50,7 @@ from ..payments.base import (
     to_minor,
 )
 from ..payments.base import PaymentEvent as Notification
+from ..settings import Settings
 from .membership import (
     RANK,
     Plan,
@@ -99,14 +100,15 @@ def _retryable(exc: OperationalError) -> bool:
 
 
 class Orders:
-    def __init__(self, parts: Components, payments: Payments | None = None) -> None:
-        self.parts = parts
-        self.payments = payments or Payments(parts.settings)
-        self.plans = plan_table(parts.settings)
+    def __init__(self, database: Database, settings: Settings, payments: Payments) -> None:
+        self.database = database
+        self.settings = settings
+        self.payments = payments
+        self.plans = plan_table(settings)
 
     @property
     def ttl(self) -> timedelta:
-        return timedelta(seconds=self.parts.settings.order_ttl_s)
+        return timedelta(seconds=self.settings.order_ttl_s)
 
     def _charge(self, order: Order, email: str | None = None) -> Charge:
         plan = Plan(order.level, order.plan_type, order.amount, order.currency)
@@ -116,7 +118,7 @@ class Orders:
             currency=order.currency,
             description=plan.description(),
             expires_at=order.created_at + self.ttl,
-            return_url=f"{self.parts.settings.public_url.rstrip('/')}/?order_no={order.order_no}",
+            return_url=f"{self.settings.public_url.rstrip('/')}/?order_no={order.order_no}",
             customer_email=email,
             provider_ref=order.provider_ref,
             payment_id=order.provider_payment_id,
@@ -132,7 +134,7 @@ class Orders:
 
     async def get(self, order_no: str, user_id: int | None = None) -> Order:
         """One order; `user_id` limits it to that user's (404 otherwise)."""
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             order = await session.scalar(select(Order).where(Order.order_no == order_no))
         if order is None or (user_id is not None and order.user_id != user_id):
             raise AppError(Err.NOT_FOUND, f"no order {order_no}")
@@ -164,7 +166,7 @@ class Orders:
                     User.email.like(pattern, escape="\\"),
                 )
             )
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
             rows = (
                 await session.execute(
@@ -195,7 +197,7 @@ class Orders:
         plan = self.plans.get(level, plan_type)
         if plan is None:
             raise AppError(Err.BAD_REQUEST, f"no plan {level}/{plan_type}")
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             user = await session.get(User, user_id)
             if user is None:
                 raise AppError(Err.UNAUTHENTICATED, "the account no longer exists")
@@ -224,7 +226,7 @@ class Orders:
         try:
             checkout = await provider.create_checkout(self._charge(order, email))
         except ProviderError as exc:
-            async with self.parts.database.session() as session:
+            async with self.database.session() as session:
                 await self._move(
                     session,
                     order,
@@ -235,7 +237,7 @@ class Orders:
                 )
             log.warning("checkout failed", extra={"order_no": order.order_no, "error": str(exc)})
             raise AppError(Err.UPSTREAM, f"{provider.name}: {exc}") from None
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             await session.execute(
                 update(Order)
                 .where(Order.id == order.id)
@@ -273,7 +275,7 @@ class Orders:
         except ProviderError as exc:
             # Cancel here all the same: a payment that still arrives is flagged for a refund.
             log.warning("provider cancel failed", extra={"order_no": order_no, "error": str(exc)})
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             moved = await self._move(
                 session, order, "pending", "cancelled", cancelled_at=now, cancel_reason="user"
             )
@@ -286,7 +288,7 @@ class Orders:
         now = now or utcnow()
         if order.status != "pending" or order.created_at + self.ttl > now:
             return False
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             return await self._move(
                 session, order, "pending", "cancelled", cancelled_at=now, cancel_reason="expired"
             )
@@ -306,7 +308,7 @@ class Orders:
             await self._provider_of(order).refund(self._charge(order))
         except ProviderError as exc:
             raise AppError(Err.UPSTREAM, f"refund failed: {exc}") from None
-        async with self.parts.database.session() as session:
+        async with self.database.session() as session:
             moved = await self._refund_in(session, order, order.status, now)
         if not moved:
             raise AppError(Err.ORDER_STATE, "the order changed meanwhile")
@@ -342,7 +344,7 @@ class Orders:
             event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
         for attempt in range(3):
             try:
-                async with self.parts.database.session() as session:
+                async with self.database.session() as session:
                     record = PaymentEvent(
                         provider=provider_name,
                         event_id=event_id,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from jobs.tasks import TaskStore
 from storage.sql.models import Task, User
 
-from ..app_parts import Components
 from ..errors import AppError, Err
 from .membership import effective_level
 
@@ -21,9 +21,9 @@ def level_now(user: User) -> str:
     return effective_level(user.member_level, user.member_expire_at, datetime.now(UTC))
 
 
-async def own_task(parts: Components, user: User, task_id: str, kind: str) -> Task:
+async def own_task(tasks: TaskStore, user: User, task_id: str, kind: str) -> Task:
     """`user`'s task of `kind`; 404 for anyone else's, as for one that does not exist."""
-    task = await parts.tasks.get(task_id)
+    task = await tasks.get(task_id)
     if task is None or task.user_id != user.id or task.kind != kind:
         raise AppError(Err.NOT_FOUND, f"no {kind} task {task_id}")
     return task

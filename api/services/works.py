@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.sql.database import Database
 from storage.sql.models import Chapter, SearchTerm, User, Work, WorkMember
 
-from ..app_parts import Components
 from ..errors import AppError, Err
+from ..quotas import Quotas
 from ..security.roles import WRITE_ROLES, role_on_work
 from .counters import lock_counters, recount_user
 from .membership import effective_level, live_works, locked_user
+from .notifications import Notifier
 
 OWNER = "owner"
 MEMBER_ROLES = ("editor", "viewer")
@@ -35,6 +36,7 @@ SORTABLE = {
     "word_count": Work.word_count,
 }
 _NO_SYNC = {"synchronize_session": False}
+_ROLE_NAMES = {"editor": "编辑者（可写）", "viewer": "只读成员"}
 
 
 def now() -> datetime:
@@ -44,8 +46,8 @@ def now() -> datetime:
 # Access -------------------------------------------------------------------------------------
 
 
-async def role_or_404(parts: Components, user_id: int, work_id: int) -> str:
-    role = await role_on_work(parts.database, user_id, work_id)
+async def role_or_404(database: Database, user_id: int, work_id: int) -> str:
+    role = await role_on_work(database, user_id, work_id)
     if role is None:
         raise AppError(Err.NOT_FOUND, f"no work {work_id}")
     return role
@@ -87,13 +89,15 @@ class WorkDetail:
     members: list[Member]
 
 
+@dataclass(frozen=True, slots=True)
 class Works:
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    database: Database
+    quotas: Quotas
+    notifier: Notifier
 
     @property
     def db(self) -> Database:
-        return self.parts.database
+        return self.database
 
     # Works ----------------------------------------------------------------------------------
 
@@ -106,7 +110,7 @@ class Works:
         if user is None:
             raise AppError(Err.UNAUTHENTICATED, "the account no longer exists")
         level = effective_level(user.member_level, user.member_expire_at, now())
-        limit = self.parts.quotas.limits(level).works
+        limit = self.quotas.limits(level).works
         if limit is not None and await live_works(session, user_id) >= limit:
             raise AppError(Err.WORKS_LIMIT, f"level {level} may keep {limit} works")
 
@@ -153,7 +157,7 @@ class Works:
         return WorkPage(int(total or 0), [(row[0], row[1]) for row in rows])
 
     async def get(self, user_id: int, work_id: int) -> WorkDetail:
-        role = await role_or_404(self.parts, user_id, work_id)
+        role = await role_or_404(self.database, user_id, work_id)
         async with self.db.session() as session:
             work = await session.get(Work, work_id)
             if work is None:
@@ -169,7 +173,7 @@ class Works:
         return WorkDetail(work, role, chapters, members)
 
     async def update(self, user_id: int, work_id: int, changes: dict[str, Any]) -> WorkDetail:
-        role = await role_or_404(self.parts, user_id, work_id)
+        role = await role_or_404(self.database, user_id, work_id)
         require_write(role)
         async with self.db.session() as session:
             work = await session.get(Work, work_id)
@@ -182,7 +186,7 @@ class Works:
         return await self.get(user_id, work_id)
 
     async def trash(self, user_id: int, work_id: int) -> Work:
-        require_owner(await role_or_404(self.parts, user_id, work_id))
+        require_owner(await role_or_404(self.database, user_id, work_id))
         async with self.db.session() as session:
             work = await lock_counters(session, work_id=work_id)
             assert work is not None
@@ -280,7 +284,7 @@ class Works:
     async def add_member(
         self, user_id: int, work_id: int, username_or_email: str, role: str
     ) -> Member:
-        require_owner(await role_or_404(self.parts, user_id, work_id))
+        require_owner(await role_or_404(self.database, user_id, work_id))
         account = username_or_email.strip()
         try:
             async with self.db.session() as session:
@@ -307,7 +311,7 @@ class Works:
                 await session.flush()
         except IntegrityError:  # a concurrent invitation of the same user won
             raise AppError(Err.ALREADY_MEMBER) from None
-        await _member_notice(self.parts, invitee.id, work_id, "invited", role)
+        await self._member_notice(invitee.id, work_id, "invited", role)
         return Member(invitee.id, invitee.username, invitee.avatar_url, role, member.created_at)
 
     async def _membership(
@@ -325,17 +329,17 @@ class Works:
         return row[0], row[1]
 
     async def change_member(self, user_id: int, work_id: int, member_id: int, role: str) -> Member:
-        require_owner(await role_or_404(self.parts, user_id, work_id))
+        require_owner(await role_or_404(self.database, user_id, work_id))
         if member_id == user_id:
             raise AppError(Err.BAD_REQUEST, "the owner's role changes only by a transfer")
         async with self.db.session() as session:
             member, user = await self._membership(session, work_id, member_id)
             member.role = role
-        await _member_notice(self.parts, member_id, work_id, "role", role)
+        await self._member_notice(member_id, work_id, "role", role)
         return Member(user.id, user.username, user.avatar_url, role, member.created_at)
 
     async def remove_member(self, user_id: int, work_id: int, member_id: int) -> None:
-        role = await role_or_404(self.parts, user_id, work_id)
+        role = await role_or_404(self.database, user_id, work_id)
         if member_id != user_id:
             require_owner(role)
         elif role == OWNER:
@@ -344,10 +348,10 @@ class Works:
             member, _user = await self._membership(session, work_id, member_id)
             await session.delete(member)
         if member_id != user_id:
-            await _member_notice(self.parts, member_id, work_id, "removed", None)
+            await self._member_notice(member_id, work_id, "removed", None)
 
     async def transfer(self, user_id: int, work_id: int, new_owner_id: int) -> WorkDetail:
-        require_owner(await role_or_404(self.parts, user_id, work_id))
+        require_owner(await role_or_404(self.database, user_id, work_id))
         if new_owner_id == user_id:
             raise AppError(Err.BAD_REQUEST, "you already own this work")
         async with self.db.session() as session:
@@ -363,23 +367,17 @@ class Works:
             await recount_user(session, new_owner_id)
         return await self.get(user_id, work_id)
 
-
-_ROLE_NAMES = {"editor": "编辑者（可写）", "viewer": "只读成员"}
-
-
-async def _member_notice(
-    parts: Components, user_id: int, work_id: int, change: str, role: str | None
-) -> None:
-    """Tell a user about an invitation, a role change or a removal (never fails the request)."""
-    from .notifications import notify_quietly
-
-    async with parts.database.session() as session:
-        title = await session.scalar(select(Work.title).where(Work.id == work_id))
-    role_name = _ROLE_NAMES.get(role or "", role or "")
-    kind, heading, body = {
-        "invited": ("invitation", f"你被邀请参与《{title}》", f"你的角色：{role_name}。"),
-        "role": ("work_member", f"你在《{title}》中的角色已变更", f"新角色：{role_name}。"),
-        "removed": ("work_member", f"你已被移出《{title}》", ""),
-    }[change]
-    data = {"work_id": work_id, "change": change, "role": role}
-    await notify_quietly(parts, user_id, kind, heading, body, data)
+    async def _member_notice(
+        self, user_id: int, work_id: int, change: str, role: str | None
+    ) -> None:
+        """Tell a user about an invitation, a role change or a removal (never fails the request)."""
+        async with self.database.session() as session:
+            title = await session.scalar(select(Work.title).where(Work.id == work_id))
+        role_name = _ROLE_NAMES.get(role or "", role or "")
+        kind, heading, body = {
+            "invited": ("invitation", f"你被邀请参与《{title}》", f"你的角色：{role_name}。"),
+            "role": ("work_member", f"你在《{title}》中的角色已变更", f"新角色：{role_name}。"),
+            "removed": ("work_member", f"你已被移出《{title}》", ""),
+        }[change]
+        data = {"work_id": work_id, "change": change, "role": role}
+        await self.notifier.notify_quietly(user_id, kind, heading, body, data)

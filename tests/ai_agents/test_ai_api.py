@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from api.services.ai_tasks import refresh_summaries
+from ai_agents.agents.summaries import refresh_summaries
 from api.settings import Settings
 from storage.text.fountain import parse as parse_fountain
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
@@ -438,7 +438,7 @@ async def test_snowflake_steps_are_saved_to_the_work(api: Api) -> None:
 
 async def test_moderation_check_finds_and_masks_words(api: Api) -> None:
     owner = await api.sign_up()
-    word = api.app.components.safety.words[0]
+    word = api.app.adapters.safety.words[0]
     text = f"前文{word}后文"
     result = ok(await api.call("POST", "/api/v1/moderation/check", owner, json={"text": text}))
     assert result["passed"] is False
@@ -462,7 +462,7 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
                 chapter = await make_chapter(api, owner, work["id"], f"第{n}章")
                 ok(await save(api, owner, work["id"], chapter["id"], f"第{n}章正文。" * 4500))
                 ids.append(chapter)
-            await api.app.app.state.projection.flush()  # summaries read the SQL projection
+            await api.app.app.state.adapters.projection.flush()  # summaries read the SQL projection
             last = ids[-1]
 
             async def ask() -> list[Any]:
@@ -479,7 +479,7 @@ async def test_long_works_send_cached_summaries_of_earlier_chapters(tmp_path: Pa
             assert len(prompt) < settings.ai_context_chars + 2000
             assert len(await ask()) == 1  # cached: only the continuation itself
             ok(await save(api, owner, work["id"], ids[0]["id"], "改写后的第一章。" * 3000))
-            await api.app.app.state.projection.flush()
+            await api.app.app.state.adapters.projection.flush()
             assert len(await ask()) == 2  # the changed chapter is summarised again
 
 
@@ -495,11 +495,11 @@ async def test_the_periodic_job_refreshes_stale_summaries_of_long_works(sqlite_a
         chapters.append(chapter)
     little = await make_chapter(api, owner, short["id"])
     ok(await save(api, owner, short["id"], little["id"], "很短的一章。"))
-    parts = api.app.components
-    projection = api.app.app.state.projection
+    database = api.app.adapters.database
+    projection = api.app.adapters.projection
     await projection.flush()  # the job reads the SQL projection
-    assert await refresh_summaries(parts) == 3  # the short work needs none
-    assert await refresh_summaries(parts) == 0  # nothing is stale
+    assert await refresh_summaries(database) == 3  # the short work needs none
+    assert await refresh_summaries(database) == 0  # nothing is stale
     ok(await save(api, owner, work["id"], chapters[1]["id"], "江水改了方向。" * 5000))
     await projection.flush()
-    assert await refresh_summaries(parts) == 1
+    assert await refresh_summaries(database) == 1

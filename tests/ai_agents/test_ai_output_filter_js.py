@@ -50,7 +50,7 @@ async def test_a_sensitive_word_split_across_pieces_never_reaches_an_editor_or_t
     async with running_fake_llm() as llm:
         settings = make_settings(tmp_path, ai_providers=[llm.provider_config("qwen")])
         async with running_api(settings) as api:
-            word = cjk_word(api.app.components.safety.words)
+            word = cjk_word(api.app.adapters.safety.words)
             said = f"陈默推门进来，低声骂了一句“{word}！”林小雨没有抬头。"
             cut = said.index(word) + 1  # the word's first character ends one piece
             llm.script(Reply(chunks=[said[:cut], said[cut:]]))
@@ -75,7 +75,7 @@ async def test_a_sensitive_word_split_across_pieces_never_reaches_an_editor_or_t
                 assert seen == {shown}, "the editor's document held the word"
                 assert changes >= 1
 
-            stored = await api.app.components.store.load(chapter["content_id"])
+            stored = await api.app.adapters.store.load(chapter["content_id"])
             states = stored_texts(stored)
             assert states[-1] == OPENING + shown
             assert not [state for state in states if word in state]

@@ -197,7 +197,7 @@ async def test_a_document_token_opens_its_document_and_no_other(api: Api) -> Non
     owner = await api.sign_up()
     work = await make_work(api, owner)
     mine, other = [await make_chapter(api, owner, work["id"]) for _ in range(2)]
-    tokens = api.app.components.tokens
+    tokens = api.app.adapters.tokens
     token = tokens.issue_document(owner.id, mine["content_id"], "write")
 
     editor = await YClient(api.app.sync_url, mine["content_id"], token=owner.token).connect()
@@ -218,7 +218,7 @@ async def test_a_document_token_opens_its_document_and_no_other(api: Api) -> Non
         await eventually(lambda: peer.error is not None)
         with pytest.raises(PeerClosed, match="permission denied"):
             await peer.write("再写")
-    stored = await api.app.components.store.load(mine["content_id"])
+    stored = await api.app.adapters.store.load(mine["content_id"])
     assert all("偷写".encode() not in update for update in stored.updates)
 
 
@@ -227,7 +227,7 @@ async def test_a_peer_whose_user_leaves_the_work_is_closed(api: Api) -> None:
     work = await make_work(api, owner)
     chapter = await make_chapter(api, owner, work["id"])
     await share(api, owner, work["id"], member, "editor")
-    token = api.app.components.tokens.issue_document(member.id, chapter["content_id"], "write")
+    token = api.app.adapters.tokens.issue_document(member.id, chapter["content_id"], "write")
     async with peer_for(api.app, chapter["content_id"], token) as peer:
         await peer.write("写了一半")
         response = await api.call(

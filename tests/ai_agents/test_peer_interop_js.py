@@ -110,7 +110,7 @@ async def test_the_ai_streams_while_two_stock_clients_type_around_it(app: Runnin
         await right.insert_after("月光洒在青石板上", "插")
         with_insert = expected.replace("月光洒在青石板上", "月光洒在青石板上插", 1)
         await eventually(lambda: _all_have(left, right, with_insert))
-        async with app.components.rooms.hold(DOC) as room:
+        async with app.adapters.rooms.hold(DOC) as room:
             deleted = 0
 
             def edit(doc: Doc) -> None:

@@ -142,7 +142,7 @@ async def test_tampered_expired_and_wrong_kind_tokens_are_refused(api: Api) -> N
         {"sub": str(account.id), "typ": "access", "exp": int(time.time()) + 60, "jti": "x"},
         OctKey.import_key("not-the-server-secret-at-all-00000000"),
     )
-    secret = api.app.components.settings.resolved_secret_key()
+    secret = api.app.adapters.settings.resolved_secret_key()
     expired = jwt.encode(
         {"alg": "HS256"},
         {"sub": str(account.id), "typ": "access", "exp": int(time.time()) - 5, "jti": "y"},
@@ -288,7 +288,7 @@ async def test_one_code_per_address_per_minute(settings: Settings) -> None:
 
 
 async def test_a_code_expires_after_code_ttl_s(api: Api) -> None:
-    ttl = api.app.components.settings.code_ttl_s
+    ttl = api.app.adapters.settings.code_ttl_s
     emails = ("early@example.com", "late@example.com")
     with time_machine.travel(NOON, tick=False) as traveller:
         codes = {}
@@ -310,7 +310,7 @@ async def test_a_code_expires_after_code_ttl_s(api: Api) -> None:
 
 
 async def test_an_access_token_expires_after_access_token_ttl_s(api: Api) -> None:
-    ttl = api.app.components.settings.access_token_ttl_s
+    ttl = api.app.adapters.settings.access_token_ttl_s
     with time_machine.travel(NOON, tick=False) as traveller:
         account = await api.sign_up()
         traveller.shift(ttl - 1)

@@ -21,8 +21,7 @@ DOC = "chapter-" + "1" * 32
 
 
 def authenticator(api: Api) -> Authenticator:
-    parts = api.app.components
-    return Authenticator(parts.tokens, parts.database)
+    return api.app.services.authenticator
 
 
 async def refusal_of(attempt: Awaitable[Principal]) -> Refusal:
@@ -41,7 +40,7 @@ async def test_an_access_token_signs_in_its_active_account(api: Api) -> None:
 
 async def test_a_document_token_opens_its_own_document_only(api: Api) -> None:
     writer = await api.sign_up()
-    tokens = api.app.components.tokens
+    tokens = api.app.adapters.tokens
     reading = tokens.issue_document(writer.id, DOC, "read")
     assert (await authenticator(api).document_user(reading, DOC)).read_only
     writing = tokens.issue_document(writer.id, DOC, "write")
@@ -53,20 +52,20 @@ async def test_a_document_token_opens_its_own_document_only(api: Api) -> None:
 
 async def test_each_refusal_names_what_was_wrong(api: Api) -> None:
     writer = await api.sign_up()
-    parts = api.app.components
+    adapters = api.app.adapters
     auth = authenticator(api)
     assert await refusal_of(auth.user(None)) == Refusal.NO_TOKEN
     assert await refusal_of(auth.user("")) == Refusal.NO_TOKEN
     assert await refusal_of(auth.user("not.a.token")) == Refusal.BAD_TOKEN
     assert await refusal_of(auth.user(writer.refresh_token)) == Refusal.BAD_TOKEN
-    assert await refusal_of(auth.user(parts.tokens.issue_access(10**9))) == Refusal.NO_ACCOUNT
+    assert await refusal_of(auth.user(adapters.tokens.issue_access(10**9))) == Refusal.NO_ACCOUNT
 
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         await session.execute(
             update(User).where(User.id == writer.id).values(status=AccountStatus.DISABLED)
         )
     assert await refusal_of(auth.user(writer.token)) == Refusal.DISABLED
     assert await refusal_of(auth.document_user(writer.token, DOC)) == Refusal.DISABLED
 
-    await parts.tokens.revoke(parts.tokens.decode(writer.token, ACCESS))
+    await adapters.tokens.revoke(adapters.tokens.decode(writer.token, ACCESS))
     assert await refusal_of(auth.user(writer.token)) == Refusal.REVOKED

@@ -92,7 +92,7 @@ async def test_delete_a_chapter_moves_the_rest_up(api: Api) -> None:
     a, b, c = [await make_chapter(api, writer, work["id"], t) for t in ("甲", "乙", "丙")]
     ok(await save(api, writer, work["id"], b["id"], "被删的章节"))
     ok(await save(api, writer, work["id"], c["id"], "留下"))
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     assert ok(await api.call("GET", f"/api/v1/works/{work['id']}", writer))["word_count"] == 7
 
     ok(await api.call("DELETE", f"/api/v1/chapters/{b['id']}", writer))
@@ -126,7 +126,7 @@ async def test_content_round_trip_through_the_live_document(api: Api) -> None:
     ok(await save(api, writer, work["id"], chapter["id"], edited))
     assert ok(await api.call("GET", path, writer))["content"] == edited
     # The difference, not the whole text, went into the log: the unchanged part is not re-sent.
-    stored = await api.app.components.store.load(chapter["content_id"])
+    stored = await api.app.adapters.store.load(chapter["content_id"])
     assert b"She said hello" not in stored.updates[-1]
     assert sum(b"She said hello" in u for u in stored.updates) == 1
 
@@ -175,11 +175,11 @@ async def test_a_viewer_cannot_save_and_nothing_is_stored(api: Api) -> None:
     await share(api, owner, work["id"], viewer, "viewer")
     chapter = await make_chapter(api, owner, work["id"])
     ok(await save(api, owner, work["id"], chapter["id"], "原文。"))
-    before = await api.app.components.store.load(chapter["content_id"])
+    before = await api.app.adapters.store.load(chapter["content_id"])
 
     refused(await save(api, viewer, work["id"], chapter["id"], "读者偷改。"), 403, 40301)
     refused(await save(api, stranger, work["id"], chapter["id"], "陌生人偷改。"), 404)
-    after = await api.app.components.store.load(chapter["content_id"])
+    after = await api.app.adapters.store.load(chapter["content_id"])
     assert after.updates == before.updates
     got = ok(await api.call("GET", f"/api/v1/chapters/{chapter['id']}/content", viewer))
     assert got["content"] == "原文。" and got["role"] == "viewer"
@@ -233,13 +233,13 @@ async def test_versions_are_named_read_and_restored(api: Api) -> None:
     refused(await api.call("POST", f"{elsewhere}/{first['id']}/restore", owner), 404)
     refused(await api.call("GET", f"{versions}/999999", owner), 404)
 
-    log_before = len((await api.app.components.store.load(chapter["content_id"])).updates)
+    log_before = len((await api.app.adapters.store.load(chapter["content_id"])).updates)
     restored = ok(await api.call("POST", f"{versions}/{first['id']}/restore", owner))
     assert restored["changed"] is True and restored["content"] == "初稿。"
     assert restored["version"]["id"] == first["id"]
     got = ok(await api.call("GET", f"/api/v1/chapters/{chapter['id']}/content", owner))
     assert got["content"] == "初稿。"
-    stored = await api.app.components.store.load(chapter["content_id"])
+    stored = await api.app.adapters.store.load(chapter["content_id"])
     assert len(stored.updates) > log_before  # new operations appended; history kept
     assert len(ok(await api.call("GET", versions, owner))) == 2
     assert ok(await api.call("GET", f"/api/v1/chapters/{other['id']}/versions", owner)) == []
@@ -251,8 +251,8 @@ async def test_a_rest_save_reaches_the_sql_projection(api: Api) -> None:
     work = await make_work(api, writer)
     chapter = await make_chapter(api, writer, work["id"])
     ok(await save(api, writer, work["id"], chapter["id"], "派生的文本"))
-    await api.app.app.state.projection.flush()
-    async with api.app.components.database.session() as session:
+    await api.app.app.state.adapters.projection.flush()
+    async with api.app.adapters.database.session() as session:
         row = await session.get(Chapter, chapter["id"])
         assert row is not None
         assert (row.text, row.word_count) == ("派生的文本", 5)

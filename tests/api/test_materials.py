@@ -69,7 +69,7 @@ async def test_create_read_update_delete(api: Api) -> None:
     gone = await api.call("GET", f"/api/v1/materials/{material_id}", alice)
     assert gone.status_code == 404
     assert (await _list(api, alice, mine="true"))["total"] == 0
-    async with api.app.components.database.session() as s:
+    async with api.app.adapters.database.session() as s:
         left = await s.scalar(
             select(func.count()).where(
                 SearchTerm.owner_type == "material", SearchTerm.owner_id == material_id
@@ -200,10 +200,10 @@ async def test_starter_library_is_seeded_once(api: Api) -> None:
     assert all(len(m["content"]) >= 80 for m in system)  # real entries, not stubs
     assert len(system) == len(load_seed())
 
-    parts = api.app.components
+    database = api.app.adapters.database
 
     async def count() -> tuple[int, int]:
-        async with parts.database.session() as s:
+        async with database.session() as s:
             materials = await s.scalar(
                 select(func.count()).select_from(Material).where(Material.user_id.is_(None))
             )
@@ -215,8 +215,8 @@ async def test_starter_library_is_seeded_once(api: Api) -> None:
         return int(materials or 0), int(terms or 0)
 
     before = await count()
-    await seed_system_materials(parts)  # a second (and third) start inserts nothing
-    await seed_system_materials(parts)
+    await seed_system_materials(database)  # a second (and third) start inserts nothing
+    await seed_system_materials(database)
     assert await count() == before
 
     # System materials are indexed for search.

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import update
 
 from api.app import create_app
-from api.payments import Payments
 from api.payments.sandbox import SandboxProvider
 from api.services.membership import (
     Plan,
@@ -43,13 +42,13 @@ def at(text: str | None) -> datetime:
 
 async def make_admin(api: Api) -> Account:
     admin = await api.sign_up()
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         await session.execute(update(User).where(User.id == admin.id).values(member_level="admin"))
     return admin
 
 
 def sandbox(api: Api) -> SandboxProvider:
-    return Payments(api.app.components.settings).sandbox
+    return api.app.services.orders.payments.sandbox
 
 
 async def place(
@@ -88,7 +87,7 @@ async def membership(api: Api, account: Account) -> dict[str, Any]:
 
 
 async def stored_user(api: Api, user_id: int) -> User:
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         user = await session.get(User, user_id)
     assert user is not None
     return user
@@ -107,7 +106,7 @@ async def test_plans_list_every_level_with_exact_prices(api: Api) -> None:
     levels = {level["level"]: level for level in plans["levels"]}
     assert list(levels) == ["free", "basic", "premium"]
     assert levels["free"]["prices"] == []
-    table = plan_table(api.app.components.settings)
+    table = plan_table(api.app.adapters.settings)
     for level in ("basic", "premium"):
         prices = {p["plan_type"]: p for p in levels[level]["prices"]}
         assert set(prices) == {"monthly", "quarterly", "yearly"}
@@ -118,7 +117,7 @@ async def test_plans_list_every_level_with_exact_prices(api: Api) -> None:
                 r"\d+\.\d\d", price["amount"]
             )
             assert price["days"] == plan.days and price["currency"] == "CNY"
-    quotas = api.app.components.quotas
+    quotas = api.app.adapters.quotas
     assert levels["premium"]["limits"]["works"] == quotas.limits("premium").works
     assert levels["free"]["limits"]["ai_per_day"] == quotas.limits("free").ai_per_day
 
@@ -222,7 +221,7 @@ def test_rules_refund_and_effective_level(tmp_path: Path) -> None:
 async def test_done_when_a_free_user_buys_premium_and_is_downgraded_when_it_ends(
     api: Api,
 ) -> None:
-    quotas = api.app.components.quotas
+    quotas = api.app.adapters.quotas
     free_works = quotas.limits("free").works
     assert free_works is not None and quotas.limits("premium").works is None
     writer = await api.sign_up()
@@ -245,7 +244,7 @@ async def test_done_when_a_free_user_buys_premium_and_is_downgraded_when_it_ends
     ok(await api.call("POST", "/api/v1/works", writer, json=body), 201)
     assert (await membership(api, writer))["usage"]["works"] == free_works + 1
 
-    database = api.app.components.database
+    database = api.app.adapters.database
     end = at(mine["expire_at"])
     assert await expire_members(database, end - timedelta(seconds=1)) == 0
     assert (await membership(api, writer))["level"] == "premium"
@@ -273,7 +272,7 @@ async def test_upgrade_converts_the_unused_lower_time(api: Api) -> None:
     writer = await api.sign_up()
     basic = await buy(api, writer, "basic", "monthly")
     premium = await buy(api, writer, "premium", "monthly")
-    table = plan_table(api.app.components.settings)
+    table = plan_table(api.app.adapters.settings)
     paid_at = at(premium["payment_time"])
     unused = (at(basic["expire_time"]) - paid_at).total_seconds()
     ratio = table.monthly_price("basic") / table.monthly_price("premium")
@@ -320,7 +319,7 @@ async def test_refund_of_an_earlier_order_takes_its_period_off(api: Api) -> None
 async def test_an_expired_level_counts_as_free_before_the_job_runs(api: Api) -> None:
     writer = await api.sign_up()
     past = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         await session.execute(
             update(User)
             .where(User.id == writer.id)
@@ -328,7 +327,7 @@ async def test_an_expired_level_counts_as_free_before_the_job_runs(api: Api) -> 
         )
     mine = await membership(api, writer)
     assert mine["level"] == "free"
-    free_works = api.app.components.quotas.limits("free").works
+    free_works = api.app.adapters.quotas.limits("free").works
     assert mine["limits"]["works"] == free_works
     # Renewing after the end starts from the payment, not from the old expiry.
     renewed = await buy(api, writer, "premium", "monthly")

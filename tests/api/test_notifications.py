@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from email import message_from_bytes
 from email.policy import default
@@ -13,15 +14,14 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from api.services.mail import SMTPMailer
-from api.services.notifications import PROCESS_ID, channel, drain_emails, notify
+from api.services.notifications import PROCESS_ID, channel, drain_emails
 from api.settings import Settings
 from storage.bus.redis import RedisBus
 from storage.sql.models import Notification
 from tests.api.test_works import make_work, ok, refused, share
 from tests.jobs.helpers import notification_socket
 from tests.support.api import Api
-from tests.support.inprocess import running_app
+from tests.support.inprocess import RunningApp, running_app
 from tests.support.smtp import SmtpInbox
 from tests.support.waiting import DEADLINE_S
 
@@ -30,11 +30,9 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 async def test_list_unread_and_mark_read(api: Api) -> None:
     reader, other = await api.sign_up(), await api.sign_up()
-    parts = api.app.components
-    made = [
-        await notify(parts, reader.id, "system", f"通知 {n}", "正文", {"n": n}) for n in range(5)
-    ]
-    theirs = await notify(parts, other.id, "system", "别人的", "")
+    notify = api.app.services.notifier.notify
+    made = [await notify(reader.id, "system", f"通知 {n}", "正文", {"n": n}) for n in range(5)]
+    theirs = await notify(other.id, "system", "别人的", "")
 
     page = ok(await api.call("GET", "/api/v1/notifications?page=1&page_size=2", reader))
     assert page["total"] == 5 and page["page_size"] == 2
@@ -133,15 +131,33 @@ async def test_notifications_from_other_processes_arrive_over_the_bus(
             await api.close()
 
 
+class SmtpApi(Api):
+    """Reads sign-up codes from the local SMTP server's inbox instead of the outbox file."""
+
+    def __init__(self, app: RunningApp, mailbox: SmtpInbox) -> None:
+        super().__init__(app)
+        self.mailbox = mailbox
+
+    def last_code(self, email: str) -> str:
+        for _sender, recipients, raw in reversed(self.mailbox.messages):
+            if email in recipients:
+                body = message_from_bytes(raw, policy=default).get_content()
+                match = re.search(r"\b(\d{6})\b", body)
+                assert match, body
+                return match.group(1)
+        raise AssertionError(f"no mail to {email}")
+
+
 async def test_important_notifications_are_emailed(
     settings: Settings, smtp: tuple[SmtpInbox, int]
 ) -> None:
     mailbox, port = smtp
+    settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"})
     async with running_app(settings) as app:
-        api = Api(app)
-        owner, member = await api.sign_up(), await api.sign_up()  # codes read from the outbox
-        app.components.mailer = SMTPMailer(f"smtp://127.0.0.1:{port}", settings.mail_from)
-        await notify(app.components, member.id, "export", "《红楼》导出完成", "不发邮件")
+        api = SmtpApi(app, mailbox)
+        owner, member = await api.sign_up(), await api.sign_up()  # codes read from the mailbox
+        mailbox.messages.clear()
+        await app.services.notifier.notify(member.id, "export", "《红楼》导出完成", "不发邮件")
         work_id = (await make_work(api, owner, title="红楼"))["work_id"]
         await share(api, owner, work_id, member, "viewer")
         await drain_emails()  # both notifications were stored; every email they started is done
@@ -151,7 +167,7 @@ async def test_important_notifications_are_emailed(
         message = message_from_bytes(raw, policy=default)
         assert message["Subject"] == "Inkweave：你被邀请参与《红楼》"
         assert "只读成员" in message.get_content()
-        async with app.components.database.session() as session:
+        async with app.adapters.database.session() as session:
             rows = list(
                 await session.scalars(
                     select(Notification)

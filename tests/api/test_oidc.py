@@ -43,7 +43,7 @@ class World:
         return await self.http.get(await self.authorize())
 
     async def counts(self) -> tuple[int, int]:
-        async with self.app.components.database.session() as session:
+        async with self.app.adapters.database.session() as session:
             users = await session.scalar(select(func.count()).select_from(User))
             identities = await session.scalar(select(func.count()).select_from(OidcIdentity))
         return users or 0, identities or 0
@@ -65,7 +65,7 @@ async def oidc_world(
         kv = MemoryKeyValue(clock=clock) if clock is not None else None
         async with running_app(configured, kv=kv) as app:
             # The app's port is only known now: this is where browsers reach it.
-            app.components.settings.public_url = app.http_url
+            app.adapters.settings.public_url = app.http_url
             provider.redirect_uris.add(f"{app.http_url}{CALLBACK}")
             async with httpx.AsyncClient(base_url=app.http_url, timeout=30) as http:
                 api = Api(app)
@@ -144,7 +144,7 @@ async def test_second_sign_in_maps_to_the_same_user(settings: Settings) -> None:
         assert second["username"] == first["username"]
         assert second["token"] != first["token"]
         assert await world.counts() == (1, 1)
-        async with world.app.components.database.session() as session:
+        async with world.app.adapters.database.session() as session:
             identity = await session.scalar(select(OidcIdentity))
         assert identity is not None
         assert identity.issuer == world.provider.issuer
@@ -221,7 +221,7 @@ async def test_replayed_unknown_and_expired_state_refused(settings: Settings) ->
         assert missing.status_code == 400
 
         # The state lives server-side in the key-value store for STATE_TTL_S; then it is refused.
-        kv = world.app.components.kv
+        kv = world.app.adapters.kv
         expiring = await world.authorize()
         key = f"oidc:state:{expiring.params['state']}"
         clock.advance(STATE_TTL_S - 1)
@@ -287,7 +287,7 @@ async def test_every_misbehaviour_is_refused_and_creates_no_user(settings: Setti
 
 async def test_wrong_client_secret_is_refused(settings: Settings) -> None:
     async with oidc_world(settings) as world:
-        world.app.components.settings.oidc_client_secret = "not-the-secret"
+        world.app.adapters.settings.oidc_client_secret = "not-the-secret"
         response = await world.sign_in()
         assert response.status_code == 401
         assert "invalid_client" in response.json()["error"]

@@ -29,7 +29,7 @@ from tests.support.api import Api
 
 async def test_an_order_has_an_exact_amount_and_a_unique_number(api: Api) -> None:
     writer = await api.sign_up()
-    table = plan_table(api.app.components.settings)
+    table = plan_table(api.app.adapters.settings)
     placed = [await place(api, writer, "basic", plan) for plan in ("monthly", "quarterly")]
     placed.append(await place(api, writer, "premium", "yearly"))
     numbers = {order["order_no"] for order in placed}
@@ -41,7 +41,7 @@ async def test_an_order_has_an_exact_amount_and_a_unique_number(api: Api) -> Non
         assert order["status"] == "pending" and order["payment_method"] == "sandbox"
         assert order["payment_time"] is None and order["expire_time"] is None
 
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         stored = await session.scalar(select(Order).where(Order.order_no == placed[2]["order_no"]))
         raw = await session.scalar(
             text("SELECT amount FROM orders WHERE order_no = :n"), {"n": placed[2]["order_no"]}
@@ -57,7 +57,7 @@ async def test_money_columns_refuse_floats_and_fractions_of_a_cent(api: Api) -> 
     writer = await api.sign_up()
     for amount in (39.9, Decimal("39.901")):
         with pytest.raises(StatementError):
-            async with api.app.components.database.session() as session:
+            async with api.app.adapters.database.session() as session:
                 session.add(
                     Order(
                         user_id=writer.id,

@@ -58,7 +58,7 @@ async def snapshot(api: Api, account: Account, order_no: str) -> tuple[Any, ...]
     """Everything a webhook could change: the order, the member, the processed events."""
     order = await order_of(api, account, order_no)
     user = await stored_user(api, account.id)
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         events = await session.scalar(select(func.count(PaymentEvent.id)))
     return order, user.member_level, user.member_expire_at, events
 
@@ -150,7 +150,7 @@ async def test_two_identical_deliveries_at_once_change_the_order_once(api: Api) 
     user = await stored_user(api, writer.id)
     assert user.member_level == "premium"
     assert user.member_expire_at == at(paid["payment_time"]) + timedelta(days=30)
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         assert await session.scalar(select(func.count(PaymentEvent.id))) == 1
 
 
@@ -226,8 +226,8 @@ async def test_a_replayed_event_id_changes_nothing(api: Api) -> None:
 async def test_a_payment_after_the_order_expired_is_flagged_for_refund(api: Api) -> None:
     admin, writer = await make_admin(api), await api.sign_up()
     order = await place(api, writer)
-    ttl = api.app.components.settings.order_ttl_s
-    database = api.app.components.database
+    ttl = api.app.adapters.settings.order_ttl_s
+    database = api.app.adapters.database
     created = at(order["created_at"])
     assert await expire_orders(database, created + timedelta(seconds=ttl - 1), ttl) == 0
     assert await expire_orders(database, created + timedelta(seconds=ttl), ttl) == 1

@@ -22,25 +22,25 @@ TEXT = "夜色如墨，长安城里灯火通明。Zhang Xiaojing 站在望楼上
 
 
 def projector(api: Api) -> Projector:
-    return api.app.components.projection
+    return api.app.adapters.projection
 
 
 def own_projector(api: Api, **options: Any) -> Projector:
     """A projector of the app's database and store that no room feeds: the test does."""
-    parts = api.app.components
-    options.setdefault("debounce_s", parts.settings.projection_debounce_s)
-    return Projector(parts.database, parts.store, **options)
+    adapters = api.app.adapters
+    options.setdefault("debounce_s", adapters.settings.projection_debounce_s)
+    return Projector(adapters.database, adapters.store, **options)
 
 
 async def chapter_row(api: Api, chapter_id: int) -> Chapter:
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         row = await session.get(Chapter, chapter_id)
     assert row is not None
     return row
 
 
 async def indexed_terms(api: Api, chapter_id: int) -> set[str]:
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         rows = await session.scalars(
             select(SearchTerm.term).where(
                 SearchTerm.owner_type == "chapter", SearchTerm.owner_id == chapter_id
@@ -127,7 +127,7 @@ async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
     writer, work, chapter = await typed_chapter(api)
     empty_work = await make_work(api, writer, title="空")
     expected = count_words(TEXT)
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         await session.execute(
             update(Chapter).where(Chapter.id == chapter["id"]).values(text="篡改", word_count=999)
         )
@@ -160,13 +160,13 @@ async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
 async def test_an_unloaded_document_is_projected_from_the_store(api: Api) -> None:
     writer, _work, chapter = await typed_chapter(api)
     doc = chapter["content_id"]
-    await eventually(lambda: doc not in api.app.components.rooms.rooms, what="the room unloaded")
-    async with api.app.components.database.session() as session:
+    await eventually(lambda: doc not in api.app.adapters.rooms.rooms, what="the room unloaded")
+    async with api.app.adapters.database.session() as session:
         await session.execute(update(Chapter).where(Chapter.id == chapter["id"]).values(text=""))
     projector(api).changed(doc, None)
     row = await until_projected(api, chapter["id"], TEXT)
     assert row.word_count == count_words(TEXT)
-    assert doc not in api.app.components.rooms.rooms  # read the store; loaded no room
+    assert doc not in api.app.adapters.rooms.rooms  # read the store; loaded no room
     assert (await me(api, writer))["total_words"] == count_words(TEXT)
 
 
@@ -269,7 +269,7 @@ async def test_socket_edits_add_writing_time(settings: Settings) -> None:
 
 async def test_pending_work_is_flushed_on_close(api: Api) -> None:
     writer, _work, chapter = await typed_chapter(api)
-    async with api.app.components.database.session() as session:
+    async with api.app.adapters.database.session() as session:
         await session.execute(
             update(Chapter).where(Chapter.id == chapter["id"]).values(text="旧", word_count=1)
         )

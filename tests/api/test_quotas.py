@@ -23,7 +23,7 @@ T0 = datetime(2026, 12, 1, 23, 58, 30, tzinfo=UTC)
 
 
 def quotas(api: Api) -> Quotas:
-    return api.app.components.quotas
+    return api.app.adapters.quotas
 
 
 async def test_the_works_limit_refuses_the_next_and_frees_up(api: Api) -> None:

@@ -30,7 +30,7 @@ async def _chapter(
     """A work with one chapter, written the way the projection writes `Chapter.text`; its
     `updated_at` is `age_s` before one fixed moment, so ages compare exactly."""
     at = ANCHOR - timedelta(seconds=age_s)
-    async with api.app.components.database.session() as s:
+    async with api.app.adapters.database.session() as s:
         work = Work(user_id=owner.id, title=f"作品{title}", type="novel", is_deleted=int(deleted))
         s.add(work)
         await s.flush()

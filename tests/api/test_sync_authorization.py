@@ -44,7 +44,7 @@ async def refused_socket(connect: Connect, doc: str, account: Account | None) ->
 
 
 async def stored_bytes(api: Api, doc: str) -> bytes:
-    stored = await api.app.components.store.load(doc)
+    stored = await api.app.adapters.store.load(doc)
     return b"".join(([stored.snapshot] if stored.snapshot else []) + stored.updates)
 
 
@@ -192,7 +192,7 @@ async def test_lowering_an_editor_to_viewer_makes_their_socket_read_only(
 
     members = f"/api/v1/works/{work['id']}/members/{editor.id}"
     ok(await api.call("PATCH", members, owner, json={"role": "viewer"}))
-    room = api.app.components.rooms.rooms[chapter["content_id"]]
+    room = api.app.adapters.rooms.rooms[chapter["content_id"]]
 
     def downgraded() -> bool:
         mine = [c for c in room.connections if c.principal == str(editor.id)]
@@ -299,6 +299,6 @@ async def test_the_brief_use_case_writer_co_author_and_reader(api: Api, connect:
         for account in (writer, co_author, reader)
     }
     assert roles == {"林夕": "owner", "苏遥": "editor", "读者小王": "viewer"}
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     assert (await me(api, writer))["total_words"] == count_words(final)
     assert (await me(api, co_author))["total_words"] == 0  # counted for the owner only

@@ -156,7 +156,7 @@ async def test_list_sorts_by_word_count(api: Api) -> None:
     for work, text in ((short, "一二三"), (long, "一二三四五六七八九十")):
         chapter = await make_chapter(api, writer, work["id"])
         ok(await save(api, writer, work["id"], chapter["id"], text))
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     data = ok(await api.call("GET", "/api/v1/works", writer, params={"sort": "word_count"}))
     assert [(i["title"], i["word_count"]) for i in data["items"]] == [("长", 10), ("短", 3)]
 
@@ -200,7 +200,7 @@ async def test_trash_restore_and_purge(api: Api) -> None:
     await share(api, owner, work["id"], editor, "editor")
     chapter = await make_chapter(api, owner, work["id"])
     ok(await save(api, owner, work["id"], chapter["id"], "春眠不觉晓"))
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     assert (await me(api, owner))["total_words"] == 5
     path = f"/api/v1/works/{work['id']}"
 
@@ -241,7 +241,7 @@ async def test_stats_count_chapters_and_words(api: Api) -> None:
     two = await make_chapter(api, writer, work["id"])
     ok(await save(api, writer, work["id"], one["id"], "床前明月光，疑是地上霜。"))
     ok(await save(api, writer, work["id"], two["id"], "Hello world 你好"))
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     stats = ok(await api.call("GET", f"/api/v1/works/{work['id']}/stats", writer))
     assert stats["chapter_count"] == 2
     assert [(c["id"], c["word_count"]) for c in stats["chapters"]] == [
@@ -350,7 +350,7 @@ async def test_transfer_makes_a_member_the_owner(api: Api) -> None:
     work = await make_work(api, owner)
     chapter = await make_chapter(api, owner, work["id"])
     ok(await save(api, owner, work["id"], chapter["id"], "一二三四"))
-    await api.app.app.state.projection.flush()
+    await api.app.app.state.adapters.projection.flush()
     path = f"/api/v1/works/{work['id']}/transfer"
 
     refused(await api.call("POST", path, owner, json={"user_id": stranger.id}), 404)

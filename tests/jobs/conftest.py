@@ -8,7 +8,8 @@ import pika
 import pytest
 import redis
 
-from api.app_parts import Components, build_components
+from api.adapters import Adapters, build_adapters
+from api.composition import Services, build_services
 from api.jobs_setup import build_job_system
 from api.settings import Settings
 from tests.jobs.workers import WorkerProcess
@@ -39,10 +40,10 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def parts(settings: Settings) -> AsyncIterator[Components]:
-    """Real parts on a fresh database, outside any web app (their runner's jobs run nowhere
+async def adapters(settings: Settings) -> AsyncIterator[Adapters]:
+    """Real adapters on a fresh database, outside any web app (their runner's jobs run nowhere
     unless a test starts a job system of its own)."""
-    built = build_components(settings, runner=build_job_system(settings).runner)
+    built = build_adapters(settings, runner=build_job_system(settings).runner)
     await built.database.migrate()
     await built.store.start()
     try:
@@ -52,6 +53,11 @@ async def parts(settings: Settings) -> AsyncIterator[Components]:
         await built.store.close()
         await built.database.close()
         await built.kv.close()
+
+
+@pytest.fixture
+def services(adapters: Adapters) -> Services:
+    return build_services(adapters)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from uuid import uuid4
 import websockets
 from pycrdt import Doc, Text
 
-from api.app_parts import Components
+from api.adapters import Adapters
 from storage.docs.schema import CONTENT
 from tests.api.test_works import ok
 from tests.support.api import Account, Api
@@ -70,7 +70,7 @@ async def notification_socket(api: Api, account: Account) -> AsyncIterator[Inbox
         yield inbox
 
 
-async def long_log(parts: Components) -> tuple[str, str]:
+async def long_log(adapters: Adapters) -> tuple[str, str]:
     """A document whose update log is one update over the compaction threshold: its id and
     its text."""
     doc_id = f"chapter-{uuid4().hex}"
@@ -78,8 +78,8 @@ async def long_log(parts: Components) -> tuple[str, str]:
     text = doc.get(CONTENT, type=Text)
     updates: list[bytes] = []
     doc.observe(lambda event: updates.append(event.update))
-    for n in range(parts.settings.compact_after_updates + 1):
+    for n in range(adapters.settings.compact_after_updates + 1):
         text += f"第{n}句。"
     for piece in updates:
-        await parts.store.append(doc_id, piece)
+        await adapters.store.append(doc_id, piece)
     return doc_id, str(text)

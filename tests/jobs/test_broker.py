@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +14,14 @@ import pytest
 from pycrdt import Doc, Text
 from sqlalchemy import select
 
-from api.app_parts import Components
+from api.adapters import Adapters
 from jobs.broker import BrokerConfig
 from jobs.failures import TaskBusy, TransientError
 from jobs.host import TaskHost, TaskPolicy
 from jobs.schedule import compaction
 from jobs.scheduler import PeriodicJob, period_of
 from jobs.system import JobSystem
-from jobs.tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED
+from jobs.tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
 from storage.sql.models import PeriodicRun, Task, User
 from tests.jobs.conftest import RABBITMQ_URL, REDIS_URL, SQLITE_ONLY
 from tests.jobs.helpers import long_log
@@ -33,14 +34,15 @@ POLICY = TaskPolicy(heartbeat_s=0.2, stale_s=1.0)
 class Probe:
     """A task handler that records every run and behaves as the task's params ask."""
 
-    def __init__(self) -> None:
+    def __init__(self, tasks: TaskStore) -> None:
+        self.tasks = tasks
         self.runs: Counter[str] = Counter()
         self.finished: list[tuple[str, str, str | None]] = []
 
-    async def handle(self, parts: Components, task_id: str) -> bool:
-        if not await parts.tasks.start(task_id):
+    async def handle(self, task_id: str) -> bool:
+        if not await self.tasks.start(task_id):
             return False
-        task = await parts.tasks.get(task_id)
+        task = await self.tasks.get(task_id)
         assert task is not None
         self.runs[task_id] += 1
         behaviour = task.params.get("behaviour")
@@ -48,9 +50,9 @@ class Probe:
             raise TransientError("the first attempt loses its connection")
         if behaviour == "broken":
             raise ValueError("this input can never work")
-        return await parts.tasks.complete(task_id, {"attempt": task.attempts})
+        return await self.tasks.complete(task_id, {"attempt": task.attempts})
 
-    async def on_finished(self, parts: Components, task: Task) -> None:
+    async def on_finished(self, task: Task) -> None:
         self.finished.append((task.id, task.status, task.error))
 
     def failures(self) -> list[tuple[str, str | None]]:
@@ -62,17 +64,17 @@ class Probe:
         return sorted(task_id for task_id, status, _error in self.finished if status == COMPLETED)
 
 
-async def _user(parts: Components) -> int:
-    async with parts.database.session() as session:
+async def _user(adapters: Adapters) -> int:
+    async with adapters.database.session() as session:
         user = User(username="测试", email="probe@example.com", password_hash="x")
         session.add(user)
         await session.flush()
         return user.id
 
 
-async def _wait_finished(parts: Components, task_ids: list[str]) -> None:
+async def _wait_finished(adapters: Adapters, task_ids: list[str]) -> None:
     async def all_finished() -> bool:
-        statuses = [await parts.tasks.status(task_id) for task_id in task_ids]
+        statuses = [await adapters.tasks.status(task_id) for task_id in task_ids]
         return all(status in FINISHED for status in statuses)
 
     await eventually(all_finished, what=f"tasks {task_ids} to finish")
@@ -104,31 +106,36 @@ def _config(kind: str, redis_namespace: str, rabbitmq_queue: str) -> BrokerConfi
     indirect=["database_url"],
 )
 async def test_the_same_actors_run_on_every_broker(
-    kind: str, parts: Components, redis_namespace: str, rabbitmq_queue: str
+    kind: str, adapters: Adapters, redis_namespace: str, rabbitmq_queue: str
 ) -> None:
     config = _config(kind, redis_namespace, rabbitmq_queue)
     system = JobSystem(config, policy=POLICY)
     assert system.kind == kind
-    probe = Probe()
+    probe = Probe(adapters.tasks)
     await system.start(
-        parts, run_jobs=True, handlers={"probe": probe.handle}, on_finished=probe.on_finished
+        adapters.database,
+        run_jobs=True,
+        handlers={"probe": probe.handle},
+        on_finished=probe.on_finished,
     )
     try:
-        user_id = await _user(parts)
-        plain = [await parts.tasks.create(user_id, "probe", "plain") for _ in range(5)]
-        flaky = await parts.tasks.create(user_id, "probe", "flaky", params={"behaviour": "flaky"})
-        broken = await parts.tasks.create(
+        user_id = await _user(adapters)
+        plain = [await adapters.tasks.create(user_id, "probe", "plain") for _ in range(5)]
+        flaky = await adapters.tasks.create(
+            user_id, "probe", "flaky", params={"behaviour": "flaky"}
+        )
+        broken = await adapters.tasks.create(
             user_id, "probe", "broken", params={"behaviour": "broken"}
         )
-        unknown = await parts.tasks.create(user_id, "nobody", "x")
+        unknown = await adapters.tasks.create(user_id, "nobody", "x")
         everything = [*plain, flaky, broken]
         for task in everything:
             await system.runner.submit("probe", task.id)
         await system.runner.submit("nobody", unknown.id)
-        await _wait_finished(parts, [task.id for task in [*everything, unknown]])
+        await _wait_finished(adapters, [task.id for task in [*everything, unknown]])
 
         for task in plain:
-            finished = await parts.tasks.get(task.id)
+            finished = await adapters.tasks.get(task.id)
             assert finished is not None
             assert (finished.status, finished.attempts, finished.result) == (
                 COMPLETED,
@@ -137,15 +144,15 @@ async def test_the_same_actors_run_on_every_broker(
             )
             assert probe.runs[task.id] == 1
 
-        retried = await parts.tasks.get(flaky.id)
+        retried = await adapters.tasks.get(flaky.id)
         assert retried is not None
         assert (retried.status, retried.attempts, probe.runs[flaky.id]) == (COMPLETED, 2, 2)
 
-        failed = await parts.tasks.get(broken.id)
+        failed = await adapters.tasks.get(broken.id)
         assert failed is not None
         assert failed.status == FAILED and probe.runs[broken.id] == 1
         assert failed.error == "ValueError: this input can never work"
-        orphan = await parts.tasks.get(unknown.id)
+        orphan = await adapters.tasks.get(unknown.id)
         assert orphan is not None and orphan.status == FAILED
         assert "no handler" in (orphan.error or "")
         assert probe.failures() == sorted(
@@ -159,19 +166,19 @@ async def test_the_same_actors_run_on_every_broker(
         await system.stop()
 
 
-async def test_a_transient_failure_on_the_last_attempt_fails_the_task(parts: Components) -> None:
+async def test_a_transient_failure_on_the_last_attempt_fails_the_task(adapters: Adapters) -> None:
     system = JobSystem(BrokerConfig(max_retries=0, min_backoff_ms=50), policy=POLICY)
 
-    async def always_flaky(parts: Components, task_id: str) -> None:
-        assert await parts.tasks.start(task_id)
+    async def always_flaky(task_id: str) -> None:
+        assert await adapters.tasks.start(task_id)
         raise TransientError("the database is still unreachable")
 
-    await system.start(parts, run_jobs=True, handlers={"flaky": always_flaky})
+    await system.start(adapters.database, run_jobs=True, handlers={"flaky": always_flaky})
     try:
-        task = await parts.tasks.create(await _user(parts), "flaky", "x")
+        task = await adapters.tasks.create(await _user(adapters), "flaky", "x")
         await system.runner.submit("flaky", task.id)
-        await _wait_finished(parts, [task.id])
-        failed = await parts.tasks.get(task.id)
+        await _wait_finished(adapters, [task.id])
+        failed = await adapters.tasks.get(task.id)
         assert failed is not None
         assert failed.status == FAILED
         assert failed.error == "TransientError: the database is still unreachable"
@@ -180,17 +187,17 @@ async def test_a_transient_failure_on_the_last_attempt_fails_the_task(parts: Com
 
 
 async def test_a_task_of_a_dead_worker_runs_again_once_stale_but_not_while_alive(
-    parts: Components,
+    adapters: Adapters,
 ) -> None:
-    probe = Probe()
+    probe = Probe(adapters.tasks)
     policy = TaskPolicy(heartbeat_s=0.2, stale_s=60)
-    task = await parts.tasks.create(await _user(parts), "probe", "x")
-    assert await parts.tasks.start(task.id)  # a worker took it (attempt 1)...
-    taken = await parts.tasks.get(task.id)
+    task = await adapters.tasks.create(await _user(adapters), "probe", "x")
+    assert await adapters.tasks.start(task.id)  # a worker took it (attempt 1)...
+    taken = await adapters.tasks.get(task.id)
     assert taken is not None
     clock = ManualClock(start=taken.updated_at.timestamp())
     host = TaskHost(
-        parts,
+        adapters.database,
         asyncio.get_running_loop(),
         handlers={"probe": probe.handle},
         policy=policy,
@@ -201,11 +208,11 @@ async def test_a_task_of_a_dead_worker_runs_again_once_stale_but_not_while_alive
     with pytest.raises(TaskBusy):
         await host.execute("probe", task.id)
     assert probe.runs[task.id] == 0
-    assert await parts.tasks.status(task.id) == PROCESSING
+    assert await adapters.tasks.status(task.id) == PROCESSING
 
     clock.advance(2)  # ...then stopped marking it alive
     await host.execute("probe", task.id)
-    done = await parts.tasks.get(task.id)
+    done = await adapters.tasks.get(task.id)
     assert done is not None
     assert (done.status, done.attempts, probe.runs[task.id]) == (COMPLETED, 2, 1)
 
@@ -213,20 +220,22 @@ async def test_a_task_of_a_dead_worker_runs_again_once_stale_but_not_while_alive
     assert probe.runs[task.id] == 1
 
 
-async def test_a_running_task_is_marked_alive(parts: Components) -> None:
+async def test_a_running_task_is_marked_alive(adapters: Adapters) -> None:
     release = asyncio.Event()
 
-    async def held(parts: Components, task_id: str) -> None:
-        assert await parts.tasks.start(task_id)
+    async def held(task_id: str) -> None:
+        assert await adapters.tasks.start(task_id)
         await release.wait()
-        await parts.tasks.complete(task_id, None)
+        await adapters.tasks.complete(task_id, None)
 
-    host = TaskHost(parts, asyncio.get_running_loop(), handlers={"held": held}, policy=POLICY)
-    task = await parts.tasks.create(await _user(parts), "held", "x")
+    host = TaskHost(
+        adapters.database, asyncio.get_running_loop(), handlers={"held": held}, policy=POLICY
+    )
+    task = await adapters.tasks.create(await _user(adapters), "held", "x")
     running = asyncio.create_task(host.execute("held", task.id))
 
     async def marked_after(previous: datetime | None) -> datetime | None:
-        current = await parts.tasks.get(task.id)
+        current = await adapters.tasks.get(task.id)
         assert current is not None and current.status in (QUEUED, PROCESSING)
         if current.status != PROCESSING:
             return None
@@ -238,13 +247,13 @@ async def test_a_running_task_is_marked_alive(parts: Components) -> None:
         seen.append(await eventually(lambda: marked_after(seen[-1]), what=f"heartbeat {beat + 1}"))
     release.set()
     await running
-    assert await parts.tasks.status(task.id) == COMPLETED
+    assert await adapters.tasks.status(task.id) == COMPLETED
 
 
-async def test_periodic_jobs_run_once_per_period_across_workers(parts: Components) -> None:
+async def test_periodic_jobs_run_once_per_period_across_workers(adapters: Adapters) -> None:
     runs: list[str] = []
 
-    async def tick(parts: Components) -> str:
+    async def tick() -> str:
         runs.append("ran")
         return "ticked"
 
@@ -254,7 +263,7 @@ async def test_periodic_jobs_run_once_per_period_across_workers(parts: Component
         JobSystem(BrokerConfig(worker_threads=1), policy=POLICY, clock=clock) for _ in range(3)
     ]
     for system in workers:
-        await system.start(parts, run_jobs=True, handlers={}, periodic=[job])
+        await system.start(adapters.database, run_jobs=True, handlers={}, periodic=[job])
     periods = [period_of(clock() + n * job.interval_s, job.interval_s) for n in range(4)]
     try:
         for index, period in enumerate(periods):
@@ -266,7 +275,7 @@ async def test_periodic_jobs_run_once_per_period_across_workers(parts: Component
                     system.scheduler is not None and system.scheduler.last_period("tick") == period
                     for system in workers
                 ]
-                async with parts.database.session() as session:
+                async with adapters.database.session() as session:
                     row = await session.get(PeriodicRun, ("tick", period))
                 return all(tried) and row is not None and row.finished_at is not None
 
@@ -275,53 +284,57 @@ async def test_periodic_jobs_run_once_per_period_across_workers(parts: Component
         for system in workers:
             await system.stop()
 
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         rows = list(await session.scalars(select(PeriodicRun).where(PeriodicRun.job == "tick")))
     assert sorted(row.period for row in rows) == periods  # once each, though three tried each
     assert [row.outcome for row in rows] == ["ticked"] * len(periods)
     assert len(runs) == len(periods)
 
 
-async def test_a_task_past_its_time_limit_fails(parts: Components) -> None:
-    async def endless(parts: Components, task_id: str) -> None:
-        assert await parts.tasks.start(task_id)
+async def test_a_task_past_its_time_limit_fails(adapters: Adapters) -> None:
+    async def endless(task_id: str) -> None:
+        assert await adapters.tasks.start(task_id)
         await asyncio.Event().wait()  # never set: only the time limit ends this
 
     policy = TaskPolicy(heartbeat_s=0.2, stale_s=60, time_limit_s=0.3)
-    host = TaskHost(parts, asyncio.get_running_loop(), handlers={"endless": endless}, policy=policy)
-    task = await parts.tasks.create(await _user(parts), "endless", "x")
+    host = TaskHost(
+        adapters.database, asyncio.get_running_loop(), handlers={"endless": endless}, policy=policy
+    )
+    task = await adapters.tasks.create(await _user(adapters), "endless", "x")
     await host.execute("endless", task.id)
-    failed = await parts.tasks.get(task.id)
+    failed = await adapters.tasks.get(task.id)
     assert failed is not None
     assert (failed.status, failed.error) == (FAILED, "stopped at the time limit of 0.3 s")
 
 
-async def test_a_handlers_own_timeout_is_transient_not_the_time_limit(parts: Components) -> None:
-    async def own_timeout(parts: Components, task_id: str) -> None:
-        assert await parts.tasks.start(task_id)
+async def test_a_handlers_own_timeout_is_transient_not_the_time_limit(adapters: Adapters) -> None:
+    async def own_timeout(task_id: str) -> None:
+        assert await adapters.tasks.start(task_id)
         raise TimeoutError("the handler's own deadline, e.g. a model call")
 
-    host = TaskHost(parts, asyncio.get_running_loop(), handlers={"own": own_timeout}, policy=POLICY)
-    task = await parts.tasks.create(await _user(parts), "own", "x")
+    host = TaskHost(
+        adapters.database, asyncio.get_running_loop(), handlers={"own": own_timeout}, policy=POLICY
+    )
+    task = await adapters.tasks.create(await _user(adapters), "own", "x")
     with pytest.raises(TimeoutError):
         await host.execute("own", task.id)  # raised to the broker, which retries it
-    assert await parts.tasks.status(task.id) == QUEUED
+    assert await adapters.tasks.status(task.id) == QUEUED
 
 
 @SQLITE_ONLY  # the document store's compaction; no SQL involved
 async def test_the_compaction_job_compacts_documents_over_the_threshold(
-    parts: Components,
+    adapters: Adapters,
 ) -> None:
-    parts.settings = parts.settings.model_copy(update={"compact_after_updates": 20})
-    doc_id, written = await long_log(parts)
+    settings = adapters.settings.model_copy(update={"compact_after_updates": 20})
+    doc_id, written = await long_log(replace(adapters, settings=settings))
     small: Doc = Doc()
     small.get("content", type=Text).insert(0, "短")
-    await parts.store.append("chapter-small", small.get_update())
+    await adapters.store.append("chapter-small", small.get_update())
 
-    assert await compaction(parts) == "compacted 1 documents"
-    stored = await parts.store.load(doc_id)
+    assert await compaction(adapters.store, settings) == "compacted 1 documents"
+    stored = await adapters.store.load(doc_id)
     assert stored.updates == [] and stored.snapshot is not None
     merged: Doc = Doc()
     merged.apply_update(stored.snapshot)
     assert str(merged.get("content", type=Text)) == written
-    assert len((await parts.store.load("chapter-small")).updates) == 1
+    assert len((await adapters.store.load("chapter-small")).updates) == 1

@@ -8,6 +8,7 @@ import io
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ import pytest
 import time_machine
 from moto.server import ThreadedMotoServer
 
+from api.services.exports import EXPORT
 from api.settings import Settings
+from jobs.exports.job import ExportJob
 from jobs.schedule import prune_exports
+from jobs.system import JobSystem
 from jobs.tasks import TaskStore
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
 from tests.jobs.conftest import SQLITE_ONLY
@@ -93,9 +97,9 @@ async def test_export_end_to_end_with_live_text_and_a_notification(
         assert download.headers["content-type"].startswith("text/plain")
         assert len(download.content) == view["size"]
 
-        task = await TaskStore(app.components.database).get(task_id)
+        task = await TaskStore(app.adapters.database).get(task_id)
         assert task is not None
-        stored, _type = await app.components.blobs.get(task.result["blob_key"])
+        stored, _type = await app.adapters.blobs.get(task.result["blob_key"])
         assert stored == download.content
         listed = ok(await api.call("GET", "/api/v1/notifications", owner))
         assert [item["data"]["task_id"] for item in listed["items"]] == [task_id]
@@ -128,11 +132,7 @@ async def test_word_export_has_headings_and_the_chosen_chapters_only(api: Api) -
 
 
 @SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
-async def test_progress_only_rises(api: Api) -> None:
-    owner = await api.sign_up()
-    many = [(f"第{n}章", "风从北方来。" * 200 + "\n" + "雪落无声。" * 200) for n in range(1, 41)]
-    work_id = await novel(api, owner, many)
-    parts = api.app.components
+async def test_progress_only_rises(settings: Settings) -> None:
     written: list[int] = []
 
     class RecordingTaskStore(TaskStore):  # the real store, remembering what it was told
@@ -140,9 +140,20 @@ async def test_progress_only_rises(api: Api) -> None:
             written.append(percent)
             await super().progress(task_id, percent, **fields)
 
-    parts.tasks = RecordingTaskStore(parts.database)
-    task_id = await export(api, owner, work_id, "pdf")
-    view = await finished_export(api, owner, task_id)
+    # The app only queues; its job system runs the export job here, with the recording store.
+    async with running_api(settings.model_copy(update={"jobs_in_process": False})) as api:
+        adapters = api.app.adapters
+        jobs: JobSystem = api.app.app.state.jobs
+        recording = RecordingTaskStore(adapters.database)
+        handlers = {EXPORT: ExportJob(adapters.database, adapters.store, recording, adapters.blobs)}
+        await jobs.start(adapters.database, run_jobs=True, handlers=handlers)  # the app stops it
+        owner = await api.sign_up()
+        many = [
+            (f"第{n}章", "风从北方来。" * 200 + "\n" + "雪落无声。" * 200) for n in range(1, 41)
+        ]
+        work_id = await novel(api, owner, many)
+        task_id = await export(api, owner, work_id, "pdf")
+        view = await finished_export(api, owner, task_id)
     assert view["size"] > 0
     assert len(written) >= 2
     assert written == sorted(set(written)), written  # strictly rising
@@ -154,7 +165,7 @@ async def test_signed_links_refuse_tampering_and_expiry(api: Api) -> None:
     work_id = await novel(api, owner)
     task_id = await export(api, owner, work_id, "txt")
     await finished_export(api, owner, task_id)
-    ttl = api.app.components.settings.download_link_ttl_s
+    ttl = api.app.adapters.settings.download_link_ttl_s
     # Wall-clock time stands still from here on but for `shift`: the link is made at `start`.
     start = time.time()
     with time_machine.travel(start, tick=False) as clock:
@@ -273,15 +284,11 @@ async def test_tasks_left_unfinished_run_after_a_restart(settings: Settings) -> 
         api = Api(app)
         owner = await api.sign_up()
         work_id = await novel(api, owner)
-        parts = app.components
+        tasks = app.adapters.tasks
         params = {"format": "txt", "options": {}, "chapter_ids": None}
-        never_sent = await parts.tasks.create(
-            owner.id, "export", "txt", work_id=work_id, params=params
-        )
-        cut_short = await parts.tasks.create(
-            owner.id, "export", "txt", work_id=work_id, params=params
-        )
-        assert await parts.tasks.start(cut_short.id)  # the process died while running it
+        never_sent = await tasks.create(owner.id, "export", "txt", work_id=work_id, params=params)
+        cut_short = await tasks.create(owner.id, "export", "txt", work_id=work_id, params=params)
+        assert await tasks.start(cut_short.id)  # the process died while running it
         await api.close()
     async with running_app(settings) as app:
         api = Api(app)
@@ -301,11 +308,15 @@ async def test_old_export_files_are_removed_and_their_tasks_say_so(api: Api) -> 
     view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
     async with httpx.AsyncClient() as http:
         assert (await http.get(view["download_url"])).status_code == 200
-        parts = api.app.components
-        assert await prune_exports(parts) == "removed 0 old export files"  # still fresh
-        later = datetime.now(UTC) + timedelta(seconds=parts.settings.export_retention_s + 60)
-        assert await prune_exports(parts, now=later) == "removed 1 old export files"
-        assert await prune_exports(parts, now=later) == "removed 0 old export files"
+        adapters = api.app.adapters
+        retention_s = adapters.settings.export_retention_s
+        prune = partial(
+            prune_exports, adapters.database, adapters.blobs, adapters.tasks, retention_s
+        )
+        assert await prune() == "removed 0 old export files"  # still fresh
+        later = datetime.now(UTC) + timedelta(seconds=retention_s + 60)
+        assert await prune(now=later) == "removed 1 old export files"
+        assert await prune(now=later) == "removed 0 old export files"
         gone = await http.get(view["download_url"])  # a link given out before: the file is gone
         assert gone.status_code == 404, gone.text
     again = ok(await api.call("GET", f"/api/v1/export/tasks/{view['task_id']}", owner))

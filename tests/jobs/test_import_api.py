@@ -73,7 +73,7 @@ async def test_a_txt_novel_becomes_a_work_with_chapters(api: Api) -> None:
     work = ok(await api.call("GET", f"/api/v1/works/{work_id}", owner))
     assert (work["type"], work["role"], work["chapter_count"]) == ("novel", "owner", 2)
     assert work["word_count"] > 0  # the SQL projection was derived from the documents
-    stored = await api.app.components.store.load(work["chapters"][0]["content_id"])
+    stored = await api.app.adapters.store.load(work["chapters"][0]["content_id"])
     assert stored.updates or stored.snapshot  # the text went through the document store
 
 
@@ -129,18 +129,18 @@ async def test_bad_files_are_refused(settings: Settings) -> None:
 
 async def test_an_import_run_again_replaces_the_work_a_dead_attempt_left(api: Api) -> None:
     owner = await api.sign_up()
-    parts = api.app.components
+    adapters = api.app.adapters
     half = ok(
         await api.call("POST", "/api/v1/works", owner, json={"title": "半成品", "type": "novel"}),
         201,
     )
-    task = await parts.tasks.create(owner.id, "import", "txt", params={"filename": "a.txt"})
-    await parts.blobs.put(f"imports/{task.id}.upload", NOVEL.encode(), "text/plain")
-    assert await parts.tasks.start(task.id)  # an attempt created its work, then died
-    await parts.tasks.progress(task.id, 40, result={"work_id": half["work_id"]})
-    await parts.tasks.requeue(task.id, "interrupted")
+    task = await adapters.tasks.create(owner.id, "import", "txt", params={"filename": "a.txt"})
+    await adapters.blobs.put(f"imports/{task.id}.upload", NOVEL.encode(), "text/plain")
+    assert await adapters.tasks.start(task.id)  # an attempt created its work, then died
+    await adapters.tasks.progress(task.id, 40, result={"work_id": half["work_id"]})
+    await adapters.tasks.requeue(task.id, "interrupted")
 
-    await parts.runner.submit("import", task.id)
+    await adapters.runner.submit("import", task.id)
     view = await imported(api, owner, task.id)
     works = ok(await api.call("GET", "/api/v1/works", owner))  # the half-filled one is gone
     assert [(w["id"], w["title"]) for w in works["items"]] == [(view["work_id"], "长夜将尽")]

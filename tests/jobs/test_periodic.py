@@ -10,14 +10,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import select, update
 
-from api.app_parts import Components
+from ai_agents.agents.summaries import refresh_summaries
+from api.adapters import Adapters
+from api.composition import Services
 from api.jobs_setup import broker_config, start_jobs
-from api.services.ai_tasks import refresh_summaries
+from api.settings import Settings
 from jobs.host import TaskPolicy
 from jobs.schedule import default_jobs
 from jobs.scheduler import period_of
@@ -34,7 +37,8 @@ HOUR = 3600.0
 
 @dataclass
 class Schedule:
-    parts: Components
+    adapters: Adapters
+    services: Services
     system: JobSystem
     clock: ManualClock
 
@@ -42,14 +46,21 @@ class Schedule:
         """Each default job's period at the clock's present time."""
         return {
             job.name: period_of(self.clock(), job.interval_s)
-            for job in default_jobs(self.parts.settings, refresh_summaries=refresh_summaries)
+            for job in default_jobs(
+                self.adapters.settings,
+                database=self.adapters.database,
+                store=self.adapters.store,
+                blobs=self.adapters.blobs,
+                tasks=self.adapters.tasks,
+                refresh_summaries=partial(refresh_summaries, self.adapters.database),
+            )
         }
 
     async def outcomes(self, periods: dict[str, str]) -> dict[str, str]:
         """Wait until each job has finished its run for its period in `periods`; what each did."""
 
         async def finished() -> dict[str, str] | None:
-            async with self.parts.database.session() as session:
+            async with self.adapters.database.session() as session:
                 rows = [await session.get(PeriodicRun, key) for key in periods.items()]
             if any(row is None or row.finished_at is None for row in rows):
                 return None
@@ -58,17 +69,16 @@ class Schedule:
         return await eventually(finished, what=f"periodic runs {periods}")
 
     async def runs_of(self, job: str) -> list[str]:
-        async with self.parts.database.session() as session:
+        async with self.adapters.database.session() as session:
             return list(
                 await session.scalars(select(PeriodicRun.period).where(PeriodicRun.job == job))
             )
 
 
 @pytest.fixture
-async def schedule(parts: Components) -> AsyncIterator[Schedule]:
-    """The default schedule with short periods for the frequent jobs (so that the scheduler
-    looks at the clock often), not yet started."""
-    parts.settings = parts.settings.model_copy(
+def settings(settings: Settings) -> Settings:
+    """Short periods for the frequent jobs (so that the scheduler looks at the clock often)."""
+    return settings.model_copy(
         update={
             "compaction_interval_s": 1.0,
             "membership_expiry_interval_s": 1.0,
@@ -76,10 +86,15 @@ async def schedule(parts: Components) -> AsyncIterator[Schedule]:
             "compact_after_updates": 20,
         }
     )
+
+
+@pytest.fixture
+async def schedule(adapters: Adapters, services: Services) -> AsyncIterator[Schedule]:
+    """The default schedule on the short periods of `settings`, not yet started."""
     clock = ManualClock()
-    system = JobSystem(broker_config(parts.settings), policy=TaskPolicy(), clock=clock)
+    system = JobSystem(broker_config(adapters.settings), policy=TaskPolicy(), clock=clock)
     try:
-        yield Schedule(parts, system, clock)
+        yield Schedule(adapters, services, system, clock)
     finally:
         await system.stop()
 
@@ -87,9 +102,9 @@ async def schedule(parts: Components) -> AsyncIterator[Schedule]:
 # The state each job acts on -------------------------------------------------------------------
 
 
-async def _user(parts: Components, **fields: object) -> User:
+async def _user(adapters: Adapters, **fields: object) -> User:
     serial = uuid4().hex[:8]
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         user = User(username=f"读者{serial}", email=f"{serial}@example.com", password_hash="x")
         for name, value in fields.items():
             setattr(user, name, value)
@@ -97,14 +112,14 @@ async def _user(parts: Components, **fields: object) -> User:
     return user
 
 
-async def lapsed_member(parts: Components) -> User:
+async def lapsed_member(adapters: Adapters) -> User:
     ended = datetime.now(UTC) - timedelta(days=1)
-    return await _user(parts, member_level="premium", member_expire_at=ended)
+    return await _user(adapters, member_level="premium", member_expire_at=ended)
 
 
-async def unpaid_order(parts: Components, user: User) -> Order:
-    created = datetime.now(UTC) - timedelta(seconds=parts.settings.order_ttl_s + 60)
-    async with parts.database.session() as session:
+async def unpaid_order(adapters: Adapters, user: User) -> Order:
+    created = datetime.now(UTC) - timedelta(seconds=adapters.settings.order_ttl_s + 60)
+    async with adapters.database.session() as session:
         order = Order(
             user_id=user.id,
             order_no=f"IW{uuid4().hex[:20].upper()}",
@@ -119,8 +134,8 @@ async def unpaid_order(parts: Components, user: User) -> Order:
     return order
 
 
-async def long_work(parts: Components, user: User) -> Chapter:
-    async with parts.database.session() as session:
+async def long_work(adapters: Adapters, user: User) -> Chapter:
+    async with adapters.database.session() as session:
         work = Work(user_id=user.id, title="长篇", type="novel")
         session.add(work)
         await session.flush()
@@ -135,14 +150,14 @@ async def long_work(parts: Components, user: User) -> Chapter:
     return chapter
 
 
-async def old_export(parts: Components, user: User) -> Task:
+async def old_export(adapters: Adapters, user: User) -> Task:
     """A finished export whose file is older than `export_retention_s`."""
-    task = await parts.tasks.create(user.id, "export", "txt", params={"format": "txt"})
+    task = await adapters.tasks.create(user.id, "export", "txt", params={"format": "txt"})
     key = f"exports/{task.id}.txt"
-    await parts.blobs.put(key, "旧文件".encode(), "text/plain")
-    made = datetime.now(UTC) - timedelta(seconds=parts.settings.export_retention_s + HOUR)
+    await adapters.blobs.put(key, "旧文件".encode(), "text/plain")
+    made = datetime.now(UTC) - timedelta(seconds=adapters.settings.export_retention_s + HOUR)
     result = {"blob_key": key, "filename": "旧.txt", "media_type": "text/plain", "size": 9}
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         await session.execute(
             update(Task)
             .where(Task.id == task.id)
@@ -151,9 +166,9 @@ async def old_export(parts: Components, user: User) -> Task:
     return task
 
 
-async def blob_exists(parts: Components, key: str) -> bool:
+async def blob_exists(adapters: Adapters, key: str) -> bool:
     try:
-        await parts.blobs.get(key)
+        await adapters.blobs.get(key)
     except KeyError:
         return False
     return True
@@ -163,15 +178,15 @@ async def blob_exists(parts: Components, key: str) -> bool:
 
 
 async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) -> None:
-    parts = schedule.parts
-    member = await lapsed_member(parts)
-    order = await unpaid_order(parts, await _user(parts))
-    chapter = await long_work(parts, await _user(parts))
-    doc_id, _text = await long_log(parts)
-    export = await old_export(parts, await _user(parts))
+    adapters = schedule.adapters
+    member = await lapsed_member(adapters)
+    order = await unpaid_order(adapters, await _user(adapters))
+    chapter = await long_work(adapters, await _user(adapters))
+    doc_id, _text = await long_log(adapters)
+    export = await old_export(adapters, await _user(adapters))
 
     first = schedule.periods()
-    await start_jobs(schedule.system, parts, run_jobs=True)
+    await start_jobs(schedule.system, adapters, schedule.services, run_jobs=True)
     assert await schedule.outcomes(first) == {
         "compaction": "compacted 1 documents",
         "membership_expiry": "1 memberships ended, 1 unpaid orders cancelled",
@@ -179,9 +194,9 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
         "prune_periodic_runs": "pruned 0 old periodic runs",
         "prune_exports": "removed 1 old export files",
     }
-    stored = await parts.store.load(doc_id)
+    stored = await adapters.store.load(doc_id)
     assert stored.updates == [] and stored.snapshot is not None
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         downgraded = await session.get(User, member.id)
         cancelled = await session.get(Order, order.id)
         summary = await session.get(ChapterSummary, chapter.id)
@@ -191,13 +206,13 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
         "expired",
     )
     assert summary is not None and summary.summary
-    pruned = await parts.tasks.get(export.id)
+    pruned = await adapters.tasks.get(export.id)
     assert pruned is not None and pruned.result["removed"] is True
-    assert not await blob_exists(parts, pruned.result["blob_key"])
+    assert not await blob_exists(adapters, pruned.result["blob_key"])
 
     # An hour later: the hourly and the frequent jobs run again, the daily one does not.
-    another = await lapsed_member(parts)
-    newer = await old_export(parts, await _user(parts))
+    another = await lapsed_member(adapters)
+    newer = await old_export(adapters, await _user(adapters))
     schedule.clock.advance(HOUR)
     later = schedule.periods()
     assert later["prune_periodic_runs"] == first["prune_periodic_runs"]
@@ -210,8 +225,8 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
     }
     # prune_periodic_runs comes before prune_exports in each tick: it has looked at this hour.
     assert await schedule.runs_of("prune_periodic_runs") == [first["prune_periodic_runs"]]
-    async with parts.database.session() as session:
+    async with adapters.database.session() as session:
         downgraded = await session.get(User, another.id)
     assert downgraded is not None and downgraded.member_level == "free"
-    removed = await parts.tasks.get(newer.id)
+    removed = await adapters.tasks.get(newer.id)
     assert removed is not None and removed.result["removed"] is True

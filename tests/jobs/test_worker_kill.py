@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api.app_parts import build_components
+from api.adapters import build_adapters
 from api.jobs_setup import build_job_system
 from api.settings import Settings
 from jobs.tasks import COMPLETED, PROCESSING
@@ -51,20 +51,20 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
         return worker
 
     system = build_job_system(settings)  # enqueues only: the workers are subprocesses
-    parts = build_components(settings, runner=system.runner)
-    await parts.database.migrate()
+    adapters = build_adapters(settings, runner=system.runner)
+    await adapters.database.migrate()
     try:
-        async with parts.database.session() as session:
+        async with adapters.database.session() as session:
             user = User(username="杀不死", email="kill@example.com", password_hash="x")
             session.add(user)
             await session.flush()
-        task = await parts.tasks.create(user.id, "slow", "slow", params={"traces": str(traces)})
+        task = await adapters.tasks.create(user.id, "slow", "slow", params={"traces": str(traces)})
 
         first = start_worker("first")
         await system.runner.submit("slow", task.id)
 
         async def held_by_the_first_worker() -> bool:
-            current = await parts.tasks.get(task.id)
+            current = await adapters.tasks.get(task.id)
             assert current is not None
             return current.status == PROCESSING and current.progress == 20
 
@@ -76,10 +76,10 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
         second = start_worker("second")
 
         async def completed() -> bool:
-            return await parts.tasks.status(task.id) == COMPLETED
+            return await adapters.tasks.status(task.id) == COMPLETED
 
         await eventually(completed, what=f"the second worker to finish ({second.log_path})")
-        done = await parts.tasks.get(task.id)
+        done = await adapters.tasks.get(task.id)
         assert done is not None
         assert done.attempts == 2
         assert done.result == {"pid": second.pid}
@@ -90,6 +90,6 @@ async def test_a_killed_worker_task_is_redelivered_and_completes_once(
         assert [p.name for p in blobs] == [f"{task.id}.bin"]
     finally:
         await system.stop()
-        await parts.bus.close()
-        await parts.database.close()
-        await parts.kv.close()
+        await adapters.bus.close()
+        await adapters.database.close()
+        await adapters.kv.close()

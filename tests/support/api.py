@@ -43,7 +43,7 @@ class Api:
         await self.http.aclose()
 
     def last_code(self, email: str) -> str:
-        mails = [m for m in self.app.components.mailer.read() if m["to"] == email]
+        mails = [m for m in self.app.adapters.mailer.read() if m["to"] == email]
         match = re.search(r"\b(\d{6})\b", mails[-1]["body"])
         assert match, mails[-1]
         return match.group(1)

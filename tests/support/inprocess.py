@@ -1,4 +1,4 @@
-"""The app under uvicorn inside the test's event loop, for tests that inject parts."""
+"""The app under uvicorn inside the test's event loop, for tests that inject adapters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api.app import Components, create_app
+from api.adapters import Adapters
+from api.app import create_app
+from api.composition import Services
 from api.settings import Settings
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
@@ -25,8 +27,13 @@ class RunningApp:
     port: int
 
     @property
-    def components(self) -> Components:
-        return self.app.state.components
+    def adapters(self) -> Adapters:
+        """What the app was built from (its databases, stores, rooms): for a test to look in."""
+        return self.app.state.adapters
+
+    @property
+    def services(self) -> Services:
+        return self.app.state.services
 
     @property
     def sync_url(self) -> str:

@@ -54,7 +54,7 @@ async def test_viewer_updates_are_refused_and_not_stored(app: RunningApp) -> Non
     await wait_until(lambda: "继续写。" in str(reader.text))
     assert "读者偷改" not in str(writer.text)
 
-    stored = await app.components.store.load(DOC)
+    stored = await app.adapters.store.load(DOC)
     late = await YClient(app.sync_url, DOC, token="writer").connect()
     assert str(late.text) == "作者写的。继续写。"
     assert all("读者偷改".encode() not in update for update in stored.updates)
@@ -80,4 +80,4 @@ async def test_denied_sockets_close_with_a_code_and_reason(
     assert client.close_code == code
     assert client.close_reason
     assert not client.synced.is_set()
-    assert doc not in app.components.rooms.rooms
+    assert doc not in app.adapters.rooms.rooms

@@ -52,7 +52,7 @@ def content(room: Room) -> str:
 
 
 def text_of_room(app: RunningApp, name: str) -> str:
-    room = app.components.rooms.rooms.get(name)
+    room = app.adapters.rooms.rooms.get(name)
     return content(room) if room is not None and room._doc is not None else ""
 
 
@@ -84,7 +84,7 @@ async def test_an_empty_room_stays_loaded_for_the_grace_period_then_unloads(
 
 async def test_a_room_nobody_holds_is_unloaded_by_its_own_timer(tmp_path: Path) -> None:
     async with running_app(settings_for(tmp_path, room_unload_grace_s=0.01)) as app:
-        rooms = app.components.rooms.rooms
+        rooms = app.adapters.rooms.rooms
         client = await YClient(app.sync_url, "grace").connect()
         client.append("留")
         await eventually(lambda: text_of_room(app, "grace") == "留", what="the edit is stored")
@@ -102,7 +102,7 @@ async def test_peers_opening_a_new_room_at_the_same_moment_all_sync(app: Running
     await asyncio.gather(*(client.connect() for client in clients))
     clients[0].append("同时")
     await eventually(lambda: all(str(c.text) == "同时" for c in clients), what="all 30 synced")
-    assert len(app.components.rooms.rooms["stampede"].connections) == 30
+    assert len(app.adapters.rooms.rooms["stampede"].connections) == 30
     await asyncio.gather(*(client.close() for client in clients))
 
 
@@ -124,7 +124,7 @@ async def test_a_failing_room_does_not_disturb_another(tmp_path: Path) -> None:
         await broken.connect(wait_synced=False)
         await broken.closed.wait()
         assert broken.close_code == 1011
-        assert "broken" not in app.components.rooms.rooms
+        assert "broken" not in app.adapters.rooms.rooms
         healthy.append("无恙")
         await eventually(lambda: str(other.text) == "无恙", what="the healthy room relays")
         await healthy.close()
@@ -185,8 +185,8 @@ async def test_unchanged_awareness_renewals_are_batched(tmp_path: Path) -> None:
         for index, client in enumerate(clients):
             await client.set_awareness({"user": {"name": f"u{index}"}})
         await eventually(lambda: all(len(c.awareness) == 4 for c in clients), what="all see all")
-        room = app.components.rooms.rooms["idle"]
-        relayed = app.components.metrics.awareness_relayed
+        room = app.adapters.rooms.rooms["idle"]
+        relayed = app.adapters.metrics.awareness_relayed
         before = relayed._value.get()
         frames_before = [c.awareness_frames for c in clients]
         for _ in range(3):  # three rounds of keep-alives from everyone
@@ -228,14 +228,14 @@ async def test_a_restored_version_arrives_live_as_new_operations(app: RunningApp
     editor = await YClient(app.sync_url, "restore").connect()
     editor.append("第一稿：风起。")
     await eventually(lambda: text_of_room(app, "restore") == "第一稿：风起。", what="stored")
-    store = app.components.store
+    store = app.adapters.store
     version = await store.create_version("restore", "第一稿")
     editor.text.clear()
     editor.append("第二稿：云涌。")
     await eventually(lambda: text_of_room(app, "restore") == "第二稿：云涌。", what="stored")
     state_before_restore = clocks(editor.doc)
 
-    async with app.components.rooms.hold("restore") as room:
+    async with app.adapters.rooms.hold("restore") as room:
         target = await store.read_version("restore", version.id)
         changed = await room.change(lambda doc: apply_state(doc, target))
     assert changed
@@ -255,9 +255,9 @@ async def test_rooms_compact_their_log_past_the_threshold(tmp_path: Path) -> Non
             lambda: text_of_room(app, "compact-me") == str(writer.text), what="all 50 stored"
         )
         await eventually(
-            lambda: app.components.metrics.compactions._value.get() >= 1, what="a compaction"
+            lambda: app.adapters.metrics.compactions._value.get() >= 1, what="a compaction"
         )
-        stored = await app.components.store.load("compact-me")
+        stored = await app.adapters.store.load("compact-me")
         assert stored.snapshot is not None
         assert len(stored.updates) < 50
         fresh = await YClient(app.sync_url, "compact-me").connect()
@@ -271,7 +271,7 @@ async def test_a_large_chapter_first_sync_arrives_in_bounded_frames(tmp_path: Pa
         writer = await YClient(app.sync_url, "长篇").connect()
         for index in range(400):  # 400 updates, 200,000 characters
             writer.append(f"{index:04d}" + "山不在高有仙则名水不在深有龙则灵" * 31)
-        room = app.components.rooms.rooms["长篇"]
+        room = app.adapters.rooms.rooms["长篇"]
         await eventually(lambda: clocks(room.doc) == clocks(writer.doc), what="all stored")
         await writer.close()
         reader = YClient(app.sync_url, "长篇")
@@ -295,7 +295,7 @@ async def test_new_clients_share_one_first_sync_per_document_state(app: RunningA
     writer = await YClient(app.sync_url, "共享首同步").connect()
     writer.append("第一句。")
     await writer.close()
-    async with app.components.rooms.hold("共享首同步") as room:
+    async with app.adapters.rooms.hold("共享首同步") as room:
         await eventually(lambda: "第一句" in content(room), what="the first line is stored")
         first = room._first_sync(b"\x00")
         assert room._first_sync(b"\x00") is first

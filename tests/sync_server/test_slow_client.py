@@ -73,7 +73,7 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_get_eve
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", auth="off", send_queue_limit=QUEUE_LIMIT)
     app = create_app(settings)
-    parts = app.state.components
+    adapters = app.state.adapters
     port = free_port()
     base = f"ws://127.0.0.1:{port}/sync"
     # No keep-alive pings: the stalled client must be closed by its full queue, never by a
@@ -83,9 +83,9 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_get_eve
         observer = await YClient(base, DOC).connect()
         stalled = await StalledClient(sync_url(base, DOC)).open()
         try:
-            room = parts.rooms.rooms[DOC]
+            room = adapters.rooms.rooms[DOC]
             await eventually(lambda: len(room.connections) == 3, what="all three joined")
-            slow_closes = parts.metrics.closed_slow
+            slow_closes = adapters.metrics.closed_slow
 
             async def one_more_update(index: int) -> None:
                 writer.append(f"【{index:04d}】" + "字" * 33_000)  # 100 kB, never coalesced
