@@ -61,6 +61,14 @@ class SyncEndpoint:
         self._authorizer = authorizer
         self._metrics = metrics
         self._limits = limits
+        # Per principal, the wake-ups of its sockets' re-authorization loops.
+        self._rechecks: dict[str, set[asyncio.Event]] = {}
+
+    def recheck(self, principal: str) -> None:
+        """`principal`'s access may just have changed (a role lowered, a removal): its open
+        sockets on this node ask the authorizer again now, not at their next periodic check."""
+        for wake in self._rechecks.get(principal, ()):
+            wake.set()
 
     async def __call__(self, websocket: WebSocket) -> None:
         doc = websocket.path_params["doc"]
@@ -100,8 +108,7 @@ class SyncEndpoint:
                 raise _Refused(CLOSE_INTERNAL, "could not load the document") from None
             room.join(conn)
             sender = asyncio.create_task(conn.run_sender(), name=f"send:{doc}")
-            if self._limits.reauthorize_every_s:
-                watcher = asyncio.create_task(self._reauthorize(conn, token, doc))
+            watcher = asyncio.create_task(self._reauthorize(conn, token, doc))
             await self._receive_loop(websocket, conn, room)
         except _Refused as refusal:
             conn.close(refusal.code, refusal.reason)
@@ -123,21 +130,42 @@ class SyncEndpoint:
                         await task
 
     async def _reauthorize(self, conn: Connection, token: str | None, doc: str) -> None:
-        """Roles change and tokens get revoked while sockets stay open: ask again, regularly."""
-        assert self._limits.reauthorize_every_s is not None
-        while not conn.closed:
-            await asyncio.sleep(self._limits.reauthorize_every_s)
-            try:
-                grant = await self._authorizer.authorize(token, doc)
-            except Exception:
-                log.exception("re-authorization failed; keeping the last decision")
-                continue
-            if grant.access is Access.DENY:
-                conn.close(grant.close_code, grant.reason or "access withdrawn")
-                return
-            if grant.access is not conn.access:
-                conn.access = grant.access
-                conn.denied_notified = False
+        """Roles change and tokens get revoked while sockets stay open: ask again when told
+        (`recheck`), and regularly (`reauthorize_every_s`) for what nobody announces (expiry)."""
+        wake = asyncio.Event()
+        key = conn.principal or ""
+        self._rechecks.setdefault(key, set()).add(wake)
+        try:
+            while not conn.closed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._limits.reauthorize_every_s)
+                wake.clear()
+                if not await self._apply_grant(conn, token, doc):
+                    return
+        finally:
+            watching = self._rechecks.get(key)
+            if watching is not None:
+                watching.discard(wake)
+                if not watching:
+                    del self._rechecks[key]
+
+    async def _apply_grant(self, conn: Connection, token: str | None, doc: str) -> bool:
+        """Ask the authorizer again and act on it; False once the socket is closed for it."""
+        try:
+            grant = await self._authorizer.authorize(token, doc)
+        except Exception:
+            log.exception("re-authorization failed; keeping the last decision")
+            return True
+        if grant.access is Access.DENY:
+            conn.close(grant.close_code, grant.reason or "access withdrawn")
+            return False
+        if grant.access is not conn.access:
+            conn.access = grant.access
+            conn.denied_notified = not conn.can_write
+            if not conn.can_write:
+                # Told at once, so an editor turns read-only before it types what would be lost.
+                conn.send(protocol.permission_denied("read-only access to this document"))
+        return True
 
     async def _receive_loop(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
         # Until the peer disconnects or the server closes it: a peer that stopped reading may

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,23 +35,30 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-class Api:
-    def __init__(self, app: RunningApp) -> None:
-        self.app = app
-        self.http = httpx.AsyncClient(base_url=app.http_url, timeout=30)
+class RestClient:
+    """REST at `base_url` with the steps every test needs; sign-up reads the code from the mails
+    that `mails()` returns (each `{"to", "subject", "body"}`)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
 
     async def close(self) -> None:
         await self.http.aclose()
 
+    def mails(self) -> list[dict[str, str]]:
+        raise NotImplementedError
+
     def last_code(self, email: str) -> str:
-        mails = [m for m in self.app.adapters.mailer.read() if m["to"] == email]
+        mails = [m for m in self.mails() if m["to"] == email]
         match = re.search(r"\b(\d{6})\b", mails[-1]["body"])
         assert match, mails[-1]
         return match.group(1)
 
     async def sign_up(self, username: str | None = None, password: str = PASSWORD) -> Account:
-        username = username or f"作者{next(_serial)}"
-        email = f"u{next(_serial)}@example.com"
+        tag = (
+            f"{next(_serial)}x{secrets.token_hex(3)}"  # unique across processes sharing a database
+        )
+        username, email = username or f"作者{tag}", f"u{tag}@example.com"
         sent = await self.http.post("/api/v1/auth/code", json={"email": email})
         assert sent.status_code == 200, sent.text
         body = {
@@ -69,6 +77,17 @@ class Api:
     ) -> httpx.Response:
         headers = {**(account.auth if account else {}), **kwargs.pop("headers", {})}
         return await self.http.request(method, path, headers=headers, **kwargs)
+
+
+class Api(RestClient):
+    """REST on an app running in this process; its mails are read from the app's outbox."""
+
+    def __init__(self, app: RunningApp) -> None:
+        super().__init__(app.http_url)
+        self.app = app
+
+    def mails(self) -> list[dict[str, str]]:
+        return self.app.adapters.mailer.read()
 
 
 @asynccontextmanager

@@ -12,19 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import redis
 
-from .api import PASSWORD, Account
+from .api import Account, RestClient
 from .mariadb import mariadb_database
 from .server import ServerProcess
 
@@ -44,45 +41,17 @@ class Cluster:
         return {**self.env, "INKWEAVE_DATA_DIR": str(self.root / name)}
 
 
-class NodeApi:
+class NodeApi(RestClient):
     """REST on one node, shaped like `tests.support.api.Api` so that the helpers of
     `tests.api.test_works` take it; sign-up reads the code from the node's outbox."""
 
     def __init__(self, node: ServerProcess) -> None:
+        super().__init__(node.http_url)
         self.node = node
-        self.http = httpx.AsyncClient(base_url=node.http_url, timeout=30)
 
-    async def close(self) -> None:
-        await self.http.aclose()
-
-    async def call(
-        self, method: str, path: str, account: Account | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**(account.auth if account else {}), **kwargs.pop("headers", {})}
-        return await self.http.request(method, path, headers=headers, **kwargs)
-
-    def last_code(self, email: str) -> str:
+    def mails(self) -> list[dict[str, str]]:
         outbox = self.node.data_dir / "outbox.jsonl"
-        mails = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
-        match = re.search(r"\b(\d{6})\b", [m for m in mails if m["to"] == email][-1]["body"])
-        assert match, mails[-1]
-        return match.group(1)
-
-    async def sign_up(self, username: str | None = None) -> Account:
-        tag = secrets.token_hex(4)
-        username, email = username or f"作者{tag}", f"u{tag}@example.com"
-        sent = await self.http.post("/api/v1/auth/code", json={"email": email})
-        assert sent.status_code == 200, sent.text
-        body = {
-            "username": username,
-            "email": email,
-            "password": PASSWORD,
-            "code": self.last_code(email),
-        }
-        response = await self.http.post("/api/v1/auth/register", json=body)
-        assert response.status_code == 201, response.text
-        data = response.json()["data"]
-        return Account(data["user_id"], username, email, data["token"], data["refresh_token"])
+        return [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
 
     def notifications_url(self, account: Account) -> str:
         return f"ws://127.0.0.1:{self.node.port}/api/v1/notifications/ws?token={account.token}"
@@ -97,8 +66,9 @@ def _delete_keys(prefix: str) -> None:
 
 
 @asynccontextmanager
-async def running_cluster(root: Path) -> AsyncIterator[Cluster]:
-    """Nodes `a` and `b` on a fresh MariaDB database and their own Redis key prefix."""
+async def running_cluster(root: Path, *, recheck_s: float = RECHECK_S) -> AsyncIterator[Cluster]:
+    """Nodes `a` and `b` on a fresh MariaDB database and their own Redis key prefix; open
+    sockets re-check their user every `recheck_s`."""
     async with mariadb_database() as database_url:
         prefix = f"inkweave-test-{secrets.token_hex(4)}:"
         env = {
@@ -107,7 +77,7 @@ async def running_cluster(root: Path) -> AsyncIterator[Cluster]:
             "INKWEAVE_DATABASE_URL": database_url,
             "INKWEAVE_REDIS_URL": REDIS_URL,
             "INKWEAVE_REDIS_PREFIX": prefix,
-            "INKWEAVE_MEMBERSHIP_RECHECK_S": str(RECHECK_S),
+            "INKWEAVE_MEMBERSHIP_RECHECK_S": str(recheck_s),
             "INKWEAVE_RATE_LIMIT_USER_PER_MIN": "100000",
             "INKWEAVE_LOG_LEVEL": "WARNING",
         }

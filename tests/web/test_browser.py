@@ -311,12 +311,13 @@ async def test_chapters_members_versions_materials_and_export(browser: Browser, 
     # Members: the editor becomes a viewer, then leaves the work.
     member = owner.page.locator(f"[data-testid=members] [data-user-id='{helper.id}']")
     await member.locator("[data-testid=member-role]").select_option("viewer")
-    await owner.page.wait_for_function(
-        "(id) => document.querySelector(`[data-user-id='${id}'] select`)?.value === 'viewer'",
-        arg=helper.id,
-    )
-    members = ok(await web.call("GET", f"/api/v1/works/{work_id}/members", owner_account))
-    assert {m["user_id"]: m["role"] for m in members}[helper.id] == "viewer"
+
+    async def role_on_the_server() -> bool:
+        members = ok(await web.call("GET", f"/api/v1/works/{work_id}/members", owner_account))
+        return {m["user_id"]: m["role"] for m in members}[helper.id] == "viewer"
+
+    # The select shows the new role at once; the PATCH it sends lands a moment later.
+    await eventually(role_on_the_server, what="the page's role change reached the server")
     await member.locator("[data-testid=member-remove]").click()
     await member.wait_for(state="detached")
     members = ok(await web.call("GET", f"/api/v1/works/{work_id}/members", owner_account))
