@@ -204,6 +204,47 @@ def task_ranges(
     return _authored_ranges(text, task_id, authors)
 
 
+def _marked_tasks(text: Text) -> set[str]:
+    """The task ids whose `ai` attribute some character carries now."""
+    return {
+        attrs[AI_ATTRIBUTE]
+        for chunk, attrs in text.diff()
+        if attrs and isinstance(attrs.get(AI_ATTRIBUTE), str)
+    }
+
+
+def _subtract(runs: list[tuple[int, int]], keep: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of `runs` outside `keep` (both sorted and disjoint)."""
+    left: list[tuple[int, int]] = []
+    for start, end in runs:
+        at = start
+        for keep_start, keep_end in keep:
+            if keep_end <= at or keep_start >= end:
+                continue
+            if keep_start > at:
+                left.append((at, keep_start))
+            at = max(at, keep_end)
+        if at < end:
+            left.append((at, end))
+    return left
+
+
+def inherited_runs(text: Text) -> list[tuple[int, int]]:
+    """Characters that carry `{"ai": task_id}` but were not written by that task's peer: a
+    co-author's words typed inside or right after AI text, which Yjs formats like their
+    neighbours. Sorted str indices; empty when the text holds no AI marking at all."""
+    found: list[tuple[int, int]] = []
+    for task_id in _marked_tasks(text):
+        found += _subtract(_attribute_runs(text, task_id), task_ranges(text, task_id))
+    return sorted(found)
+
+
+def clear_inherited(text: Text) -> int:
+    """Remove the AI marking from every character the AI did not write; how many."""
+    with text.doc.transaction():
+        return _clear_attribute(text, str(text), inherited_runs(text))
+
+
 # Accept and reject ------------------------------------------------------------------------
 
 

@@ -21,9 +21,9 @@ text stays in one piece, and a co-author typing at its cursor sees their words p
 
 Marking. Every insertion carries `{"ai": task_id}` and runs in a transaction whose origin is
 the task id. A plain insert inside or right after a formatted run inherits the format in Yjs,
-so a co-author's characters typed into or after the AI's text arrive marked as AI; while it is
-connected the peer removes the attribute from them at once (accept and reject in
-`ai_agents.marks` go by authorship in any case).
+so a co-author's characters typed into or after the AI's text arrive marked as AI; the server
+takes the mark off them (`api.ai_marks_hook`, by authorship, whether or not the AI is still
+connected), and accept and reject in `ai_agents.marks` go by authorship too.
 
 Awareness: `{"user": {"name", "color", "kind": "ai", "task_id", ...extra}, "cursor": {"anchor",
 "head"}}`, the positions being what `Y.createRelativePositionFromTypeIndex(ytext, i, -1)`
@@ -152,7 +152,6 @@ class DocumentPeer:
         self._captured: list[bytes] = []
         self._position: int | None = None  # UTF-8 offset in the text
         self._cursor_id: tuple[int, int] | None = None  # the character left of the position
-        self._inherited: list[tuple[int, int]] = []  # co-author text that arrived marked as ours
 
     # Connection ---------------------------------------------------------------------------
 
@@ -305,8 +304,6 @@ class DocumentPeer:
 
     def _apply_remote(self, update: bytes) -> None:
         self._doc.apply_update(update)
-        if self._inherited and self._synced.is_set() and not self._leaving:
-            self._unmark_inherited()
 
     def _adopt_own_client_id(self) -> None:
         """Move to a doc whose client id is small and unused (see the module docstring)."""
@@ -351,21 +348,9 @@ class DocumentPeer:
                 size = len(inserted.encode("utf-8")) if isinstance(inserted, str) else 1
                 if position is not None and moved is None and old_at >= position:
                     moved = new_at  # text typed at the position goes after it
-                attributes = op.get("attributes") or {}
-                if attributes.get(AI_ATTRIBUTE) == self.identity.task_id:
-                    self._inherited.append((new_at, new_at + size))
                 new_at += size
         if position is not None:
             self._position = moved if moved is not None else new_at + position - old_at
-
-    def _unmark_inherited(self) -> None:
-        ranges, self._inherited = self._inherited, []
-
-        def unmark() -> None:
-            for start, end in ranges:
-                self._text.format(start, end, {AI_ATTRIBUTE: None})
-
-        self._queue(self._edit(unmark))
 
     # Writing ------------------------------------------------------------------------------
 

@@ -32,10 +32,12 @@ from storage.kv.memory import MemoryKeyValue
 from storage.kv.redis import RedisKeyValue
 from storage.sql.database import Database
 from sync_server.fan_out import BusFanOut
+from sync_server.limits import SocketLimits
 from sync_server.metrics import RoomMetrics, SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 
+from .ai_marks_hook import AiMarksHook
 from .projection import Projector
 from .quotas import Quotas, limits_table
 from .security.tokens import TokenService
@@ -62,6 +64,7 @@ class Adapters:
     ai: Router
     safety: SensitiveWords
     ai_histories: AiHistories
+    sockets: SocketLimits  # open sockets per user and address, on this node
 
 
 def build_adapters(
@@ -99,7 +102,7 @@ def build_adapters(
             compact_after_bytes=settings.compact_after_bytes,
         ),
         unload_grace_s=settings.room_unload_grace_s,
-        hooks=[*fan_out, projection, RoomMetrics(metrics)],
+        hooks=[*fan_out, projection, AiMarksHook(), RoomMetrics(metrics)],
         clock=clock,
     )
     tokens = TokenService(
@@ -136,6 +139,11 @@ def build_adapters(
         quotas=Quotas(kv, limits_table(settings.quotas)),
         ai=Router.from_settings(settings, ai_histories),
         safety=load_sensitive_words(settings.sensitive_words_file),
+        sockets=SocketLimits(
+            # With auth off every socket is the same "anonymous": only addresses tell apart.
+            per_principal=0 if settings.auth == "off" else settings.ws_connections_per_user,
+            per_address=settings.ws_connections_per_address,
+        ),
     )
 
 

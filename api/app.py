@@ -8,19 +8,21 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
-from storage.sql.database import Database
 from sync_server.auth import AllowAllAuthorizer, Authorizer
 from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
-from .adapters import build_adapters, start_adapters, stop_adapters
-from .composition import Services, build_services
+from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
+from .client_address import ClientAddressMiddleware, TrustedProxies
+from .composition import build_services
 from .envelope import install_error_handlers
+from .errors import AppError, Err
+from .http_security import install_docs, install_security_headers, metrics_allowed
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
 from .ratelimit import RateLimitMiddleware
 from .routers import admin as admin_routes
@@ -33,6 +35,8 @@ from .routers import notifications as notification_routes
 from .routers import orders as order_routes
 from .routers import payments as payment_routes
 from .routers import snowflake as snowflake_routes
+from .security.authenticator import Authenticator
+from .services.access_changes import listen as listen_for_access_changes
 from .services.materials import seed_system_materials
 from .services.membership import plan_table
 from .settings import Settings
@@ -44,11 +48,12 @@ log = logging.getLogger(__name__)
 READY_CHECK_TIMEOUT_S = 5.0  # each `/readyz` check; probes commonly give up after 10 s
 
 
-def _authorizer(settings: Settings, services: Services, database: Database) -> Authorizer:
+def _authorizer(settings: Settings, adapters: Adapters) -> Authorizer:
     if settings.auth == "off":
         log.warning("INKWEAVE_AUTH=off: every socket may read and write every document")
         return AllowAllAuthorizer()
-    return SyncAuthorizer(services.authenticator, database)
+    authenticator = Authenticator(adapters.tokens, adapters.database)
+    return SyncAuthorizer(authenticator, adapters.database)
 
 
 def create_app(
@@ -67,11 +72,23 @@ def create_app(
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
     job_system = build_job_system(settings)
     parts = build_adapters(settings, runner=job_system.runner, store=store, kv=kv, clock=clock)
-    services = build_services(parts)
+    endpoint = SyncEndpoint(
+        parts.rooms,
+        authorizer or _authorizer(settings, parts),
+        parts.metrics,
+        EndpointLimits(
+            max_message_bytes=settings.max_message_bytes,
+            send_queue_limit=settings.send_queue_limit,
+            reauthorize_every_s=None if settings.auth == "off" else settings.membership_recheck_s,
+        ),
+        parts.sockets,
+    )
+    services = build_services(parts, recheck_sockets=endpoint.recheck)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_adapters(parts)
+        await listen_for_access_changes(parts.bus, endpoint.recheck)
         await seed_system_materials(parts.database)
         await start_jobs(
             job_system,
@@ -93,12 +110,18 @@ def create_app(
         version="0.1.0",
         description="Write novels and screenplays together, with AI, in live documents.",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        docs_url=None,  # install_docs: Swagger under its own Content-Security-Policy
+        redoc_url=None,
     )
     app.state.adapters = parts
     app.state.services = services
     app.state.jobs = job_system
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
+    install_security_headers(app, settings)  # outside the limits: a 429 carries them too
+    # Outermost (added last): every limit below reads the client address it decides.
+    app.add_middleware(ClientAddressMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     for router in (
         auth.router,
         oidc.router,
@@ -120,16 +143,6 @@ def create_app(
     ):
         app.include_router(router, prefix="/api/v1")
 
-    endpoint = SyncEndpoint(
-        parts.rooms,
-        authorizer or _authorizer(settings, services, parts.database),
-        parts.metrics,
-        EndpointLimits(
-            max_message_bytes=settings.max_message_bytes,
-            send_queue_limit=settings.send_queue_limit,
-            reauthorize_every_s=None if settings.auth == "off" else settings.membership_recheck_s,
-        ),
-    )
     app.add_api_websocket_route("/sync/{doc:path}", endpoint)
 
     @app.get("/healthz", include_in_schema=False)
@@ -154,10 +167,13 @@ def create_app(
         return JSONResponse({"status": status, **report}, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> PlainTextResponse:
+    async def metrics(request: Request) -> PlainTextResponse:
+        if not metrics_allowed(request, settings):
+            raise AppError(Err.FORBIDDEN, "metrics: see INKWEAVE_METRICS_ALLOW / _TOKEN")
         return PlainTextResponse(
             generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
 
+    install_docs(app)
     mount_web_ui(app)  # last: the editor's catch-all never shadows a route above
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from ipaddress import ip_address
 from pathlib import Path
 
 from .logs import configure_logging
@@ -20,6 +21,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _reachable(host: str) -> str:
+    """Where a client on this machine reaches a server listening on `host`."""
+    try:
+        everywhere = ip_address(host).is_unspecified  # 0.0.0.0 or ::
+    except ValueError:  # a name, or "" (every interface)
+        everywhere = not host
+    return "127.0.0.1" if everywhere else host
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -27,7 +37,7 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    reachable = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    reachable = _reachable(args.host)
     app = create_app(settings, sync_url=f"ws://{reachable}:{args.port}/sync")
     log.info("listening", extra={"url": f"http://{args.host}:{args.port}"})
     uvicorn.run(
@@ -38,6 +48,9 @@ def serve(args: argparse.Namespace) -> None:
         # Above our own limit, so that an oversized frame gets our close reason.
         ws_max_size=settings.max_message_bytes * 2 + (1 << 20),
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # The app decides who the client is (INKWEAVE_TRUSTED_PROXIES, api/client_address.py);
+        # uvicorn's own handling would believe X-Forwarded-For from any local peer.
+        proxy_headers=False,
     )
 
 

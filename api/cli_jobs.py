@@ -19,6 +19,7 @@ from jobs.runner import TaskRunner
 from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
 from .composition import build_services
 from .jobs_setup import build_job_system, start_jobs
+from .services.access_changes import no_sockets
 from .settings import Settings
 
 log = logging.getLogger("inkweave")
@@ -58,7 +59,7 @@ async def run_worker(
         await start_jobs(
             system,
             adapters,
-            build_services(adapters),
+            build_services(adapters, recheck_sockets=no_sockets),
             run_jobs=True,
             handlers=handlers,
             compaction_interval_s=compaction_interval_s,

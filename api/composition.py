@@ -14,6 +14,7 @@ from functools import partial
 from .adapters import Adapters
 from .payments import Payments
 from .security.authenticator import Authenticator
+from .services.access_changes import AccessChanges, Recheck
 from .services.accounts import Accounts
 from .services.admin import Admin
 from .services.ai_tasks import AiTasks
@@ -21,6 +22,7 @@ from .services.chapters import Chapters
 from .services.download_links import DownloadLinks
 from .services.exports import Exports
 from .services.imports import Imports
+from .services.invitations import Invitations
 from .services.membership import Membership, plan_table
 from .services.notifications import Notifications, Notifier
 from .services.oidc import OidcSignIn
@@ -47,17 +49,27 @@ class Services:
     ai_tasks: AiTasks
 
 
-def build_services(adapters: Adapters) -> Services:
+def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
+    """`recheck_sockets`: re-authorize a user's open sync sockets on this node now (the sync
+    endpoint's `recheck`; `access_changes.no_sockets` where there are none)."""
     a = adapters
     settings = a.settings
-    accounts = Accounts(a.database, a.kv, a.tokens, a.mailer, settings)
     notifier = Notifier(a.database, a.bus, a.mailer, settings)
+    invitations = Invitations(a.database, notifier, settings.public_url)
+    access = AccessChanges(a.bus, recheck_sockets)
+    accounts = Accounts(a.database, a.kv, a.tokens, a.mailer, settings, invitations, access)
     return Services(
         authenticator=Authenticator(a.tokens, a.database),
         accounts=accounts,
         oidc_sign_in=partial(OidcSignIn, a.database, a.kv, settings, accounts),
-        admin=Admin(a.database),
-        works=Works(a.database, a.quotas, notifier),
+        admin=Admin(a.database, access),
+        works=Works(
+            database=a.database,
+            quotas=a.quotas,
+            notifier=notifier,
+            access=access,
+            invitations=invitations,
+        ),
         chapters=Chapters(a.database, a.store, a.rooms),
         notifier=notifier,
         notifications=Notifications(a.database),
@@ -65,7 +77,7 @@ def build_services(adapters: Adapters) -> Services:
         orders=Orders(a.database, settings, Payments(settings)),
         exports=Exports(a.database, a.quotas, a.tasks, a.runner),
         download_links=DownloadLinks(
-            a.blobs, settings.resolved_secret_key(), settings.download_link_ttl_s
+            a.blobs, settings.resolved_secret_key(), settings.download_link_ttl_s, a.database
         ),
         imports=Imports(a.database, a.quotas, a.tasks, a.runner, a.blobs),
         ai_tasks=AiTasks(

@@ -16,8 +16,10 @@ from storage.blobs.base import BlobStore
 from storage.bus.base import Bus
 from storage.sql.database import Database
 from storage.sql.models import User
+from sync_server.limits import SocketLimits
 
 from .adapters import Adapters
+from .client_address import client_address
 from .composition import Services
 from .errors import AppError, Err
 from .quotas import Quotas
@@ -92,6 +94,7 @@ AiHistoriesDep = Annotated[AiHistories, _adapter("ai_histories")]
 SafetyDep = Annotated[SensitiveWords, _adapter("safety")]
 QuotasDep = Annotated[Quotas, _adapter("quotas")]
 BusDep = Annotated[Bus, _adapter("bus")]
+SocketsDep = Annotated[SocketLimits, _adapter("sockets")]
 
 
 def refused(refusal: NotAuthenticated) -> AppError:
@@ -130,4 +133,5 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the peer, or the client a trusted proxy names (`client_address`)."""
+    return client_address(request)

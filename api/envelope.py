@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import AppError, Err
+from .http_security import CSP, FIXED_HEADERS, NOTHING_POLICY
+from .schemas import LOCALIZED_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,13 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def _reason(item: dict[str, Any], english: bool) -> str:
+    own = LOCALIZED_REASONS.get(item.get("type", ""))
+    if own is not None:
+        return own[1] if english else own[0]
+    return item.get("msg", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -79,8 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        english = wants_english(request)
         problems = [
-            {"field": _field(tuple(item.get("loc", ()))), "reason": item.get("msg", "")}
+            {"field": _field(tuple(item.get("loc", ()))), "reason": _reason(item, english)}
             for item in exc.errors()
         ]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
@@ -98,7 +108,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return _failure(request, Err.INTERNAL, None)
+        # Starlette answers this from its outermost layer, outside `SecurityHeaders`.
+        return _failure(request, Err.INTERNAL, None, {**FIXED_HEADERS, CSP: NOTHING_POLICY})
 
 
 def error_table_markdown() -> str:

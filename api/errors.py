@@ -55,6 +55,11 @@ class Err(Enum):
         40321, "下载链接无效", "This download link is invalid or was altered"
     )
     NOT_FOUND = ErrorSpec(40401, "资源不存在", "Not found")
+    NO_SUCH_USER = ErrorSpec(
+        40402,
+        "没有这个用户；要邀请还没有账号的人，请填写对方的邮箱",
+        "No such user; to invite someone without an account, enter their email",
+    )
     CONFLICT = ErrorSpec(40901, "资源冲突", "Conflict")
     USERNAME_TAKEN = ErrorSpec(40902, "用户名已被占用", "Username already taken")
     EMAIL_TAKEN = ErrorSpec(40903, "邮箱已被注册", "Email already registered")
@@ -71,8 +76,23 @@ class Err(Enum):
         41001, "下载链接已过期，请重新获取", "This download link has expired; get a new one"
     )
     FILE_TOO_LARGE = ErrorSpec(41301, "文件过大", "The file is too large")
+    IMAGE_TOO_LARGE = ErrorSpec(
+        41302,
+        "图片尺寸过大，最大 4096×4096 像素",
+        "The image is too large: at most 4096×4096 pixels",
+    )
     UNSUPPORTED_FILE = ErrorSpec(41501, "不支持的文件类型", "Unsupported file type")
+    IMAGE_REFUSED = ErrorSpec(
+        41502,
+        "文件不是完好的 PNG、JPEG、WebP 或 GIF 图片",
+        "The file is not an intact PNG, JPEG, WebP or GIF image",
+    )
     VALIDATION = ErrorSpec(42201, "参数校验失败", "Validation failed")
+    CONVERT_TARGET_TYPE = ErrorSpec(
+        42202,
+        "改编结果只能放进新作品或同类型作品（剧本不能放进小说）",
+        "The result goes into a new work or a work of its own type (a script never into a novel)",
+    )
     RATE_LIMITED = ErrorSpec(42901, "请求过于频繁，请稍后再试", "Too many requests")
     LOGIN_THROTTLED = ErrorSpec(42902, "登录失败次数过多，请稍后再试", "Too many failed sign-ins")
     AI_RATE_LIMITED = ErrorSpec(

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storage.kv.base import KeyValue
 
+from .client_address import client_address
 from .envelope import failure_body
 from .errors import Err
 from .security.tokens import ACCESS, InvalidToken, TokenService
@@ -44,7 +45,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         limits = [(f"rl:ip:{address}", self.settings.rate_limit_ip_per_min)]
         user_id = self._user(request)
         if user_id is not None:

@@ -1,12 +1,34 @@
-"""Shapes shared by every router: the envelope and pagination."""
+"""Shapes shared by every router: the envelope, pagination, and the bounds on ids and integers.
+
+Every integer a request carries (path, query or body) has a lower and an upper bound, so that a
+number too large for the database's BIGINT, or a page far beyond any data, is a 422 at the edge
+and never reaches SQL (where SQLite raises OverflowError: a 500).
+"""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from .services.chapters import MAX_CONTENT_CHARS
 
 T = TypeVar("T")
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id names nothing, and must not reach the database
+MAX_POSITION = MAX_CONTENT_CHARS  # a position in a chapter's text (code points) lies within it
+MAX_PAGE = 100_000
+MAX_PAGE_SIZE = 100
+
+# One type for every id, wherever it arrives: `work_id: Id` in a path, a query or a body model.
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+IdPath = Id  # the names routers knew it by when it lived in api/routers/chapters.py
+IdField = Id
+Position = Annotated[int, Ge(0), Le(MAX_POSITION)]
+TaskId = Annotated[str, StringConstraints(min_length=1, max_length=36)]  # uuid4: 36 characters
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -24,9 +46,44 @@ class Page(BaseModel, Generic[T]):
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(20, ge=1, le=100)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+
+# The reasons of our own validators in both languages, by pydantic error type; the 422 handler
+# (api/envelope.py) answers in the caller's language. Pydantic's own reasons stay English.
+LOCALIZED_REASONS = {
+    "web_url": (
+        "只接受 http:// 或 https:// 开头的完整链接，或本站路径（以 / 开头）",
+        "only complete http:// or https:// links, or paths on this site (starting with /)",
+    ),
+}
+
+
+def _is_web_link(text: str) -> bool:
+    if "\\" in text or not text.isprintable():  # a browser reads `\` as `/`: `/\x` is `//x`
+        return False
+    if text.startswith("/"):
+        return not text.startswith("//")  # `//host` is another site
+    try:
+        parts = urlsplit(text)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _web_url(value: str) -> str:
+    """An http(s) link or a path on this site: never `javascript:`, `data:` or a
+    scheme-relative `//host`, which a page showing it would run or load from elsewhere."""
+    text = value.strip()
+    if text and not _is_web_link(text):
+        raise PydanticCustomError("web_url", LOCALIZED_REASONS["web_url"][1])
+    return text
+
+
+WebUrl = Annotated[str, Field(max_length=500), AfterValidator(_web_url)]
+"""A link a user sets (a work's cover): http(s), or a path on this site."""

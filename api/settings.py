@@ -6,12 +6,14 @@ reads the environment.
 
 from __future__ import annotations
 
+import json
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ai_agents.providers.base import ProviderConfig
 
@@ -38,6 +40,22 @@ class Settings(BaseSettings):
     rate_limit_user_per_min: int = Field(100, gt=0, description="Brief §6.3.1.")
     rate_limit_ip_per_min: int = Field(1000, gt=0, description="Brief §6.3.1.")
     login_failures_per_15_min: int = Field(10, gt=0, description="Per account and per IP.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies in front of this server, "
+        "comma-separated (or a JSON list). Only a request whose peer is one of them is taken to "
+        "come from the address in its X-Forwarded-For (the rightmost not itself a trusted "
+        "proxy) or X-Real-IP. Default: none, every peer is the client.",
+    )
+    ws_connections_per_user: int = Field(
+        20,
+        ge=0,
+        description="Open sockets (`/sync` and notifications together) per user on one node; "
+        "0: no limit. Not applied with `auth=off`, where every socket is the same anonymous user.",
+    )
+    ws_connections_per_address: int = Field(
+        60, ge=0, description="Open sockets per client address on one node; 0: no limit."
+    )
     membership_recheck_s: float = Field(
         2.0, gt=0, description="How often open sockets re-check their user's role."
     )
@@ -114,6 +132,21 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    docs_enabled: bool = Field(
+        True,
+        description="Serve the OpenAPI schema (`/openapi.json`) and its Swagger page (`/docs`). "
+        "Off: both answer 404.",
+    )
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1"],
+        description="Addresses or networks (CIDR) that may read `/metrics`, comma-separated (or a "
+        "JSON list); others get 403. Default: loopback only.",
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="A bearer token that opens `/metrics` from any address (Prometheus' "
+        "`authorization: {credentials: ...}`).",
+    )
 
     room_unload_grace_s: float = Field(
         10.0, ge=0, description="Seconds an empty room stays in memory before it is unloaded."
@@ -270,6 +303,12 @@ class Settings(BaseSettings):
     ai_idle_timeout_s: float = Field(
         20.0, gt=0, description="Longest wait for the next piece of a streaming answer."
     )
+    ai_first_piece_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for the first piece of an answer over all retries and "
+        "providers of one call; then the offline provider answers (if it is a route).",
+    )
     ai_retries: int = Field(
         2, ge=0, description="Retries of one provider on 429, 5xx and timeouts before failover."
     )
@@ -299,6 +338,23 @@ class Settings(BaseSettings):
         description="UTF-8 file of sensitive words, one a line (`#` comments); default: the "
         "short list shipped in ai_agents/data/sensitive_words.txt.",
     )
+
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", "metrics_allow")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ip_network(proxy, strict=False)  # a ValueError refuses the setting, naming it
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -10,6 +10,7 @@ from sync_server.auth import Access, Grant
 
 from .security.authenticator import Authenticator, NotAuthenticated, Refusal
 from .security.roles import WRITE_ROLES, role_on_work
+from .security.tokens import DOCUMENT
 
 
 def refused(refusal: NotAuthenticated) -> Grant:
@@ -45,4 +46,9 @@ class SyncAuthorizer:
         if role is None:
             return Grant.forbidden("not a member of this work")
         writes = role in WRITE_ROLES and not principal.read_only
-        return Grant(Access.WRITE if writes else Access.READ, principal=str(principal.user.id))
+        return Grant(
+            Access.WRITE if writes else Access.READ,
+            principal=str(principal.user.id),
+            # Document tokens are minted for the server's own AI peers only (agent_ports).
+            limited=principal.claims.kind != DOCUMENT,
+        )

@@ -156,8 +156,9 @@ def running(server: ServerT) -> Iterator[ServerT]:
 class InkweaveNode(ServerProcess):
     """`python -m api serve` on a free loopback port with its own data dir.
 
-    The node's environment is the caller's without any INKWEAVE_* variable, then auth off and
-    log level WARNING, then `env` (which may override both). `pythonpath` (another source tree)
+    The node's environment is the caller's without any INKWEAVE_* variable, then auth off, log
+    level WARNING and no socket limit per address (every load client is on 127.0.0.1), then
+    `env` (which may override them). `pythonpath` (another source tree)
     goes first on PYTHONPATH. It runs in the data dir's parent, not the repo root: a developer's
     `.env` must not leak in.
     """
@@ -200,7 +201,13 @@ class InkweaveNode(ServerProcess):
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(self.pythonpath), *filter(None, [env.get("PYTHONPATH")])]
             )
-        return {**env, "INKWEAVE_AUTH": "off", "INKWEAVE_LOG_LEVEL": "WARNING", **self.extra_env}
+        return {
+            **env,
+            "INKWEAVE_AUTH": "off",
+            "INKWEAVE_LOG_LEVEL": "WARNING",
+            "INKWEAVE_WS_CONNECTIONS_PER_ADDRESS": "0",
+            **self.extra_env,
+        }
 
     @property
     def cwd(self) -> Path:

@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from sqlalchemy import select, update
 
+from storage.redaction import redact
 from storage.sql.database import Database
 from storage.sql.models import Task
 
@@ -65,6 +66,8 @@ class TaskStore:
             return await session.get(Task, task_id)
 
     async def _transition(self, task_id: str, allowed: tuple[str, ...], **values: Any) -> bool:
+        if isinstance(values.get("error"), str):  # read back by REST: no token in it
+            values["error"] = redact(values["error"])
         async with self.database.session() as session:
             result = await session.execute(
                 update(Task)

@@ -22,6 +22,9 @@ class Grant:
     principal: str | None = None
     close_code: int = CLOSE_FORBIDDEN
     reason: str = ""
+    # False: the socket counts against no socket limit (`limits.SocketLimits`), for the server's
+    # own peers (AI tasks), which other limits bound and which all come from a worker's address.
+    limited: bool = True
 
     @classmethod
     def unauthenticated(cls, reason: str) -> Grant:

@@ -40,17 +40,19 @@ class Connection:
         queue_limit: int,
         on_too_slow: Callable[[], None] | None = None,
         on_malformed: Callable[[], None] | None = None,
+        on_presence_refused: Callable[[int], None] | None = None,
         max_in_flight: int = 64,
     ) -> None:
         self.access = access
         self.principal = principal
-        self.client_ids: set[int] = set()
+        self.client_ids: set[int] = set()  # the awareness client ids this peer owns in its room
         self.denied_notified = False
         self._send_bytes = send_bytes
         self._close = close
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_limit)
         self._on_too_slow = on_too_slow
         self._on_malformed = on_malformed
+        self._on_presence_refused = on_presence_refused
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False  # nothing more is sent
@@ -68,6 +70,11 @@ class Connection:
     @property
     def closing(self) -> bool:
         return self._closing
+
+    def presence_refused(self, entries: int) -> None:
+        """This peer sent `entries` awareness entries for client ids another peer owns."""
+        if self._on_presence_refused is not None:
+            self._on_presence_refused(entries)
 
     def send(self, frame: bytes) -> None:
         if self._closed:

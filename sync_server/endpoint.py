@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import protocol
-from .auth import Access, Authorizer
+from .auth import Access, Authorizer, Grant
 from .connection import Connection
+from .limits import CLOSE_TOO_MANY, UNCOUNTED, SocketLimits, TooManySockets, Uncount
 from .metrics import SyncMetrics
 from .room import Room
 from .rooms import RoomManager
@@ -56,11 +57,15 @@ class SyncEndpoint:
         authorizer: Authorizer,
         metrics: SyncMetrics,
         limits: EndpointLimits,
+        sockets: SocketLimits | None = None,
     ) -> None:
+        """`sockets` counts open sockets per principal and address (shared with the app's
+        other sockets); the address is the connection's client, as the app resolved it."""
         self._rooms = rooms
         self._authorizer = authorizer
         self._metrics = metrics
         self._limits = limits
+        self._sockets = sockets or SocketLimits()
         # Per principal, the wake-ups of its sockets' re-authorization loops.
         self._rechecks: dict[str, set[asyncio.Event]] = {}
 
@@ -81,6 +86,11 @@ class SyncEndpoint:
         if grant.access is Access.DENY:
             await websocket.close(grant.close_code, _close_reason(grant.reason or "denied"))
             return
+        try:
+            uncount = self._count_socket(websocket, grant)
+        except TooManySockets as refusal:
+            await websocket.close(CLOSE_TOO_MANY, _close_reason(refusal.reason))
+            return
 
         async def close(code: int, reason: str) -> None:
             await websocket.close(code, _close_reason(reason))
@@ -93,6 +103,7 @@ class SyncEndpoint:
             queue_limit=self._limits.send_queue_limit,
             on_too_slow=self._metrics.closed_slow.inc,
             on_malformed=self._metrics.closed_malformed.inc,
+            on_presence_refused=self._metrics.awareness_refused.inc,
         )
         self._metrics.connections.inc()
         room = self._rooms.acquire(doc)
@@ -118,6 +129,7 @@ class SyncEndpoint:
             log.exception("sync connection failed", extra={"doc": doc})
             conn.close(CLOSE_INTERNAL, "internal error")
         finally:
+            uncount()
             await conn.drain()
             room.leave(conn)
             self._rooms.release(room, failed=failed)
@@ -128,6 +140,12 @@ class SyncEndpoint:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+
+    def _count_socket(self, websocket: WebSocket, grant: Grant) -> Uncount:
+        if not grant.limited:
+            return UNCOUNTED
+        address = websocket.client.host if websocket.client else None
+        return self._sockets.open(grant.principal, address)
 
     async def _reauthorize(self, conn: Connection, token: str | None, doc: str) -> None:
         """Roles change and tokens get revoked while sockets stay open: ask again when told

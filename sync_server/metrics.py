@@ -47,6 +47,11 @@ class SyncMetrics:
             "Connections closed for a malformed frame",
             registry=r,
         )
+        self.awareness_refused = Counter(
+            "inkweave_awareness_refused",
+            "Awareness entries dropped: their client id belongs to another connection",
+            registry=r,
+        )
         self.closed_slow = Counter(
             "inkweave_connections_closed_slow",
             "Connections closed because they could not keep up",

@@ -47,6 +47,27 @@ class Presence:
     def __len__(self) -> int:
         return len(self._states)
 
+    def __contains__(self, client_id: int) -> bool:
+        return client_id in self._states
+
+    def is_fresh(self, entry: AwarenessEntry) -> bool:
+        """Whether `apply` would take `entry`: not an echo, not older than what is known."""
+        known_clock = self._clocks.get(entry.client_id, -1)
+        if entry.clock > known_clock:
+            return True
+        return entry.clock == known_clock and entry.removed and entry.client_id in self._states
+
+    def departure(self, client_id: int) -> AwarenessEntry | None:
+        """The removal on record for a client that is known but gone (None otherwise).
+
+        Sent back to a client that comes back announcing itself with an older clock than that
+        (a y-websocket client reconnecting keeps its clock): y-protocols answers the removal of
+        its own entry by announcing itself again with a newer clock."""
+        clock = self._clocks.get(client_id)
+        if clock is None or client_id in self._states:
+            return None
+        return AwarenessEntry(client_id, clock, "null")
+
     def apply(self, entries: list[AwarenessEntry]) -> Applied:
         applied = Applied()
         for entry in entries:

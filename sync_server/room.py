@@ -57,6 +57,8 @@ class Room:
         self.connections: set[Connection] = set()
         self._clock = clock
         self.presence = Presence(clock=clock, stale_after_s=policy.presence_stale_after_s)
+        # Which of this node's peers owns each awareness client id (see `_owned`).
+        self._owners: dict[int, Connection] = {}
         self._store = store
         self._policy = policy
         self._request_compaction = request_compaction
@@ -153,6 +155,9 @@ class Room:
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
         removals = self.presence.remove(conn.client_ids)
+        for client_id in conn.client_ids:
+            if self._owners.get(client_id) is conn:
+                del self._owners[client_id]
         if removals:
             self._broadcast(protocol.awareness(removals), exclude=None, kind="awareness")
             self._announce(removals)
@@ -259,12 +264,8 @@ class Room:
         return True
 
     def _handle_awareness(self, conn: Connection, entries: list[protocol.AwarenessEntry]) -> None:
-        applied = self.presence.apply(entries)
+        applied = self.presence.apply(self._owned(conn, entries))
         self._schedule_expiry()
-        conn.client_ids.update(applied.present)
-        for entry in applied.changed:
-            if entry.removed:
-                conn.client_ids.discard(entry.client_id)
         if applied.changed:
             self._broadcast(protocol.awareness(applied.changed), exclude=conn, kind="awareness")
             self._announce(applied.changed)
@@ -279,6 +280,59 @@ class Room:
                 self._renewal_timer = asyncio.get_running_loop().call_later(
                     self._policy.awareness_renewal_flush_s, self.flush_renewals
                 )
+
+    def _owned(
+        self, conn: Connection, entries: list[protocol.AwarenessEntry]
+    ) -> list[protocol.AwarenessEntry]:
+        """The entries `conn` may apply: those of the client ids it owns.
+
+        The first entry a peer announces for a client id nobody owns makes it the owner, until
+        it leaves. Entries for another peer's ids (or ids present on another node) are dropped,
+        so nobody sets or removes someone else's presence; stale ones (y-websocket clients echo
+        what they receive) are dropped by `Presence` as before, and are not counted. The same
+        principal may take over its own id: a client that reconnected before the server noticed
+        that its old socket died.
+        """
+        owners = self._owners
+        owned: list[protocol.AwarenessEntry] = []
+        refused = 0
+        for entry in entries:
+            client_id = entry.client_id
+            owner = owners.get(client_id)
+            if owner is conn:
+                owned.append(entry)
+            elif not self.presence.is_fresh(entry):
+                if owner is None and not entry.removed:
+                    self._remind_of_departure(conn, client_id)
+            elif owner is None and client_id not in self.presence:
+                if not entry.removed:  # nobody's entry: nothing to remove
+                    self._claim(conn, client_id)
+                    owned.append(entry)
+            elif owner is not None and not entry.removed and _same_principal(owner, conn):
+                owner.client_ids.discard(client_id)
+                self._claim(conn, client_id)
+                owned.append(entry)
+            else:
+                refused += 1
+        if refused:
+            conn.presence_refused(refused)
+            log.debug(
+                "dropped awareness entries for client ids another peer owns",
+                extra={"doc": self.name, "principal": conn.principal, "entries": refused},
+            )
+        return owned
+
+    def _claim(self, conn: Connection, client_id: int) -> None:
+        """`conn` owns `client_id` from now until it leaves (or the entry goes stale)."""
+        self._owners[client_id] = conn
+        conn.client_ids.add(client_id)
+
+    def _remind_of_departure(self, conn: Connection, client_id: int) -> None:
+        """A client that comes back with the clock it had when it left (a y-websocket client
+        reconnecting) is told of its departure: it announces itself again with a newer clock."""
+        departure = self.presence.departure(client_id)
+        if departure is not None:
+            conn.send(protocol.awareness([departure]))
 
     def flush_renewals(self) -> None:
         """Relay the batched keep-alives: runs every flush period by itself; public for a
@@ -305,9 +359,10 @@ class Room:
         """
         removals = self.presence.expire()
         if removals:
-            gone = {entry.client_id for entry in removals}
-            for conn in self.connections:
-                conn.client_ids -= gone
+            for entry in removals:
+                owner = self._owners.pop(entry.client_id, None)
+                if owner is not None:
+                    owner.client_ids.discard(entry.client_id)
             self._broadcast(protocol.awareness(removals), exclude=None, kind="awareness")
         self._schedule_expiry()
         return removals
@@ -356,7 +411,8 @@ class Room:
         """Apply presence that peers of another node announced."""
         if self._when_loaded(lambda: self.apply_presence_from_elsewhere(entries)):
             return
-        applied = self.presence.apply(entries)
+        # A client id one of this node's peers owns is this node's to say.
+        applied = self.presence.apply([e for e in entries if e.client_id not in self._owners])
         self._schedule_expiry()
         fresh = applied.changed + applied.renewed
         if fresh:
@@ -370,3 +426,7 @@ class Room:
                 sent += 1
         for hook in self._hooks_on_relay:
             hook.on_relay(self, kind, sent)
+
+
+def _same_principal(owner: Connection, conn: Connection) -> bool:
+    return owner.principal is not None and owner.principal == conn.principal

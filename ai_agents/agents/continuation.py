@@ -76,5 +76,6 @@ async def continue_chapter(
         action="continue",
         expected_chars=length,
         place=place,
+        extra={"position": at},
     )
     return streamed.outcome(chapter.content_id, position=at)

@@ -26,8 +26,9 @@ async def convert(
     library: Library,
     writer: DocumentWriter,
 ) -> Outcome:
-    """`task.params`: `to_type`, `target` ("chapter" or "work"), and `content` when the task
-    names no chapter."""
+    """`task.params`: `to_type`, `target` ("work": a new work of type `to_type`; "chapter": a
+    new chapter of `target_work_id`, a work of that type), and `content` when the task names no
+    chapter. The result never goes into a work of the other type."""
     params = task.params
     level = params.get("level", "free")
     to_type = params["to_type"]
@@ -49,7 +50,8 @@ async def convert(
             genre=work.genre,
         )
     else:
-        target_work_id = work.id
+        target_work_id = params.get("target_work_id") or work.id
+        await _require_type(database, target_work_id, to_type)
     target = await library.create_chapter(
         task.user_id, target_work_id, f"{title or work.title}{suffix}"[:TITLE_CHARS]
     )
@@ -58,6 +60,7 @@ async def convert(
     async def place(peer: DocumentPeer) -> None:
         peer.anchor(None)
 
+    where = {"work_id": target_work_id, "chapter_id": target.id, "to_type": to_type}
     streamed = await writer.stream(
         task,
         target.content_id,
@@ -66,10 +69,16 @@ async def convert(
         action="convert",
         expected_chars=max(1, len(source)),
         place=place,
+        extra=where,
     )
-    return streamed.outcome(
-        target.content_id, work_id=target_work_id, chapter_id=target.id, to_type=to_type
-    )
+    return streamed.outcome(target.content_id, **where)
+
+
+async def _require_type(database: Database, work_id: int, to_type: str) -> None:
+    async with database.session() as session:
+        work = await session.get(Work, work_id)
+    if work is None or work.type != to_type:
+        raise ValueError(f"work {work_id} is not a {to_type}: the conversion is not put there")
 
 
 def _request(source: str, to_type: str, title: str) -> CompletionRequest:

@@ -31,6 +31,17 @@ class Polished:
     suggestions: list[str]
     provider: str
     model: str
+    changed: bool  # False: the text came back as it was, so there is no edit to offer
+
+
+def _keep_edges(original: str, polished: str) -> str:
+    """The selection's leading and trailing white space around the polished text: answers come
+    stripped, and a selection ending in a line break must not lose it (or count as an edit)."""
+    body = original.strip()
+    if not body:
+        return original
+    start = original.index(body[0])
+    return original[:start] + polished + original[start + len(body) :]
 
 
 async def polish_text(
@@ -53,7 +64,10 @@ async def polish_text(
     )
     completion = await ai.complete(request, level=level, ctx=ctx)
     polished, suggestions = parse_polish(completion.text)
-    return Polished(safety.mask(polished), suggestions, completion.provider, completion.model)
+    text = _keep_edges(content, safety.mask(polished) or content.strip())
+    return Polished(
+        text, suggestions, completion.provider, completion.model, changed=text != content
+    )
 
 
 def parse_polish(output: str) -> tuple[str, list[str]]:
@@ -89,7 +103,13 @@ async def apply_polish(task: Task, *, database: Database, writer: DocumentWriter
             if found < 0:
                 raise RuntimeError("the selected text changed before the polish was applied")
             start, end = found, found + len(original)
-        await peer.replace(start, end, polished)
-        client_id = peer.client_id
-    streamed = Streamed(polished, params.get("provider"), params.get("model"), client_id)
-    return streamed.outcome(chapter.content_id, original=original, start=start)
+        streamed = Streamed(polished, params.get("provider"), params.get("model"), peer.client_id)
+        outcome = streamed.outcome(chapter.content_id, original=original, start=start)
+        await writer.claim(task, outcome.result)
+        try:
+            await peer.replace(start, end, polished)
+        except BaseException:
+            # Refused before its edit (the peer had failed): the task wrote nothing after all.
+            await writer.settle(task, outcome.result if peer.written else None)
+            raise
+    return outcome

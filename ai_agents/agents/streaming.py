@@ -1,6 +1,13 @@
 """An agent writing into a chapter as a peer: the model's answer streamed into the live document.
 
 Cancelling the task (seen within `CANCEL_POLL_S`) stops the stream and keeps what was written.
+
+What a task writes is never stranded (DESIGN, "AI agents are peers"): before its first piece goes
+into the document the task's result names the document and the peer's client id (`claim`), so
+whatever happens next, a model failing, the peer's socket dropping, the process being stopped or
+killed, accept and reject find the text by authorship. While the task writes, its result says
+`"writing": true` and its `text` follows what was written (at most `CANCEL_POLL_S` behind); the
+result recorded when it stops has no `writing` and the text in full.
 """
 
 from __future__ import annotations
@@ -8,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from storage.sql.models import Task
@@ -26,8 +33,8 @@ PEER_NAMES = {
     "convert": "AI · 改编",
 }
 PEER_COLORS = {"continue": "#7c3aed", "polish": "#0891b2", "convert": "#db2777"}
-CANCEL_POLL_S = 0.25
-PROGRESS_EVERY_S = 0.5
+CANCEL_POLL_S = 0.25  # also how often a writing task's progress and text are recorded
+WRITING = "writing"  # in a result while its task may still write more
 
 Place = Callable[[DocumentPeer], Awaitable[None]]
 
@@ -55,6 +62,11 @@ def doc_result(doc: str, streamed: Streamed, **extra: Any) -> dict[str, Any]:
     }
 
 
+def settled(result: dict[str, Any]) -> dict[str, Any]:
+    """`result` as recorded once its task writes no more."""
+    return {key: value for key, value in result.items() if key != WRITING}
+
+
 def peer_identity(task: Task) -> PeerIdentity:
     return PeerIdentity(
         task_id=task.id,
@@ -77,6 +89,19 @@ class DocumentWriter:
         seat = self.documents.seat(task.user_id, doc)
         return DocumentPeer(seat.url, seat.token, peer_identity(task))
 
+    async def claim(self, task: Task, result: dict[str, Any]) -> None:
+        """Record `result` (naming the document and the peer's client id) as what the task is
+        writing; call it before its first edit reaches the document."""
+        await self.tasks.update_result(task.id, {**result, WRITING: True})
+
+    async def settle(self, task: Task, result: dict[str, Any] | None) -> None:
+        """Record `result` as all the task wrote (None: nothing), when it stopped without an
+        outcome."""
+        final = None if result is None else settled(result)
+        with contextlib.suppress(Exception):
+            # Shielded: a worker stopping cancels the task, and this record must still land.
+            await asyncio.shield(self.tasks.update_result(task.id, final))
+
     async def stream(
         self,
         task: Task,
@@ -87,13 +112,33 @@ class DocumentWriter:
         action: str,
         expected_chars: int,
         place: Place,
+        extra: dict[str, Any] | None = None,
     ) -> Streamed:
-        """Join `doc` as a peer, let `place(peer)` set the anchor, stream the answer into it."""
+        """Join `doc` as a peer, let `place(peer)` set the anchor, stream the answer into it.
+
+        `extra`: more fields of the task's result (as `Streamed.outcome` is given them)."""
         watch = _Watch(self.tasks, task.id)
         streamed = Streamed("", None, None)
         ctx = CallContext(task.user_id, task.work_id, task.id, action)
         guard = StreamFilter(self.safety)
         joined: asyncio.Future[DocumentPeer] = asyncio.get_running_loop().create_future()
+        claimed = False
+
+        def result(text: str | None = None) -> dict[str, Any]:
+            written = streamed if text is None else replace(streamed, text=text)
+            return doc_result(doc, written, **(extra or {}))
+
+        async def put(peer: DocumentPeer, piece: str) -> None:
+            nonlocal claimed
+            if not claimed:
+                # Before the piece can reach the document: even a process killed right after it
+                # leaves the task naming where its text is and whose it is.
+                await self.claim(task, result(streamed.text + piece))
+                claimed = True
+            # Counted first: `write` inserts before it yields, so a cancel landing in that
+            # yield still finds the text in the task's result.
+            streamed.text += piece
+            await peer.write(piece)
 
         async def consume() -> None:
             # Started before the peer joins, so the model's first token and the join overlap.
@@ -107,52 +152,64 @@ class DocumentWriter:
                         await watch.progress(1, provider=event.provider, model=event.model)
                     safe = guard.feed(event.text)
                     if safe:
-                        # Counted first: `write` inserts before it yields, so a cancel landing in
-                        # that yield still finds the text in the task's result.
-                        streamed.text += safe
-                        await peer.write(safe)
-                        await watch.progress(100 * len(streamed.text) / max(1, expected_chars))
+                        await put(peer, safe)
             rest = guard.flush()
             if rest:
-                peer = await joined
-                streamed.text += rest
-                await peer.write(rest)
+                await put(await joined, rest)
 
         consumer = asyncio.create_task(consume())
         try:
-            async with self.join(task, doc) as peer:
-                await place(peer)
-                streamed.client_id = peer.client_id
-                joined.set_result(peer)
-                while True:
-                    done, _ = await asyncio.wait({consumer}, timeout=CANCEL_POLL_S)
-                    if done:
-                        consumer.result()
-                        break
-                    if await watch.cancelled():
-                        consumer.cancel()
-                        await asyncio.gather(consumer, return_exceptions=True)
-                        raise TaskCancelled(doc_result(doc, streamed))
-        finally:
-            if not consumer.done():
-                consumer.cancel()
-                await asyncio.gather(consumer, return_exceptions=True)
+            try:
+                async with self.join(task, doc) as peer:
+                    await place(peer)
+                    streamed.client_id = peer.client_id
+                    joined.set_result(peer)
+                    while True:
+                        done, _ = await asyncio.wait({consumer}, timeout=CANCEL_POLL_S)
+                        if done:
+                            consumer.result()
+                            break
+                        if await watch.cancelled():
+                            await _stop(consumer)
+                            raise TaskCancelled(result())
+                        if peer.error is not None:
+                            raise peer.error  # the socket dropped: it writes nothing more
+                        if claimed:
+                            percent = 100 * len(streamed.text) / max(1, expected_chars)
+                            await watch.writing(percent, result())
+            finally:
+                await _stop(consumer)
+        except TaskCancelled:
+            raise
+        except BaseException:
+            if claimed:
+                await self.settle(task, result())
+            raise
         return streamed
 
 
+async def _stop(consumer: asyncio.Task[None]) -> None:
+    if not consumer.done():
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+
+
 class _Watch:
-    """Cancellation seen within `CANCEL_POLL_S`, and throttled progress reports."""
+    """Cancellation seen within `CANCEL_POLL_S`; progress and the text written so far."""
 
     def __init__(self, tasks: TaskProgress, task_id: str) -> None:
         self.tasks = tasks
         self.task_id = task_id
-        self._last_progress = 0.0
+        self._recorded_chars = 0
 
     async def cancelled(self) -> bool:
         return (await self.tasks.status(self.task_id)) == CANCELLED
 
     async def progress(self, percent: float, **fields: Any) -> None:
-        loop = asyncio.get_running_loop()
-        if fields or loop.time() - self._last_progress >= PROGRESS_EVERY_S:
-            self._last_progress = loop.time()
-            await self.tasks.progress(self.task_id, min(99, int(percent)), **fields)
+        await self.tasks.progress(self.task_id, min(99, int(percent)), **fields)
+
+    async def writing(self, percent: float, result: dict[str, Any]) -> None:
+        """Record the text written so far, when it grew (while the task is still running)."""
+        if result["chars"] != self._recorded_chars:
+            self._recorded_chars = result["chars"]
+            await self.progress(percent, result={**result, WRITING: True})

@@ -18,11 +18,14 @@ from .outcome import Outcome, TaskCancelled
 from .outline import outline
 from .polish import apply_polish
 from .review import review_work
-from .streaming import PEER_NAMES, DocumentWriter
+from .streaming import PEER_NAMES, DocumentWriter, settled
 
 log = logging.getLogger(__name__)
 
 NOTIFICATION_KIND = "ai_task"
+INTERRUPTED = (
+    "写入途中被中断（服务重启或工作进程停止），未重新运行；已写入的文字保留在章节中，可接受或拒绝"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ async def run_task(ports: AgentPorts, task_id: str) -> None:
         return
     task = await tasks.get(task_id)
     assert task is not None
+    if wrote_before(task):
+        await _end_interrupted(ports, task)
+        return
     try:
         outcome = await perform(task, ports)
     except TaskCancelled as cancelled:
@@ -71,6 +77,20 @@ async def run_task(ports: AgentPorts, task_id: str) -> None:
         await _notify(ports.notify, task, "completed")
     elif (await tasks.status(task_id)) == CANCELLED:
         await tasks.update_result(task_id, outcome.result)
+
+
+def wrote_before(task: Task) -> bool:
+    """Whether an earlier run of `task` had begun writing into a document (and then its worker
+    stopped, was killed or restarted, and the task was queued again)."""
+    return isinstance(task.result, dict) and "doc" in task.result
+
+
+async def _end_interrupted(ports: AgentPorts, task: Task) -> None:
+    """A task that wrote and was cut short is not run again: a second run would write a second
+    answer next to the first one's part. It fails; what it wrote stays, to accept or reject."""
+    result = settled(task.result)
+    if await ports.tasks.fail(task.id, INTERRUPTED, result=result):
+        await _notify(ports.notify, task, "failed")
 
 
 async def perform(task: Task, ports: AgentPorts) -> Outcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -274,3 +274,148 @@ def names_in_short_text(text: str) -> list[str]:
             else:
                 index += 1
     return found
+
+
+# --- who does something: the subject at the head of a clause ---------------------------------
+
+# Kinship terms and roles that stand for a person a novel does not name (母亲在身后问).
+ROLE_NOUNS = words(
+    "母亲 父亲 妈妈 爸爸 老妈 老爸 娘 爹 奶奶 爷爷 外婆 外公 姥姥 姥爷 哥哥 姐姐 弟弟 妹妹 "
+    "阿姨 叔叔 伯伯 伯父 伯母 婶婶 舅舅 舅妈 姑姑 姑妈 大爷 大妈 大娘 大叔 大哥 大姐 大嫂 嫂子 "
+    "丈夫 妻子 老公 老婆 儿子 女儿 孙子 孙女 老人 老人家 老者 老头 老太太 老太婆 老妇人 "
+    "男人 女人 男子 女子 少年 少女 青年 年轻人 姑娘 孩子 男孩 女孩 小孩 小姑娘 小伙子 "
+    "老板 老板娘 掌柜 伙计 店员 店主 服务员 司机 医生 大夫 护士 警察 警官 老师 校长 班长 队长 "
+    "师父 师傅 师兄 师姐 师弟 师妹 先生 太太 夫人 小姐 公子 少爷 将军 皇上 陛下 王爷 大人 "
+    "丫鬟 丫头 管家 侍卫 掌门 长老 记者 律师 经理 主任 同事 同学 室友 邻居 陌生人 客人 来人 众人"
+)
+# Pronouns that stand for someone the reader already knows; a speaker's cue needs the name.
+REFERRING_PRONOUNS = words("他 她 它 对方")
+# Pronouns and group words that are a cue as they stand (a first-person narrator is 我).
+LITERAL_PRONOUNS = words("我 你 我们 你们 他们 她们 咱们 大家 众人 有人")
+_LEADING_ADVERBS = sorted(
+    words(
+        "这时 此时 那时 这时候 随即 随后 然后 于是 接着 忽然 突然 猛然 半晌 良久 许久 片刻后 "
+        "最后 终于 这才 只见 原来 当时 不一会儿 过了一会儿"
+    ),
+    key=lambda word: (-len(word), word),
+)
+# Words that begin a predicate: what follows a subject (林小雨|轻声说, 母亲|在身后问).
+PREDICATE_WORDS = sorted(
+    words(
+        "轻声 低声 小声 大声 高声 柔声 沉声 厉声 颤声 哑声 轻轻 低低 淡淡 冷冷 缓缓 慢慢 默默 "
+        "喃喃 笑着 哭着 一边 一面 一字一句 一字一顿 一脸 一把 一口 一下 忍不住 小心翼翼 压低 "
+        "冷笑 苦笑 微笑 连忙 急忙 赶紧 突然 忽然 终于 已经 正在 似乎 好像 仿佛 显然 只是 这才"
+    ),
+    key=lambda word: (-len(word), word),
+)
+PREDICATE_CHARS = SUBJECT_FOLLOWERS | frozenset(
+    "在从朝冲跟和与给替仍只再竟是的了着地得咬眨吸揉挥指捂擦倒端喝扶抱闭哼咳抿挑扬垂侧凑愣怔"
+    "犹迟略稍伸递接放握攥抓拍拉推按瞪瞥停蹲靠躺起进出"
+)
+# 战战兢兢地, 怯生生地, 认真地
+_MANNER_AT = re.compile(f"(.)\\1(.)\\2地|[{HAN}](.)\\3地|[{HAN}]{{2}}地")
+_NOT_PROGRESSIVE = words("着急 着实 着想 着手 着迷 着凉 着陆")
+MAX_SUBJECT = 5
+
+
+_PREDICATE_WORD = re.compile("|".join(PREDICATE_WORDS))
+_ROLE_SUFFIX = re.compile(f"(?:{'|'.join(sorted(role for role in ROLE_NOUNS if len(role) >= 2))})$")
+_STATIC_HEADS = sorted(ROLE_NOUNS | REFERRING_PRONOUNS | LITERAL_PRONOUNS, key=len, reverse=True)
+
+
+def _predicate_word_at(clause: str, index: int) -> bool:
+    return bool(_PREDICATE_WORD.match(clause, index) or _MANNER_AT.match(clause, index))
+
+
+def _predicate_at(clause: str, index: int) -> bool:
+    if _predicate_word_at(clause, index) or clause[index] in PREDICATE_CHARS:
+        return True
+    progressive = clause[index + 1 : index + 2] == "着"  # 看着, 笑着
+    return progressive and clause[index : index + 2] not in _NOT_PROGRESSIVE
+
+
+def _surname_led(clause: str) -> int:
+    """The length of a surname + given name at the head of `clause` (林小雨|轻声), else 0."""
+    surname = 2 if clause[:2] in COMPOUND_SURNAMES else 1
+    if surname == 1 and clause[:1] not in SURNAMES:
+        return 0
+    for given in (2, 1):
+        end = surname + given
+        name = clause[:end]
+        if len(name) < end or any(char in NOT_IN_NAME for char in name[surname:]):
+            continue
+        if name in COMMON_WORDS or name[:2] in COMMON_WORDS:
+            continue
+        if end == len(clause) or _predicate_at(clause, end):
+            return end
+    return 0
+
+
+def leading_subject(clause: str, known: Iterable[str] = ()) -> tuple[str, int] | None:
+    """(the subject at the head of a clause, where it ends): 母亲在身后 -> 母亲, 林小雨轻声 ->
+    林小雨, 他笑着 -> 他; ("", i) when the clause opens with its predicate (轻声, 在她对面坐下);
+    None when nothing short enough to be a subject heads it."""
+    start = 0
+    stripped = True
+    while stripped:
+        stripped = False
+        for adverb in _LEADING_ADVERBS:
+            if clause.startswith(adverb, start) and len(clause) > start + len(adverb):
+                start += len(adverb)
+                stripped = True
+                break
+    body = clause[start:]
+    if not body:
+        return "", start
+    heads = [head for head in known if body.startswith(head)]
+    heads += [head for head in _STATIC_HEADS if body.startswith(head)]
+    if heads:
+        head = max(heads, key=len)
+        return head, start + len(head)
+    if _predicate_word_at(body, 0):
+        return "", start
+    surname_end = _surname_led(body)
+    if surname_end:
+        return body[:surname_end], start + surname_end
+    if body[0] in PREDICATE_CHARS:
+        return "", start
+    noun_end = _person_noun_head(body)
+    if noun_end:
+        return body[:noun_end], start + noun_end
+    for index in range(1, min(len(body), MAX_SUBJECT + 1)):
+        if _predicate_at(body, index):
+            # 为首的黑衣人, 门外的男人: a description of a person is the person.
+            described = _person_noun_head(body[index + 1 :]) if body[index] == "的" else 0
+            end = index + 1 + described if described else index
+            return body[:end], start + end
+    if len(body) <= MAX_SUBJECT:
+        return body, start + len(body)
+    return None
+
+
+def _person_noun(word: str) -> bool:
+    """A word for a person by what they are: 王老师, 老板娘, 黑衣人 (not 一个人, 没人)."""
+    if _ROLE_SUFFIX.search(word):
+        return True
+    return word.endswith("人") and 2 <= len(word) <= 3 and word[0] not in "一每没几多"
+
+
+def _person_noun_head(text: str) -> int:
+    """The length of a person noun at the head of `text` (黑衣人|勒住马缰), else 0."""
+    for end in range(min(len(text), 4), 1, -1):
+        if _person_noun(text[:end]):
+            return end
+    return 0
+
+
+def looks_like_person(word: str) -> bool:
+    """Whether a subject names a person: a role (母亲, 王老师), 老王/小李/阿强, or a surname and
+    a given name; pronouns are people too."""
+    if word in ROLE_NOUNS or word in REFERRING_PRONOUNS or word in LITERAL_PRONOUNS:
+        return True
+    described = word.rpartition("的")[2]  # 为首的黑衣人
+    if len(word) <= MAX_SUBJECT + 2 and _person_noun(described):
+        return True
+    if re.fullmatch(f"[老小阿][{HAN}]", word) and word[1] not in NOT_IN_NAME:
+        return True
+    return 2 <= len(word) <= 4 and _surname_led(word) == len(word)

@@ -1,11 +1,15 @@
 """Novel ⇄ Fountain screenplay by rule.
 
-Novel to script: narration becomes action; each quotation becomes a character cue and dialogue,
-the speaker taken from an attribution next to the quote (林小雨轻声说：“……” or “……”林小雨笑道。),
-else from a name in the paragraph's narration, else by turn-taking with the last two speakers; the
-manner of speaking (轻声, 冷冷地, 笑道) becomes a parenthetical. Chapters, `***` breaks and
-paragraphs after a blank line that open with a time (第二天清晨……) start scenes; the heading is
-内景/外景 + the place + 日/夜 when the scene's first paragraphs name them.
+Novel to script: narration becomes action; each quotation becomes a character cue and dialogue.
+The speaker comes from the common Chinese patterns (see `_paragraph_elements`): a speech verb
+before or after the quote (林小雨轻声说：“……”, “……”母亲在身后问。, 老周：“……”), the subject of
+the narration leading into it or of an action sentence right after it (“……”母亲叹了口气。), else
+turn-taking: a bare quote after two people have spoken goes to the other one. The cue is the
+name alone: 在身后, 转身, 笑着 are dropped, and a manner of speaking (轻声, 冷冷地, 笑道) becomes a
+parenthetical. A quote none of this settles gets no made-up speaker: it stays in the action with
+its quotation marks, for the writer to assign. Chapters, `***` breaks and paragraphs after a
+blank line that open with a time (第二天清晨……) start scenes, and each scene starts a new
+exchange; the heading is 内景/外景 + the place + 日/夜 when the scene's first paragraphs name them.
 
 Script to novel: headings become a short line of time and place, action becomes paragraphs, and
 each speech becomes a quotation with its speaker and manner.
@@ -21,9 +25,12 @@ from storage.text.fountain import Element, Script
 
 from .chinese import (
     HAN,
-    PRONOUNS,
+    LITERAL_PRONOUNS,
+    REFERRING_PRONOUNS,
     chinese_numeral,
     is_exterior,
+    leading_subject,
+    looks_like_person,
     main_names,
     place_in,
     words,
@@ -55,8 +62,12 @@ _VERB_AT_END = re.compile(
     r"|(?<![知难味街轨频隧管报通霸公])道|(?<![学疑顾提询])问|(?<![回解报])答|喊|叫|嚷|吼)$"
 )
 _MANNER_ONLY = re.compile(f"{_MANNER}(?:地)?")
-MAX_SPEAKER = 6
 _CLAUSE_BREAK = re.compile(r"[，,。！？!?；;：:…—、\s]")
+_CLAUSE = re.compile(r"[^，,。！？!?；;：:…—、\s]+")
+_PRONOUNS = REFERRING_PRONOUNS | LITERAL_PRONOUNS
+_GROUPS = words("我们 你们 他们 她们 咱们 大家 众人 有人")
+# A subject ending so is a place or a thing (信上说, 电话里说), not someone to give a cue.
+_PLACE_ENDS = "上里中内外头"
 _QUOTE = re.compile(r"“([^“”]*)(”|$)|「([^「」]*)(」|$)")
 
 _SCENE_BREAK = re.compile(r"^\s*(?:[*＊]\s*){3,}$|^\s*[-—=~·]{3,}\s*$")
@@ -82,14 +93,14 @@ class _Scene:
 def novel_to_fountain(text: str, *, title: str | None = None) -> str:
     """A Fountain screenplay from prose; it always parses with `storage.text.fountain.parse`."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    names = main_names([text], limit=20)
-    speakers = _Speakers(names)
+    speakers = _Speakers(set(main_names([text], limit=20)))
     elements: list[Element] = []
     for number, scene in enumerate(_scenes(text), start=1):
         if scene.chapter:
             elements.append(Element("section", scene.chapter, depth=1))
         if not scene.paragraphs:
             continue
+        speakers.new_scene()
         elements.append(Element("scene_heading", _heading(scene.paragraphs, number)))
         for paragraph in scene.paragraphs:
             elements.extend(_paragraph_elements(paragraph, speakers))
@@ -149,79 +160,126 @@ def _time(text: str) -> str | None:
 
 @dataclass(slots=True)
 class _Speakers:
-    """Who spoke last, who was mentioned last: the memory that settles unattributed quotes."""
+    """Who is in the scene: the names known, who spoke and who was named, most recent last."""
 
-    names: list[str]
+    known: set[str]
     spoken: list[str] = field(default_factory=list)
-    mentioned: str | None = None
+    mentioned: list[str] = field(default_factory=list)
     open_quote_speaker: str | None = None
 
+    def new_scene(self) -> None:
+        self.spoken.clear()
+        self.mentioned.clear()
+        self.open_quote_speaker = None
+
+    def subject(self, clause: str) -> tuple[str, int] | None:
+        return leading_subject(clause, self.known)
+
+    def is_person(self, word: str) -> bool:
+        return word in self.known or looks_like_person(word)
+
+    def people_in(self, narration: str) -> list[str]:
+        """The people a piece of narration names (its clauses' subjects, known names), in order."""
+        found: list[tuple[int, str]] = []
+        for clause in _CLAUSE.finditer(narration):
+            head = self.subject(clause.group())
+            if head and head[0] and head[0] not in _PRONOUNS and self.is_person(head[0]):
+                found.append((clause.start(), head[0]))
+        for name in self.known:
+            found.extend((match.start(), name) for match in re.finditer(re.escape(name), narration))
+        return [name for _, name in sorted(found)]
+
     def mention(self, narration: str) -> None:
-        found = self.last_name_in(narration)
-        if found:
-            self.mentioned = found
+        for person in self.people_in(narration):
+            self._remember(person)
 
-    def last_name_in(self, narration: str) -> str | None:
-        best: tuple[int, str] | None = None
-        for name in self.names:
-            position = narration.rfind(name)
-            if position >= 0 and (best is None or position > best[0]):
-                best = (position, name)
-        return best[1] if best else None
-
-    def split(self, subject: str) -> tuple[str, str | None] | None:
-        """(who, manner) for 'who + manner', as in 林小雨轻声 or 她冷冷地; None if no such split."""
-        for name in sorted(self.names, key=len, reverse=True):
-            position = subject.rfind(name)
-            if position >= 0:
-                rest = subject[position + len(name) :]
-                if not rest or _MANNER_ONLY.fullmatch(rest):
-                    return name, rest or None
-        for pronoun in sorted(PRONOUNS, key=len, reverse=True):
-            rest = subject.removeprefix(pronoun)
-            if rest != subject and (not rest or _MANNER_ONLY.fullmatch(rest)):
-                return pronoun, rest or None
-        for cut in range(len(subject) + 1):
-            rest = subject[cut:]
-            if not rest or _MANNER_ONLY.fullmatch(rest):
-                return subject[:cut], rest or None
-        return None
-
-    def resolve(self, who: str, before: str) -> str:
-        """The speaker a subject names; a pronoun or nothing means the last one mentioned."""
-        if not who or who in PRONOUNS:
-            return self.last_name_in(before) or self.turn()
-        return who
-
-    def turn(self) -> str:
-        """The speaker of an unattributed quote: the other half of a two-person exchange."""
-        if len(self.spoken) >= 2 and self.spoken[-1] != self.spoken[-2]:
-            return self.spoken[-2]
-        if self.mentioned and (not self.spoken or self.mentioned != self.spoken[-1]):
-            return self.mentioned
-        return self.spoken[-1] if self.spoken else "某人"
+    def _remember(self, person: str) -> None:
+        if person in self.mentioned:
+            self.mentioned.remove(person)
+        self.mentioned.append(person)
 
     def said(self, speaker: str) -> None:
         self.spoken.append(speaker)
-        self.spoken[:] = self.spoken[-4:]
+        del self.spoken[:-8]
+        self._remember(speaker)
+        if speaker not in _PRONOUNS:
+            self.known.add(speaker)
+
+    def other(self) -> str | None:
+        """The other half of the scene's exchange: the last one to speak or be named before
+        the last speaker; None when nobody has spoken yet."""
+        if not self.spoken:
+            return None
+        last = self.spoken[-1]
+        for candidate in (*reversed(self.spoken), *reversed(self.mentioned)):
+            if candidate != last and candidate not in _GROUPS:
+                return candidate
+        return None
+
+    def resolve(self, word: str, before: str) -> str | None:
+        """The speaker a subject stands for. A name is itself; 他/她 (or no subject) is the last
+        person the paragraph named before it, else the other half of the exchange, else the
+        last person named in the scene; None when nobody fits."""
+        if word and word not in REFERRING_PRONOUNS:
+            return word
+        if word == "对方":
+            return self.other()
+        named = self.people_in(before)
+        if named:
+            return named[-1]
+        return self.other() or (self.mentioned[-1] if self.mentioned else None)
+
+    def lead(self, text: str) -> str | None:
+        """Who the last sentence of `text` is about, nearest clause first (陈默点点头，在她对面
+        坐下 -> 陈默); None when none of its clauses has a person as subject."""
+        stripped = text.rstrip("：:，,。！？!?… ")
+        start = max(stripped.rfind(mark) for mark in "。！？!?…") + 1
+        clauses = list(_CLAUSE.finditer(stripped, start))
+        for clause in reversed(clauses):
+            head = self.subject(clause.group())
+            if head and head[0] and self.is_person(head[0]):
+                return self.resolve(head[0], stripped[: clause.start()])
+        return None
 
 
 @dataclass(slots=True)
 class _Attribution:
-    speaker: str
+    speaker: str | None
     manner: str | None
 
 
-def _attribution(clause: str, before: str, speakers: _Speakers) -> _Attribution | None:
-    """The speaker and manner in a clause like 林小雨轻声说 or 她笑道; None if it is not one."""
+def _verb_attribution(clause: str, before: str, speakers: _Speakers) -> _Attribution | None:
+    """The speaker and manner in a clause like 林小雨轻声说, 母亲在身后问 or 她笑道; None if it
+    is not one. `before` is the narration before it, for 他/她 and a missing subject."""
     verb = _VERB_AT_END.search(clause)
     if not verb:
         return None
-    split = speakers.split(clause[: verb.start()])
-    if split is None or len(split[0]) > MAX_SPEAKER:
+    head = clause[: verb.start()]
+    found = speakers.subject(head)
+    if found is None:
         return None
-    who, manner = split
-    return _Attribution(speakers.resolve(who, before), manner or _VERB_MANNERS.get(verb.group()))
+    word, end = found
+    if word and not speakers.is_person(word) and word[-1] in _PLACE_ENDS:
+        # 门外忽然有人喊道: a place first, then who speaks; 信上说: nobody to give a cue.
+        found = speakers.subject(head[end:])
+        if found is None or not found[0] or not speakers.is_person(found[0]):
+            return _Attribution(None, None)
+        word, end = found[0], end + found[1]
+    rest = head[end:]
+    manner = rest if rest and _MANNER_ONLY.fullmatch(rest) else _VERB_MANNERS.get(verb.group())
+    speaker = speakers.resolve(word, before) if word else speakers.lead(before)
+    if speaker is None and not word:
+        speaker = speakers.resolve("", before)
+    return _Attribution(speaker, manner)
+
+
+def _after_action(after: str, before: str, speakers: _Speakers) -> str | None:
+    """The person an action sentence right after a quote is about (“……”母亲叹了口气。)."""
+    clause, _rest = _first_clause(after.lstrip("，,"))
+    head = speakers.subject(clause)
+    if not head or not head[0] or not speakers.is_person(head[0]):
+        return None
+    return speakers.resolve(head[0], before)
 
 
 def _last_clause(text: str) -> tuple[str, str]:
@@ -240,7 +298,20 @@ def _first_clause(text: str) -> tuple[str, str]:
     return text[: match.start()], text[match.end() :]
 
 
+def _gaps(paragraph: str, quotes: list[re.Match[str]]) -> list[str]:
+    """The narration around the quotes: before the first, between each two, after the last."""
+    starts = [0, *(quote.end() for quote in quotes)]
+    ends = [*(quote.start() for quote in quotes), len(paragraph)]
+    return [paragraph[start:end] for start, end in zip(starts, ends, strict=True)]
+
+
 def _paragraph_elements(paragraph: str, speakers: _Speakers) -> list[Element]:
+    """A paragraph's action and speeches. Who says a quote, first rule that answers: a speech
+    verb before or after it (林小雨轻声说：/ 母亲在身后问), the subject of the narration that
+    leads into it with a colon or comma, the speaker of the paragraph's earlier quote (or of
+    a quote left open in the paragraph before), the subject of an action sentence right after
+    it (母亲叹了口气), the subject of the sentence before it, the other half of the scene's
+    exchange. A quote none of these settles stays in the action with its quotation marks."""
     paragraph = _straight_quotes(paragraph)
     quotes = list(_QUOTE.finditer(paragraph))
     if not quotes:
@@ -248,41 +319,52 @@ def _paragraph_elements(paragraph: str, speakers: _Speakers) -> list[Element]:
         speakers.open_quote_speaker = None
         return [Element("action", paragraph)]
     elements: list[Element] = []
-    previous_speaker: str | None = None
-    cursor = 0
+    gaps = _gaps(paragraph, quotes)
+    pending = gaps[0]
+    narration = ""
+    previous: str | None = speakers.open_quote_speaker
     for index, quote in enumerate(quotes):
-        before = paragraph[cursor : quote.start()]
-        following_start = quotes[index + 1].start() if index + 1 < len(quotes) else len(paragraph)
-        after = paragraph[quote.end() : following_start]
-        speech = (quote.group(1) if quote.group(1) is not None else quote.group(3)).strip()
+        before, after = pending, gaps[index + 1]
         head, clause = _last_clause(before)
-        attribution = _attribution(clause, head, speakers) if clause else None
-        if attribution:
+        attribution = _verb_attribution(clause, narration + head, speakers) if clause else None
+        if attribution and attribution.speaker:
             before = head
-        after_clause, after_rest = _first_clause(after.lstrip("，,"))
-        after_attribution = (
-            None if attribution else _attribution(after_clause, paragraph[:cursor], speakers)
-        )
-        if after_attribution:
-            after = after_rest
-            attribution = after_attribution
         _add_action(elements, before, speakers)
+        narration += before
         if attribution is None:
-            speaker = (
-                (index == 0 and speakers.open_quote_speaker)
-                or previous_speaker
-                or speakers.last_name_in(paragraph[: quote.start()])
-                or speakers.turn()
-            )
-            attribution = _Attribution(speaker, None)
-        _add_speech(elements, attribution, speech)
-        speakers.said(attribution.speaker)
-        previous_speaker = attribution.speaker
+            after_clause, after_rest = _first_clause(after.lstrip("，,"))
+            attribution = _verb_attribution(after_clause, narration, speakers)
+            if attribution and attribution.speaker:
+                after = after_rest
+        speaker = attribution.speaker if attribution else None
+        if attribution is None:
+            speaker = _unattributed(pending, after, narration, previous, speakers)
+        speech = (quote.group(1) if quote.group(1) is not None else quote.group(3)).strip()
+        if speaker is None:
+            _add_unattributed(elements, speech, before)
+        else:
+            _add_speech(elements, speaker, attribution.manner if attribution else None, speech)
+            speakers.said(speaker)
+        previous = speaker
         closed = bool(quote.group(2) or quote.group(4))
-        speakers.open_quote_speaker = None if closed else attribution.speaker
-        _add_action(elements, after, speakers)
-        cursor = following_start
+        speakers.open_quote_speaker = None if closed else speaker
+        pending = after
+    _add_action(elements, pending, speakers)
     return elements
+
+
+def _unattributed(
+    before: str, after: str, narration: str, previous: str | None, speakers: _Speakers
+) -> str | None:
+    """The speaker of a quote without a speech verb next to it (see `_paragraph_elements`)."""
+    leads_in = before.rstrip().endswith(("：", ":", "，", ","))
+    return (
+        (speakers.lead(before) if leads_in else None)
+        or previous
+        or _after_action(after, narration, speakers)
+        or (speakers.lead(before) if not leads_in else None)
+        or speakers.other()
+    )
 
 
 def _straight_quotes(paragraph: str) -> str:
@@ -307,11 +389,24 @@ def _add_action(elements: list[Element], narration: str, speakers: _Speakers) ->
         elements.append(Element("action", narration))
 
 
-def _add_speech(elements: list[Element], attribution: _Attribution, speech: str) -> None:
-    parenthetical = f"({attribution.manner})" if attribution.manner else None
-    continuing = _current_speaker(elements) == attribution.speaker
+def _add_unattributed(elements: list[Element], speech: str, before: str) -> None:
+    """A quote nobody can be named for stays in the action with its quotation marks, so the
+    writer sees a line to give a speaker instead of one the converter made up; after narration
+    that leads into it (信上说：) it stays in that sentence."""
+    quote = f"“{speech}”"
+    lead = before.strip()
+    if lead.endswith(("：", ":", "，", ",")) and elements and elements[-1].kind == "action":
+        text = elements[-1].text.removesuffix("。")
+        elements[-1] = Element("action", f"{text}{lead[-1]}{quote}")
+    else:
+        elements.append(Element("action", quote))
+
+
+def _add_speech(elements: list[Element], speaker: str, manner: str | None, speech: str) -> None:
+    parenthetical = f"({manner})" if manner else None
+    continuing = _current_speaker(elements) == speaker
     if not continuing:
-        elements.append(Element("character", attribution.speaker))
+        elements.append(Element("character", speaker))
     if parenthetical:
         elements.append(Element("parenthetical", parenthetical))
     if continuing and not parenthetical and elements[-1].kind == "dialogue":

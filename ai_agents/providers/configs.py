@@ -25,6 +25,7 @@ class AiSettings(Protocol):
     ai_routes: dict[str, list[str]]
     ai_call_timeout_s: float
     ai_idle_timeout_s: float
+    ai_first_piece_timeout_s: float
     ai_retries: int
     ai_backoff_s: float
     ai_offline_fallback: bool

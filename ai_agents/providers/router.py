@@ -8,6 +8,12 @@ appended as the last route unless turned off, so the flow works without any key.
 
 Failover happens only before the first piece of text has been yielded: after that the text is
 already in a live document, so a failure raises `AiInterrupted` (with the partial text) instead.
+
+The first piece has a deadline of its own, `first_piece_timeout_s` from the start of the call, over
+all its attempts (retries and providers alike): a writer is never left looking at nothing for
+retries × idle timeouts. Once it has passed, the attempt waiting is abandoned, no model route is
+tried or retried any more, and the offline route (exempt: local and immediate) answers if the plan
+has it; without it the call raises `AiUnavailable`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from storage.ai_histories.base import AiCall, AiHistories
+from storage.redaction import redact
 
 from .base import (
     TIERS,
@@ -168,11 +175,12 @@ class Router:
         retries: int,
         backoff_s: float,
         max_retry_after_s: float = 10.0,
+        first_piece_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        """`clock` measures calls (durations, the call timeout); `sleep` waits out backoffs and
-        is the timer of both timeouts: a test hands in a manual clock's pair to move time."""
+        """`clock` measures calls (durations, the timeouts); `sleep` waits out backoffs and is
+        the timer of every timeout: a test hands in a manual clock's pair to move time."""
         missing = set(routes.models) - set(providers)
         if missing:
             raise ValueError(f"route table names providers that do not exist: {sorted(missing)}")
@@ -184,6 +192,7 @@ class Router:
         self._retries = max(0, retries)
         self._backoff_s = backoff_s
         self._max_retry_after_s = max_retry_after_s
+        self._first_piece_timeout_s = first_piece_timeout_s
         self._clock = clock
         self._sleep = sleep
 
@@ -216,6 +225,7 @@ class Router:
             idle_timeout_s=settings.ai_idle_timeout_s,
             retries=settings.ai_retries,
             backoff_s=settings.ai_backoff_s,
+            first_piece_timeout_s=settings.ai_first_piece_timeout_s,
             clock=clock,
             sleep=sleep,
         )
@@ -257,7 +267,12 @@ class Router:
     ) -> AsyncIterator[RoutedEvent | _Done]:
         prompt = request.prompt_text()
         attempts: list[Attempt] = []
+        first_piece_by = self._clock() + self._first_piece_timeout_s
         for route in self.plan(request.task, level):
+            deadline = None if route.provider == OFFLINE else first_piece_by
+            if deadline is not None and self._clock() >= deadline:
+                log.info("AI %s skipped: the first piece's deadline has passed", route.provider)
+                continue
             provider = self._providers[route.provider]
             for retry in range(self._retries + 1):
                 started = self._clock()
@@ -267,7 +282,7 @@ class Router:
                 events = provider.stream(request, route.model)
                 try:
                     while True:
-                        event = await self._next(events, started)
+                        event = await self._next(events, started, None if parts else deadline)
                         if event is None:
                             break
                         if event.usage is not None:
@@ -306,18 +321,34 @@ class Router:
                 if parts:
                     raise AiInterrupted(attempts, "".join(parts)) from error
                 delay = self._retry_delay(error, retry)
-                if delay is None:
+                if delay is None or (deadline is not None and self._clock() + delay >= deadline):
                     break
                 log.info("AI %s failed (%s); retry in %.2fs", route.provider, error, delay)
                 await self._sleep(delay)
         raise AiUnavailable(attempts)
 
-    async def _next(self, events: AsyncIterator[StreamEvent], started: float) -> StreamEvent | None:
-        """The next event, or None at the end; a timeout is a retryable `ProviderError`."""
-        left = started + self._call_timeout_s - self._clock()
-        budget = min(self._idle_timeout_s, left)
+    async def _next(
+        self, events: AsyncIterator[StreamEvent], started: float, first_piece_by: float | None
+    ) -> StreamEvent | None:
+        """The next event, or None at the end. A timeout is a `ProviderError`: retryable, but for
+        the first piece's deadline (`first_piece_by`, None once a piece came), which ends the
+        call's model attempts."""
+        now = self._clock()
+        limits = [
+            (self._idle_timeout_s, f"no answer for {self._idle_timeout_s}s", True),
+            (
+                started + self._call_timeout_s - now,
+                f"call took longer than {self._call_timeout_s}s",
+                True,
+            ),
+        ]
+        if first_piece_by is not None:
+            # First in the list: on a tie it is the reason, and the call moves on at once.
+            reason = f"no first piece within {self._first_piece_timeout_s}s"
+            limits.insert(0, (first_piece_by - now, reason, False))
+        budget, reason, retryable = min(limits, key=lambda limit: limit[0])
         if budget <= 0:
-            raise ProviderError(f"call took longer than {self._call_timeout_s}s", retryable=True)
+            raise ProviderError(f"timed out: {reason}", retryable=retryable)
         step = asyncio.ensure_future(_step(events))
         timer = asyncio.ensure_future(self._sleep(budget))
         try:
@@ -329,11 +360,7 @@ class Router:
                 await asyncio.wait((step,))  # the stream must stop before it can be closed
         if step.done() and not step.cancelled():
             return step.result()
-        if budget < self._idle_timeout_s:
-            reason = f"call took longer than {self._call_timeout_s}s"
-        else:
-            reason = f"no answer for {self._idle_timeout_s}s"
-        raise ProviderError(f"timed out: {reason}", retryable=True)
+        raise ProviderError(f"timed out: {reason}", retryable=retryable)
 
     def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
         """Seconds to wait before trying the same provider again; None: go to the next one."""
@@ -375,7 +402,7 @@ class Router:
             completion_tokens=usage.completion_tokens,
             duration=self._ms_since(started),
             status="ok" if error is None else "error",
-            error=None if error is None else str(error)[:_ERROR_TEXT_LIMIT],
+            error=None if error is None else redact(str(error))[:_ERROR_TEXT_LIMIT],
             task_id=ctx.task_id,
         )
         try:

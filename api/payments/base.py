@@ -56,6 +56,7 @@ class Charge:
     expires_at: datetime
     return_url: str
     customer_email: str | None = None
+    customer_id: int | None = None  # the order's owner, to whom the sandbox's pay page is bound
     provider_ref: str | None = None
     payment_id: str | None = None
 

@@ -5,6 +5,15 @@ pay button makes a `payment.succeeded` event, signs it with a key derived from t
 secret, and delivers it to the same webhook handler a real provider's notification reaches, so
 the whole verified, idempotent path runs. Offer it only where free membership is harmless
 (`INKWEAVE_PAYMENT_SANDBOX`).
+
+The page is opened in a browser tab, without the API's bearer token, so the pay URL carries the
+owner's authority itself: `?t=` an HMAC over the order number and its owner's id, handed out only
+by the owner's authenticated `POST /orders` and `POST /orders/{no}/pay`. It is honoured while the
+order can still be paid (`INKWEAVE_ORDER_TTL_S`, plus `PAGE_GRACE_S` to see the outcome). The page
+puts a per-page CSRF token in its form, an HMAC over the order, its owner and a random nonce that
+goes into a `SameSite=Strict`, HttpOnly cookie scoped to the page (the signed double-submit
+pattern), so a POST needs the pay token, the form's CSRF token and the cookie of the browser that
+rendered the form.
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ from .base import (
 
 SIGNATURE_HEADER = "Inkweave-Signature"
 PAGE_PATH = "/api/v1/payments/sandbox/"
+PAGE_GRACE_S = 600  # how long after the order expired its page still shows the outcome
+_PAGE_CONTEXT = b"inkweave sandbox pay page v1\x00"
+_FORM_CONTEXT = b"inkweave sandbox pay form v1\x00"
 _KINDS = {
     "payment.succeeded": "paid",
     "payment.cancelled": "failed",
@@ -47,11 +59,27 @@ class SandboxProvider:
         self.public_url = public_url.rstrip("/")
         self.tolerance_s = tolerance_s
 
-    def page_url(self, order_no: str) -> str:
-        return f"{self.public_url}{PAGE_PATH}{order_no}"
+    def _mac(self, context: bytes, *parts: str | int) -> str:
+        message = context + "\x00".join(str(part) for part in parts).encode()
+        return hmac.new(self.key.encode(), message, hashlib.sha256).hexdigest()
+
+    def page_token(self, order_no: str, owner_id: int) -> str:
+        """What lets the owner's browser open the pay page of `order_no`."""
+        return self._mac(_PAGE_CONTEXT, order_no, owner_id)
+
+    def form_token(self, order_no: str, owner_id: int, nonce: str) -> str:
+        """The CSRF token of one rendering of the page; `nonce` is in that browser's cookie."""
+        return self._mac(_FORM_CONTEXT, order_no, owner_id, nonce)
+
+    def page_url(self, order_no: str, owner_id: int) -> str:
+        token = self.page_token(order_no, owner_id)
+        return f"{self.public_url}{PAGE_PATH}{order_no}?t={token}"
 
     async def create_checkout(self, charge: Charge) -> Checkout:
-        return Checkout(self.page_url(charge.order_no), provider_ref=f"sb_{charge.order_no}")
+        if charge.customer_id is None:
+            raise ValueError("a sandbox pay page is bound to the order's owner")
+        url = self.page_url(charge.order_no, charge.customer_id)
+        return Checkout(url, provider_ref=f"sb_{charge.order_no}")
 
     async def resume_checkout(self, charge: Charge) -> Checkout:
         return await self.create_checkout(charge)

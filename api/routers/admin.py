@@ -13,8 +13,7 @@ from storage.sql.models import AccountStatus, User
 from ..deps import AdminDep, CurrentUser, OrdersDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope, Page, PageQuery
-from .chapters import IdPath
+from ..schemas import Envelope, IdField, IdPath, Page, PageQuery
 from .orders import OrderNo, OrderOut, OrderStatus, order_out
 
 Level = Literal["free", "basic", "premium", "admin"]
@@ -57,7 +56,7 @@ class UserQuery(PageQuery):
 class OrderQuery(PageQuery):
     q: str | None = Field(None, max_length=100, description="An order number, or part of a name")
     status: OrderStatus | None = None
-    user_id: int | None = Field(None, ge=1)
+    user_id: IdField | None = None
     refund_needed: bool = Field(False, description="Only cancelled orders paid late")
 
 

@@ -11,19 +11,47 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..deps import AiHistoriesDep, AiTasksDep, CurrentUser, TasksDep
-from ..envelope import success
-from ..schemas import Envelope, Page, PageQuery
-from ..services.ai_tasks import AI_KIND, task_view
-from .chapters import MAX_ID, IdField
+from ai_agents.providers.offline import OFFLINE
+from storage.sql.models import Task
+
+from ..deps import AiHistoriesDep, AiTasksDep, CurrentUser
+from ..envelope import success, wants_english
+from ..schemas import Envelope, IdField, Page, PageQuery, Position
+from ..services.ai_tasks import task_view
 
 router = APIRouter(tags=["ai"])
 
 MAX_SOURCE_CHARS = 200_000
 TaskIdPath = Annotated[str, Path(min_length=1, max_length=36)]
+
+# What the offline provider wrote is demo text from no model: answers that carry it say so
+# (`demo`), with a line on connecting a model (`hint`, in the caller's language).
+DEMO_HINT = {
+    "zh": "未调用大模型（未配置或未应答），这是离线规则生成的演示文字。连接模型："
+    "设置 INKWEAVE_OPENAI_BASE_URL（OpenAI 兼容接口，如本地 Ollama 的 "
+    "http://127.0.0.1:11434/v1）和 INKWEAVE_OPENAI_MODEL，或设置 INKWEAVE_ANTHROPIC_API_KEY，"
+    "然后重启服务。",
+    "en": "No model was called (none is configured, or none answered): offline rules wrote this "
+    "demo text. To connect a model, set INKWEAVE_OPENAI_BASE_URL (any OpenAI-compatible API, "
+    "e.g. a local Ollama at http://127.0.0.1:11434/v1) and INKWEAVE_OPENAI_MODEL, or "
+    "INKWEAVE_ANTHROPIC_API_KEY, then restart the server.",
+}
+DEMO = "True when no model wrote it: demo text from the offline provider"
+HINT = "With `demo`: how to connect a model, in one line"
+
+
+def labelled(view: dict[str, Any], request: Request) -> dict[str, Any]:
+    """`view` (with its `provider`) plus `demo` and `hint`."""
+    demo = view.get("provider") == OFFLINE
+    hint = DEMO_HINT["en" if wants_english(request) else "zh"] if demo else None
+    return {**view, "demo": demo, "hint": hint}
+
+
+def _task(task: Task, request: Request) -> dict[str, Any]:
+    return labelled(task_view(task), request)
 
 
 class TaskOut(BaseModel):
@@ -39,6 +67,8 @@ class TaskOut(BaseModel):
     error: str | None
     provider: str | None = Field(description="`offline` when no model answered")
     model: str | None
+    demo: bool = Field(False, description=DEMO)
+    hint: str | None = Field(None, description=HINT)
     work_id: int | None
     chapter_id: int | None
     created_at: datetime
@@ -67,8 +97,8 @@ class ContinueIn(BaseModel):
     work_id: IdField
     chapter_id: IdField
     length: int = Field(500, ge=20, le=5000, description="About this many characters")
-    position: int | None = Field(
-        None, ge=0, description="Where to write (code points); default: the end of the chapter"
+    position: Position | None = Field(
+        None, description="Where to write (code points); default: the end of the chapter"
     )
     instruction: str | None = Field(
         None,
@@ -86,16 +116,19 @@ class PolishIn(BaseModel):
     style: Literal["formal", "casual", "literary"] = "literary"
     apply: bool = Field(False, description="Write the result over [start, end) of the chapter")
     chapter_id: IdField | None = None
-    start: int | None = Field(None, ge=0)
-    end: int | None = Field(None, ge=0)
+    start: Position | None = None
+    end: Position | None = None
 
 
 class PolishOut(BaseModel):
     polished_content: str
     suggestions: list[str]
+    changed: bool = Field(description="False: nothing to correct, so nothing is applied")
     provider: str
     model: str
-    task_id: str | None = Field(None, description="With apply: the task writing it")
+    demo: bool = Field(False, description=DEMO)
+    hint: str | None = Field(None, description=HINT)
+    task_id: str | None = Field(None, description="With apply, if it changed: the task writing it")
     status: str | None = None
 
 
@@ -107,8 +140,14 @@ class ConvertIn(BaseModel):
     to_type: Literal["novel", "script"]
     chapter_id: IdField | None = Field(None, description="Convert this chapter")
     content: str | None = Field(None, max_length=MAX_SOURCE_CHARS, description="...or this text")
-    target: Literal["chapter", "work"] = Field(
-        "chapter", description="A new chapter of this work, or a new work of the other type"
+    target: Literal["work", "chapter"] = Field(
+        "work",
+        description="A new work of type `to_type` (the default), or a new chapter of the work "
+        "`target_work_id`, which must be of type `to_type`: a script never becomes a chapter "
+        "of a novel (42202)",
+    )
+    target_work_id: IdField | None = Field(
+        None, description="With target `chapter`: the work that gets it (default: `work_id`)"
     )
 
 
@@ -133,14 +172,18 @@ async def continue_(body: ContinueIn, user: CurrentUser, ai_tasks: AiTasksDep) -
 
 
 @router.post("/ai/polish", response_model=Envelope[PolishOut])
-async def polish(body: PolishIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
-    """The polished text and suggestions at once; `apply` also writes it as an AI edit."""
-    return success(await ai_tasks.polish(user, **body.model_dump()))
+async def polish(
+    body: PolishIn, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
+) -> dict[str, Any]:
+    """The polished text and suggestions at once; `apply` also writes it as an AI edit, unless
+    there was nothing to change (`changed: false`: no task, the chapter stays as it is)."""
+    return success(labelled(await ai_tasks.polish(user, **body.model_dump()), request))
 
 
 @router.post("/ai/convert", response_model=Envelope[Queued])
 async def convert(body: ConvertIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
-    """Novel ⇄ Fountain screenplay, typed live into a new chapter (or a new work)."""
+    """Novel ⇄ Fountain screenplay, typed live into a new work of type `to_type`, or into a new
+    chapter of a work of that type."""
     return _queued(await ai_tasks.request(user, "convert", body.model_dump()))
 
 
@@ -152,40 +195,42 @@ async def review(body: ReviewIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dic
 
 @router.get("/ai/tasks", response_model=Envelope[list[TaskOut]])
 async def list_tasks(
-    user: CurrentUser, tasks: TasksDep, page: Annotated[PageQuery, Query()]
+    user: CurrentUser, ai_tasks: AiTasksDep, page: Annotated[PageQuery, Query()], request: Request
 ) -> dict[str, Any]:
-    """Your AI tasks, newest first."""
-    mine = await tasks.list(user.id, AI_KIND, limit=page.page_size, offset=page.offset)
-    return success([task_view(t) for t in mine])
+    """Your AI tasks on works you are still a member of, newest first."""
+    mine = await ai_tasks.mine(user, limit=page.page_size, offset=page.offset)
+    return success([_task(t, request) for t in mine])
 
 
 @router.get("/ai/tasks/{task_id}", response_model=Envelope[TaskOut])
-async def get_task(task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
-    return success(task_view(await ai_tasks.visible(user, task_id)))
+async def get_task(
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
+) -> dict[str, Any]:
+    return success(_task(await ai_tasks.visible(user, task_id), request))
 
 
 @router.post("/ai/tasks/{task_id}/cancel", response_model=Envelope[TaskOut])
 async def cancel_task(
-    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
 ) -> dict[str, Any]:
     """Stops a running task within a second; what it wrote stays (accept or reject it)."""
-    return success(task_view(await ai_tasks.cancel(user, task_id)))
+    return success(_task(await ai_tasks.cancel(user, task_id), request))
 
 
 @router.post("/ai/tasks/{task_id}/accept", response_model=Envelope[TaskOut])
 async def accept_task(
-    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
 ) -> dict[str, Any]:
     """Keep the AI's text: its marking is removed."""
-    return success(task_view(await ai_tasks.review_text(user, task_id, "accepted")))
+    return success(_task(await ai_tasks.review_text(user, task_id, "accepted"), request))
 
 
 @router.post("/ai/tasks/{task_id}/reject", response_model=Envelope[TaskOut])
 async def reject_task(
-    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
 ) -> dict[str, Any]:
     """Delete exactly the AI's characters, as new operations, wherever they are now."""
-    return success(task_view(await ai_tasks.review_text(user, task_id, "rejected")))
+    return success(_task(await ai_tasks.review_text(user, task_id, "rejected"), request))
 
 
 class CallOut(BaseModel):
@@ -206,7 +251,7 @@ async def histories(
     user: CurrentUser,
     ai_histories: AiHistoriesDep,
     page: Annotated[PageQuery, Query()],
-    work_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    work_id: IdField | None = None,
 ) -> dict[str, Any]:
     """Your recorded AI calls (brief §3.2.2), newest first."""
     total, calls = await ai_histories.list(

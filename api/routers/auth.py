@@ -1,4 +1,4 @@
-"""`/api/v1/auth`: codes, register, login, refresh, logout."""
+"""`/api/v1/auth`: codes, register, login, refresh, logout, password reset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.params import Body
 from pydantic import BaseModel, EmailStr, Field
 
-from ..deps import AccountsDep, CurrentClaims, client_ip
+from ..deps import AccountsDep, CurrentClaims, CurrentUser, client_ip
 from ..envelope import success
 from ..schemas import Envelope
 from ..services.accounts import Session
@@ -20,7 +20,11 @@ USERNAME = r"^[\w\-\u00b7]{2,50}$"
 
 class CodeIn(BaseModel):
     email: EmailStr = Field(max_length=100)
-    purpose: Literal["register"] = "register"
+    purpose: Literal["register", "reset_password"] = Field(
+        "register",
+        description="`register`, or `reset_password` (sent whether or not the email has an "
+        "account, so the answer tells nobody which)",
+    )
 
 
 class RegisterIn(BaseModel):
@@ -28,6 +32,14 @@ class RegisterIn(BaseModel):
     email: EmailStr = Field(max_length=100)
     password: str = Field(min_length=8, max_length=128)
     code: str = Field(pattern=r"^\d{6}$", description="The code sent by POST /auth/code")
+
+
+class PasswordResetIn(BaseModel):
+    email: EmailStr = Field(max_length=100)
+    code: str = Field(
+        pattern=r"^\d{6}$", description="The code sent by POST /auth/code (reset_password)"
+    )
+    new_password: str = Field(min_length=8, max_length=128)
 
 
 class LoginIn(BaseModel):
@@ -92,9 +104,33 @@ async def refresh(body: RefreshIn, accounts: AccountsDep) -> dict[str, object]:
     return success(_tokens(await accounts.refresh(body.refresh_token)))
 
 
-@router.post("/logout", response_model=Envelope[None])
+@router.post(
+    "/logout",
+    response_model=Envelope[None],
+    summary="End this session (the access token's, and the refresh token's if given)",
+)
 async def logout(
     accounts: AccountsDep, claims: CurrentClaims, body: Annotated[LogoutIn | None, Body()] = None
 ) -> dict[str, object]:
     await accounts.logout(claims, body.refresh_token if body else None)
+    return success(None)
+
+
+@router.post(
+    "/logout-all",
+    response_model=Envelope[None],
+    summary="End every session of this account: every token issued so far is refused",
+)
+async def logout_all(accounts: AccountsDep, user: CurrentUser) -> dict[str, object]:
+    await accounts.logout_everywhere(user.id)
+    return success(None)
+
+
+@router.post(
+    "/password-reset",
+    response_model=Envelope[None],
+    summary="Set a new password with an emailed code; every session ends",
+)
+async def password_reset(body: PasswordResetIn, accounts: AccountsDep) -> dict[str, object]:
+    await accounts.reset_password(body.email, body.code, body.new_password)
     return success(None)

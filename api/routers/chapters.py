@@ -8,9 +8,9 @@ deletes, reads content and manages versions; `PUT /api/v1/works/{work_id}/conten
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from storage.docs.base import VersionInfo
@@ -19,14 +19,10 @@ from storage.text.wordcount import count_words
 
 from ..deps import ChaptersDep, CurrentUser
 from ..envelope import success
-from ..schemas import Envelope
+from ..schemas import Envelope, IdField, IdPath
 from ..services.chapters import MAX_CONTENT_CHARS
 
 router = APIRouter(tags=["chapters"])
-
-MAX_ID = 2**63 - 1  # BIGINT: a larger id names nothing, and must not reach the database
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ChapterIn(BaseModel):
@@ -116,6 +112,10 @@ class RestoredOut(BaseModel):
     changed: bool
     content: str
     word_count: int
+    pre_restore_version: VersionOut | None = Field(
+        description="The version (named 恢复前 and the time) kept of the text just before the "
+        "restore: restoring it undoes this restore. null when nothing changed."
+    )
 
 
 def chapter_out(chapter: Chapter) -> dict[str, Any]:
@@ -281,17 +281,20 @@ async def read_version(
 @router.post(
     "/chapters/{chapter_id}/versions/{version_id}/restore",
     response_model=Envelope[RestoredOut],
-    summary="Make the live chapter equal a version, as new (undoable) operations",
+    summary="Make the live chapter equal a version, as new operations; the text it replaces "
+    "is kept as a version first (pre_restore_version), so the restore is undone by restoring that",
 )
 async def restore_version(
     chapter_id: IdPath, version_id: IdPath, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
-    info, content, changed = await chapters.restore_version(user.id, chapter_id, version_id)
+    restored = await chapters.restore_version(user, chapter_id, version_id)
+    pre_restore = restored.pre_restore
     return success(
         {
-            "version": version_out(info, chapter_id),
-            "changed": changed,
-            "content": content.text,
-            "word_count": content.word_count,
+            "version": version_out(restored.version, chapter_id),
+            "changed": restored.changed,
+            "content": restored.content.text,
+            "word_count": restored.content.word_count,
+            "pre_restore_version": version_out(pre_restore, chapter_id) if pre_restore else None,
         }
     )

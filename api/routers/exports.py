@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.exports import content_disposition
 
-from ..deps import BlobsDep, CurrentUser, DownloadLinksDep, ExportsDep, TasksDep
+from ..deps import BlobsDep, CurrentUser, DownloadLinksDep, ExportsDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope
-from ..services.exports import EXPORT, export_view
-from ..services.transfers import own_task
-from .chapters import IdField
+from ..schemas import Envelope, IdField, TaskId
+from ..services.exports import export_view
 from .transfers import TaskQueuedOut, TransferTaskOut, queued
 
 router = APIRouter(tags=["exports"])
@@ -64,19 +63,33 @@ async def export_work(body: ExportIn, user: CurrentUser, exports: ExportsDep) ->
 
 @router.get("/export/tasks/{task_id}", response_model=Envelope[ExportTaskOut])
 async def export_task(
-    task_id: str, request: Request, user: CurrentUser, tasks: TasksDep, links: DownloadLinksDep
+    task_id: TaskId,
+    request: Request,
+    user: CurrentUser,
+    exports: ExportsDep,
+    links: DownloadLinksDep,
 ) -> dict[str, object]:
-    task = await own_task(tasks, user, task_id, EXPORT)
+    """Your export, while you are a member of its work; once completed, a fresh link that works
+    for you only while you stay a member."""
+    task = await exports.task(user, task_id)
     return success(export_view(links, task, str(request.base_url)))
 
 
 @router.get(
     "/export/download/{token}",
     summary="The exported file (no Authorization: the signed link is the permission)",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    description="Works until the link expires, and only while whoever got it is still a "
+    "member of the work (403 after that). With an S3 store: a redirect to the store, briefly.",
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        307: {"description": "To the object store's presigned URL"},
+    },
 )
 async def download(token: str, links: DownloadLinksDep, blobs: BlobsDep) -> Response:
-    grant = links.open(token)
+    grant = await links.open(token)
+    store_url = links.store_url(grant)
+    if store_url is not None:
+        return RedirectResponse(store_url, headers={"Cache-Control": "private, no-store"})
     try:
         data, _stored_type = await blobs.get(grant.key)
     except KeyError:

@@ -10,7 +10,7 @@ from pydantic import Field
 from ..deps import CurrentUser, ImportsDep, SettingsDep, TasksDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope
+from ..schemas import Envelope, TaskId
 from ..services.imports import IMPORT, import_view
 from ..services.transfers import own_task
 from .transfers import TaskQueuedOut, TransferTaskOut, queued
@@ -48,5 +48,5 @@ async def import_file(
 
 
 @router.get("/import/tasks/{task_id}", response_model=Envelope[ImportTaskOut])
-async def import_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> dict[str, object]:
+async def import_task(task_id: TaskId, user: CurrentUser, tasks: TasksDep) -> dict[str, object]:
     return success(import_view(await own_task(tasks, user, task_id, IMPORT)))

@@ -12,7 +12,7 @@ from storage.sql.models import Material
 
 from ..deps import CurrentUser, DatabaseDep
 from ..envelope import success
-from ..schemas import Envelope, Page, PageQuery
+from ..schemas import Envelope, IdPath, Page, PageQuery
 from ..services import materials as service
 
 router = APIRouter(prefix="/materials", tags=["materials"])
@@ -145,7 +145,7 @@ async def create_material(
 
 @router.get("/{material_id}", response_model=Envelope[MaterialOut])
 async def get_material(
-    material_id: int, user: CurrentUser, database: DatabaseDep
+    material_id: IdPath, user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     async with database.session() as session:
         material = await service.readable(session, user.id, material_id)
@@ -154,7 +154,7 @@ async def get_material(
 
 @router.patch("/{material_id}", response_model=Envelope[MaterialOut], summary="Owner only")
 async def update_material(
-    material_id: int, body: MaterialPatch, user: CurrentUser, database: DatabaseDep
+    material_id: IdPath, body: MaterialPatch, user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if "is_public" in changes:
@@ -166,7 +166,7 @@ async def update_material(
 
 @router.delete("/{material_id}", response_model=Envelope[None], summary="Owner only")
 async def delete_material(
-    material_id: int, user: CurrentUser, database: DatabaseDep
+    material_id: IdPath, user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     async with database.session() as session:
         await service.delete_material(session, user.id, material_id)
@@ -179,7 +179,7 @@ async def delete_material(
     summary="Record that the material was inserted into a chapter (use_count + 1)",
 )
 async def use_material(
-    material_id: int, user: CurrentUser, database: DatabaseDep
+    material_id: IdPath, user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     async with database.session() as session:
         material = await service.record_use(session, user.id, material_id)

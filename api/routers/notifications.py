@@ -8,7 +8,9 @@ WebSocket). JSON text frames from the server:
 - `{"type": "pong"}` in answer to a client's `{"type": "ping"}`.
 
 The socket closes with 4401 for a missing, invalid, revoked or expired token (also when the token
-expires while connected), and with 4403 for a disabled account.
+expires while connected), with 4403 for a disabled account, and with 4429 when its user or address
+already holds `INKWEAVE_WS_CONNECTIONS_PER_USER` / `_PER_ADDRESS` open sockets (these and `/sync`'s
+together).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from sync_server.auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from sync_server.limits import CLOSE_TOO_MANY, TooManySockets
 
-from ..deps import Auth, BusDep, CurrentUser, NotificationsDep, SettingsDep
+from ..client_address import client_address
+from ..deps import Auth, BusDep, CurrentUser, NotificationsDep, SettingsDep, SocketsDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope, Page, PageQuery
+from ..schemas import Envelope, IdField, IdPath, Page, PageQuery
 from ..security.authenticator import Authenticator, NotAuthenticated, Refusal
 from ..services.notifications import (
     HUB,
@@ -38,7 +42,6 @@ from ..services.notifications import (
     channel,
     notification_view,
 )
-from .chapters import IdField, IdPath
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -173,6 +176,7 @@ async def notifications_socket(
     notifications: NotificationsDep,
     bus: BusDep,
     settings: SettingsDep,
+    sockets: SocketsDep,
     token: str | None = None,
 ) -> None:
     await websocket.accept()
@@ -182,6 +186,11 @@ async def notifications_socket(
         await websocket.close(*_close_for(refusal))
         return
     user, expires_at = principal.user, principal.claims.expires_at
+    try:
+        uncount = sockets.open(str(user.id), client_address(websocket))
+    except TooManySockets as refusal:
+        await websocket.close(CLOSE_TOO_MANY, refusal.reason)
+        return
     listener = Listener(user.id)
     HUB.add(listener)  # before counting unread: nothing falls between the count and the feed
     handler = bus_handler(listener)
@@ -203,6 +212,7 @@ async def notifications_socket(
     except WebSocketDisconnect:
         pass
     finally:
+        uncount()
         for job in jobs:
             job.cancel()
         for job in jobs:

@@ -13,9 +13,8 @@ from ai_agents.agents.work_notes import load_notes, save_note
 
 from ..deps import AiTasksDep, CurrentUser, DatabaseDep
 from ..envelope import success
-from ..schemas import Envelope
+from ..schemas import Envelope, IdPath
 from ..services.works import role_or_404
-from .chapters import IdPath
 
 router = APIRouter(tags=["ai"])
 
@@ -48,6 +47,33 @@ async def snowflake_steps(
     await role_or_404(database, user.id, work_id)
     notes = await load_notes(database, work_id)
     return success([_step(number, notes.get(note_name(number))) for number in STEPS])
+
+
+class PremiseOut(BaseModel):
+    premise: str | None = Field(description="None until the writer saves one")
+
+
+@router.get("/works/{work_id}/snowflake/premise", response_model=Envelope[PremiseOut])
+async def snowflake_saved_premise(
+    work_id: IdPath, user: CurrentUser, database: DatabaseDep
+) -> dict[str, Any]:
+    """The premise as saved, for every member (declared before `/{step}`, which it would match)."""
+    await role_or_404(database, user.id, work_id)
+    notes = await load_notes(database, work_id)
+    return success({"premise": notes.get("premise")})
+
+
+@router.get("/works/{work_id}/snowflake/{step}", response_model=Envelope[StepOut])
+async def snowflake_saved_step(
+    work_id: IdPath,
+    step: Annotated[int, Path(ge=1, le=10)],
+    user: CurrentUser,
+    database: DatabaseDep,
+) -> dict[str, Any]:
+    """One step, with what this work has saved for it."""
+    await role_or_404(database, user.id, work_id)
+    notes = await load_notes(database, work_id)
+    return success(_step(step, notes.get(note_name(step))))
 
 
 @router.put("/works/{work_id}/snowflake/premise", response_model=Envelope[PremiseIn])

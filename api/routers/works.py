@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from storage.sql.models import Work
 
 from ..deps import CurrentUser, WorksDep
-from ..envelope import success
-from ..schemas import Envelope, Page, PageQuery
+from ..envelope import success, wants_english
+from ..schemas import Envelope, IdField, IdPath, Page, PageQuery, WebUrl
+from ..services.invitations import PENDING_NOTICE, PendingInvitation
 from ..services.works import Member, WorkDetail
-from .chapters import ChapterOut, IdField, IdPath, chapter_out
+from .chapters import ChapterOut, chapter_out
 
 router = APIRouter(prefix="/works", tags=["works"])
 
@@ -36,7 +37,7 @@ class WorkIn(BaseModel):
     genre: Text50 | None = None
     style: Text50 | None = None
     target_words: int | None = Field(None, ge=0, le=100_000_000)
-    cover_url: str | None = Field(None, max_length=500)
+    cover_url: WebUrl | None = None
 
 
 class WorkPatch(BaseModel):
@@ -47,7 +48,7 @@ class WorkPatch(BaseModel):
     style: Text50 | None = None
     status: WorkStatus | None = None
     target_words: int | None = Field(None, ge=0, le=100_000_000)
-    cover_url: str | None = Field(None, max_length=500)
+    cover_url: WebUrl | None = None
 
 
 class WorkOut(BaseModel):
@@ -80,6 +81,19 @@ class MemberOut(BaseModel):
     avatar_url: str | None
     role: str
     joined_at: datetime
+
+
+class PendingInvitationOut(BaseModel):
+    """An invitation of an email that has no account yet: whoever registers with that email
+    joins with `role`."""
+
+    pending: Literal[True] = True
+    id: int
+    work_id: int
+    email: str
+    role: str
+    invited_by: int = Field(description="The user who invited")
+    created_at: datetime
 
 
 class WorkDetailOut(WorkOut):
@@ -238,14 +252,56 @@ async def list_members(work_id: IdPath, user: CurrentUser, works: WorksDep) -> d
     return success([member_out(m) for m in await works.members(user.id, work_id)])
 
 
+def pending_out(invitation: PendingInvitation) -> dict[str, Any]:
+    return PendingInvitationOut.model_validate(invitation, from_attributes=True).model_dump(
+        mode="json"
+    )
+
+
 @router.post(
-    "/{work_id}/members", response_model=Envelope[MemberOut], status_code=201, summary="Owner"
+    "/{work_id}/members",
+    response_model=Envelope[MemberOut | PendingInvitationOut],
+    status_code=201,
+    summary="Owner invites a user (201) or an email with no account yet (202, kept as pending)",
+    responses={202: {"description": "No account has this email: the invitation is kept"}},
 )
 async def add_member(
-    work_id: IdPath, body: MemberIn, user: CurrentUser, works: WorksDep
+    work_id: IdPath,
+    body: MemberIn,
+    user: CurrentUser,
+    works: WorksDep,
+    request: Request,
+    response: Response,
 ) -> dict[str, object]:
-    member = await works.add_member(user.id, work_id, body.username_or_email, body.role)
-    return success(member_out(member))
+    added = await works.add_member(user.id, work_id, body.username_or_email, body.role)
+    if isinstance(added, Member):
+        return success(member_out(added))
+    response.status_code = 202
+    notice = PENDING_NOTICE["en" if wants_english(request) else "zh"]
+    return {**success(pending_out(added)), "message": notice}
+
+
+@router.get(
+    "/{work_id}/invitations",
+    response_model=Envelope[list[PendingInvitationOut]],
+    summary="Owner: invitations waiting for someone to register with their email",
+)
+async def list_invitations(
+    work_id: IdPath, user: CurrentUser, works: WorksDep
+) -> dict[str, object]:
+    return success([pending_out(i) for i in await works.pending_invitations(user.id, work_id)])
+
+
+@router.delete(
+    "/{work_id}/invitations/{invitation_id}",
+    response_model=Envelope[None],
+    summary="Owner cancels a pending invitation",
+)
+async def cancel_invitation(
+    work_id: IdPath, invitation_id: IdPath, user: CurrentUser, works: WorksDep
+) -> dict[str, object]:
+    await works.cancel_invitation(user.id, work_id, invitation_id)
+    return success(None)
 
 
 @router.patch("/{work_id}/members/{member_id}", response_model=Envelope[MemberOut])

@@ -11,17 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, User
 
+from .revocation import family_revoked
 from .tokens import ACCESS, DOCUMENT, Claims, InvalidToken, TokenService
 
 READ_ONLY = "read"  # a document token's `access` claim that grants reading only
 
 
 class Refusal(Enum):
-    NO_TOKEN = "no token"
-    BAD_TOKEN = "malformed, forged, expired or of the wrong kind"
+    NO_TOKEN = "no token"  # nosec B105 # a refusal's reason, not a secret
+    BAD_TOKEN = "malformed, forged, expired or of the wrong kind"  # nosec B105 # a reason too
     OTHER_DOCUMENT = "a document token for another document"
     REVOKED = "revoked"
     NO_ACCOUNT = "the account no longer exists"
@@ -71,10 +74,13 @@ class Authenticator:
     async def active_user(self, claims: Claims) -> User:
         async with self._database.session() as session:
             user = await session.get(User, claims.subject)
+            ended = user is not None and await _session_ended(session, user, claims)
         if user is None:
             raise NotAuthenticated(Refusal.NO_ACCOUNT)
         if user.status != AccountStatus.ACTIVE:
             raise NotAuthenticated(Refusal.DISABLED)
+        if ended:
+            raise NotAuthenticated(Refusal.REVOKED)
         return user
 
     def _decode(self, token: str, kind: str) -> Claims:
@@ -96,6 +102,16 @@ class Authenticator:
         if await self._tokens.is_revoked(claims):
             raise NotAuthenticated(Refusal.REVOKED)
         return claims
+
+
+async def _session_ended(session: AsyncSession, user: User, claims: Claims) -> bool:
+    """An access token from before its account's last "end every session", or of a session that
+    was logged out. Document tokens are minted by the server for its own AI peers, per task."""
+    if claims.kind != ACCESS:
+        return False
+    if claims.generation != user.token_generation:
+        return True
+    return claims.family is not None and await family_revoked(session, claims.family)
 
 
 def _present(token: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 
 from storage.sql.database import Database
 from storage.sql.models import Work, WorkMember
@@ -23,3 +23,11 @@ async def role_on_work(database: Database, user_id: int, work_id: int) -> str | 
                 WorkMember.work_id == work_id, WorkMember.user_id == user_id
             )
         )
+
+
+def readable_works(user_id: int) -> Select[tuple[int]]:
+    """The ids of the live works `user_id` may read now (owns or is a member of)."""
+    member_of = select(WorkMember.work_id).where(WorkMember.user_id == user_id)
+    return select(Work.id).where(
+        Work.is_deleted == 0, or_(Work.user_id == user_id, Work.id.in_(member_of))
+    )

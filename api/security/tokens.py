@@ -1,8 +1,12 @@
 """JWTs (joserfc, HS256): access tokens, refresh tokens, and document-scoped tokens.
 
 Every token has a `typ`, so a refresh or document token is never accepted as an access token.
-Access tokens can be revoked before they expire (logout): their id goes into the key-value store
-until the token would have expired anyway.
+Access and refresh tokens carry their account's token generation (`gen`) and their session
+(`fam`, the refresh family of one sign-in): the authenticator refuses a token whose generation
+is behind the account's (password changed or reset, account disabled, "log out everywhere") or
+whose session was revoked (`api/security/revocation.py`), both kept in SQL so they survive a
+restart. An access token's id can also be revoked in the key-value store (logout) until the token
+would have expired anyway.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Claims:
     family: str | None = None
     doc: str | None = None
     access: str | None = None
+    generation: int = 0  # tokens from before generations existed count as generation 0
 
 
 class TokenService:
@@ -58,11 +63,15 @@ class TokenService:
         payload = {**claims, "jti": token_id, "iat": now, "exp": now + ttl_s}
         return jwt.encode({"alg": "HS256"}, payload, self._key), token_id
 
-    def issue_access(self, user_id: int) -> str:
-        return self._issue({"sub": str(user_id), "typ": ACCESS}, self.access_ttl_s)[0]
+    def issue_access(self, user_id: int, *, generation: int = 0, family: str | None = None) -> str:
+        claims: dict[str, Any] = {"sub": str(user_id), "typ": ACCESS, "gen": generation}
+        if family is not None:
+            claims["fam"] = family
+        return self._issue(claims, self.access_ttl_s)[0]
 
-    def issue_refresh(self, user_id: int, family: str) -> tuple[str, str]:
-        return self._issue({"sub": str(user_id), "typ": REFRESH, "fam": family}, self.refresh_ttl_s)
+    def issue_refresh(self, user_id: int, family: str, *, generation: int = 0) -> tuple[str, str]:
+        claims = {"sub": str(user_id), "typ": REFRESH, "fam": family, "gen": generation}
+        return self._issue(claims, self.refresh_ttl_s)
 
     def issue_document(self, user_id: int, doc: str, access: str) -> str:
         """A short-lived token that opens one document only (AI peers, embeds)."""
@@ -83,6 +92,9 @@ class TokenService:
             subject = int(payload["sub"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidToken("token has no subject") from exc
+        generation = payload.get("gen", 0)
+        if type(generation) is not int:
+            raise InvalidToken("token has a malformed generation")
         return Claims(
             subject=subject,
             kind=kind,
@@ -91,6 +103,7 @@ class TokenService:
             family=payload.get("fam"),
             doc=payload.get("doc"),
             access=payload.get("acc"),
+            generation=generation,
         )
 
     async def revoke(self, claims: Claims) -> None:

@@ -2,8 +2,8 @@
 
 Disabling takes effect everywhere without a restart: sign-in and token refresh refuse the
 account, every request with its access tokens is refused (the authenticator checks the
-status), its refresh tokens are revoked, and its open sync sockets close with 4401 at their next
-periodic re-check (`membership_recheck_s`).
+status), every session it had ends (`revoke_every_session`: enabling it again revives no old
+token), and its open sockets are re-checked at once and close.
 """
 
 from __future__ import annotations
@@ -11,19 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 
 from storage.sql.database import Database
-from storage.sql.models import AccountStatus, RefreshSession, User
+from storage.sql.models import AccountStatus, User
 
 from ..errors import AppError, Err
+from ..schemas import MAX_ID
+from ..security.revocation import revoke_every_session
+from .access_changes import AccessChanges
 from .membership import PAID_LEVELS, locked_user, utcnow
 from .orders import like_pattern
+
+
+def _as_id(text: str) -> int | None:
+    """The id that `text` spells, if any: ASCII digits only (`"²".isdigit()`, yet int() refuses
+    it) and within BIGINT (SQLite overflows on a larger one)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
 
 
 @dataclass(frozen=True, slots=True)
 class Admin:
     database: Database
+    access: AccessChanges
 
     async def users(
         self,
@@ -43,8 +56,8 @@ class Admin:
                 User.email.like(pattern, escape="\\"),
                 User.phone.like(pattern, escape="\\"),
             ]
-            if text.isdigit():
-                conditions.append(User.id == int(text))
+            if (user_id := _as_id(text)) is not None:
+                conditions.append(User.id == user_id)
             query = query.where(or_(*conditions))
         if level is not None:
             query = query.where(User.member_level == level)
@@ -105,9 +118,7 @@ class Admin:
                 raise AppError(Err.NOT_FOUND, f"no user {user_id}")
             user.status = status
             if status == AccountStatus.DISABLED:
-                await session.execute(
-                    update(RefreshSession)
-                    .where(RefreshSession.user_id == user_id, RefreshSession.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
+                await revoke_every_session(session, user_id, now)
+        if status == AccountStatus.DISABLED:
+            await self.access.changed([user_id])
         return user

@@ -10,19 +10,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pycrdt import Doc, Text
+from sqlalchemy import or_, select
 
 from ai_agents import marks
 from ai_agents.agents import snowflake
 from ai_agents.agents.polish import polish_text
+from ai_agents.agents.streaming import WRITING
 from ai_agents.agents.work_notes import load_notes
 from ai_agents.providers.router import AiUnavailable, CallContext, Router
 from ai_agents.safety import SensitiveWords
 from jobs.runner import TaskRunner
-from jobs.tasks import FINISHED, PROCESSING, TaskStore
+from jobs.tasks import CANCELLED, FINISHED, PROCESSING, TaskStore
 from storage.docs.schema import CONTENT
 from storage.sql.database import Database
 from storage.sql.models import Chapter, Task, User, Work
@@ -30,9 +32,9 @@ from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
 from ..quotas import Quotas
-from ..security.roles import role_on_work
-from .membership import effective_level
-from .works import require_write, role_or_404
+from ..security.roles import readable_works, role_on_work
+from .membership import effective_level, live_works
+from .works import OWNER, require_write, role_or_404
 
 AI_KIND = "ai"
 TASK_FIELDS = (
@@ -50,11 +52,18 @@ TASK_FIELDS = (
 )
 
 Fields = dict[str, Any]
+STOPPING_S = timedelta(seconds=30)  # longest a cancelled task's runner takes to stop writing
 
 
 def member_level(user: User, now: datetime | None = None) -> str:
     """The level in force: a paid level whose period has ended counts as free."""
     return effective_level(user.member_level, user.member_expire_at, now or datetime.now(UTC))
+
+
+def _still_stopping(task: Task) -> bool:
+    """A cancelled task's runner records all it wrote within moments (`CANCEL_POLL_S`) of the
+    cancel; past `STOPPING_S` it is taken to have died first, and its last record stands."""
+    return task.finished_at is None or datetime.now(UTC) - task.finished_at < STOPPING_S
 
 
 def task_view(task: Task) -> dict[str, Any]:
@@ -122,6 +131,31 @@ class AiTasks:
         await self.writable_work(user, work_id)
         if chapter_id is not None:
             await self._writable_chapter(user, work_id, chapter_id)
+        await self._convert_destination(user, level, work_id, params)
+
+    async def _convert_destination(
+        self, user: User, level: str, work_id: int, params: Fields
+    ) -> None:
+        """A conversion goes into a new work of the type it makes, or a new chapter of a work
+        of that type; never into a work of the other type, where a script would be exported,
+        counted and reviewed as the novel's prose. Sets `target_work_id` for target "chapter"."""
+        to_type, target_work_id = params["to_type"], params.get("target_work_id")
+        if params["target"] == "work":
+            if target_work_id is not None:
+                raise AppError(Err.VALIDATION, "target_work_id goes with target 'chapter'")
+            limit = self.quotas.limits(level).works
+            async with self.database.session() as session:
+                if limit is not None and await live_works(session, user.id) >= limit:
+                    raise AppError(Err.WORKS_LIMIT, f"level {level} may keep {limit} works")
+            return
+        destination = await self.writable_work(user, target_work_id or work_id)
+        if destination.type != to_type:
+            raise AppError(
+                Err.CONVERT_TARGET_TYPE,
+                f"work {destination.id} is a {destination.type}: a {to_type} goes into a new "
+                f"work or a {to_type} work",
+            )
+        params["target_work_id"] = destination.id
 
     async def _check_outline(
         self, user: User, level: str, work_id: int, chapter_id: int | None, params: Fields
@@ -146,7 +180,7 @@ class AiTasks:
         end: int | None,
     ) -> dict[str, Any]:
         """Polish `content` now (brief §4.3.3 answers at once); `apply` also writes it into the
-        chapter as an AI edit of the range [start, end), through a task."""
+        chapter as an AI edit of the range [start, end), through a task, if it changed."""
         if apply:
             if chapter_id is None or start is None or end is None:
                 raise AppError(Err.VALIDATION, "apply needs chapter_id, start and end")
@@ -170,9 +204,10 @@ class AiTasks:
         data: dict[str, Any] = {
             "polished_content": polished.text,
             "suggestions": polished.suggestions,
+            "changed": polished.changed,
             **answer,
         }
-        if apply:
+        if apply and polished.changed:
             params = {"start": start, "end": end, "original": content, "polished": polished.text}
             task = await self._queue(user, "polish", work_id, chapter_id, {**params, **answer})
             data.update(task_id=task.id, status=task.status)
@@ -228,24 +263,42 @@ class AiTasks:
 
     # Existing tasks -----------------------------------------------------------------------------
 
-    async def visible(self, user: User, task_id: str) -> Task:
-        """The task, for its owner or a member of its work; 404 alike for missing and hidden."""
+    async def mine(self, user: User, *, limit: int, offset: int) -> list[Task]:
+        """`user`'s AI tasks, newest first: those on works they may read now (or on no work)."""
+        readable = or_(Task.work_id.is_(None), Task.work_id.in_(readable_works(user.id)))
+        async with self.database.session() as session:
+            rows = await session.scalars(
+                select(Task)
+                .where(Task.user_id == user.id, Task.kind == AI_KIND, readable)
+                .order_by(Task.created_at.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return list(rows)
+
+    async def _task_and_role(self, user: User, task_id: str) -> tuple[Task, str]:
+        """The task and `user`'s role on its work as of now: having asked for the task grants
+        nothing once the member has left or been made a viewer. A task on no work is its
+        creator's alone. 404 alike for missing and hidden."""
         task = await self.tasks.get(task_id)
-        if task is None or task.kind != AI_KIND:
-            raise AppError(Err.NOT_FOUND, f"no AI task {task_id}")
-        if task.user_id != user.id:
-            role = None
+        role = None
+        if task is not None and task.kind == AI_KIND:
             if task.work_id is not None:
                 role = await role_on_work(self.database, user.id, task.work_id)
-            if role is None:
-                raise AppError(Err.NOT_FOUND, f"no AI task {task_id}")
-        return task
+            elif task.user_id == user.id:
+                role = OWNER
+        if task is None or role is None:
+            raise AppError(Err.NOT_FOUND, f"no AI task {task_id}")
+        return task, role
+
+    async def visible(self, user: User, task_id: str) -> Task:
+        """The task, for a current member of its work (any role)."""
+        return (await self._task_and_role(user, task_id))[0]
 
     async def _writable_task(self, user: User, task_id: str) -> Task:
-        task = await self.visible(user, task_id)
-        if task.user_id != user.id:
-            assert task.work_id is not None
-            require_write(await role_on_work(self.database, user.id, task.work_id))
+        """The task, for a current owner or editor of its work, its creator included."""
+        task, role = await self._task_and_role(user, task_id)
+        require_write(role)
         return task
 
     async def cancel(self, user: User, task_id: str) -> Task:
@@ -261,6 +314,8 @@ class AiTasks:
         result = task.result if isinstance(task.result, dict) else None
         if task.status not in FINISHED or task.status == PROCESSING:
             raise AppError(Err.TASK_RUNNING, "wait until the task has finished or cancel it")
+        if task.status == CANCELLED and result and result.get(WRITING) and _still_stopping(task):
+            raise AppError(Err.TASK_RUNNING, "the task is still stopping; try again in a moment")
         if result is None or "doc" not in result:
             raise AppError(Err.CONFLICT, "this task wrote nothing into a document")
         if result.get("review") not in (None, "pending"):

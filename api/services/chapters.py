@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from storage.docs.base import DocStore, VersionInfo, VersionNotFound
 from storage.docs.merge import read_state
 from storage.docs.restore import apply_state, set_content
-from storage.docs.schema import CONTENT, META
+from storage.docs.schema import CONTENT, META, RESTORED
 from storage.sql.database import Database
 from storage.sql.models import Chapter, User
 from storage.text.wordcount import count_words
@@ -33,11 +33,39 @@ from .search_index import remove as remove_terms
 from .works import now, require_write, role_or_404
 
 MAX_CONTENT_CHARS = 2_000_000
+PRE_RESTORE = "恢复前"  # names the version a restore keeps of the text it replaces
 
 
-def restore_state(state: bytes) -> Callable[[Doc], None]:
-    """An edit (for `Room.change`) that brings the document back to `state`."""
-    return lambda doc: apply_state(doc, state)
+def restore_state(state: bytes, stamp: dict[str, Any]) -> Callable[[Doc], None]:
+    """An edit that brings the document back to `state` and, in the same transaction, records
+    the restore in `meta[RESTORED]`: editors that see it clear their undo history."""
+
+    def edit(doc: Doc) -> None:
+        with doc.transaction():
+            apply_state(doc, state)
+            doc.get(META, type=Map)[RESTORED] = stamp
+
+    return edit
+
+
+def updates_from(state: bytes, edit: Callable[[Doc], None]) -> list[bytes]:
+    """The updates `edit` makes on a copy of `state` (as `Room.change` does on the live one)."""
+    scratch: Doc = Doc()
+    scratch.apply_update(state)
+    produced: list[bytes] = []
+    subscription = scratch.observe(lambda event: produced.append(event.update))
+    edit(scratch)
+    scratch.unobserve(subscription)
+    return produced
+
+
+def same_as(doc: Doc, state: bytes) -> bool:
+    """Whether `doc` already has the text and meta of `state` (the restore stamp aside)."""
+    text, meta = read_state(state)
+    live_meta = doc.get(META, type=Map).to_py() or {}
+    live_meta.pop(RESTORED, None)
+    meta.pop(RESTORED, None)
+    return str(doc.get(CONTENT, type=Text)) == text and live_meta == meta
 
 
 # Results ------------------------------------------------------------------------------------
@@ -62,6 +90,14 @@ class Saved:
     word_count: int
     saved_at: datetime
     version: VersionInfo | None
+
+
+@dataclass(slots=True)
+class Restored:
+    version: VersionInfo
+    content: Content
+    changed: bool
+    pre_restore: VersionInfo | None  # the state just before: restoring it undoes this restore
 
 
 @dataclass(slots=True)
@@ -244,15 +280,36 @@ class Chapters:
         text, meta = read_state(state)
         return VersionText(info, text, meta)
 
-    async def restore_version(
-        self, user_id: int, chapter_id: int, version_id: int
-    ) -> tuple[VersionInfo, Content, bool]:
-        """Make the live document equal the version, as new operations (history is kept)."""
-        chapter, role = await self._chapter(user_id, chapter_id)
+    async def restore_version(self, user: User, chapter_id: int, version_id: int) -> Restored:
+        """Make the live document equal the version, as new operations (history is kept).
+
+        The state just before is named a version first, and the restore is computed against
+        exactly that state, so restoring it gives back what was there (DESIGN, invariant 4).
+        Edits that arrive meanwhile are concurrent to the restore and survive it, as in any CRDT.
+        """
+        chapter, role = await self._chapter(user.id, chapter_id)
         require_write(role)
         info, state = await self._version_state(chapter, version_id)
         async with self.rooms.hold(chapter.content_id) as room:
-            changed = await room.change(restore_state(state))
+            pre_restore = None
+            if not same_as(room.doc, state):
+                pre_restore = await self._keep_pre_restore(chapter, user)
+                before = await self.store.read_version(chapter.content_id, pre_restore.id)
+                stamp = {
+                    "version_id": info.id,
+                    "version_name": info.name,
+                    "pre_restore_version_id": pre_restore.id,
+                    "at": now().isoformat(),
+                    "by": user.username,
+                }
+                for update in updates_from(before, restore_state(state, stamp)):
+                    await room.submit(update, origin=None)
             text = str(room.doc.get(CONTENT, type=Text))
             meta = room.doc.get(META, type=Map).to_py() or {}
-        return info, Content(chapter, role, text, meta), changed
+        content = Content(chapter, role, text, meta)
+        return Restored(info, content, pre_restore is not None, pre_restore)
+
+    async def _keep_pre_restore(self, chapter: Chapter, user: User) -> VersionInfo:
+        stamp = now().strftime("%Y-%m-%d %H:%M:%S")
+        name = f"{PRE_RESTORE} {stamp}"
+        return await self.store.create_version(chapter.content_id, name, author=user.username)

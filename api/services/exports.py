@@ -16,9 +16,10 @@ from storage.sql.models import Chapter, Task, User, Work
 
 from ..errors import AppError, Err
 from ..quotas import Quotas
+from ..security.roles import role_on_work
 from .download_links import DownloadLinks
 from .notifications import Notifier
-from .transfers import level_now, result_of, task_view
+from .transfers import level_now, own_task, result_of, task_view
 from .works import role_or_404
 
 EXPORT = "export"
@@ -50,6 +51,14 @@ class Exports:
         await self.runner.submit(EXPORT, task.id)
         return task
 
+    async def task(self, user: User, task_id: str) -> Task:
+        """`user`'s export task, while they are still a member of its work: a link to the file
+        is a copy of the work, so it is not handed to someone who may no longer read it."""
+        task = await own_task(self.tasks, user, task_id, EXPORT)
+        if task.work_id is None or await role_on_work(self.database, user.id, task.work_id) is None:
+            raise AppError(Err.NOT_FOUND, f"no {EXPORT} task {task_id}")
+        return task
+
     async def _work_with(self, work_id: int, chapter_ids: list[int] | None) -> Work:
         """The work; 404 when it lacks one of `chapter_ids`."""
         async with self.database.session() as session:
@@ -77,7 +86,10 @@ def export_view(links: DownloadLinks, task: Task, base_url: str) -> dict[str, An
     if task.status == COMPLETED and result.get("removed"):
         view["error"] = "the file was deleted after INKWEAVE_EXPORT_RETENTION_S: export again"
     elif task.status == COMPLETED and result.get("blob_key"):
-        view["download_url"], view["expire_at"] = links.link(result, base_url)
+        assert task.work_id is not None
+        view["download_url"], view["expire_at"] = links.link(
+            result, base_url, user_id=task.user_id, work_id=task.work_id
+        )
     return view
 
 

@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from jobs.imports import PARSERS
+from jobs.imports.sniff import content_refusal
 from jobs.runner import TaskRunner
 from jobs.tasks import TaskStore
 from storage.blobs.base import BlobStore
@@ -43,6 +44,8 @@ class Imports:
             )
         if not data.strip():
             raise AppError(Err.IMPORT_REFUSED, "the file is empty")
+        if (refusal := content_refusal(extension, data)) is not None:
+            raise AppError(Err.UNSUPPORTED_FILE, f"{PurePath(filename).name[:200]}: {refusal}")
         await self._within_works_limit(user)
         params = {"filename": PurePath(filename).name[:200], "title": title, "size": len(data)}
         task = await self.tasks.create(user.id, IMPORT, extension.lstrip("."), params=params)

@@ -201,6 +201,19 @@ class Notifier:
             job.add_done_callback(_background.discard)
         return view
 
+    def email_in_background(self, address: str, subject: str, body: str) -> None:
+        """Email someone who may have no account (an invitation) without waiting for the SMTP
+        server; a failure is logged. `drain_emails` waits for it too."""
+        job = asyncio.create_task(self._send_quietly(Mail(to=address, subject=subject, body=body)))
+        _background.add(job)
+        job.add_done_callback(_background.discard)
+
+    async def _send_quietly(self, mail: Mail) -> None:
+        try:
+            await self.mailer.send(mail)
+        except Exception:
+            log.exception("could not send an email", extra={"subject": mail.subject})
+
     async def notify_quietly(
         self,
         user_id: int,

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.kv.base import KeyValue
 from storage.sql.database import Database
-from storage.sql.models import AccountStatus, OidcIdentity, User
+from storage.sql.models import AccountStatus, OidcIdentity, User, same_username
 
 from ..errors import AppError, Err
 from ..security.passwords import hash_password
@@ -447,9 +447,9 @@ class OidcSignIn:
 
     async def _free_username(self, session: AsyncSession, base: str) -> str:
         # One query per candidate, so that the database's own collation decides what is taken
-        # (MariaDB's ignores case and accents; SQLite's does not).
+        # (MariaDB's ignores case and accents; SQLite's does not: the case-folded key does).
         for name in _username_candidates(base):
-            taken = await session.scalar(select(User.id).where(User.username == name).limit(1))
+            taken = await session.scalar(select(User.id).where(same_username(name)).limit(1))
             if taken is None:
                 return name
         return f"user-{secrets.token_hex(8)}"

@@ -120,6 +120,7 @@ class Orders:
             expires_at=order.created_at + self.ttl,
             return_url=f"{self.settings.public_url.rstrip('/')}/?order_no={order.order_no}",
             customer_email=email,
+            customer_id=order.user_id,
             provider_ref=order.provider_ref,
             payment_id=order.provider_payment_id,
         )

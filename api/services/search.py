@@ -26,8 +26,9 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.sql.models import Chapter, Material, Work, WorkMember
+from storage.sql.models import Chapter, Material, Work
 
+from ..security.roles import readable_works
 from .materials import holding_all_terms, indexed_text, query_terms, visible_to
 
 Scope = Literal["all", "chapters", "materials"]
@@ -130,13 +131,6 @@ def _candidates(
     return and_(true(), *conditions)
 
 
-def _readable_works(user_id: int):  # type: ignore[no-untyped-def]
-    member_of = select(WorkMember.work_id).where(WorkMember.user_id == user_id)
-    return select(Work.id).where(
-        Work.is_deleted == 0, or_(Work.user_id == user_id, Work.id.in_(member_of))
-    )
-
-
 async def _chapter_hits(
     session: AsyncSession, user_id: int, where: ColumnElement[bool], matcher: Matcher
 ) -> list[Hit]:
@@ -154,7 +148,7 @@ async def _chapter_hits(
         )
         .join(Work, Work.id == Chapter.work_id)
         .where(
-            Chapter.work_id.in_(_readable_works(user_id)),
+            Chapter.work_id.in_(readable_works(user_id)),
             where,
         )
         .order_by(recency.desc(), Chapter.id.desc())

@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
-from storage.sql.models import Chapter, SearchTerm, User, Work, WorkMember
+from storage.sql.models import Chapter, SearchTerm, User, Work, WorkInvitation, WorkMember
 
 from ..errors import AppError, Err
 from ..quotas import Quotas
 from ..security.roles import WRITE_ROLES, role_on_work
+from .access_changes import AccessChanges
 from .counters import lock_counters, recount_user
+from .invitations import ROLE_NAMES, Invitations, PendingInvitation, is_email
 from .membership import effective_level, live_works, locked_user
 from .notifications import Notifier
 
@@ -36,7 +38,6 @@ SORTABLE = {
     "word_count": Work.word_count,
 }
 _NO_SYNC = {"synchronize_session": False}
-_ROLE_NAMES = {"editor": "编辑者（可写）", "viewer": "只读成员"}
 
 
 def now() -> datetime:
@@ -94,6 +95,8 @@ class Works:
     database: Database
     quotas: Quotas
     notifier: Notifier
+    access: AccessChanges
+    invitations: Invitations
 
     @property
     def db(self) -> Database:
@@ -194,6 +197,12 @@ class Works:
             work.deleted_at = now()
             await session.flush()
             await recount_user(session, work.user_id)
+            members = list(
+                await session.scalars(
+                    select(WorkMember.user_id).where(WorkMember.work_id == work_id)
+                )
+            )
+        await self.access.changed([work.user_id, *members])
         return work
 
     async def _owned(self, session: AsyncSession, user_id: int, work_id: int) -> Work:
@@ -248,6 +257,7 @@ class Works:
             for statement in (
                 delete(Chapter).where(Chapter.work_id == work_id),
                 delete(WorkMember).where(WorkMember.work_id == work_id),
+                delete(WorkInvitation).where(WorkInvitation.work_id == work_id),
                 delete(Work).where(Work.id == work_id),
             ):
                 await session.execute(statement.execution_options(**_NO_SYNC))
@@ -283,18 +293,23 @@ class Works:
 
     async def add_member(
         self, user_id: int, work_id: int, username_or_email: str, role: str
-    ) -> Member:
+    ) -> Member | PendingInvitation:
+        """Add an existing user at once; an email with no account yet is kept as a pending
+        invitation (`PendingInvitation`) that registering with that email turns into a member."""
         require_owner(await role_or_404(self.database, user_id, work_id))
         account = username_or_email.strip()
+        async with self.db.session() as session:
+            invitee = await session.scalar(
+                select(User).where(
+                    or_(User.username == account, func.lower(User.email) == account.lower())
+                )
+            )
+        if invitee is None and is_email(account):
+            return await self.invitations.keep(work_id, account, role, user_id)
+        if invitee is None:
+            raise AppError(Err.NO_SUCH_USER, f"no user {account!r}")
         try:
             async with self.db.session() as session:
-                invitee = await session.scalar(
-                    select(User).where(
-                        or_(User.username == account, func.lower(User.email) == account.lower())
-                    )
-                )
-                if invitee is None:
-                    raise AppError(Err.NOT_FOUND, f"no user {account!r}")
                 work = await session.get(Work, work_id)
                 assert work is not None
                 if invitee.id == work.user_id:
@@ -309,10 +324,25 @@ class Works:
                 member = WorkMember(work_id=work_id, user_id=invitee.id, role=role)
                 session.add(member)
                 await session.flush()
+                # Left over when the invitee registered just as the owner invited their email.
+                await session.execute(
+                    delete(WorkInvitation).where(
+                        WorkInvitation.work_id == work_id,
+                        WorkInvitation.email == invitee.email.lower(),
+                    )
+                )
         except IntegrityError:  # a concurrent invitation of the same user won
             raise AppError(Err.ALREADY_MEMBER) from None
         await self._member_notice(invitee.id, work_id, "invited", role)
         return Member(invitee.id, invitee.username, invitee.avatar_url, role, member.created_at)
+
+    async def pending_invitations(self, user_id: int, work_id: int) -> list[PendingInvitation]:
+        require_owner(await role_or_404(self.database, user_id, work_id))
+        return await self.invitations.pending(work_id)
+
+    async def cancel_invitation(self, user_id: int, work_id: int, invitation_id: int) -> None:
+        require_owner(await role_or_404(self.database, user_id, work_id))
+        await self.invitations.cancel(work_id, invitation_id)
 
     async def _membership(
         self, session: AsyncSession, work_id: int, member_id: int
@@ -335,6 +365,7 @@ class Works:
         async with self.db.session() as session:
             member, user = await self._membership(session, work_id, member_id)
             member.role = role
+        await self.access.changed([member_id])
         await self._member_notice(member_id, work_id, "role", role)
         return Member(user.id, user.username, user.avatar_url, role, member.created_at)
 
@@ -347,6 +378,7 @@ class Works:
         async with self.db.session() as session:
             member, _user = await self._membership(session, work_id, member_id)
             await session.delete(member)
+        await self.access.changed([member_id])
         if member_id != user_id:
             await self._member_notice(member_id, work_id, "removed", None)
 
@@ -373,7 +405,7 @@ class Works:
         """Tell a user about an invitation, a role change or a removal (never fails the request)."""
         async with self.database.session() as session:
             title = await session.scalar(select(Work.title).where(Work.id == work_id))
-        role_name = _ROLE_NAMES.get(role or "", role or "")
+        role_name = ROLE_NAMES.get(role or "", role or "")
         kind, heading, body = {
             "invited": ("invitation", f"你被邀请参与《{title}》", f"你的角色：{role_name}。"),
             "role": ("work_member", f"你在《{title}》中的角色已变更", f"新角色：{role_name}。"),

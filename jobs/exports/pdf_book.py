@@ -8,7 +8,7 @@ The contents is reportlab's TableOfContents, filled by a multi-pass build.
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escapes text for ReportLab; parses no XML
 
 from reportlab.lib import textsplit
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY

@@ -8,3 +8,7 @@ from __future__ import annotations
 
 CONTENT = "content"  # Y.Text: the plain text, a novel's paragraphs or a screenplay in Fountain
 META = "meta"  # Y.Map: characters, scenes, plot threads
+# The key in META that a version restore sets, in the same transaction as its edits: `version_id`,
+# `version_name`, `pre_restore_version_id` (the version holding the text just before), `at`, `by`.
+# Editors clear their undo history when it changes, so no undo reaches across a restore.
+RESTORED = "restored"

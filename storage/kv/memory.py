@@ -38,6 +38,11 @@ class MemoryKeyValue:
         self._values[key] = (str(count), entry[1])
         return count, entry[1] - now
 
+    async def release(self, key: str) -> None:
+        entry = self._live(key)
+        if entry is not None and int(entry[0]) > 0:
+            self._values[key] = (str(int(entry[0]) - 1), entry[1])
+
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         self._sweep()
         self._values[key] = (value, self._clock() + ttl_s)

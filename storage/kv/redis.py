@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+# Decrement a live counter, never below zero and never creating one (a bare DECR of an expired
+# key would leave a -1 without a TTL).
+_RELEASE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
 
 class RedisKeyValue:
     def __init__(self, url: str, *, prefix: str = "inkweave:") -> None:
         self._redis = aioredis.from_url(url, decode_responses=True)
         self._prefix = prefix
+        self._release = self._redis.register_script(_RELEASE)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
@@ -21,6 +30,9 @@ class RedisKeyValue:
             pipe.pttl(name)
             count, _, ttl_ms = await pipe.execute()
         return int(count), max(int(ttl_ms), 0) / 1000
+
+    async def release(self, key: str) -> None:
+        await self._release(keys=[self._key(key)])
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         await self._redis.set(self._key(key), value, px=max(1, int(ttl_s * 1000)))

@@ -8,6 +8,7 @@ projection (`text`, `word_count`, `text_updated_at`).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -25,9 +27,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -73,11 +76,29 @@ class AccountStatus(IntEnum):
     ACTIVE = 1
 
 
+USERNAME_KEY_CHARS = 255
+
+
+def username_key(username: str) -> str:
+    """What two usernames may not share: the name without case or compatibility forms
+    (NFKC case folding), so that `Alice`, `ALICE` and `Ａｌｉｃｅ` are one name."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return folded[:USERNAME_KEY_CHARS]
+
+
+def same_username(username: str) -> ColumnElement[bool]:
+    """The accounts whose name `username` may not take: the same name in any case."""
+    return or_(User.username == username, User.username_key == username_key(username))
+
+
 class User(Timestamps, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    # Kept by `_key_username` whenever `username` is set: the database refuses a second account
+    # whose name differs only in case, on every engine (SQLite compares case; MariaDB does not).
+    username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_CHARS), nullable=False)
     email: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -89,8 +110,21 @@ class User(Timestamps, Base):
     # The brief counts hours; seconds are kept so that short sessions add up.
     total_time_seconds: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     status: Mapped[int] = mapped_column(SmallInteger, default=AccountStatus.ACTIVE, nullable=False)
+    # Every token carries the generation it was issued in; raising it (password changed or reset,
+    # account disabled, "log out everywhere") refuses all tokens issued before.
+    token_generation: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", nullable=False
+    )
 
-    __table_args__ = (Index("idx_member_level", "member_level"),)
+    __table_args__ = (
+        Index("idx_member_level", "member_level"),
+        UniqueConstraint("username_key", name="uq_users_username_key"),
+    )
+
+    @validates("username")
+    def _key_username(self, _field: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
 
 
 class Work(Timestamps, Base):
@@ -129,6 +163,26 @@ class WorkMember(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("work_id", "user_id", name="uq_work_member"),)
+
+
+class WorkInvitation(Base):
+    """An invitation to an email that has no account yet; it becomes a `WorkMember` when someone
+    registers with that email, and is gone once claimed or cancelled."""
+
+    __tablename__ = "work_invitations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    email: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    invited_by: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("work_id", "email", name="uq_work_invitation"),)
 
 
 class Chapter(Timestamps, Base):

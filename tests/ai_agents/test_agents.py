@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ai_agents.agents.polish import parse_polish, polish_text
+from ai_agents.agents.polish import Polished, parse_polish, polish_text
 from ai_agents.agents.snowflake import why_not
 from ai_agents.providers.router import CallContext, Router
 from ai_agents.safety import SensitiveWords
@@ -31,6 +31,28 @@ async def test_polish_answers_from_the_offline_provider_with_no_app_around_it(
     assert (polished.provider, polished.model) == ("offline", "offline")
     assert polished.text
     assert "天黑" not in polished.text  # masked before it is shown or written
+
+
+async def offline_polish(tmp_path: Path, content: str) -> Polished:
+    ai = Router.from_settings(Settings(data_dir=tmp_path, ai_offline_delay_ms=0), None)
+    try:
+        return await polish_text(
+            content, "casual", ai=ai, safety=SensitiveWords([]), level="free", ctx=CTX
+        )
+    finally:
+        await ai.aclose()
+
+
+async def test_an_offline_polish_with_nothing_to_correct_is_no_edit(tmp_path: Path) -> None:
+    content = "林小雨推开门，风铃响了。\n"
+    polished = await offline_polish(tmp_path, content)
+    assert (polished.text, polished.changed, polished.suggestions) == (content, False, [])
+
+
+async def test_a_polished_selection_keeps_its_surrounding_white_space(tmp_path: Path) -> None:
+    polished = await offline_polish(tmp_path, "　　他很快的跑了过去。\n")
+    assert (polished.text, polished.changed) == ("　　他很快地跑了过去。\n", True)
+    assert polished.suggestions == ["「很快的跑」→「很快地跑」：修饰动词用“地”"]
 
 
 def test_a_polish_answer_is_split_into_text_and_suggestions() -> None:

@@ -66,14 +66,15 @@ async def chapter_with(api: Api, owner: Account, text: str = OPENING) -> tuple[i
 
 
 async def finished(api: Api, account: Account, task_id: str) -> dict[str, Any]:
-    """The task once its runner is done with it: completed or failed, or cancelled with what it
-    wrote recorded (the runner records that when it has stopped writing)."""
+    """The task once its runner is done with it: completed or failed, or cancelled with all it
+    wrote recorded (the runner records that when it has stopped writing: no more `writing`)."""
 
     async def done() -> dict[str, Any] | None:
         task = ok(await api.call("GET", f"/api/v1/ai/tasks/{task_id}", account))
         if task["status"] in ("completed", "failed"):
             return task
-        if task["status"] == "cancelled" and task["result"] is not None:
+        result = task["result"]
+        if task["status"] == "cancelled" and result is not None and not result.get("writing"):
             return task
         return None
 
@@ -175,6 +176,7 @@ async def test_a_model_streams_through_the_sdk_and_its_usage_is_recorded(tmp_pat
             task = await finished(api, owner, await continue_(api, owner, work_id, chapter["id"]))
             assert task["status"] == "completed", task
             assert (task["provider"], task["model"]) == ("qwen", "fake-model")
+            assert (task["demo"], task["hint"]) == (False, None)  # a model wrote it
             await content_becomes(
                 api, owner, chapter["id"], OPENING + "陈默推门进来，肩上全是雨水。"
             )
@@ -353,6 +355,55 @@ async def test_polish_apply_rewrites_the_selection_as_ai_text(api: Api) -> None:
     )
     ok(await api.call("POST", f"/api/v1/ai/tasks/{task['task_id']}/reject", owner))
     # Reject removes the AI's text and gives the writer's own words back.
+    assert await content(api, owner, chapter["id"]) == text
+
+
+async def test_offline_text_is_labelled_demo_with_a_hint_on_connecting_a_model(
+    sqlite_api: Api,
+) -> None:
+    api = sqlite_api
+    owner = await api.sign_up()
+    work_id, chapter = await chapter_with(api, owner)
+    task_id = await continue_(api, owner, work_id, chapter["id"])
+    task = await finished(api, owner, task_id)
+    assert (task["provider"], task["demo"]) == ("offline", True)
+    assert "演示文字" in task["hint"]
+    for setting in ("INKWEAVE_OPENAI_BASE_URL", "Ollama", "INKWEAVE_ANTHROPIC_API_KEY"):
+        assert setting in task["hint"]
+    english = {"Accept-Language": "en"}
+    listed = ok(await api.call("GET", "/api/v1/ai/tasks", owner, headers=english))
+    assert listed[0]["demo"] is True and "demo text" in listed[0]["hint"]
+    accepted = ok(await api.call("POST", f"/api/v1/ai/tasks/{task_id}/accept", owner))
+    assert accepted["demo"] is True and accepted["hint"] == task["hint"]
+
+    body = {"work_id": work_id, "content": "他很快的跑了过去。", "style": "casual"}
+    polished = ok(await api.call("POST", "/api/v1/ai/polish", owner, json=body, headers=english))
+    assert (polished["demo"], polished["changed"]) == (True, True)
+    assert "INKWEAVE_OPENAI_BASE_URL" in polished["hint"]
+    assert polished["suggestions"] == ["「很快的跑」→「很快地跑」：修饰动词用“地”"]
+
+
+async def test_a_polish_with_nothing_to_correct_applies_no_edit(sqlite_api: Api) -> None:
+    api = sqlite_api
+    owner = await api.sign_up()
+    text = "开头。林小雨推开门，风铃响了。\n结尾。"
+    work_id, chapter = await chapter_with(api, owner, text)
+    selection = "林小雨推开门，风铃响了。\n"
+    start = text.index(selection)
+    body = {
+        "work_id": work_id,
+        "content": selection,
+        "style": "casual",
+        "apply": True,
+        "chapter_id": chapter["id"],
+        "start": start,
+        "end": start + len(selection),
+    }
+    polished = ok(await api.call("POST", "/api/v1/ai/polish", owner, json=body))
+    assert polished["changed"] is False
+    assert (polished["polished_content"], polished["suggestions"]) == (selection, [])
+    assert (polished["task_id"], polished["status"]) == (None, None)
+    assert ok(await api.call("GET", "/api/v1/ai/tasks", owner)) == []
     assert await content(api, owner, chapter["id"]) == text
 
 

@@ -163,6 +163,64 @@ def test_polish_is_idempotent_and_advises_on_long_sentences_and_repetition() -> 
     assert any("很久" in note for note in once.suggestions)
 
 
+# (what the writer typed, the polished text, the correction, its reason): one row per mistake.
+POLISH_CORRECTIONS = [
+    ("我的的书。", "我的书。", ("的的", "的"), "重复的“的”"),
+    ("他走了了。", "他走了。", ("了了", "了"), "重复的“了”"),
+    ("但是但是他没来。", "但是他没来。", ("但是但是", "但是"), "重复的“但是”"),
+    ("他很快的跑了过去。", "他很快地跑了过去。", ("很快的跑", "很快地跑"), "修饰动词用“地”"),
+    ("她轻轻的关上门。", "她轻轻地关上门。", ("轻轻的关", "轻轻地关"), "修饰动词用“地”"),
+    ("他高兴的说：“好。”", "他高兴地说：“好。”", ("高兴的说", "高兴地说"), "修饰动词用“地”"),
+    ("他跑的很快。", "他跑得很快。", ("跑的很", "跑得很"), "引出程度补语用“得”"),
+    ("她累的要命。", "她累得要命。", ("累的要命", "累得要命"), "引出程度补语用“得”"),
+    ("我觉的不对。", "我觉得不对。", ("觉的", "觉得"), "“觉得”不写作“觉的”"),
+    ("他来了,我走了。", "他来了，我走了。", (",", "，"), "中文里用全角标点"),
+    ("你好，，世界。", "你好，世界。", ("，，", "，"), "重复的标点"),
+    ("夜深了。。", "夜深了。", ("。。", "。"), "重复的标点"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "change", "reason"),
+    POLISH_CORRECTIONS,
+    ids=[row[2][0] for row in POLISH_CORRECTIONS],
+)
+def test_each_polish_correction_comes_with_its_reason(
+    text: str, expected: str, change: tuple[str, str], reason: str
+) -> None:
+    result = polish(text, "casual")
+    before, after = change
+    assert result.text == expected
+    assert [(c.before, c.after, c.reason) for c in result.corrections] == [(before, after, reason)]
+    assert result.suggestions == [f"「{before}」→「{after}」：{reason}"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "脸上露出淡淡的笑。",  # a noun after 的: 笑 as "smile"
+        "静静的走廊里没有人。",
+        "他说的很对。",  # "what he said": 的 is right
+        "去过的很多地方。",
+        "他睡觉的时候，门开了。",
+        "这是个不得了的人物。",
+        "他的确来了，这件事不了了之。",
+    ],
+)
+def test_polish_leaves_correct_uses_of_de_alone(text: str) -> None:
+    result = polish(text, "casual")
+    assert (result.text, result.corrections) == (text, [])
+
+
+def test_polish_of_correct_text_has_no_corrections_to_offer() -> None:
+    result = polish("林小雨推开门，风铃响了。", "casual")
+    assert (result.text, result.corrections, result.suggestions) == (
+        "林小雨推开门，风铃响了。",
+        [],
+        [],
+    )
+
+
 def test_polish_refuses_an_unknown_style() -> None:
     with pytest.raises(ValueError):
         polish("你好", "poetic")

@@ -83,9 +83,11 @@ def two_provider_router(
     call_timeout_s: float = 10,
     idle_timeout_s: float = 10,
     backoff_s: float = 0,
+    first_piece_timeout_s: float = 10,
+    offline_fallback: bool = False,
     clock: ManualClock | None = None,
 ) -> Router:
-    """`a` (OpenAI-compatible, on `first`) then `b` (on `second`); no offline fallback.
+    """`a` (OpenAI-compatible, on `first`) then `b` (on `second`); offline only if asked.
 
     Time is a `ManualClock` (a new one unless given): timeouts and backoffs wait for the test.
     """
@@ -95,7 +97,9 @@ def two_provider_router(
             first.provider_config("a", "openai", model="model-a"),
             second.provider_config("b", second_kind, model="model-b"),  # type: ignore[arg-type]
         ],
-        ai_offline_fallback=False,
+        ai_offline_fallback=offline_fallback,
+        ai_offline_delay_ms=0,
+        ai_first_piece_timeout_s=first_piece_timeout_s,
         ai_retries=retries,
         ai_backoff_s=backoff_s,
         ai_call_timeout_s=call_timeout_s,
@@ -190,6 +194,127 @@ async def test_failover_to_the_second_provider_and_every_attempt_is_recorded(
     assert (served_call.user_id, served_call.work_id) == (CTX.user_id, CTX.work_id)
     assert (served_call.task_id, served_call.action_type) == ("task-1", "continue")
     assert served_call.error is None
+
+
+POLISH = CompletionRequest(
+    task="polish",
+    messages=[Message("user", "润色：他很快的跑了过去。")],
+    inputs={"text": "他很快的跑了过去。", "style": "literary"},
+)
+DEFAULT_TIMEOUTS = {"idle_timeout_s": 20, "call_timeout_s": 60}  # as in Settings
+
+
+async def polish_text_served(router: Router) -> tuple[str, set[tuple[str, str]]]:
+    parts: list[str] = []
+    served: set[tuple[str, str]] = set()
+    async with aclosing(router.stream(POLISH, level="basic", ctx=CTX)) as events:
+        async for event in events:
+            parts.append(event.text)
+            served.add((event.provider, event.model))
+    return "".join(parts), served
+
+
+async def test_a_stalled_model_is_abandoned_at_the_first_piece_deadline(
+    first: FakeLLM, second: FakeLLM, histories: SQLAiHistories
+) -> None:
+    """Not three idle timeouts (retries) of 20 s each: 10 s without a first piece, then offline."""
+    first.default = Reply(delay_s=SILENT_S)
+    clock = ManualClock()
+    started = clock.now
+    router = two_provider_router(
+        first, second, histories, retries=2, offline_fallback=True, clock=clock, **DEFAULT_TIMEOUTS
+    )
+    try:
+        call = asyncio.ensure_future(polish_text_served(router))
+        await advance_when(clock, lambda: len(first.requests) == 1, 10, call)
+        text, served = await call
+    finally:
+        await router.aclose()
+    assert served == {("offline", "offline")} and "很快地跑" in text
+    assert clock.now - started == 10
+    assert len(first.requests) == 1 and second.requests == []  # no retry, `b` skipped
+    calls = await stored(histories)
+    assert [(c.provider, c.status) for c in calls] == [("a", "error"), ("offline", "ok")]
+    assert calls[0].error == "timed out: no first piece within 10.0s"
+    assert calls[0].duration == 10_000
+
+
+async def test_the_first_piece_deadline_spans_retries_and_backoffs(
+    first: FakeLLM, second: FakeLLM, histories: SQLAiHistories
+) -> None:
+    """A 500, a 4 s backoff, a stalled retry: that retry gets what is left of the 10 s."""
+    first.script(Reply(status=500), Reply(delay_s=SILENT_S))
+    second.default = Reply(text="不该出现的文字")
+    clock = ManualClock()
+    router = two_provider_router(
+        first,
+        second,
+        histories,
+        retries=2,
+        backoff_s=4,
+        offline_fallback=True,
+        clock=clock,
+        **DEFAULT_TIMEOUTS,
+    )
+    try:
+        call = asyncio.ensure_future(polish_text_served(router))
+        await advance_when(clock, lambda: len(first.requests) == 1, 4, call)
+        await advance_when(clock, lambda: len(first.requests) == 2, 6, call)
+        _, served = await call
+    finally:
+        await router.aclose()
+    assert served == {("offline", "offline")}
+    assert second.requests == []
+    calls = await stored(histories)
+    assert [(c.provider, c.status) for c in calls] == [
+        ("a", "error"),
+        ("a", "error"),
+        ("offline", "ok"),
+    ]
+    assert "500" in (calls[0].error or "")
+    assert calls[1].error == "timed out: no first piece within 10.0s"
+
+
+async def test_a_backoff_past_the_first_piece_deadline_is_not_waited(
+    first: FakeLLM, second: FakeLLM, histories: SQLAiHistories
+) -> None:
+    """A retry that could only start after the deadline is skipped: the next route answers."""
+    first.default = Reply(status=503)
+    second.script(Reply(text=ANSWER))
+    router = two_provider_router(
+        first, second, histories, retries=2, backoff_s=30, **DEFAULT_TIMEOUTS
+    )
+    try:
+        text, served = await stream_text(router)
+    finally:
+        await router.aclose()
+    assert (text, served) == (ANSWER, {("b", "model-b")})
+    assert len(first.requests) == 1
+
+
+async def test_the_first_piece_deadline_ends_with_the_first_piece(
+    first: FakeLLM, second: FakeLLM, histories: SQLAiHistories
+) -> None:
+    """After a first piece only the idle and call timeouts apply (20 s here, not 10 s)."""
+    first.script(Reply(text=ANSWER, chunk_chars=3, stall_after=1, stall_s=SILENT_S))
+    clock = ManualClock()
+    router = two_provider_router(first, second, histories, clock=clock, **DEFAULT_TIMEOUTS)
+    parts: list[str] = []
+
+    async def consume() -> None:
+        async with aclosing(router.stream(REQUEST, level="basic", ctx=CTX)) as events:
+            async for event in events:
+                parts.append(event.text)
+
+    try:
+        call = asyncio.ensure_future(consume())
+        await advance_when(clock, lambda: len(parts) == 1, 20, call)
+        with pytest.raises(AiInterrupted) as caught:
+            await call
+    finally:
+        await router.aclose()
+    assert caught.value.partial_text == ANSWER[:3]
+    assert "no answer for 20" in caught.value.attempts[-1].error
 
 
 async def test_a_retry_on_the_same_provider_can_serve(

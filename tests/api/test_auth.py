@@ -18,6 +18,7 @@ from api.settings import Settings
 from storage.kv.memory import MemoryKeyValue
 from tests.support.api import PASSWORD, Api, running_api
 from tests.support.clock import ManualClock
+from tests.support.images import image_bytes, opened
 
 
 async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(api: Api) -> None:
@@ -50,6 +51,11 @@ async def test_registration_refuses_a_wrong_code_and_duplicates(api: Api) -> Non
     assert wrong.status_code == 400 and wrong.json()["code"] == 40002
     body["code"] = api.last_code("dup@example.com")
     assert (await api.call("POST", "/api/v1/auth/register", json=body)).status_code == 201
+    spent = await api.call("POST", "/api/v1/auth/register", json=body)
+    assert spent.status_code == 400 and spent.json()["code"] == 40002, "the code was spent"
+    # A name is said to be taken only to someone who proved an email (test_security_auth).
+    await api.call("POST", "/api/v1/auth/code", json={"email": "dup2@example.com"})
+    body |= {"email": "dup2@example.com", "code": api.last_code("dup2@example.com")}
     again = await api.call("POST", "/api/v1/auth/register", json=body)
     assert again.status_code == 409 and again.json()["code"] == 40902
     assert (await api.call("POST", "/api/v1/auth/register", json=body)).json()["code"] == 40902
@@ -186,20 +192,26 @@ async def test_profile_update_password_change_and_avatar(api: Api) -> None:
     refresh = await api.call(
         "POST", "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
     )
-    assert refresh.status_code == 401, "a password change ends other sessions"
+    assert refresh.status_code == 401, "a password change ends every session"
+    login = await api.call(
+        "POST", "/api/v1/auth/login", json={"email": account.email, "password": "another-pass-1"}
+    )
+    account.token = login.json()["data"]["token"]
 
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    png = image_bytes("PNG", (64, 48))
     upload = await api.call(
         "POST", "/api/v1/users/me/avatar", account, files={"file": ("头像.png", png, "image/png")}
     )
     assert upload.status_code == 200, upload.text
     url = upload.json()["data"]["avatar_url"]
     fetched = await api.call("GET", url)
-    assert fetched.status_code == 200 and fetched.content == png
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.headers["content-type"] == "image/webp"  # re-encoded: see test_security_uploads
+    assert opened(fetched.content).size == (64, 48)
     bad = await api.call(
         "POST", "/api/v1/users/me/avatar", account, files={"file": ("x.txt", b"hi", "text/plain")}
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 415 and bad.json()["code"] == 41502
 
 
 # Limits in time -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import re
 from storage.sql.models import Chapter
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
 from tests.support.api import Api
+from tests.support.waiting import eventually
+from tests.support.yclient import YClient
 
 
 async def test_chapters_are_numbered_at_the_end(api: Api) -> None:
@@ -241,8 +243,68 @@ async def test_versions_are_named_read_and_restored(api: Api) -> None:
     assert got["content"] == "初稿。"
     stored = await api.app.adapters.store.load(chapter["content_id"])
     assert len(stored.updates) > log_before  # new operations appended; history kept
-    assert len(ok(await api.call("GET", versions, owner))) == 2
+    listed = ok(await api.call("GET", versions, owner))
+    assert [v["id"] for v in listed[:2]] == [first["id"], manual["version_id"]]
+    assert listed[2]["id"] == restored["pre_restore_version"]["id"]  # the state it replaced
     assert ok(await api.call("GET", f"/api/v1/chapters/{other['id']}/versions", owner)) == []
+
+
+async def test_a_restore_keeps_the_state_it_replaces_and_restoring_that_undoes_it(
+    api: Api,
+) -> None:
+    owner = await api.sign_up("林冲")
+    work = await make_work(api, owner)
+    chapter = await make_chapter(api, owner, work["id"])
+    versions = f"/api/v1/chapters/{chapter['id']}/versions"
+    content = f"/api/v1/chapters/{chapter['id']}/content"
+    draft = "信封上的字迹已经模糊。"
+    ok(await save(api, owner, work["id"], chapter["id"], draft))
+    first = ok(await api.call("POST", versions, owner, json={"name": "初稿"}), 201)
+    # A live editor writes on, text and meta, after the draft was named.
+    socket = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
+    try:
+        socket.meta["人物"] = "林冲、鲁智深"
+        socket.append("\n他把信折好，收进抽屉。𠀋")
+
+        async def written() -> dict[str, object]:
+            got = ok(await api.call("GET", content, owner))
+            assert got["content"].endswith("𠀋") and got["meta"], got
+            return got
+
+        before = await eventually(written, what="the socket's edits over REST")
+
+        restored = ok(await api.call("POST", f"{versions}/{first['id']}/restore", owner))
+        assert (restored["changed"], restored["content"]) == (True, draft)
+        pre = restored["pre_restore_version"]
+        assert re.fullmatch(r"恢复前 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", pre["name"]), pre
+        assert (pre["author"], pre["chapter_id"]) == (owner.username, chapter["id"])
+        listed = ok(await api.call("GET", versions, owner))
+        assert [v["id"] for v in listed] == [first["id"], pre["id"]]
+        kept = ok(await api.call("GET", f"{versions}/{pre['id']}", owner))
+        assert (kept["content"], kept["meta"]) == (before["content"], before["meta"])
+        # Editors learn of the restore in the same update that carries it.
+        await eventually(lambda: str(socket.text) == draft and "restored" in socket.meta)
+        stamp = socket.meta["restored"]
+        assert (stamp["version_id"], stamp["pre_restore_version_id"]) == (first["id"], pre["id"])
+        assert (stamp["by"], stamp["version_name"]) == (owner.username, "初稿")
+        assert "人物" not in socket.meta
+
+        # Undoing the restore is restoring that version: exactly the text and meta before.
+        undone = ok(await api.call("POST", f"{versions}/{pre['id']}/restore", owner))
+        assert (undone["changed"], undone["content"]) == (True, before["content"])
+        after = ok(await api.call("GET", content, owner))
+        assert after["content"] == before["content"]
+        assert {k: v for k, v in after["meta"].items() if k != "restored"} == before["meta"]
+        await eventually(lambda: str(socket.text) == before["content"])
+        assert socket.meta["restored"]["version_id"] == pre["id"]
+        redo = ok(await api.call("GET", f"{versions}/{undone['pre_restore_version']['id']}", owner))
+        assert redo["content"] == draft  # and that restore can be undone the same way
+
+        again = ok(await api.call("POST", f"{versions}/{pre['id']}/restore", owner))
+        assert (again["changed"], again["pre_restore_version"]) == (False, None)
+        assert len(ok(await api.call("GET", versions, owner))) == 3
+    finally:
+        await socket.close()
 
 
 async def test_a_rest_save_reaches_the_sql_projection(api: Api) -> None:

@@ -30,7 +30,7 @@ async def test_codes_are_emailed_over_smtp_in_utf8(
         sender, recipients, raw = inbox.messages[0]
         assert recipients == ["dai@example.com"] and "no-reply@inkweave.test" in sender
         message = message_from_bytes(raw, policy=default)
-        assert message["Subject"] == "Inkweave 验证码"
+        assert message["Subject"] == "Inkweave 注册验证码"
         body = message.get_content()
         code = re.search(r"\b(\d{6})\b", body)
         assert code and "验证码" in body

@@ -19,6 +19,7 @@ from tests.api.test_membership import (
     deliver,
     make_admin,
     membership,
+    open_pay_page,
     order_of,
     place,
     sandbox,
@@ -109,6 +110,7 @@ async def test_only_the_allowed_transitions_happen(api: Api) -> None:
     refused(await api.call("POST", refund, admin), 409, 40911)  # pending → refunded: no
     pay = ok(await api.call("POST", f"{base}/pay", writer))
     assert pay["pay_url"] == order["pay_url"]
+    left_open = await open_pay_page(api, pay["pay_url"])
     cancelled = ok(await api.call("POST", f"{base}/cancel", writer))
     assert cancelled["status"] == "cancelled" and cancelled["cancel_reason"] == "user"
     refused(await api.call("POST", f"{base}/cancel", writer), 409, 40911)
@@ -116,7 +118,7 @@ async def test_only_the_allowed_transitions_happen(api: Api) -> None:
     refused(await api.call("POST", refund, admin), 409, 40911)  # cancelled, never paid
     # A pay page left open is stale now: pressing pay changes nothing.
     pressed = await api.http.post(
-        f"/api/v1/payments/sandbox/{order['order_no']}", data={"action": "pay"}
+        f"/api/v1/payments/sandbox/{order['order_no']}", data={**left_open, "action": "pay"}
     )
     assert "Outcome: <strong>cancelled</strong>" in pressed.text
     assert (await order_of(api, writer, order["order_no"]))["status"] == "cancelled"

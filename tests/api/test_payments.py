@@ -40,6 +40,7 @@ from tests.api.test_membership import (
     make_admin,
     membership,
     order_of,
+    page_path,
     pay_on_page,
     place,
     sandbox,
@@ -274,11 +275,11 @@ async def test_out_of_order_notifications(api: Api) -> None:
 async def test_the_sandbox_pay_page_cancel_button_and_unknown_orders(api: Api) -> None:
     writer = await api.sign_up()
     order = await place(api, writer, "basic", "yearly")
-    page = await api.http.get(f"/api/v1/payments/sandbox/{order['order_no']}")
+    page = await api.http.get(page_path(order["pay_url"]))
     assert "沙箱支付" in page.text and order["amount"] in page.text
-    assert await pay_on_page(api, order["order_no"], "cancel") == "cancelled"
+    assert await pay_on_page(api, order["pay_url"], "cancel") == "cancelled"
     assert (await order_of(api, writer, order["order_no"]))["cancel_reason"] == "failed"
-    closed = await api.http.get(f"/api/v1/payments/sandbox/{order['order_no']}")
+    closed = await api.http.get(page_path(order["pay_url"]))
     assert closed.status_code == 200 and 'value="pay"' not in closed.text
     refused(await api.http.get("/api/v1/payments/sandbox/IWNOSUCHORDER"), 404)
     body = sandbox(api).event_body("IWNOSUCHORDER", Decimal("1.00"), "CNY")

@@ -8,14 +8,17 @@ for the re-check to have acted, never for a guessed time.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api.settings import Settings
 from storage.text.wordcount import count_words
 from sync_server.auth import Access
 from tests.api.test_works import make_chapter, make_work, me, ok, refused, save, share
-from tests.support.api import Account, Api
+from tests.support.api import Account, Api, running_api
+from tests.support.cluster import NodeApi, running_cluster
 from tests.support.node_client import NodeClient
 from tests.support.waiting import eventually
 from tests.support.yclient import YClient
@@ -243,7 +246,8 @@ async def test_a_restored_version_arrives_live(api: Api, connect: Connect) -> No
     assert restored["content"] == "第一版。"
     await eventually(lambda: str(socket.text) == "第一版。")
     assert len(socket.received_updates) > received  # it came as new operations, live
-    assert len(ok(await api.call("GET", versions, owner))) == 1
+    listed = ok(await api.call("GET", versions, owner))
+    assert [v["id"] for v in listed] == [first["id"], restored["pre_restore_version"]["id"]]
 
 
 async def test_the_brief_use_case_writer_co_author_and_reader(api: Api, connect: Connect) -> None:
@@ -302,3 +306,58 @@ async def test_the_brief_use_case_writer_co_author_and_reader(api: Api, connect:
     await api.app.app.state.adapters.projection.flush()
     assert (await me(api, writer))["total_words"] == count_words(final)
     assert (await me(api, co_author))["total_words"] == 0  # counted for the owner only
+
+
+NEVER_S = 3600.0  # a periodic re-check that never comes within a test: only a push can act
+
+
+async def test_a_lowered_role_reaches_the_open_socket_at_once_not_at_the_next_recheck(
+    settings: Settings,
+) -> None:
+    async with running_api(settings.model_copy(update={"membership_recheck_s": NEVER_S})) as api:
+        owner, work, chapter = await writer_with_chapter(api)
+        editor, other = await api.sign_up(), await api.sign_up()
+        for member in (editor, other):
+            await share(api, owner, work["id"], member, "editor")
+        doc = chapter["content_id"]
+        socket = YClient(api.app.sync_url, doc, token=editor.token)
+        bystander = YClient(api.app.sync_url, doc, token=other.token)
+        try:
+            await socket.connect()
+            await bystander.connect()
+            members = f"/api/v1/works/{work['id']}/members"
+            ok(await api.call("PATCH", f"{members}/{editor.id}", owner, json={"role": "viewer"}))
+            # Told without having written anything: the editor turns read-only before it types.
+            await eventually(lambda: socket.permission_denied is not None)
+            assert bystander.permission_denied is None  # only the demoted user's sockets
+
+            ok(await api.call("DELETE", f"{members}/{editor.id}", owner))
+            await eventually(socket.closed.is_set)
+            assert socket.close_code == 4403
+            ok(await api.call("DELETE", f"/api/v1/works/{work['id']}", owner))
+            await eventually(bystander.closed.is_set)
+            assert bystander.close_code == 4403
+        finally:
+            await socket.close()
+            await bystander.close()
+
+
+async def test_a_role_lowered_on_one_node_reaches_a_socket_on_the_other(tmp_path: Path) -> None:
+    async with running_cluster(tmp_path, recheck_s=NEVER_S) as cluster:
+        on_a, on_b = NodeApi(cluster.a), NodeApi(cluster.b)
+        try:
+            owner, editor = await on_a.sign_up(), await on_a.sign_up()
+            work = await make_work(on_a, owner)
+            chapter = await make_chapter(on_a, owner, work["id"])
+            await share(on_a, owner, work["id"], editor, "editor")
+            socket = YClient(cluster.b.sync_url, chapter["content_id"], token=editor.token)
+            try:
+                await socket.connect()
+                members = f"/api/v1/works/{work['id']}/members/{editor.id}"
+                ok(await on_a.call("PATCH", members, owner, json={"role": "viewer"}))
+                await eventually(lambda: socket.permission_denied is not None)
+            finally:
+                await socket.close()
+        finally:
+            await on_a.close()
+            await on_b.close()

@@ -11,6 +11,7 @@ import redis
 from api.adapters import Adapters, build_adapters
 from api.composition import Services, build_services
 from api.jobs_setup import build_job_system
+from api.services.access_changes import no_sockets
 from api.settings import Settings
 from tests.jobs.workers import WorkerProcess
 
@@ -57,7 +58,7 @@ async def adapters(settings: Settings) -> AsyncIterator[Adapters]:
 
 @pytest.fixture
 def services(adapters: Adapters) -> Services:
-    return build_services(adapters)
+    return build_services(adapters, recheck_sockets=no_sockets)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Exports over HTTP on the embedded default: ask, watch progress, get notified, download through
-a signed link (tampered and expired links refused), quotas; and with S3 (moto), a presigned URL."""
+a signed link (tampered and expired links refused), quotas; and with S3 (moto), a signed link
+that redirects to a presigned URL."""
 
 from __future__ import annotations
 
@@ -253,7 +254,9 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
-async def test_with_s3_the_link_is_a_presigned_url(settings: Settings, s3_endpoint: str) -> None:
+async def test_with_s3_the_link_redirects_to_a_presigned_url(
+    settings: Settings, s3_endpoint: str
+) -> None:
     with_s3 = settings.model_copy(
         update={
             "s3_bucket": "inkweave-exports",
@@ -268,10 +271,14 @@ async def test_with_s3_the_link_is_a_presigned_url(settings: Settings, s3_endpoi
         owner = await api.sign_up()
         work_id = await novel(api, owner)
         view = await finished_export(api, owner, await export(api, owner, work_id, "txt"))
-        assert view["download_url"].startswith(f"{s3_endpoint}/inkweave-exports/exports/")
-        assert "X-Amz-Signature=" in view["download_url"]
         async with httpx.AsyncClient() as http:
-            download = await http.get(view["download_url"])
+            # Our link first, so that membership is checked; then the store, briefly.
+            checked = await http.get(view["download_url"])
+            assert checked.status_code == 307, checked.text
+            store_url = checked.headers["location"]
+            assert store_url.startswith(f"{s3_endpoint}/inkweave-exports/exports/")
+            assert "X-Amz-Signature=" in store_url
+            download = await http.get(store_url)
         assert download.status_code == 200
         assert "第二章 云涌" in download.content.decode()
         assert disposition_filename(download.headers["content-disposition"]) == "长夜将尽.txt"

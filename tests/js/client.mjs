@@ -150,6 +150,8 @@ const handlers = {
     return { length: ytext.length }
   },
   text: () => ({ text: text().toString() }),
+  // What a stock editor renders: runs of text with their attributes (Y.Text.toDelta()).
+  delta: () => ({ delta: text().toDelta() }),
   awareness: () => ({ clientID: requireSession().ydoc.clientID, states: otherStates() }),
   setAwareness: ({ field, value }) => {
     if (typeof field !== 'string') throw new Error('setAwareness needs a string "field"')

@@ -92,6 +92,20 @@ async def test_concurrent_hits_are_all_counted(kv: KeyValue) -> None:
     assert sorted(count for count, _ in results) == list(range(1, 51))
 
 
+async def test_a_released_hit_is_taken_back_within_its_window(kv: KeyValue) -> None:
+    await kv.hit("login:ip", WINDOW_S)
+    _, before = await kv.hit("login:ip", WINDOW_S)
+    await kv.release("login:ip")
+    assert await kv.get("login:ip") == "1"
+    count, after = await kv.hit("login:ip", WINDOW_S)
+    assert count == 2 and after <= before, "a release keeps the window's end"
+    for _ in range(3):
+        await kv.release("login:ip")
+    assert await kv.get("login:ip") == "0", "never below zero"
+    await kv.release("login:never-hit")
+    assert await kv.get("login:never-hit") is None, "releasing creates no counter"
+
+
 # Memory: exact boundaries on a hand-moved clock --------------------------------------------------
 
 

@@ -15,7 +15,13 @@ from .waiting import eventually
 @asynccontextmanager
 async def serving(app: Any, port: int, **config: Any) -> AsyncIterator[uvicorn.Server]:
     """Until the block ends; `config` goes to `uvicorn.Config` (lifespan, limits, ...)."""
-    options: dict[str, Any] = {"log_config": None, "lifespan": "off", **config}
+    # As `inkweave serve`: the app, not uvicorn, decides whom to believe about the client.
+    options: dict[str, Any] = {
+        "log_config": None,
+        "lifespan": "off",
+        "proxy_headers": False,
+        **config,
+    }
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     task = asyncio.create_task(server.serve())
 

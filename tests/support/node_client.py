@@ -178,6 +178,10 @@ class NodeClient:
     async def text(self) -> str:
         return (await self.command("text"))["text"]
 
+    async def delta(self) -> list[dict[str, Any]]:
+        """`Y.Text.toDelta()` in Node's Yjs: `[{"insert": str, "attributes"?: {...}}, ...]`."""
+        return (await self.command("delta"))["delta"]
+
     async def awareness(self) -> dict[int, dict[str, Any]]:
         """The awareness states of the other clients, by client id."""
         reply = await self.command("awareness")

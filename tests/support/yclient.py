@@ -29,9 +29,17 @@ def sync_url(base: str, doc: str, token: str | None = None) -> str:
 
 
 class YClient:
-    def __init__(self, base: str, doc: str, *, token: str | None = None, name: str = "py") -> None:
+    def __init__(
+        self,
+        base: str,
+        doc: str,
+        *,
+        token: str | None = None,
+        name: str = "py",
+        client_id: int | None = None,
+    ) -> None:
         self.url = sync_url(base, doc, token)
-        self.doc: Doc = Doc()
+        self.doc: Doc = Doc() if client_id is None else Doc(client_id=client_id)
         self.text = self.doc.get(CONTENT, type=Text)
         self.meta = self.doc.get(META, type=Map)
         self.name = name
@@ -47,6 +55,7 @@ class YClient:
         self._reader: asyncio.Task[None] | None = None
         self._applying_remote = False
         self._clock = 0
+        self._state_json: str | None = None  # this client's own awareness state, once set
         self._sending: set[asyncio.Task[None]] = set()
         self._subscription = self.doc.observe(self._on_local_change)
 
@@ -70,6 +79,23 @@ class YClient:
         if self._subscription is not None:  # a Rust-held callback: an uncollectable cycle
             self.doc.unobserve(self._subscription)
             self._subscription = None
+
+    async def drop(self) -> None:
+        """Lose the socket without a goodbye, as in a network blip (then `reconnect`)."""
+        await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+
+    async def reconnect(self) -> None:
+        """Open a new socket after `drop`, as y-websocket does: the same document, client id
+        and awareness clock; its awareness state goes out again as it was."""
+        self.synced.clear()
+        self.closed.clear()
+        await self.connect()
+        if self._state_json is not None:
+            entry = protocol.AwarenessEntry(self.doc.client_id, self._clock, self._state_json)
+            await self._send_quietly(protocol.awareness([entry]))
 
     async def send_raw(self, frame: bytes | str) -> None:
         await self._ws.send(frame)
@@ -98,9 +124,8 @@ class YClient:
 
     async def set_awareness(self, state: dict[str, Any] | None) -> None:
         self._clock += 1
-        entry = protocol.AwarenessEntry(
-            self.doc.client_id, self._clock, json.dumps(state) if state is not None else "null"
-        )
+        self._state_json = json.dumps(state) if state is not None else None
+        entry = protocol.AwarenessEntry(self.doc.client_id, self._clock, self._state_json or "null")
         await self._ws.send(protocol.awareness([entry]))
 
     async def _read(self) -> None:
@@ -137,8 +162,18 @@ class YClient:
                 for entry in protocol.parse_awareness(payload):
                     if entry.removed:
                         self.awareness.pop(entry.client_id, None)
+                        if entry.client_id == self.doc.client_id:
+                            self._answer_own_removal(entry)
                     else:
                         self.awareness[entry.client_id] = json.loads(entry.state_json)
+
+    def _answer_own_removal(self, entry: protocol.AwarenessEntry) -> None:
+        """As y-protocols: nobody else removes this client's state; it answers a removal of its
+        own entry by announcing itself again with a newer clock."""
+        if entry.clock >= self._clock and self._state_json is not None:
+            self._clock = entry.clock + 1
+            again = protocol.AwarenessEntry(self.doc.client_id, self._clock, self._state_json)
+            self._send_soon(protocol.awareness([again]))
 
     def _apply_remote(self, update: bytes) -> None:
         self._applying_remote = True

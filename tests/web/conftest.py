@@ -132,11 +132,23 @@ class Writer:
 
 
 async def open_writer(
-    browser: Browser, api: Api, name: str, account: Account | None = None
+    browser: Browser,
+    api: Api,
+    name: str,
+    account: Account | None = None,
+    *,
+    enforce_csp: bool = False,
 ) -> Writer:
-    """A new context on the app; with `account`, already signed in as that user."""
+    """A new context on the app; with `account`, already signed in as that user.
+
+    The page's Content-Security-Policy is bypassed unless `enforce_csp`: Playwright's
+    `wait_for_function` evaluates its predicate as a string, which the editor's policy (no
+    `unsafe-eval`) refuses. tests/web/test_content_security_policy.py runs under it."""
     context = await browser.new_context(
-        base_url=api.app.http_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+        base_url=api.app.http_url,
+        locale="zh-CN",
+        viewport={"width": 1280, "height": 800},
+        bypass_csp=not enforce_csp,
     )
     context.set_default_timeout(TIMEOUT_MS)
     if account is not None:

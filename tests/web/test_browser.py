@@ -119,12 +119,19 @@ async def test_ai_continuation_streams_into_both_editors(browser: Browser, web: 
         # Record what the page shows while the AI types: its text, its caret, its presence.
         await writer.page.evaluate(
             """() => {
-              window.__seen = {lengths: [], caret: false, peer: false}
+              window.__seen = {lengths: [], counts: [], caret: false, peer: false}
               setInterval(() => {
                 const marked = [...document.querySelectorAll('.cm-ai-text')]
                   .map((el) => el.textContent).join('').length
                 const lengths = window.__seen.lengths
                 if (marked && lengths[lengths.length - 1] !== marked) lengths.push(marked)
+                // 字数 next to how much AI text there is at that moment
+                const badge = document.querySelector('[data-testid=wordcount]')
+                const count = Number(badge.dataset.count)
+                const counts = window.__seen.counts
+                const last = counts[counts.length - 1]
+                if (marked && (!last || last[0] !== marked || last[1] !== count))
+                  counts.push([marked, count])
                 for (const info of document.querySelectorAll('.cm-ySelectionInfo'))
                   if (info.textContent.startsWith('AI')) window.__seen.caret = true
                 if (document.querySelector('[data-testid=presence] [data-kind=ai]'))
@@ -170,6 +177,9 @@ async def test_ai_continuation_streams_into_both_editors(browser: Browser, web: 
         assert len(seen["lengths"]) >= 2, f"{writer.name} saw no streaming: {seen}"
         assert seen["lengths"] == sorted(seen["lengths"]), seen
         assert seen["caret"] and seen["peer"], f"{writer.name} never saw the AI: {seen}"
+        # The live 字数 moved while the AI wrote, not only once it had finished.
+        while_writing = {count for marked, count in seen["counts"] if marked < len(highlighted)}
+        assert len(while_writing) >= 2, f"{writer.name}'s word count froze: {seen}"
         row = writer.page.locator(f"[data-testid=ai-text][data-task='{task_id}']")
         await row.wait_for()
         assert await writer.text() == first + written + second

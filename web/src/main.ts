@@ -4,7 +4,7 @@ import './style.css'
 import { onSignedOut } from './api'
 import { h } from './dom'
 import { language, t } from './i18n'
-import { signInPage, signUpPage } from './pages/auth'
+import { resetPasswordPage, signInPage, signUpPage } from './pages/auth'
 import { chapterPage } from './pages/chapter'
 import { workPage } from './pages/work'
 import { worksPage } from './pages/works'
@@ -30,6 +30,7 @@ onSignedOut(() => navigate(`/login?next=${encodeURIComponent(location.pathname)}
 route('/', (_root) => navigate(currentSession() ? '/works' : '/login', { replace: true }))
 route('/login', signInPage)
 route('/signup', signUpPage)
+route('/reset-password', resetPasswordPage)
 route('/works', signedIn(worksPage))
 route('/works/:id', signedIn((root, params) => workPage(root, params as { id: string })))
 route(

@@ -35,6 +35,17 @@ export interface Member {
   joined_at: string
 }
 
+/** An invitation of an email that has no account yet (the owner sees these). */
+export interface PendingInvitation {
+  pending: true
+  id: number
+  work_id: number
+  email: string
+  role: Role
+  invited_by: number
+  created_at: string
+}
+
 export interface WorkDetail extends Work {
   chapters: Chapter[]
   members: Member[]
@@ -85,6 +96,9 @@ export interface AiTask {
   error: unknown
   provider: string | null
   model: string | null
+  /** True when no model wrote it: the offline provider's demo text; `hint` says how to connect one. */
+  demo?: boolean
+  hint?: string | null
 }
 
 export interface ExportTask {

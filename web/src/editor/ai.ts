@@ -6,6 +6,7 @@ import { get, post } from '../api'
 import { h, replace } from '../dom'
 import { attempt } from '../forms'
 import { t } from '../i18n'
+import { aiSource, demoBadge, demoLabel } from '../panels/ai-source'
 import { pollTask } from '../poll'
 import { messageLine } from '../shell'
 import type { AiTask, Chapter, TaskStatus, Work } from '../types'
@@ -24,13 +25,19 @@ interface Context {
 interface PolishOut {
   polished_content: string
   suggestions: unknown[]
-  task_id: string
+  /** False: nothing to correct, so no edit was made (and `task_id` is null). */
+  changed: boolean
+  demo?: boolean
+  hint?: string | null
+  task_id: string | null
 }
 
 interface TaskRow {
   kind: string
   status: TaskStatus
   progress: number | null
+  /** Who wrote it: a model, or the offline provider's demo text with a hint on connecting one. */
+  source: Pick<AiTask, 'provider' | 'model' | 'hint'> | null
   detail: string
   link: { href: string; label: string } | null
 }
@@ -41,6 +48,8 @@ export class AiPanel {
   private readonly taskList = h('ul', { class: 'tasks', 'data-testid': 'ai-tasks' })
   private readonly textList = h('ul', { class: 'ai-texts', 'data-testid': 'ai-texts' })
   private readonly suggestions = h('div', { class: 'suggestions', 'data-testid': 'ai-suggestions' })
+  /** Shown once no model wrote something: what demo text is, and how to connect a model. */
+  private readonly demoNotice = h('div', { class: 'demo-notice', 'data-testid': 'ai-demo-notice', hidden: true })
   readonly message = messageLine('ai-message')
 
   constructor(private readonly ctx: Context) {
@@ -48,6 +57,7 @@ export class AiPanel {
       'div',
       { class: 'ai-panel' },
       this.message,
+      this.demoNotice,
       h('h3', {}, t('ai.inDocument')),
       this.textList,
       h('h3', {}, t('ai.tasks')),
@@ -91,6 +101,7 @@ export class AiPanel {
         end: toCodePoints(text, to),
       })
       this.showSuggestions(out)
+      if (!out.changed) this.message.info(t('ai.nothingToPolish'))
       return out
     })
   }
@@ -102,7 +113,7 @@ export class AiPanel {
         chapter_id: this.ctx.chapter.id,
         from_type: 'novel',
         to_type: 'script',
-        target: 'chapter',
+        target: 'work',
       }),
     )
   }
@@ -142,14 +153,14 @@ export class AiPanel {
     await attempt(this.message, () => post(`/ai/tasks/${encodeURIComponent(task)}/${decision}`))
   }
 
-  private async start(kind: string, request: () => Promise<{ task_id: string }>): Promise<void> {
+  private async start(kind: string, request: () => Promise<{ task_id: string | null }>): Promise<void> {
     const started = await attempt(this.message, request)
-    if (started) this.follow(kind, started.task_id)
+    if (started?.task_id) this.follow(kind, started.task_id)
   }
 
   /** List the task and poll it until it ends. */
   private follow(kind: string, taskId: string): void {
-    this.tasks.set(taskId, { kind, status: 'queued', progress: 0, detail: '', link: null })
+    this.tasks.set(taskId, { kind, status: 'queued', progress: 0, source: null, detail: '', link: null })
     this.renderTasks()
     pollTask<AiTask>({
       owner: this.element,
@@ -160,7 +171,8 @@ export class AiPanel {
           kind,
           status: task.status,
           progress: task.progress,
-          detail: [task.provider, task.model].filter(Boolean).join(' · ') + errorText(task.error),
+          source: task.provider ? task : null,
+          detail: errorText(task.error),
           link: kind === 'convert' ? resultLink(task.result) : null,
         })
         this.renderTasks()
@@ -179,6 +191,7 @@ export class AiPanel {
           h('span', {}, t(`ai.kind.${task.kind}`)),
           h('span', { class: `status ${task.status}` }, t(`status.${task.status}`)),
           running && task.progress !== null ? h('progress', { max: 100, value: task.progress }) : null,
+          task.source ? this.source(task.source) : null,
           task.detail ? h('span', { class: 'muted' }, task.detail) : null,
           task.link ? h('a', { href: task.link.href, 'data-link': true, 'data-testid': 'ai-result-link' }, task.link.label) : null,
           running ? h('button', { class: 'small', 'data-testid': 'ai-cancel', onclick: () => this.decide(id, 'cancel') }, t('ai.cancel')) : null,
@@ -187,11 +200,22 @@ export class AiPanel {
     )
   }
 
+  /** A model's name, or the demo badge (and the panel's demo notice, once). */
+  private source(source: NonNullable<TaskRow['source']>): HTMLElement | null {
+    if (source.provider !== 'offline') return aiSource(source.provider, source.model)
+    if (this.demoNotice.hidden) {
+      replace(this.demoNotice, demoLabel(source.hint))
+      this.demoNotice.hidden = false
+    }
+    return demoBadge(source.hint)
+  }
+
   private showSuggestions(out: PolishOut): void {
     const items = (out.suggestions ?? []).map((s) => h('li', {}, typeof s === 'string' ? s : JSON.stringify(s)))
     replace(
       this.suggestions,
       h('h3', {}, t('ai.suggestions')),
+      out.demo ? this.source({ provider: 'offline', model: null, hint: out.hint }) : null,
       items.length ? h('ul', {}, items) : h('p', { class: 'muted' }, t('ai.noSuggestions')),
     )
   }

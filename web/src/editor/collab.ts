@@ -10,6 +10,15 @@ import { currentSession, onSessionChange, type Session } from '../session'
 
 export type ConnectionState = 'connecting' | 'online' | 'reconnecting' | 'offline' | 'denied'
 
+/** What the server writes to meta.restored in the same update as a version restore. */
+export interface RestoreStamp {
+  version_id: number
+  version_name: string
+  pre_restore_version_id: number
+  at: string
+  by: string
+}
+
 export interface Collab {
   doc: Y.Doc
   text: Y.Text
@@ -18,6 +27,10 @@ export interface Collab {
   onState(listener: (state: ConnectionState, detail?: string) => void): void
   /** The server made this socket read-only (permission-denied message). */
   onPermissionDenied(listener: (reason: string) => void): void
+  /** Forget this browser's copy of the document (edits the server refused live only there). */
+  discardLocalCopy(): Promise<void>
+  /** A version restore arrived; `live` is false when it is only met while loading or syncing. */
+  onRestored(listener: (stamp: RestoreStamp, live: boolean) => void): void
   destroy(): void
 }
 
@@ -76,6 +89,15 @@ export function connect(contentId: string, session: Session): Collab {
     }
     setState('denied', reason || String(code))
   })
+  // The restore's edits and this key come in one transaction, so a listener that clears the undo
+  // history does so before any keystroke can undo across the restore.
+  const restoredListeners: ((stamp: RestoreStamp, live: boolean) => void)[] = []
+  const meta = doc.getMap('meta')
+  meta.observe((event) => {
+    const stamp = meta.get('restored') as RestoreStamp | undefined
+    if (!stamp || !event.keysChanged.has('restored')) return
+    for (const listener of restoredListeners) listener(stamp, provider.synced)
+  })
   provider.messageHandlers[2] = (_encoder, decoder) => {
     authProtocol.readAuthMessage(decoder, doc, (_doc: unknown, reason: string) => {
       for (const listener of deniedListeners) listener(reason)
@@ -107,6 +129,8 @@ export function connect(contentId: string, session: Session): Collab {
       listener(state)
     },
     onPermissionDenied: (listener) => deniedListeners.push(listener),
+    discardLocalCopy: () => local.clearData(),
+    onRestored: (listener) => restoredListeners.push(listener),
     destroy() {
       window.removeEventListener('offline', goOffline)
       window.removeEventListener('online', goOnline)

@@ -9,6 +9,8 @@ interface PeerUser {
   color?: string
   kind?: string
   task_id?: string
+  /** An AI peer's provider once it writes: `offline` is demo text from no model. */
+  provider?: string
 }
 
 export function presenceList(provider: WebsocketProvider): { element: HTMLElement; destroy(): void } {
@@ -35,6 +37,9 @@ export function presenceList(provider: WebsocketProvider): { element: HTMLElemen
           user.name,
           isSelf ? h('span', { class: 'muted' }, ` (${t('editor.you')})`) : null,
           isAi ? h('span', { class: 'badge ai' }, 'AI') : null,
+          isAi && user.provider === 'offline'
+            ? h('span', { class: 'badge offline', 'data-testid': 'peer-demo', title: t('ai.demo') }, t('ai.demoPeer'))
+            : null,
         ),
       )
     }

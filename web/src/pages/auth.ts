@@ -1,8 +1,8 @@
-// Sign in and sign up (email code, then register).
+// Sign in, sign up (email code, then register), and reset a forgotten password by an emailed code.
 
 import { anonymousPost, sessionFrom, type TokensOut } from '../api'
 import { h } from '../dom'
-import { attempt, field, submitWith } from '../forms'
+import { attempt, field, type Message, submitWith } from '../forms'
 import { t } from '../i18n'
 import { navigate } from '../router'
 import { saveSession } from '../session'
@@ -38,21 +38,91 @@ export function signInPage(root: HTMLElement): void {
     message,
     h('button', { type: 'submit', class: 'primary', 'data-testid': 'login-submit' }, t('auth.signIn')),
     h('p', { class: 'muted' }, t('auth.noAccount'), ' ', h('a', { href: '/signup', 'data-link': true }, t('auth.signUp'))),
+    h('p', { class: 'muted' }, h('a', { href: '/reset-password', 'data-link': true, 'data-testid': 'login-forgot' }, t('auth.forgot'))),
   )
   root.append(topBar(), h('main', { class: 'page' }, form))
   account.focus()
 }
 
+type CodePurpose = 'register' | 'reset_password'
+
+function codeInput(testid: string): HTMLInputElement {
+  return h('input', { name: 'code', inputmode: 'numeric', pattern: '\\d{6}', maxlength: 6, required: true, 'data-testid': testid })
+}
+
+/** "Send code": emails a code for `purpose` to the address in `email`, then counts down its minute. */
+function sendCodeButton(email: HTMLInputElement, code: HTMLInputElement, message: Message, purpose: CodePurpose, testid: string): HTMLButtonElement {
+  const button: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      'data-testid': testid,
+      onclick: async () => {
+        message.clear()
+        if (!email.reportValidity()) return
+        await attempt(
+          message,
+          async () => {
+            await anonymousPost('/auth/code', { email: email.value.trim(), purpose })
+            message.info(t('auth.codeSent'))
+            code.focus()
+            countdown(button, 60)
+          },
+          { buttons: [button], untilReleased: true },
+        )
+      },
+    },
+    t('auth.sendCode'),
+  )
+  return button
+}
+
+export function resetPasswordPage(root: HTMLElement): void {
+  const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, 'data-testid': 'reset-email' })
+  const code = codeInput('reset-code')
+  const password = h('input', {
+    name: 'password',
+    type: 'password',
+    autocomplete: 'new-password',
+    minlength: 8,
+    required: true,
+    'data-testid': 'reset-password',
+  })
+  const message = messageLine()
+  const signIn = () => h('a', { href: '/login', 'data-link': true }, t('auth.signIn'))
+  const form: HTMLFormElement = h(
+    'form',
+    {
+      class: 'card narrow',
+      onsubmit: submitWith(message, async () => {
+        await anonymousPost('/auth/password-reset', {
+          email: email.value.trim(),
+          code: code.value.trim(),
+          new_password: password.value,
+        })
+        form.replaceChildren(
+          h('h1', {}, t('auth.resetTitle')),
+          h('p', { 'data-testid': 'reset-done' }, t('auth.resetDone')),
+          h('p', {}, signIn()),
+        )
+      }),
+    },
+    h('h1', {}, t('auth.resetTitle')),
+    h('p', { class: 'hint' }, t('auth.resetHint')),
+    h('div', { class: 'row' }, field(t('auth.email'), email), sendCodeButton(email, code, message, 'reset_password', 'reset-send-code')),
+    field(t('auth.code'), code),
+    field(t('auth.resetNewPassword'), password),
+    message,
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'reset-submit' }, t('auth.resetSubmit')),
+    h('p', { class: 'muted' }, signIn()),
+  )
+  root.append(topBar(), h('main', { class: 'page' }, form))
+  email.focus()
+}
+
 export function signUpPage(root: HTMLElement): void {
   const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', required: true, 'data-testid': 'signup-email' })
-  const code = h('input', {
-    name: 'code',
-    inputmode: 'numeric',
-    pattern: '\\d{6}',
-    maxlength: 6,
-    required: true,
-    'data-testid': 'signup-code',
-  })
+  const code = codeInput('signup-code')
   const username = h('input', { name: 'username', autocomplete: 'nickname', required: true, 'data-testid': 'signup-username' })
   const password = h('input', {
     name: 'password',
@@ -63,28 +133,7 @@ export function signUpPage(root: HTMLElement): void {
     'data-testid': 'signup-password',
   })
   const message = messageLine()
-  const sendCode = h(
-    'button',
-    {
-      type: 'button',
-      'data-testid': 'signup-send-code',
-      onclick: async () => {
-        message.clear()
-        if (!email.reportValidity()) return
-        await attempt(
-          message,
-          async () => {
-            await anonymousPost('/auth/code', { email: email.value.trim() })
-            message.info(t('auth.codeSent'))
-            code.focus()
-            countdown(sendCode, 60)
-          },
-          { buttons: [sendCode], untilReleased: true },
-        )
-      },
-    },
-    t('auth.sendCode'),
-  )
+  const sendCode = sendCodeButton(email, code, message, 'register', 'signup-send-code')
   const form = h(
     'form',
     {

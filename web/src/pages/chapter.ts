@@ -13,6 +13,7 @@ import { t } from '../i18n'
 import { exportPanel } from '../panels/export'
 import { materialsPanel } from '../panels/materials'
 import { versionsPanel } from '../panels/versions'
+import { navigate } from '../router'
 import { currentSession } from '../session'
 import { describeError, messageLine, topBar } from '../shell'
 import type { WorkDetail } from '../types'
@@ -22,6 +23,8 @@ import { connect, type ConnectionState } from '../editor/collab'
 import { fountain } from '../editor/fountain'
 import { presenceList } from '../editor/presence'
 import { countWords } from '../editor/text'
+
+const DEMOTED_FLASH = 'inkweave:demoted'
 
 export async function chapterPage(
   root: HTMLElement,
@@ -44,27 +47,32 @@ export async function chapterPage(
 
   const collab = connect(chapter.content_id, session)
   const undoManager = new Y.UndoManager(collab.text)
+  // Undo never reaches across a version restore (DESIGN, invariant 4): what was typed before it
+  // may have been removed or re-created by the restore, and undoing it would mix old and new text.
+  collab.onRestored((stamp, live) => {
+    undoManager.clear()
+    if (live && stamp.by !== session.username) {
+      message.info(t('editor.restoredBy').replace('{by}', stamp.by).replace('{name}', stamp.version_name))
+    }
+  })
   const editable = new Compartment()
   const words = h('span', { class: 'badge', 'data-testid': 'wordcount' }, '0')
+  // At most one count per 120 ms, and always one within 120 ms of a change: a debounce that
+  // restarted on every change never counted while the AI streamed (each piece reset it).
   let countTimer = 0
+  let latest: EditorState | null = null
   const recount = (state: EditorState) => {
-    clearTimeout(countTimer)
+    latest = state
+    if (countTimer) return
     countTimer = window.setTimeout(() => {
-      words.textContent = String(countWords(state.doc.toString()))
+      countTimer = 0
+      words.textContent = String(countWords(latest?.doc.toString() ?? ''))
       words.dataset.count = words.textContent
     }, 120)
   }
-  // Script works are Fountain; so is a novel's chapter converted to a script (it opens with
-  // a Fountain title page), which gets the same highlighting once its text arrives.
-  const screenplay = new Compartment()
-  let isScreenplay = work.type === 'script'
-  const detectScreenplay = (state: EditorState) => {
-    if (isScreenplay || !/^\s*Title\s*:/i.test(state.doc.line(1).text)) return
-    isScreenplay = true
-    setTimeout(() => {
-      if (view.dom.isConnected) view.dispatch({ effects: screenplay.reconfigure(fountain) })
-    })
-  }
+  // A chapter is a screenplay (Fountain) exactly when its work is a script: a conversion to
+  // script always lands in a script work, never in a novel.
+  const isScreenplay = work.type === 'script'
   const writable = (yes: boolean) => [EditorState.readOnly.of(!yes), EditorView.editable.of(yes)]
   const view = new EditorView({
     parent: h('div'),
@@ -77,12 +85,11 @@ export async function chapterPage(
         placeholder(t('editor.placeholder')),
         editable.of(writable(canWrite)),
         aiMarks,
-        screenplay.of(isScreenplay ? fountain : []),
+        isScreenplay ? fountain : [],
         EditorView.contentAttributes.of({ 'aria-label': chapter.title ?? t('work.untitled') }),
         EditorView.updateListener.of((update) => {
           if (!update.docChanged) return
           recount(update.state)
-          detectScreenplay(update.state)
         }),
       ],
     }),
@@ -125,9 +132,19 @@ export async function chapterPage(
     message.info(why)
   }
   // Viewers hear this on every connection; for a writer it means the role was just lowered.
+  // For a writer it means the role was just lowered: what it typed since then was refused and
+  // exists only on this screen (and in this browser's copy). Start again from the server's text.
   collab.onPermissionDenied(() => {
-    if (canWrite) makeReadOnly(t('editor.permissionDenied'))
+    if (!canWrite) return
+    makeReadOnly(t('editor.permissionDenied'))
+    sessionStorage.setItem(DEMOTED_FLASH, t('editor.demoted'))
+    void collab.discardLocalCopy().finally(() => navigate(location.pathname, { replace: true }))
   })
+  const flash = sessionStorage.getItem(DEMOTED_FLASH)
+  if (flash) {
+    sessionStorage.removeItem(DEMOTED_FLASH)
+    message.info(flash)
+  }
 
   const connection = h('span', { class: 'conn', 'data-testid': 'conn', role: 'status' })
   collab.onState((state: ConnectionState, detail?: string) => {

@@ -9,7 +9,7 @@ import { storyPanel } from '../panels/story'
 import { navigate } from '../router'
 import { currentSession } from '../session'
 import { messageLine, topBar } from '../shell'
-import type { Chapter, Member, Role, WorkDetail } from '../types'
+import type { Chapter, Member, PendingInvitation, Role, WorkDetail } from '../types'
 
 export async function workPage(root: HTMLElement, params: { id: string }): Promise<void> {
   const main = h('main', { class: 'page' })
@@ -22,6 +22,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
   const canWrite = work.role === 'owner' || work.role === 'editor'
   const chapters = h('ol', { class: 'chapters', 'data-testid': 'chapters' })
   const members = h('ul', { class: 'members', 'data-testid': 'members' })
+  const invitations = h('ul', { class: 'members', 'data-testid': 'invitations' })
 
   // Not `attempt`: a reload after another panel's action must leave this page's message as it is.
   const reload = async () => {
@@ -29,6 +30,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       work = await get<WorkDetail>(`/works/${params.id}`)
       renderChapters()
       renderMembers()
+      await renderInvitations()
     } catch (error) {
       message.show(error)
     }
@@ -132,6 +134,33 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
 
   const renderMembers = () => replace(members, work.members.map(memberRow))
 
+  // Only the owner sees the emails still waiting to sign up (and may cancel them).
+  const renderInvitations = async () => {
+    if (work.role !== 'owner') return
+    const waiting = await get<PendingInvitation[]>(`/works/${work.id}/invitations`)
+    replace(
+      invitations,
+      waiting.length ? h('li', { class: 'muted' }, t('work.pendingInvites')) : null,
+      waiting.map((invitation) =>
+        h(
+          'li',
+          { class: 'member', 'data-testid': 'invitation', 'data-email': invitation.email },
+          h('span', { class: 'name' }, invitation.email),
+          h('span', { class: 'badge' }, t(`role.${invitation.role}`)),
+          h(
+            'button',
+            {
+              class: 'small danger',
+              'data-testid': 'invitation-cancel',
+              onclick: () => act(() => del(`/works/${work.id}/invitations/${invitation.id}`)),
+            },
+            t('work.cancelInvite'),
+          ),
+        ),
+      ),
+    )
+  }
+
   const chapterTitle = h('input', { maxlength: 200, placeholder: t('work.chapterPlaceholder'), 'data-testid': 'chapter-title' })
   const addChapter = h(
     'form',
@@ -155,8 +184,12 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       class: 'row',
       onsubmit: onSubmit(() =>
         act(async () => {
-          await post(`/works/${work.id}/members`, { username_or_email: invitee.value.trim(), role: inviteRole.value })
+          const added = await post<Member | PendingInvitation>(`/works/${work.id}/members`, {
+            username_or_email: invitee.value.trim(),
+            role: inviteRole.value,
+          })
           invitee.value = ''
+          if ('pending' in added) message.info(t('work.invitePending'))
         }),
       ),
     },
@@ -181,7 +214,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       h(
         'aside',
         {},
-        h('section', { class: 'card' }, h('h2', {}, t('work.members')), members, work.role === 'owner' ? invite : null),
+        h('section', { class: 'card' }, h('h2', {}, t('work.members')), members, invitations, work.role === 'owner' ? invite : null),
         h('section', { class: 'card' }, h('h2', {}, t('export.title')), exportPanel(work)),
       ),
     ),
@@ -189,6 +222,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
   )
   renderChapters()
   renderMembers()
+  void attempt(message, renderInvitations)
 }
 
 function roleSelect(role: Role, testid: string): HTMLSelectElement {

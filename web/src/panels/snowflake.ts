@@ -3,10 +3,16 @@
 import { get, post, put } from '../api'
 import { h, replace } from '../dom'
 import { attempt, field, submitWith } from '../forms'
-import { t } from '../i18n'
+import { language, t } from '../i18n'
 import { messageLine } from '../shell'
 import type { SnowflakeStep, Work } from '../types'
 import { aiSource } from './ai-source'
+
+/** The server's (Chinese) name or instruction of a step, translated when the interface is not. */
+function stepText(key: string, chinese: string): string {
+  const text = t(key)
+  return language() === 'zh' || text === key ? chinese : text
+}
 
 /** A step as saved: a draft also says who wrote it. */
 interface StepSaved {
@@ -23,9 +29,13 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
   const premise = h('textarea', {
     rows: 2,
     maxlength: 2000,
-    placeholder: t('story.premisePlaceholder'),
+    readonly: !canWrite,
+    placeholder: canWrite ? t('story.premisePlaceholder') : t('story.empty'),
     'data-testid': 'snowflake-premise',
   })
+  const premiseSave = canWrite
+    ? h('button', { type: 'submit', 'data-testid': 'snowflake-premise-save' }, t('story.savePremise'))
+    : null
   const premiseForm = h(
     'form',
     {
@@ -36,7 +46,7 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
       }),
     },
     field(t('story.premise'), premise),
-    h('button', { type: 'submit', 'data-testid': 'snowflake-premise-save' }, t('story.savePremise')),
+    premiseSave,
   )
 
   const stepRow = (step: SnowflakeStep): HTMLElement => {
@@ -68,7 +78,11 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
             {
               class: 'small primary',
               'data-testid': 'snowflake-draft',
-              onclick: busy(() => post<StepSaved>(`${base}/${step.step}`), t('status.completed')),
+              onclick: () => {
+                // A draft replaces the step as saved: the writer's words go only if they say so.
+                if (content.value.trim() && !confirm(t('story.confirmRedraft'))) return
+                void busy(() => post<StepSaved>(`${base}/${step.step}`), t('status.completed'))()
+              },
             },
             t('story.draft'),
           ),
@@ -86,17 +100,28 @@ export function snowflakePanel(work: Pick<Work, 'id'>, canWrite: boolean): HTMLE
     return h(
       'li',
       { class: 'snowflake-step', 'data-testid': 'snowflake-step', 'data-step': step.step },
-      h('div', { class: 'step-head' }, h('strong', {}, `${t('story.step').replace('{n}', String(step.step))} · ${step.name}`), ...buttons),
-      h('p', { class: 'muted' }, step.instruction),
+      h(
+        'div',
+        { class: 'step-head' },
+        h(
+          'strong',
+          { 'data-testid': 'snowflake-step-name' },
+          `${t('story.step').replace('{n}', String(step.step))} · ${stepText(`story.stepName.${step.step}`, step.name)}`,
+        ),
+        ...buttons,
+      ),
+      h('p', { class: 'muted' }, stepText(`story.stepHint.${step.step}`, step.instruction)),
       content,
       source,
       stepMessage,
     )
   }
 
+  // Everything saved comes back on load: the premise too, not only the steps.
   void attempt(message, async () => {
-    const steps = await get<SnowflakeStep[]>(base)
+    const [saved, steps] = await Promise.all([get<{ premise: string | null }>(`${base}/premise`), get<SnowflakeStep[]>(base)])
+    if (!premise.value) premise.value = saved.premise ?? ''
     replace(list, [...steps].sort((a, b) => a.step - b.step).map(stepRow))
   })
-  return h('div', { class: 'stack' }, canWrite ? premiseForm : null, message, list)
+  return h('div', { class: 'stack' }, premiseForm, message, list)
 }

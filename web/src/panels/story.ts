@@ -38,7 +38,7 @@ function showTask(status: HTMLElement, task: AiTask): void {
     h('span', { class: `status ${task.status}` }, t(`status.${task.status}`)),
     working.includes(task.status) ? h('progress', { max: 100, value: task.progress ?? 0 }) : null,
     working.includes(task.status) ? h('span', { class: 'muted' }, `${task.progress ?? 0}%`) : null,
-    aiSource(task.provider, task.model),
+    aiSource(task.provider, task.model, task.hint),
   )
 }
 

@@ -7,6 +7,12 @@ import { t } from '../i18n'
 import { messageLine } from '../shell'
 import type { Version, VersionText } from '../types'
 
+/** The answer to a restore: `pre_restore_version` holds the text it replaced (null: no change). */
+interface Restored {
+  changed: boolean
+  pre_restore_version: Version | null
+}
+
 export function versionsPanel(chapterId: number, canWrite: boolean): { element: HTMLElement; refresh(): Promise<void> } {
   const list = h('ul', { class: 'versions', 'data-testid': 'versions' })
   const preview = h('div', { class: 'preview', 'data-testid': 'version-preview', hidden: true })
@@ -49,12 +55,24 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
       )
     })
 
+  // "Undo the restore" is restoring the version the server kept of the text it replaced.
+  let undoTarget: Version | null = null
+  const undoRestore = h(
+    'button',
+    { class: 'small', hidden: true, 'data-testid': 'version-undo-restore', onclick: () => undoTarget && apply(undoTarget) },
+    t('versions.undoRestore'),
+  )
+  const apply = async (version: Version) => {
+    undoRestore.hidden = true
+    const done = await attempt(message, () => post<Restored>(`/chapters/${chapterId}/versions/${version.id}/restore`))
+    if (!done) return
+    await refresh() // the kept version joins the list
+    undoTarget = done.pre_restore_version
+    message.info(undoTarget ? t('versions.restored').replace('{name}', undoTarget.name) : t('versions.unchanged'))
+    undoRestore.hidden = !undoTarget
+  }
   const restore = async (version: Version) => {
-    if (!confirm(t('versions.confirmRestore').replace('{name}', version.name))) return
-    await attempt(message, async () => {
-      await post(`/chapters/${chapterId}/versions/${version.id}/restore`)
-      message.info(t('versions.restored'))
-    })
+    if (confirm(t('versions.confirmRestore').replace('{name}', version.name))) await apply(version)
   }
 
   const create = h(
@@ -71,6 +89,6 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
     h('button', { type: 'submit', 'data-testid': 'version-create' }, t('versions.create')),
   )
 
-  const element = h('div', { class: 'versions-panel' }, canWrite ? create : null, message, list, preview)
+  const element = h('div', { class: 'versions-panel' }, canWrite ? create : null, message, undoRestore, list, preview)
   return { element, refresh }
 }

@@ -1,0 +1,46 @@
+"""Which tokens no longer open anything, kept in SQL so that revocations survive a restart.
+
+- A session is a refresh family (one sign-in and its rotations). Revoking it marks its refresh
+  rows; the family counts as revoked once any of its rows is, so a row that a refresh racing
+  the revocation adds afterwards is dead too. Access tokens name their family (`fam`).
+- An account's `token_generation` is raised to end every session at once: each token carries
+  the generation it was issued in, and one from an older generation is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.sql.models import RefreshSession, User
+
+
+async def family_revoked(session: AsyncSession, family: str) -> bool:
+    revoked = exists().where(
+        RefreshSession.family_id == family, RefreshSession.revoked_at.is_not(None)
+    )
+    return bool(await session.scalar(select(revoked)))
+
+
+async def revoke_family(session: AsyncSession, family: str) -> None:
+    await session.execute(
+        update(RefreshSession)
+        .where(RefreshSession.family_id == family, RefreshSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+async def revoke_every_session(
+    session: AsyncSession, user_id: int, now: datetime | None = None
+) -> None:
+    """End every session of the account: tokens issued until now open nothing any more."""
+    await session.execute(
+        update(User).where(User.id == user_id).values(token_generation=User.token_generation + 1)
+    )
+    await session.execute(
+        update(RefreshSession)
+        .where(RefreshSession.user_id == user_id, RefreshSession.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )
