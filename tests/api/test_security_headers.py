@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 from api.settings import Settings
 from storage.sql.database import Database, alembic_config
 from tests.api.test_works import make_work, ok, refused
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.api import Api, running_api
 
 SECURITY_HEADERS = {
@@ -60,6 +61,7 @@ async def configured(settings: Settings) -> AsyncIterator[Any]:
         yield start
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_the_editor_page_runs_only_its_own_scripts(api: Api) -> None:
     page = await api.http.get("/works/1/chapters/2")
     policy = assert_hardened(page)
@@ -76,6 +78,7 @@ async def test_the_editor_page_runs_only_its_own_scripts(api: Api) -> None:
     assert_hardened(await api.http.get(asset.group(1)))
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_every_other_answer_may_run_and_load_nothing(api: Api) -> None:
     writer = await api.sign_up()
     answers = [
@@ -93,12 +96,14 @@ async def test_every_other_answer_may_run_and_load_nothing(api: Api) -> None:
     assert "strict-transport-security" not in answers[0].headers  # plain http here
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_an_https_site_asks_for_https_only(configured: Any) -> None:
     site = await configured(public_url="https://write.example")
     answer = await site.http.get("/healthz")
     assert answer.headers["strict-transport-security"] == "max-age=31536000"
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_docs_run_their_cdn_bundle_and_inline_script_only(api: Api) -> None:
     docs = await api.http.get("/docs")
     assert docs.status_code == 200
@@ -115,6 +120,7 @@ async def test_docs_run_their_cdn_bundle_and_inline_script_only(api: Api) -> Non
     assert (await api.http.get("/redoc")).status_code == 404  # one docs page, one policy
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_docs_and_schema_can_be_turned_off(configured: Any) -> None:
     closed = await configured(docs_enabled=False)
     for path in ("/docs", "/openapi.json"):
@@ -124,6 +130,7 @@ async def test_docs_and_schema_can_be_turned_off(configured: Any) -> None:
     assert (await closed.http.get("/healthz")).status_code == 200
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_metrics_only_for_allowed_addresses_or_the_token(configured: Any) -> None:
     loopback = await configured()
     assert (await loopback.http.get("/metrics")).status_code == 200
@@ -148,6 +155,7 @@ def test_metrics_allow_must_name_networks(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, metrics_allow="prometheus.local")
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_a_cover_is_an_http_link_or_nothing(api: Api) -> None:
     writer = await api.sign_up()
     for bad in (

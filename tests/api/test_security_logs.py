@@ -25,6 +25,7 @@ from storage.ai_histories.sql import SQLAiHistories
 from storage.sql.database import Database
 from tests.ai_agents.test_ai_api import chapter_with, continue_, finished
 from tests.api.test_works import refused
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.cluster import NodeApi
 from tests.support.fake_llm import FakeLLM, Reply, running_fake_llm
 from tests.support.server import ServerProcess
@@ -89,6 +90,7 @@ async def recorded_ai_errors(database_url: str, user_id: int) -> list[str]:
     return [stored.call.error or "" for stored in calls]
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_tokens_in_urls_and_errors_never_reach_the_log(
     node: NodeApi, llm: FakeLLM, log_format: str, database_url: str
 ) -> None:

@@ -26,6 +26,7 @@ from api.client_address import TrustedProxies
 from api.settings import Settings
 from sync_server.limits import CLOSE_TOO_MANY
 from tests.api.test_works import make_chapter, make_work
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.api import PASSWORD, Account, Api, running_api
 from tests.support.waiting import DEADLINE_S
 
@@ -62,6 +63,7 @@ async def sign_in(http: httpx.AsyncClient, account: Account, headers: dict[str, 
     return response.status_code
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_without_trusted_proxies_forged_forwarding_headers_share_the_login_lock(
     settings: Settings,
 ) -> None:
@@ -74,6 +76,7 @@ async def test_without_trusted_proxies_forged_forwarding_headers_share_the_login
         assert await sign_in(api.http, account, fresh) == 429, "a forged header escaped the lock"
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_without_trusted_proxies_forged_forwarding_headers_share_the_rate_limit(
     settings: Settings,
 ) -> None:
@@ -85,6 +88,7 @@ async def test_without_trusted_proxies_forged_forwarding_headers_share_the_rate_
         assert statuses == [401, 401, 401, 429]
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_behind_a_trusted_proxy_each_client_has_its_own_login_lock(
     settings: Settings,
 ) -> None:
@@ -105,6 +109,7 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_login_lock(
         assert await sign_in(api.http, account, {"X-Forwarded-For": "203.0.113.1"}) == 200
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_behind_a_trusted_proxy_each_client_has_its_own_rate_limit(
     settings: Settings,
 ) -> None:
@@ -153,6 +158,7 @@ async def sync_socket(api: Api, account: Account, doc: str, forwarded_for: str) 
     return None
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_socket_limits_per_address_key_on_the_client_behind_the_proxy(
     settings: Settings,
 ) -> None:

@@ -27,6 +27,7 @@ from api.settings import Settings
 from sync_server import protocol
 from sync_server.limits import CLOSE_TOO_MANY
 from tests.api.test_works import make_chapter, make_work, share
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.api import Account, Api, running_api
 from tests.support.node_client import NodeClient
 from tests.support.waiting import DEADLINE_S, eventually
@@ -67,6 +68,7 @@ async def notification_socket(api: Api, account: Account) -> int | websockets.Cl
 # Socket limits ----------------------------------------------------------------------------------
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_a_user_holds_at_most_the_configured_sockets_of_both_kinds(
     settings: Settings,
 ) -> None:
@@ -101,6 +103,7 @@ async def test_a_user_holds_at_most_the_configured_sockets_of_both_kinds(
             await client.close()
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_an_address_holds_at_most_the_configured_sockets(settings: Settings) -> None:
     async with api_with(settings, ws_connections_per_user=0, ws_connections_per_address=2) as api:
         first, second, third = [await api.sign_up() for _ in range(3)]
@@ -176,6 +179,7 @@ async def scene(api: Api) -> AsyncIterator[Scene]:
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_nobody_sets_the_presence_of_another_client(api: Api, role: str) -> None:
     async with scene(api) as room:
         forger = await room.member(role)
@@ -190,6 +194,7 @@ async def test_nobody_sets_the_presence_of_another_client(api: Api, role: str) -
         await forger.close()
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_nobody_removes_the_presence_of_another_client(api: Api) -> None:
     async with scene(api) as room:
         remover = await room.member("editor")
@@ -205,6 +210,7 @@ async def test_nobody_removes_the_presence_of_another_client(api: Api) -> None:
         await remover.close()
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_a_client_reconnecting_with_its_client_id_is_present_again_at_once(
     api: Api,
 ) -> None:
@@ -225,6 +231,7 @@ async def test_a_client_reconnecting_with_its_client_id_is_present_again_at_once
         await returning.close()
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_its_user_takes_a_client_id_over_from_a_socket_that_still_looks_open(
     api: Api,
 ) -> None:

@@ -10,6 +10,7 @@ import httpx
 from PIL import Image
 
 from tests.api.test_works import ok, refused
+from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.api import Account, Api
 from tests.support.images import image_bytes, opened, saved
 
@@ -45,6 +46,7 @@ async def no_avatar(api: Api, who: Account) -> None:
     assert ok(await api.call("GET", "/api/v1/users/me", who))["avatar_url"] is None
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_an_avatar_beyond_the_pixel_budget_is_refused(api: Api) -> None:
     writer = await api.sign_up()
     answer = refused(await upload(api, writer, huge_png(), "big.png", "image/png"), 413, 41302)
@@ -56,6 +58,7 @@ async def test_an_avatar_beyond_the_pixel_budget_is_refused(api: Api) -> None:
     await no_avatar(api, writer)
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_what_is_not_an_intact_image_is_refused_whatever_it_is_labelled(api: Api) -> None:
     writer = await api.sign_up()
     html = b"<html><body><script>alert(document.cookie)</script></body></html>"
@@ -72,6 +75,7 @@ async def test_what_is_not_an_intact_image_is_refused_whatever_it_is_labelled(ap
     await no_avatar(api, writer)
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_a_jpeg_is_stored_re_encoded_without_metadata_and_served_with_nosniff(
     api: Api,
 ) -> None:
@@ -91,6 +95,7 @@ async def test_a_jpeg_is_stored_re_encoded_without_metadata_and_served_with_nosn
         assert leaked not in served.content
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_the_content_decides_not_the_declared_type_and_exif_turns_it_upright(
     api: Api,
 ) -> None:
@@ -111,6 +116,7 @@ async def test_the_content_decides_not_the_declared_type_and_exif_turns_it_uprig
     assert getattr(opened(still.content), "n_frames", 1) == 1  # the first frame only
 
 
+@SQLITE_ONLY  # the subject is not SQL: auth and roles are covered on MariaDB elsewhere
 async def test_an_import_is_judged_by_its_content_not_its_name(api: Api) -> None:
     owner = await api.sign_up()
     cases = [
