@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,25 +127,42 @@ async def review_and_check(
     refused(await review(api, owner, task_id, "reject"), 409)
 
 
-@pytest.mark.parametrize("decision", ["accept", "reject"])
-async def test_a_model_failing_mid_stream_leaves_a_failed_task_whose_text_can_be_reviewed(
-    tmp_path: Path, database_url: str, decision: str
-) -> None:
-    reply = model_stops_after_three_pieces(error_after=len(PIECES))
+@dataclass
+class Continuing:
+    """An AI continuation under way in a chapter that `reader` (the owner's socket) watches."""
+
+    api: Api
+    owner: Account
+    chapter: dict[str, Any]
+    reader: YClient
+    task_id: str
+
+
+@asynccontextmanager
+async def continuing(tmp_path: Path, database_url: str, reply: Reply) -> AsyncIterator[Continuing]:
     async with app_and_model(tmp_path, database_url, reply) as api:
         owner = await api.sign_up()
         work_id, chapter = await chapter_with(api, owner)
         reader = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
         try:
             task_id = await continue_(api, owner, work_id, chapter["id"])
-            task = await finished(api, owner, task_id)
-            assert task["status"] == "failed" and "failed mid-stream" in task["error"], task
-            await wait_for_the_pieces(reader, task_id)
-            assert_recorded(task, chapter["content_id"], reader)
-            assert task["result"]["text"] == WRITTEN and "writing" not in task["result"]
-            await review_and_check(api, owner, task, reader, decision)
+            yield Continuing(api, owner, chapter, reader, task_id)
         finally:
             await reader.close()
+
+
+@pytest.mark.parametrize("decision", ["accept", "reject"])
+async def test_a_model_failing_mid_stream_leaves_a_failed_task_whose_text_can_be_reviewed(
+    tmp_path: Path, database_url: str, decision: str
+) -> None:
+    reply = model_stops_after_three_pieces(error_after=len(PIECES))
+    async with continuing(tmp_path, database_url, reply) as c:
+        task = await finished(c.api, c.owner, c.task_id)
+        assert task["status"] == "failed" and "failed mid-stream" in task["error"], task
+        await wait_for_the_pieces(c.reader, c.task_id)
+        assert_recorded(task, c.chapter["content_id"], c.reader)
+        assert task["result"]["text"] == WRITTEN and "writing" not in task["result"]
+        await review_and_check(c.api, c.owner, task, c.reader, decision)
 
 
 async def test_a_model_failing_before_its_first_piece_says_its_task_wrote_nothing(
@@ -165,59 +183,44 @@ async def test_a_model_failing_before_its_first_piece_says_its_task_wrote_nothin
 async def test_a_task_names_its_document_and_peer_from_its_first_piece_and_a_cancel_keeps_them(
     tmp_path: Path, database_url: str
 ) -> None:
-    reply = model_stops_after_three_pieces(**STALLS)
-    async with app_and_model(tmp_path, database_url, reply) as api:
-        owner = await api.sign_up()
-        work_id, chapter = await chapter_with(api, owner)
-        reader = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
-        try:
-            task_id = await continue_(api, owner, work_id, chapter["id"])
-            await wait_for_the_pieces(reader, task_id)
-            (peer_id,) = ai_client_ids(reader)
+    async with continuing(tmp_path, database_url, model_stops_after_three_pieces(**STALLS)) as c:
+        api, owner, task_id, reader = c.api, c.owner, c.task_id, c.reader
+        await wait_for_the_pieces(reader, task_id)
+        (peer_id,) = ai_client_ids(reader)
 
-            async def recorded_while_writing() -> dict[str, Any] | None:
-                task = await task_view(api, owner, task_id)
-                result = task["result"] or {}
-                return task if result.get("text") == WRITTEN else None
+        async def recorded_while_writing() -> dict[str, Any] | None:
+            task = await task_view(api, owner, task_id)
+            result = task["result"] or {}
+            return task if result.get("text") == WRITTEN else None
 
-            task = await eventually(recorded_while_writing, what="the text so far in the task")
-            assert task["status"] == "processing"
-            assert task["result"]["writing"] is True and task["result"]["client_id"] == peer_id
-            assert_recorded(task, chapter["content_id"], reader)
-            refused(await review(api, owner, task_id, "reject"), 409, TASK_RUNNING)
+        task = await eventually(recorded_while_writing, what="the text so far in the task")
+        assert task["status"] == "processing"
+        assert task["result"]["writing"] is True and task["result"]["client_id"] == peer_id
+        assert_recorded(task, c.chapter["content_id"], reader)
+        refused(await review(api, owner, task_id, "reject"), 409, TASK_RUNNING)
 
-            ok(await api.call("POST", f"/api/v1/ai/tasks/{task_id}/cancel", owner))
-            task = await finished(api, owner, task_id)
-            assert task["status"] == "cancelled" and task["result"]["text"] == WRITTEN, task
-            assert_recorded(task, chapter["content_id"], reader)
-            await review_and_check(api, owner, task, reader, "reject")
-        finally:
-            await reader.close()
+        ok(await api.call("POST", f"/api/v1/ai/tasks/{task_id}/cancel", owner))
+        task = await finished(api, owner, task_id)
+        assert task["status"] == "cancelled" and task["result"]["text"] == WRITTEN, task
+        assert_recorded(task, c.chapter["content_id"], reader)
+        await review_and_check(api, owner, task, reader, "reject")
 
 
 async def test_the_ai_peer_losing_its_socket_mid_stream_fails_the_task_and_its_text_stays(
     tmp_path: Path, database_url: str
 ) -> None:
-    reply = model_stops_after_three_pieces(**STALLS)
-    async with app_and_model(tmp_path, database_url, reply) as api:
-        owner = await api.sign_up()
-        work_id, chapter = await chapter_with(api, owner)
-        reader = await YClient(api.app.sync_url, chapter["content_id"], token=owner.token).connect()
-        try:
-            task_id = await continue_(api, owner, work_id, chapter["id"])
-            await wait_for_the_pieces(reader, task_id)
-            (peer_id,) = ai_client_ids(reader)
-            room = api.app.adapters.rooms.rooms[chapter["content_id"]]
-            (socket,) = [c for c in room.connections if peer_id in c.client_ids]
-            socket.close(1011, "the network went away")  # the model keeps the task waiting
+    async with continuing(tmp_path, database_url, model_stops_after_three_pieces(**STALLS)) as c:
+        await wait_for_the_pieces(c.reader, c.task_id)
+        (peer_id,) = ai_client_ids(c.reader)
+        room = c.api.app.adapters.rooms.rooms[c.chapter["content_id"]]
+        (socket,) = [conn for conn in room.connections if peer_id in conn.client_ids]
+        socket.close(1011, "the network went away")  # the model keeps the task waiting
 
-            task = await finished(api, owner, task_id)
-            assert task["status"] == "failed" and "network went away" in task["error"], task
-            assert task["result"]["client_id"] == peer_id and "writing" not in task["result"]
-            assert_recorded(task, chapter["content_id"], reader)
-            await review_and_check(api, owner, task, reader, "reject")
-        finally:
-            await reader.close()
+        task = await finished(c.api, c.owner, c.task_id)
+        assert task["status"] == "failed" and "network went away" in task["error"], task
+        assert task["result"]["client_id"] == peer_id and "writing" not in task["result"]
+        assert_recorded(task, c.chapter["content_id"], c.reader)
+        await review_and_check(c.api, c.owner, task, c.reader, "reject")
 
 
 async def reviewable_after_the_restart(
