@@ -20,7 +20,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,13 @@ PROCESS_ID = uuid.uuid4().hex
 KINDS = ("export", "import", "ai_task", "invitation", "work_member", "membership", "system")
 _SEEN_PER_SOCKET = 256
 _background: set[asyncio.Task[None]] = set()
+
+
+def _in_background(email: Coroutine[Any, Any, None]) -> None:
+    """Send without making the caller wait for the SMTP server; `drain_emails` waits for it."""
+    job = asyncio.create_task(email)
+    _background.add(job)
+    job.add_done_callback(_background.discard)
 
 
 def channel(user_id: int) -> str:
@@ -196,17 +203,13 @@ class Notifier:
         except Exception:
             log.exception("could not push a notification", extra={"notification": view["id"]})
         if email if email is not None else self.should_email(kind):
-            job = asyncio.create_task(self._email(view["id"], user_id, title, body))
-            _background.add(job)
-            job.add_done_callback(_background.discard)
+            _in_background(self._email(view["id"], user_id, title, body))
         return view
 
     def email_in_background(self, address: str, subject: str, body: str) -> None:
         """Email someone who may have no account (an invitation) without waiting for the SMTP
         server; a failure is logged. `drain_emails` waits for it too."""
-        job = asyncio.create_task(self._send_quietly(Mail(to=address, subject=subject, body=body)))
-        _background.add(job)
-        job.add_done_callback(_background.discard)
+        _in_background(self._send_quietly(Mail(to=address, subject=subject, body=body)))
 
     async def _send_quietly(self, mail: Mail) -> None:
         try:
