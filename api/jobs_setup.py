@@ -109,6 +109,13 @@ def jobs_in_process(settings: Settings, system: JobSystem) -> bool:
     return system.kind == "stub"
 
 
+def _recovers(settings: Settings, system: JobSystem, run_jobs: bool) -> bool:
+    """Whether this process resubmits the unfinished tasks at start: where the in-process broker
+    runs them (it forgets its messages on restart, SQL remembers the tasks), and of the processes
+    of one `inkweave serve --workers`, only the first (the others' tasks are running)."""
+    return run_jobs and system.kind == "stub" and settings.worker_index == 0
+
+
 async def start_jobs(
     system: JobSystem,
     adapters: Adapters,
@@ -121,8 +128,7 @@ async def start_jobs(
     recover: bool | None = None,
 ) -> None:
     """`handlers`: the task kinds this process runs (default: every kind, `task_handlers`).
-    `recover`: resubmit unfinished tasks; by default only where the in-process broker runs them
-    (it forgets its messages on restart, SQL remembers the tasks)."""
+    `recover`: resubmit unfinished tasks (default: `_recovers`)."""
     a = adapters
     await system.start(
         a.database,
@@ -138,5 +144,5 @@ async def start_jobs(
             compaction_interval_s=compaction_interval_s,
         ),
         on_finished=owner_notices(services.notifier),
-        recover=run_jobs and system.kind == "stub" if recover is None else recover,
+        recover=_recovers(a.settings, system, run_jobs) if recover is None else recover,
     )

@@ -206,6 +206,7 @@ class InkweaveNode(ServerProcess):
             "INKWEAVE_AUTH": "off",
             "INKWEAVE_LOG_LEVEL": "WARNING",
             "INKWEAVE_WS_CONNECTIONS_PER_ADDRESS": "0",
+            "INKWEAVE_WORKERS": "1",  # one process unless a scenario asks for more
             **self.extra_env,
         }
 

@@ -1,4 +1,4 @@
-"""The key-value store contract, on memory and on the local Redis.
+"""The key-value store contract, on memory, on the local hub of `serve --workers` and on Redis.
 
 Windows and TTLs: the memory store takes a `ManualClock`, so its boundaries are checked exactly
 without waiting. Redis keeps its own clock: its expiry is checked with TTLs long enough never to
@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from storage.hub.client import HubConnection, HubKeyValue
+from storage.hub.server import LocalHub
 from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
 from storage.kv.redis import RedisKeyValue
@@ -24,14 +27,19 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 WINDOW_S = 60.0
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def kv(request: pytest.FixtureRequest) -> AsyncIterator[KeyValue]:
+@pytest.fixture(params=["memory", "hub", "redis"])
+async def kv(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeyValue]:
+    hub = LocalHub(tmp_path / "hub.sock")
     if request.param == "memory":
         store: KeyValue = MemoryKeyValue(clock=ManualClock())
+    elif request.param == "hub":
+        await hub.start()
+        store = HubKeyValue(HubConnection(hub.path))
     else:
         store = RedisKeyValue(REDIS_URL, prefix=f"test{secrets.token_hex(4)}:")
     yield store
     await store.close()
+    await hub.close()
 
 
 @pytest.fixture

@@ -23,7 +23,12 @@ class ServerProcess:
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
-        self.env = {"INKWEAVE_AUTH": "off", "INKWEAVE_LOG_LEVEL": "WARNING", **(env or {})}
+        self.env = {
+            "INKWEAVE_AUTH": "off",
+            "INKWEAVE_LOG_LEVEL": "WARNING",
+            "INKWEAVE_WORKERS": "1",  # one process unless a test is about several
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from tests.api.test_works import ok
 from tests.support.api import Api
@@ -29,14 +29,13 @@ async def test_convert_to_script_opens_the_result_as_a_screenplay(
     await writer.wait_connection("online")
     await writer.wait_contains("你还在等他吗？")
 
-    cues = writer.page.locator(".fountain-character")
-    await cues.nth(1).wait_for()
-    assert await cues.all_text_contents() == ["@母亲", "@林小雨"]
+    # The cues are line decorations that CodeMirror redraws as the synced text lands: wait for both.
+    await expect(writer.page.locator(".fountain-character")).to_have_text(["@母亲", "@林小雨"])
     assert await writer.page.locator(".fountain-scene").count() == 1
     new_work_id = int(writer.page.url.split("/works/")[1].split("/")[0])
     work = ok(await web.call("GET", f"/api/v1/works/{new_work_id}", account))
     assert work["type"] == "script" and new_work_id != novel_id
-    chapters = ok(await web.call("GET", f"/api/v1/works/{novel_id}/chapters", account))
+    chapters = ok(await web.call("GET", f"/api/v1/works/{novel_id}/chapters", account))["items"]
     assert [chapter["id"] for chapter in chapters] == [chapter_id]
     await writer.screenshot("convert_to_script")
     assert_no_page_errors(writer)
