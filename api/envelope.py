@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,11 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storage.sql.database import BUSY_ERRORS, overloaded
+
 from .errors import AppError, Err
 from .http_security import CSP, FIXED_HEADERS, NOTHING_POLICY
 from .schemas import LOCALIZED_REASONS
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_BUSY_S = 1  # an overloaded node: ask again in a second (another node may answer)
 
 
 def http_status(error: Err) -> int:
@@ -46,9 +51,10 @@ def failure_body(request: Request, error: Err, detail: Any) -> dict[str, Any]:
     }
 
 
-def _failure(
+def failure_response(
     request: Request, error: Err, detail: Any, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """The envelope of `error` as a response: from a handler, or sent by a middleware."""
     return JSONResponse(
         failure_body(request, error, detail), status_code=http_status(error), headers=headers
     )
@@ -81,10 +87,19 @@ def _reason(item: dict[str, Any], english: bool) -> str:
     return item.get("msg", "")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def busy_response(request: Request, detail: str) -> JSONResponse:
+    """503 `OVERLOADED` with `Retry-After`: this node cannot take the request now."""
+    return failure_response(
+        request, Err.OVERLOADED, detail, {"Retry-After": str(RETRY_AFTER_BUSY_S)}
+    )
+
+
+def install_error_handlers(app: FastAPI, *, on_busy: Callable[[], None] = lambda: None) -> None:
+    """`on_busy` counts each request answered 503 because the database was too busy."""
+
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return _failure(request, exc.error, exc.detail or None, _headers(exc))
+        return failure_response(request, exc.error, exc.detail or None, _headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -101,15 +116,24 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         error = _BY_STATUS.get(exc.status_code, Err.BAD_REQUEST)
-        response = _failure(request, error, exc.detail, getattr(exc, "headers", None))
+        response = failure_response(request, error, exc.detail, getattr(exc, "headers", None))
         response.status_code = exc.status_code
         return response
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not overloaded(exc):
+            raise exc  # a fault, not load: `unexpected` answers 500 and logs it
+        on_busy()
+        return busy_response(request, "database busy")
+
+    for busy_error in BUSY_ERRORS:
+        app.add_exception_handler(busy_error, database_error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         # Starlette answers this from its outermost layer, outside `SecurityHeaders`.
-        return _failure(request, Err.INTERNAL, None, {**FIXED_HEADERS, CSP: NOTHING_POLICY})
+        return failure_response(request, Err.INTERNAL, None, {**FIXED_HEADERS, CSP: NOTHING_POLICY})
 
 
 def error_table_markdown() -> str:

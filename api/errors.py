@@ -105,6 +105,9 @@ class Err(Enum):
     AI_UNAVAILABLE = ErrorSpec(
         50301, "AI 服务暂时不可用，请稍后再试", "No AI provider could answer; try again later"
     )
+    OVERLOADED = ErrorSpec(
+        50302, "服务繁忙，请稍后再试", "The server is busy; try again in a moment"
+    )
 
 
 class AppError(Exception):
