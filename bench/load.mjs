@@ -4,7 +4,8 @@
 //
 //   node load.mjs <scenario> --kind ywebsocket|hocuspocus --url URL [options]
 //
-// Scenarios: s2, s3, s4, appends, memory, awareness (see README.md). The result is printed on
+// Scenarios: s2, s3, s3heavy, joinwave, burst, s4, appends, memory, awareness, connrate (see
+// README.md). The result is printed on
 // stdout as one JSON line; progress goes to stderr. Every wait is bounded; the process exits with
 // a JSON error line and a non-zero status when a bound is hit.
 import { parseArgs } from 'node:util'
@@ -23,15 +24,15 @@ const { positionals, values: opt } = parseArgs({
     url: { type: 'string' }, // ywebsocket: ws://H:P/sync ; hocuspocus: ws://H:P
     prefix: { type: 'string', default: `b${Date.now().toString(36)}` },
     seed: { type: 'string', default: '1' },
-    // s2
+    // s2, burst
     clients: { type: 'string' },
-    writers: { type: 'string', default: '5' },
+    writers: { type: 'string' }, // s2: 5; burst: 10
     updates: { type: 'string', default: '100' },
     'interval-ms': { type: 'string', default: '20' },
-    // s3
+    // s3, s3heavy, joinwave
     docs: { type: 'string' },
-    'per-client-updates': { type: 'string', default: '5' },
-    'per-client-interval-ms': { type: 'string', default: '100' },
+    'per-client-updates': { type: 'string' }, // s3, joinwave: 5; s3heavy: 20
+    'per-client-interval-ms': { type: 'string' }, // s3, joinwave: 100; s3heavy: 50
     // s4
     phase: { type: 'string', default: 'all' }, // all | cold
     doc: { type: 'string' },
@@ -51,6 +52,15 @@ const { positionals, values: opt } = parseArgs({
     'settle-s': { type: 'string', default: '3' },
     // awareness
     'idle-s': { type: 'string' },
+    // connrate
+    token: { type: 'string' }, // sent as y-websocket's ?token= / Hocuspocus's token
+    'doc-list': { type: 'string' }, // comma-separated documents to join (default: --docs fresh ones)
+    'start-rate': { type: 'string', default: '10' },
+    'max-rate': { type: 'string', default: '3200' },
+    'step-s': { type: 'string', default: '2' },
+    'hold-ms': { type: 'string', default: '1000' },
+    'threshold-ms': { type: 'string', default: '100' },
+    refine: { type: 'string', default: '2' },
     // overall bound
     'timeout-s': { type: 'string', default: '240' },
     'no-deflate': { type: 'boolean', default: false },
@@ -122,6 +132,25 @@ async function waitFor (predicate, timeoutMs, what, pollMs = 10) {
   }
 }
 
+/** `promise`, or a rejection after `ms` milliseconds. */
+function withTimeout (promise, ms, what) {
+  let timer
+  const bound = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer))
+}
+
+/** Server CPU seconds from now until the returned function is called (null without --pid). */
+function serverCpuWindow () {
+  const pid = Number(opt.pid)
+  const before = pid ? cpuSeconds(pid) : null
+  return () => {
+    const after = pid ? cpuSeconds(pid) : null
+    return before === null || after === null ? null : Math.round((after - before) * 100) / 100
+  }
+}
+
 /** CPU seconds used so far by process `pid` (utime + stime; Linux clock ticks are 1/100 s). */
 function cpuSeconds (pid) {
   try {
@@ -171,7 +200,7 @@ function frameType (data) {
 }
 
 class Client {
-  constructor (room, { awarenessState = null, record = false } = {}) {
+  constructor (room, { awarenessState = null, record = false, token = null } = {}) {
     this.room = room
     this.doc = new Y.Doc()
     this.text = this.doc.getText('content')
@@ -180,6 +209,8 @@ class Client {
     this.recorded = record ? [] : null
     this.errors = []
     this.synced = false
+    this.syncedAt = null
+    this.whenSynced = new Promise((resolve) => { this._resolveSynced = resolve })
     this.startedAt = now()
     const client = this
     class CountingWebSocket extends WebSocket {
@@ -193,21 +224,30 @@ class Client {
     if (KIND === 'ywebsocket') {
       this.provider = new WebsocketProvider(URLS[clientCount++ % URLS.length], room, this.doc, {
         WebSocketPolyfill: CountingWebSocket,
-        disableBc: true // clients share this process: never let them talk past the server
+        disableBc: true, // clients share this process: never let them talk past the server
+        params: token ? { token } : {}
       })
       this.awareness = this.provider.awareness
-      this.provider.on('sync', (isSynced) => { if (isSynced) this.synced = true })
+      this.provider.on('sync', (isSynced) => { if (isSynced) this._onSynced() })
     } else {
       this.provider = new HocuspocusProvider({
         url: opt.url,
         name: room,
         document: this.doc,
+        token,
         WebSocketPolyfill: CountingWebSocket,
-        onSynced: () => { this.synced = true }
+        onSynced: () => this._onSynced()
       })
       this.awareness = this.provider.awareness
     }
     if (awarenessState) this.awareness.setLocalState(awarenessState)
+  }
+
+  _onSynced () {
+    if (this.synced) return
+    this.synced = true
+    this.syncedAt = now()
+    this._resolveSynced()
   }
 
   _onFrame (data) {
@@ -250,7 +290,7 @@ function observeLatency (client, samples, onSample) {
       const sent = client.map.get(key)
       if (typeof sent === 'number') {
         samples.push(t - sent)
-        if (onSample) onSample(key)
+        if (onSample) onSample(key, t)
       }
     }
   })
@@ -268,7 +308,7 @@ function write (client, key, textChunk) {
 
 async function s2 () {
   const nClients = Number(opt.clients ?? 50)
-  const nWriters = Number(opt.writers)
+  const nWriters = Number(opt.writers ?? 5)
   const nUpdates = Number(opt.updates)
   const interval = Number(opt['interval-ms'])
   const room = `${opt.prefix}-s2`
@@ -278,6 +318,7 @@ async function s2 () {
   for (const c of clients) observeLatency(c, samples)
   const step = Math.floor(nClients / nWriters)
   const writers = Array.from({ length: nWriters }, (_, w) => clients[w * step])
+  const loadCpu = serverCpuWindow()
   const started = now()
   await Promise.all(writers.map(async (writer, w) => {
     await sleep(w * 3) // staggered, like independent typists
@@ -291,6 +332,7 @@ async function s2 () {
   const expected = nWriters * nUpdates * (nClients - 1)
   await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
   const elapsed = now() - started
+  const loadServerCpu = loadCpu()
   // Which clients lack which writers' entries (empty when all arrived): for diagnosing gaps.
   const missing = []
   if (samples.length < expected) {
@@ -304,32 +346,134 @@ async function s2 () {
     })
   }
   destroyAll(clients)
-  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed), missing }
+  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed), missing, load_server_cpu_s: loadServerCpu }
 }
 
-async function s3 () {
-  const nDocs = Number(opt.docs ?? 200)
-  const nUpdates = Number(opt['per-client-updates'])
-  const interval = Number(opt['per-client-interval-ms'])
+// Many 2-client documents: `writersPerDoc` of the two clients write, each `updates` updates
+// `interval` ms apart from a random (seeded) start within the first `spreadMs`.
+async function pairs ({ docs, updates, interval, writersPerDoc, spreadMs }) {
   const rooms = []
-  for (let d = 0; d < nDocs; d++) rooms.push(`${opt.prefix}-s3-${d}`, `${opt.prefix}-s3-${d}`)
+  for (let d = 0; d < docs; d++) rooms.push(`${opt.prefix}-s3-${d}`, `${opt.prefix}-s3-${d}`)
   const clients = await connectAll(rooms, { batch: 50 })
   await sleep(500)
   const samples = []
   for (const c of clients) observeLatency(c, samples)
-  const offsets = clients.map(() => Math.floor(rand() * 1000))
-  await Promise.all(clients.map(async (c, k) => {
+  const writing = clients.filter((_, k) => k % 2 < writersPerDoc)
+  const offsets = writing.map(() => Math.floor(rand() * spreadMs))
+  const loadCpu = serverCpuWindow()
+  const started = now()
+  await Promise.all(writing.map(async (c, k) => {
     await sleep(offsets[k])
     const t0 = now()
-    for (let i = 0; i < nUpdates; i++) {
-      write(c, `c${k % 2}:${i}`, `(${k}.${i})`)
+    for (let i = 0; i < updates; i++) {
+      write(c, `c${k}:${i}`, `(${k}.${i})`)
       await sleep(Math.max(0, t0 + (i + 1) * interval - now()))
     }
   }))
-  const expected = clients.length * nUpdates
+  const expected = writing.length * updates
   await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
+  const elapsed = now() - started
+  const loadServerCpu = loadCpu()
   destroyAll(clients)
-  return { latency_ms: summary(samples), expected, received: samples.length }
+  return { latency_ms: summary(samples), expected, received: samples.length, elapsed_ms: Math.round(elapsed), load_server_cpu_s: loadServerCpu }
+}
+
+async function s3 () {
+  return pairs({
+    docs: Number(opt.docs ?? 200),
+    updates: Number(opt['per-client-updates'] ?? 5),
+    interval: Number(opt['per-client-interval-ms'] ?? 100),
+    writersPerDoc: 2,
+    spreadMs: 1000
+  })
+}
+
+// Heavy S3: one writer per document, 20 updates 50 ms apart, all starting within one interval:
+// 200 writers make ~4,000 updates/s for a second.
+async function s3heavy () {
+  const interval = Number(opt['per-client-interval-ms'] ?? 50)
+  return pairs({
+    docs: Number(opt.docs ?? 200),
+    updates: Number(opt['per-client-updates'] ?? 20),
+    interval,
+    writersPerDoc: 1,
+    spreadMs: interval
+  })
+}
+
+// A wave of new connections: 2 clients for each of --docs new documents, all created at once;
+// once both clients of a document are synced, its writer sends 5 updates 100 ms apart. Join =
+// client created -> synced; fan-out = writer's transaction -> the other client's observer.
+async function joinwave () {
+  const nDocs = Number(opt.docs ?? 200)
+  const nUpdates = Number(opt['per-client-updates'] ?? 5)
+  const interval = Number(opt['per-client-interval-ms'] ?? 100)
+  const loadCpu = serverCpuWindow()
+  const started = now()
+  const docs = []
+  for (let d = 0; d < nDocs; d++) {
+    const room = `${opt.prefix}-jw-${d}`
+    docs.push({ writer: new Client(room), reader: new Client(room) })
+  }
+  const samples = []
+  for (const { reader } of docs) observeLatency(reader, samples)
+  const clients = docs.flatMap(({ writer, reader }) => [writer, reader])
+  await withTimeout(Promise.all(docs.map(async ({ writer, reader }, d) => {
+    await Promise.all([writer.whenSynced, reader.whenSynced])
+    const t0 = now()
+    for (let i = 0; i < nUpdates; i++) {
+      write(writer, `w:${i}`, `(${d}.${i})`)
+      await sleep(Math.max(0, t0 + (i + 1) * interval - now()))
+    }
+  })), 60000, 'the wave to sync and write').catch((e) => log(e.message))
+  const expected = nDocs * nUpdates
+  await waitFor(() => samples.length >= expected, 20000, 'fan-out to complete').catch((e) => log(e.message))
+  const elapsed = now() - started
+  const loadServerCpu = loadCpu()
+  const joins = clients.filter((c) => c.synced).map((c) => c.syncedAt - c.startedAt)
+  const lastSynced = Math.max(...clients.filter((c) => c.synced).map((c) => c.syncedAt))
+  destroyAll(clients)
+  return {
+    latency_ms: summary(samples),
+    join_ms: summary(joins),
+    unsynced: clients.length - joins.length,
+    wave_synced_ms: Math.round(lastSynced - started),
+    expected,
+    received: samples.length,
+    elapsed_ms: Math.round(elapsed),
+    load_server_cpu_s: loadServerCpu
+  }
+}
+
+// Burst: one document, --writers writers; each sends --updates updates back to back (one
+// transaction each, the writers interleaved, all in one tick). Latency to each other writer.
+async function burst () {
+  const n = Number(opt.writers ?? 10)
+  const nUpdates = Number(opt.updates)
+  const room = `${opt.prefix}-burst`
+  const clients = await connectAll(Array(n).fill(room), { batch: n })
+  await sleep(500)
+  const samples = []
+  let lastAt = 0
+  for (const c of clients) observeLatency(c, samples, (_key, t) => { lastAt = t })
+  const loadCpu = serverCpuWindow()
+  const started = now()
+  for (let i = 0; i < nUpdates; i++) {
+    clients.forEach((c, w) => write(c, `b${w}:${i}`, `[${w}.${i}]`))
+  }
+  const sentMs = now() - started
+  const expected = n * nUpdates * (n - 1)
+  await waitFor(() => samples.length >= expected, 30000, 'the burst to arrive').catch((e) => log(e.message))
+  const loadServerCpu = loadCpu()
+  destroyAll(clients)
+  return {
+    latency_ms: summary(samples),
+    expected,
+    received: samples.length,
+    sent_ms: Math.round(sentMs),
+    drain_ms: Math.round(lastAt - started),
+    load_server_cpu_s: loadServerCpu
+  }
 }
 
 async function s4Build (room) {
@@ -586,7 +730,91 @@ async function awareness () {
   }
 }
 
-const scenarios = { s2, s3, s4, appends, memory, awareness }
+// Connection rate: open new clients at a fixed rate for --step-s (each joins one of the
+// documents, round robin, and leaves --hold-ms after its first sync), doubling the rate from
+// --start-rate until some client waits more than --threshold-ms for its first sync, then
+// --refine bisection steps. One holder per document stays connected throughout (the documents
+// are open, with --chars characters). Result: the highest rate at which every client synced in time.
+async function connrate () {
+  const threshold = Number(opt['threshold-ms'])
+  const stepMs = Number(opt['step-s']) * 1000
+  const holdMs = Number(opt['hold-ms'])
+  const token = opt.token ?? null
+  const docs = opt['doc-list']
+    ? opt['doc-list'].split(',')
+    : Array.from({ length: Number(opt.docs ?? 20) }, (_, d) => `${opt.prefix}-cr-${d}`)
+  const holders = []
+  for (const room of docs) holders.push(new Client(room, { token }))
+  await withTimeout(Promise.all(holders.map((c) => c.whenSynced)), 30000, 'the holders to sync')
+  const chars = Number(opt.chars)
+  for (const c of holders) {
+    if (c.text.length === 0) c.text.insert(0, chinese(chars))
+  }
+  await sleep(3000) // what the text fill sets off settles first (Inkweave: the debounced projection)
+
+  async function step (rate) {
+    const total = Math.max(1, Math.round((rate * stepMs) / 1000))
+    const clients = []
+    const loop = monitorEventLoopDelay({ resolution: 5 })
+    loop.enable()
+    const t0 = now()
+    let opened = 0
+    while (opened < total) {
+      const due = Math.min(total, Math.floor(((now() - t0) * rate) / 1000) + 1)
+      for (; opened < due; opened++) {
+        const c = new Client(docs[opened % docs.length], { token })
+        clients.push(c)
+        c.whenSynced.then(() => setTimeout(() => c.destroy(), holdMs))
+      }
+      await sleep(2)
+    }
+    const openedIn = (now() - t0) / 1000
+    await withTimeout(Promise.all(clients.map((c) => c.whenSynced)), 15000, 'a step to sync')
+      .catch((e) => log(e.message))
+    loop.disable()
+    const waits = clients.filter((c) => c.synced).map((c) => c.syncedAt - c.startedAt)
+    const unsynced = clients.length - waits.length
+    for (const c of clients) if (!c.synced) c.destroy()
+    const wait = summary(waits)
+    const passed = unsynced === 0 && wait.max <= threshold
+    log(`${rate}/s: max wait ${wait.max} ms, ${unsynced} unsynced: ${passed ? 'pass' : 'fail'}`)
+    await sleep(holdMs + 500) // this step's clients leave before the next one starts
+    return {
+      rate,
+      clients: total,
+      achieved_per_s: Math.round(total / openedIn),
+      wait_ms: wait,
+      unsynced,
+      passed,
+      loadgen_loop_delay_p99_ms: Math.round(loop.percentile(99) / 1e4) / 100
+    }
+  }
+
+  const steps = []
+  let pass = null
+  let fail = null
+  const stepsCpu = serverCpuWindow() // the new clients only, not the holders' set-up
+  for (let rate = Number(opt['start-rate']); rate <= Number(opt['max-rate']); rate *= 2) {
+    const s = await step(rate)
+    steps.push(s)
+    if (!s.passed) { fail = rate; break }
+    pass = rate
+  }
+  for (let r = 0; r < Number(opt.refine) && pass !== null && fail !== null; r++) {
+    const mid = Math.round((pass + fail) / 2)
+    if (mid === pass || mid === fail) break
+    const s = await step(mid)
+    steps.push(s)
+    if (s.passed) pass = mid
+    else fail = mid
+  }
+  const stepsServerCpu = stepsCpu()
+  destroyAll(holders)
+  const opened = steps.reduce((a, s) => a + s.clients, 0)
+  return { threshold_ms: threshold, max_rate_per_s: pass ?? 0, first_failing_rate: fail, docs: docs.length, authenticated: Boolean(token), clients_opened: opened, steps_server_cpu_s: stepsServerCpu, steps }
+}
+
+const scenarios = { s2, s3, s3heavy, joinwave, burst, s4, appends, memory, awareness, connrate }
 if (!scenarios[scenario]) fail(`unknown scenario ${scenario}; one of ${Object.keys(scenarios).join(', ')}`)
 
 try {
