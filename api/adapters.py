@@ -7,6 +7,8 @@ CLI) see this bundle; every service is handed the few adapters it uses."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,21 +18,18 @@ from ai_agents.safety import SensitiveWords, load_sensitive_words
 from jobs.runner import TaskRunner
 from jobs.tasks import TaskStore
 from storage.ai_histories.base import AiHistories
-from storage.ai_histories.mongo import MongoAiHistories
 from storage.ai_histories.sql import SQLAiHistories
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
-from storage.blobs.s3 import S3BlobStore
 from storage.bus.base import Bus
 from storage.bus.memory import MemoryBus
-from storage.bus.redis import RedisBus
 from storage.docs.base import DocStore
-from storage.docs.mongo import MongoDocStore
 from storage.docs.sql import SQLDocStore
+from storage.hub.client import HubBus, HubConnection, HubKeyValue
 from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
-from storage.kv.redis import RedisKeyValue
 from storage.sql.database import Database
+from storage.sql.engine import PoolLimits
 from sync_server.fan_out import BusFanOut
 from sync_server.limits import SocketLimits
 from sync_server.metrics import RoomMetrics, SyncMetrics
@@ -84,15 +83,23 @@ def build_adapters(
     metrics = SyncMetrics()
     bus: Bus
     if settings.redis_url:
+        # Each production adapter is imported only where settings choose it: its client library
+        # (redis, pymongo, boto3) costs memory and start-up time that a one-node server never uses.
+        from storage.bus.redis import RedisBus
+        from storage.kv.redis import RedisKeyValue
+
         kv = kv or RedisKeyValue(settings.redis_url, prefix=settings.redis_prefix)
         bus = RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+    elif settings.local_hub:
+        hub = HubConnection(settings.local_hub, on_lost=on_hub_lost)
+        kv, bus = kv or HubKeyValue(hub), HubBus(hub)
     else:
         kv, bus = kv or MemoryKeyValue(), MemoryBus()
     store = store or _document_store(settings, metrics)
-    database = Database(settings.resolved_database_url())
+    database = Database(settings.resolved_database_url(), database_pool(settings))
     projection = Projector(database, store, debounce_s=settings.projection_debounce_s, clock=clock)
-    # One node on its own memory bus has nobody to fan out to: no work on every update for it.
-    fan_out = [BusFanOut(bus, store)] if settings.redis_url else []
+    # One process on its own memory bus has nobody to fan out to: no work on every update for it.
+    fan_out = [BusFanOut(bus, store)] if settings.redis_url or settings.local_hub else []
     rooms = RoomManager(
         store,
         policy=RoomPolicy(
@@ -112,11 +119,11 @@ def build_adapters(
         refresh_ttl_s=settings.refresh_token_ttl_s,
         doc_ttl_s=settings.doc_token_ttl_s,
     )
-    ai_histories: AiHistories = (
-        MongoAiHistories(settings.mongo_url, settings.mongo_database)
-        if settings.mongo_url
-        else SQLAiHistories(database)
-    )
+    ai_histories: AiHistories = SQLAiHistories(database)
+    if settings.mongo_url:
+        from storage.ai_histories.mongo import MongoAiHistories
+
+        ai_histories = MongoAiHistories(settings.mongo_url, settings.mongo_database)
     return Adapters(
         settings=settings,
         database=database,
@@ -147,9 +154,24 @@ def build_adapters(
     )
 
 
+def on_hub_lost() -> None:
+    """The supervising process is gone: stop this worker (uvicorn stops gracefully on SIGTERM)."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def database_pool(settings: Settings) -> PoolLimits:
+    return PoolLimits(
+        size=settings.database_pool_size,
+        overflow=settings.database_pool_overflow,
+        timeout_s=settings.database_pool_timeout_s,
+    )
+
+
 def blob_store(settings: Settings) -> BlobStore:
     """S3-compatible when a bucket is configured (production), else files under data_dir."""
     if settings.s3_bucket:
+        from storage.blobs.s3 import S3BlobStore
+
         return S3BlobStore(
             settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
@@ -171,6 +193,8 @@ def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
         "on_append_batch": lambda size, _seconds: metrics.append_batch_size.observe(size),
     }
     if settings.mongo_url:
+        from storage.docs.mongo import MongoDocStore
+
         return MongoDocStore(settings.mongo_url, settings.mongo_database, **batching)
     return SQLDocStore(settings.resolved_docs_url(), **batching)
 

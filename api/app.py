@@ -15,9 +15,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
-from sync_server.endpoint import EndpointLimits, SyncEndpoint
+from sync_server.endpoint import EndpointLimits, SyncEndpoint, SyncRoute
 
 from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
+from .admission import AdmissionLimits, AdmissionMiddleware, Rejections, Turns
 from .client_address import ClientAddressMiddleware, TrustedProxies
 from .composition import build_services
 from .envelope import install_error_handlers
@@ -117,9 +118,16 @@ def create_app(
     app.state.adapters = parts
     app.state.services = services
     app.state.jobs = job_system
-    install_error_handlers(app)
+    rejections = Rejections(parts.metrics.registry)
+    app.state.admission = turns = Turns(AdmissionLimits.from_settings(settings), clock=clock)
+    install_error_handlers(app, on_busy=lambda: rejections.count("database"))
+    # Inside the rate limits: a request refused 429 never takes a turn.
+    app.add_middleware(AdmissionMiddleware, turns=turns, rejections=rejections)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     install_security_headers(app, settings)  # outside the limits: a 429 carries them too
+    # `/sync/{doc}` sockets go straight to their endpoint, past the REST middleware above and
+    # the routing; the client address (next, outermost) is still decided for them.
+    app.add_middleware(SyncRoute, endpoint=endpoint)
     # Outermost (added last): every limit below reads the client address it decides.
     app.add_middleware(ClientAddressMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     for router in (
@@ -143,8 +151,6 @@ def create_app(
     ):
         app.include_router(router, prefix="/api/v1")
 
-    app.add_api_websocket_route("/sync/{doc:path}", endpoint)
-
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -164,7 +170,9 @@ def create_app(
             except Exception as exc:
                 report[name], ready = str(exc) or type(exc).__name__, False
         status = "ready" if ready else "unavailable"
-        return JSONResponse({"status": status, **report}, status_code=200 if ready else 503)
+        # Which process of `inkweave serve --workers` answered: each is probed on its own.
+        body = {"status": status, "worker": settings.worker_index, **report}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> PlainTextResponse:

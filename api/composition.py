@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
+
+from storage.kv.base import KeyValue
+from storage.sql.database import Database
 
 from .adapters import Adapters
 from .payments import Payments
@@ -25,9 +29,12 @@ from .services.imports import Imports
 from .services.invitations import Invitations
 from .services.membership import Membership, plan_table
 from .services.notifications import Notifications, Notifier
-from .services.oidc import OidcSignIn
 from .services.orders import Orders
 from .services.works import Works
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .services.oidc import OidcSignIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
     return Services(
         authenticator=Authenticator(a.tokens, a.database),
         accounts=accounts,
-        oidc_sign_in=partial(OidcSignIn, a.database, a.kv, settings, accounts),
+        oidc_sign_in=partial(_oidc_sign_in, a.database, a.kv, settings, accounts),
         admin=Admin(a.database, access),
         works=Works(
             database=a.database,
@@ -90,3 +97,12 @@ def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
             safety=a.safety,
         ),
     )
+
+
+def _oidc_sign_in(
+    database: Database, kv: KeyValue, settings: Settings, accounts: Accounts
+) -> OidcSignIn:
+    # httpx and Authlib load at the first OpenID Connect sign-in, not with every server.
+    from .services.oidc import OidcSignIn
+
+    return OidcSignIn(database, kv, settings, accounts)

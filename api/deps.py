@@ -3,7 +3,7 @@ caller's address. Each endpoint names exactly what it uses."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,10 +34,12 @@ from .services.exports import Exports
 from .services.imports import Imports
 from .services.membership import Membership
 from .services.notifications import Notifications
-from .services.oidc import OidcSignIn
 from .services.orders import Orders
 from .services.works import Works
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .services.oidc import OidcSignIn  # loaded by the first sign-in (api.composition)
 
 bearer = HTTPBearer(auto_error=False, description="The access token from login or register.")
 
@@ -83,7 +85,7 @@ def oidc_sign_in(request: Request) -> OidcSignIn:
     return _services(request).oidc_sign_in()
 
 
-OidcDep = Annotated[OidcSignIn, Depends(oidc_sign_in)]
+OidcDep = Annotated["OidcSignIn", Depends(oidc_sign_in)]
 
 # Adapters, for endpoints that read them directly (a query, a file, a setting)
 SettingsDep = Annotated[Settings, _adapter("settings")]

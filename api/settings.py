@@ -29,6 +29,39 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL of the relational database; default: SQLite in data_dir.",
     )
+    database_pool_size: int = Field(
+        5, gt=0, description="Connections to the relational database kept open per process."
+    )
+    database_pool_overflow: int = Field(
+        10, ge=0, description="Extra connections opened under load, above the pool size."
+    )
+    database_pool_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest wait for a free connection; then the request gets 503 (overloaded).",
+    )
+    http_max_in_flight: int = Field(
+        0,
+        ge=0,
+        description="REST requests worked on at once per process; 0: the database pool's size "
+        "plus overflow, so that an admitted request never waits for a connection.",
+    )
+    http_queue_limit: int = Field(
+        100,
+        ge=0,
+        description="REST requests waiting for a turn; one more is answered 503 at once.",
+    )
+    http_queue_wait_s: float = Field(
+        1.0,
+        gt=0,
+        description="Longest a REST request waits for a turn; then it is answered 503.",
+    )
+    http_max_hold_s: float = Field(
+        2.0,
+        gt=0,
+        description="A REST request still running after this gives its turn to the next: it "
+        "waits on a model, a payment provider or a slow upload, not on this node.",
+    )
     secret_key: str | None = Field(
         None,
         description="Signs tokens. Default: generated once into data_dir/secret.key.",
@@ -89,6 +122,24 @@ class Settings(BaseSettings):
         "default: in-process (one node).",
     )
     redis_prefix: str = Field("inkweave:", description="Prefix of every Redis key and channel.")
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes `inkweave serve` runs on one port; 0: one per CPU core. Without "
+        "Redis they share a local hub (bus and counters) run by the supervising process.",
+    )
+    local_hub: Path | None = Field(
+        None,
+        description="Set by `inkweave serve --workers` for its processes: the Unix socket of "
+        "the hub they share. Not for operators.",
+    )
+    worker_index: int = Field(
+        0,
+        ge=0,
+        description="Set by `inkweave serve --workers`: which of its processes this is (0 "
+        "resubmits unfinished tasks at start). Not for operators.",
+    )
     docs_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the document store; default: SQLite file in data_dir.",

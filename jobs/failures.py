@@ -7,15 +7,8 @@ task's own problem (a bad file, a missing work): it fails at once, with the reas
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+import sys
+
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 MAX_ERROR_CHARS = 2000
@@ -33,25 +26,40 @@ _TRANSIENT = (
     TransientError,
     ConnectionError,
     TimeoutError,
-    RedisConnectionError,
-    RedisTimeoutError,
     OperationalError,
     InterfaceError,
-    EndpointConnectionError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
 )
+# The transient errors of the optional clients (Redis, the S3 object store), by module.
+_CLIENT_TRANSIENT = {
+    "redis.exceptions": ("ConnectionError", "TimeoutError"),
+    "botocore.exceptions": (
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+    ),
+}
+
+
+def _loaded(module: str, names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+    """Classes of `module` if some code imported it. A client library that nothing imported
+    raised nothing, so a server without Redis or S3 never loads one to classify an error."""
+    loaded = sys.modules.get(module)
+    return tuple(getattr(loaded, name) for name in names) if loaded is not None else ()
 
 
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, _TRANSIENT):
         return True
+    for module, names in _CLIENT_TRANSIENT.items():
+        if isinstance(exc, _loaded(module, names)):
+            return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or exc.response.get("Error", {}).get("Code") == "SlowDown"
+    if isinstance(exc, _loaded("botocore.exceptions", ("ClientError",))):
+        response = getattr(exc, "response", {})  # the object store's answer, parsed
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or response.get("Error", {}).get("Code") == "SlowDown"
     return False
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..settings import Settings
 from .base import PaymentProvider
 from .sandbox import SandboxProvider
-from .stripe import StripeProvider
 
 
 class Payments:
@@ -23,6 +22,8 @@ class Payments:
         )
         self.providers: dict[str, PaymentProvider] = {"sandbox": self.sandbox}
         if settings.stripe_secret_key:
+            from .stripe import StripeProvider  # httpx loads only where Stripe is configured
+
             self.providers["stripe"] = StripeProvider(
                 settings.stripe_secret_key,
                 settings.stripe_webhook_secret,
@@ -38,4 +39,4 @@ class Payments:
         return self.providers.get(name)
 
 
-__all__ = ["PaymentProvider", "Payments", "SandboxProvider", "StripeProvider"]
+__all__ = ["PaymentProvider", "Payments", "SandboxProvider"]

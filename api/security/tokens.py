@@ -11,16 +11,16 @@ would have expired anyway.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from typing import TYPE_CHECKING, Any
 
 from storage.kv.base import KeyValue
+
+if TYPE_CHECKING:
+    from joserfc.jwk import OctKey
 
 ACCESS, REFRESH, DOCUMENT = "access", "refresh", "doc"
 
@@ -51,13 +51,24 @@ class TokenService:
         refresh_ttl_s: int,
         doc_ttl_s: int,
     ) -> None:
-        self._key = OctKey.import_key(secret)
+        if not secret:
+            raise ValueError("the secret that signs tokens must not be empty")
+        self._secret = secret
         self._kv = kv
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.doc_ttl_s = doc_ttl_s
 
+    @functools.cached_property
+    def _key(self) -> OctKey:
+        # joserfc (with cryptography) loads at the first token, not with an idle server.
+        from joserfc.jwk import OctKey
+
+        return OctKey.import_key(self._secret)
+
     def _issue(self, claims: dict[str, Any], ttl_s: int) -> tuple[str, str]:
+        from joserfc import jwt
+
         now = int(time.time())
         token_id = secrets.token_urlsafe(16)
         payload = {**claims, "jti": token_id, "iat": now, "exp": now + ttl_s}
@@ -79,6 +90,9 @@ class TokenService:
         return self._issue(claims, self.doc_ttl_s)[0]
 
     def decode(self, token: str, kind: str) -> Claims:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
             payload = jwt.decode(token, self._key, algorithms=["HS256"]).claims
         except (JoseError, ValueError) as exc:

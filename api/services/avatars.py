@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from io import BytesIO
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from ..errors import AppError, Err
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 4096  # so at most 16 Mpx are ever decoded (64 MiB as RGBA)
@@ -35,6 +37,8 @@ class Avatar:
 def reencode(data: bytes) -> Avatar:
     """The avatar to store for the upload `data`; refuses what is not a small, intact image.
     CPU-bound: call it off the event loop."""
+    from PIL import Image, UnidentifiedImageError  # Pillow loads at the first upload
+
     if not data:
         raise AppError(Err.IMAGE_REFUSED, "the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -58,6 +62,8 @@ def _within_budget(width: int, height: int) -> None:
 
 
 def _drawn_again(image: Image.Image) -> bytes:
+    from PIL import Image, ImageOps
+
     image.draft("RGB", (STORED_SIDE, STORED_SIDE))  # a JPEG decodes at a reduced scale
     image.load()
     upright = ImageOps.exif_transpose(image)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from jobs.exports.model import ExportChapter, Progress, ProgressSteps
-from jobs.imports import docx, fountain, txt
+from jobs.imports import fountain, txt
 from jobs.imports.model import (
     CorruptFile,
     EmptyFile,
@@ -36,10 +36,17 @@ __all__ = [
 
 Parser = Callable[[str, bytes, ProgressSteps], ImportedWork]
 
+
+def _parse_docx(filename: str, data: bytes, steps: ProgressSteps) -> ImportedWork:
+    from jobs.imports import docx  # python-docx loads at the first Word import, not at start
+
+    return docx.parse(filename, data, steps)
+
+
 PARSERS: dict[str, Parser] = {
     ".txt": txt.parse,
     ".text": txt.parse,
-    ".docx": docx.parse,
+    ".docx": _parse_docx,
     ".fountain": fountain.parse,
     ".spmd": fountain.parse,
 }

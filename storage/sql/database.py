@@ -6,28 +6,57 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from .engine import make_engine
+from .engine import PoolLimits, make_engine
+from .revision import at_head
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic loads only where there is a migration to run
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
+# MySQL: too many connections, too many for this user, a lock not granted in time.
+_BUSY_MYSQL_CODES = frozenset({1040, 1203, 1205})
+_BUSY_SQLITE_TEXTS = ("database is locked", "database table is locked")
+
+# The errors `overloaded` may say yes to, for an edge that registers a handler per class.
+BUSY_ERRORS: tuple[type[Exception], ...] = (PoolTimeout, OperationalError)
+
+
+def overloaded(exc: BaseException) -> bool:
+    """Whether a database error means "too busy now, ask again shortly" rather than a fault: no
+    pooled connection came free within the pool timeout, or the server or file was too busy."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    args = getattr(exc.orig, "args", ())
+    if args and args[0] in _BUSY_MYSQL_CODES:
+        return True
+    return any(busy in str(exc.orig) for busy in _BUSY_SQLITE_TEXTS)
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolLimits | None = None) -> None:
+        """`pool` sizes the connection pool (SQLAlchemy's defaults without it)."""
         self.url = url
-        self.engine: AsyncEngine = make_engine(url)
+        self.engine: AsyncEngine = make_engine(url, pool)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -37,9 +66,13 @@ class Database:
             yield session
 
     async def migrate(self) -> None:
-        """Upgrade the schema to the newest migration."""
+        """Upgrade the schema to the newest migration (a schema already there costs one query)."""
 
         def upgrade(connection: Connection) -> None:
+            if at_head(connection):
+                return
+            from alembic import command
+
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

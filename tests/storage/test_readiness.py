@@ -41,7 +41,13 @@ async def test_readyz_is_503_while_the_document_store_is_down_and_200_once_it_is
     async with running_app(settings, store=store) as app:
         ready = await readiness(app)
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "database": "ok", "docs": "ok", "kv": "ok"}
+        assert ready.json() == {
+            "status": "ready",
+            "worker": 0,
+            "database": "ok",
+            "docs": "ok",
+            "kv": "ok",
+        }
 
         secantus.kill()
 
