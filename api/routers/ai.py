@@ -62,7 +62,8 @@ class TaskOut(BaseModel):
     result: Any = Field(
         None,
         description="continue/polish/convert: {doc, text, chars, review: pending|accepted|"
-        "rejected, ...}; outline: {chapters: [{title, summary}], applied}; review: {findings}",
+        "rejected, ...}; outline: {chapters: [{title, summary}], applied}; review: {findings "
+        "(ranked, at most 1,000: page them at /ai/tasks/{id}/findings), counts, found, truncated}",
     )
     error: str | None
     provider: str | None = Field(description="`offline` when no model answered")
@@ -207,6 +208,56 @@ async def get_task(
     task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
 ) -> dict[str, Any]:
     return success(_task(await ai_tasks.visible(user, task_id), request))
+
+
+class PlaceOut(BaseModel):
+    chapter_id: int
+    start: int = Field(description="Code point offset in the chapter's text")
+    end: int
+    excerpt: str
+
+
+class FindingOut(PlaceOut):
+    kind: Literal["timeline", "name", "repetition"]
+    severity: Literal["high", "medium", "low"] | None = Field(
+        None,
+        description="high: the story contradicts itself; medium: a slip a reader notices; "
+        "low: style (none on reviews made before severities)",
+    )
+    message: str
+    related: list[PlaceOut] = Field(description="The earlier passages it conflicts with")
+
+
+class FindingsPage(Page[FindingOut]):
+    counts: dict[str, int] = Field(description="Found of each kind, kept or not")
+    found: int = Field(description="Found in all")
+    truncated: bool = Field(description="True when more were found than the review kept")
+
+
+@router.get("/ai/tasks/{task_id}/findings", response_model=Envelope[FindingsPage])
+async def review_findings(
+    task_id: TaskIdPath,
+    user: CurrentUser,
+    ai_tasks: AiTasksDep,
+    page: Annotated[PageQuery, Query()],
+    kind: Literal["timeline", "name", "repetition"] | None = None,
+) -> dict[str, Any]:
+    """A completed review's findings, most severe first and then in reading order, a page at a
+    time. A review keeps at most 1,000 (500 of one kind); `counts` and `found` tell how many
+    there were in all, `truncated` whether some were left out."""
+    findings, result = await ai_tasks.review_findings(user, task_id, kind)
+    items = findings[page.offset : page.offset + page.page_size]
+    return success(
+        {
+            "total": len(findings),
+            "page": page.page,
+            "page_size": page.page_size,
+            "items": items,
+            "counts": result.get("counts", {}),
+            "found": result.get("found", len(result.get("findings", []))),
+            "truncated": result.get("truncated", False),
+        }
+    )
 
 
 @router.post("/ai/tasks/{task_id}/cancel", response_model=Envelope[TaskOut])

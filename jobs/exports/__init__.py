@@ -1,25 +1,29 @@
-"""Export renderers: a work in, the bytes of a file out (brief §4.3.5).
+"""Export renderers: a work in, a file out (brief §4.3.5).
 
-Each format module has `render(work, options, progress=None) -> bytes`; `render` here picks one
-by the API's format name. File names and the Content-Disposition header are made here too.
+Each format module has `write(work, options, out, progress=None)`, which writes the file to the
+binary stream `out` as it goes; `write` here picks one by the API's format name, and `render`
+returns the bytes instead. File names and the Content-Disposition header are made here too.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
-from jobs.exports import docx, fountain, pdf, txt
+from jobs.exports import fountain, txt
 from jobs.exports.fonts import CjkFontNotFound
 from jobs.exports.model import (
     ExportChapter,
     ExportError,
     ExportOptions,
     ExportWork,
+    LazyChapters,
     NotAScript,
     Progress,
     UnknownFormat,
@@ -33,15 +37,40 @@ __all__ = [
     "ExportFormat",
     "ExportOptions",
     "ExportWork",
+    "LazyChapters",
     "NotAScript",
     "Progress",
     "UnknownFormat",
     "content_disposition",
     "file_name",
     "render",
+    "write",
 ]
 
-Renderer = Callable[[ExportWork, ExportOptions, Progress | None], bytes]
+Writer = Callable[[ExportWork, ExportOptions, BinaryIO, Progress | None], None]
+
+
+# Word and PDF load python-docx and reportlab (with Pillow) at their first export, not with the
+# server: most processes never render either.
+def _write_docx(
+    work: ExportWork, options: ExportOptions, out: BinaryIO, progress: Progress | None = None
+) -> None:
+    from jobs.exports import docx
+
+    docx.write(work, options, out, progress)
+
+
+def _write_pdf(
+    work: ExportWork,
+    options: ExportOptions,
+    out: BinaryIO,
+    progress: Progress | None = None,
+    *,
+    font_path: str | Path | None = None,
+) -> None:
+    from jobs.exports import pdf
+
+    pdf.write(work, options, out, progress, font_path=font_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +78,26 @@ class ExportFormat:
     name: str
     extension: str
     media_type: str
-    render: Renderer
+    write: Writer
     scripts_only: bool = False
+    # The renderer holds the whole document until it saves (python-docx, reportlab), so a long
+    # work's export is worth a process of its own (`jobs.exports.child`).
+    holds_document: bool = False
 
 
 FORMATS: dict[str, ExportFormat] = {
-    "txt": ExportFormat("txt", "txt", "text/plain; charset=utf-8", txt.render),
+    "txt": ExportFormat("txt", "txt", "text/plain; charset=utf-8", txt.write),
     "word": ExportFormat(
         "word",
         "docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        docx.render,
+        _write_docx,
+        holds_document=True,
     ),
-    "pdf": ExportFormat("pdf", "pdf", "application/pdf", pdf.render),
+    "pdf": ExportFormat("pdf", "pdf", "application/pdf", _write_pdf, holds_document=True),
     # No registered media type for Fountain; it is plain UTF-8 text.
     "fountain": ExportFormat(
-        "fountain", "fountain", "text/plain; charset=utf-8", fountain.render, scripts_only=True
+        "fountain", "fountain", "text/plain; charset=utf-8", fountain.write, scripts_only=True
     ),
 }
 
@@ -77,6 +110,25 @@ def export_format(name: str) -> ExportFormat:
         raise UnknownFormat(f"unknown export format {name!r}; expected one of {known}") from None
 
 
+def write(
+    fmt: str,
+    work: ExportWork,
+    out: BinaryIO,
+    options: ExportOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    font_path: str | Path | None = None,
+) -> None:
+    """Write `work` as `fmt` to `out`; `font_path` is the deployment's CJK font for PDF, if
+    configured."""
+    options = options or ExportOptions()
+    chosen = export_format(fmt)
+    if chosen.name == "pdf":
+        _write_pdf(work, options, out, progress, font_path=font_path)
+    else:
+        chosen.write(work, options, out, progress)
+
+
 def render(
     fmt: str,
     work: ExportWork,
@@ -85,12 +137,10 @@ def render(
     *,
     font_path: str | Path | None = None,
 ) -> bytes:
-    """Render `work` as `fmt`; `font_path` is the deployment's CJK font for PDF, if configured."""
-    options = options or ExportOptions()
-    chosen = export_format(fmt)
-    if chosen.name == "pdf":
-        return pdf.render(work, options, progress, font_path=font_path)
-    return chosen.render(work, options, progress)
+    """The file's bytes, for a work small enough to hold (tests, imports' round trips)."""
+    out = io.BytesIO()
+    write(fmt, work, out, options, progress, font_path=font_path)
+    return out.getvalue()
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')

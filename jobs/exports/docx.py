@@ -11,7 +11,7 @@ on open, `updateFields`) whose cached result lists the chapter titles, so it is 
 
 from __future__ import annotations
 
-import io
+from typing import BinaryIO
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -59,7 +59,11 @@ _UPPER_CASE = {"scene_heading", "character", "transition"}
 _NOT_PRINTED = {"section", "synopsis"}
 
 
-def render(work: ExportWork, options: ExportOptions, progress: Progress | None = None) -> bytes:
+def write(
+    work: ExportWork, options: ExportOptions, out: BinaryIO, progress: Progress | None = None
+) -> None:
+    """python-docx holds the whole document until it saves; chapters are still read one at a
+    time, so the work's text is not held twice."""
     steps = ProgressSteps(progress)
     document = Document()
     script = work.is_script
@@ -88,10 +92,8 @@ def render(work: ExportWork, options: ExportOptions, progress: Progress | None =
     if work.genre:
         document.core_properties.category = clean_line(work.genre)
     document.core_properties.language = "zh-CN" if has_cjk(work.title) else "en-US"
-    out = io.BytesIO()
     document.save(out)
     steps.finish()
-    return out.getvalue()
 
 
 def _set_up_styles(document: DocxDocument, options: ExportOptions, *, script: bool) -> None:
@@ -266,10 +268,11 @@ def _contents(document: DocxDocument, work: ExportWork) -> None:
     title = "目录" if has_cjk(work.title + work.author) else "Contents"
     document.add_paragraph(title, document.styles["TOC Heading"])
     toc_style = document.styles["toc 1"]
-    entries = [_add_paragraph(document, "", toc_style) for _ in work.chapters]
+    titles = work.titles
+    entries = [_add_paragraph(document, "", toc_style) for _ in titles]
     _field_begin(entries[0], r'TOC \o "1-1" \h \z \u')
-    for entry, chapter in zip(entries, work.chapters, strict=True):
-        entry.add_run(clean_line(chapter.title))
+    for entry, title in zip(entries, titles, strict=True):
+        entry.add_run(clean_line(title))
     _field_char(entries[-1], "end")
     _update_fields_on_open(document)
 

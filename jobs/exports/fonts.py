@@ -13,9 +13,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
 INSTALL_HINT = (
     "no CJK TrueType font found for PDF export: install the Debian package fonts-wqy-microhei "
     "(apt-get install fonts-wqy-microhei) or configure the path of a TrueType (.ttf/.ttc) CJK font"
@@ -74,12 +71,17 @@ _lock = threading.Lock()
 
 def pdf_font_name(face: FontFace) -> str:
     """Register `face` with reportlab once per process and return its reportlab name."""
+    from reportlab.pdfbase import pdfmetrics  # reportlab loads at the first PDF export
+    from reportlab.pdfbase.ttfonts import TTFError
+
+    from jobs.exports.pdf_font import MeasuredFont
+
     with _lock:
         name = _registered.get(face)
         if name is None:
             name = f"InkweaveCJK{len(_registered)}"
             try:
-                font = TTFont(name, str(face.path), subfontIndex=face.subfont_index)
+                font = MeasuredFont(name, str(face.path), subfontIndex=face.subfont_index)
             except (TTFError, OSError) as exc:
                 raise CjkFontNotFound(f"cannot embed {face.path}: {exc}. {INSTALL_HINT}") from exc
             pdfmetrics.registerFont(font)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import BinaryIO
 
 from jobs.exports.model import (
     ExportOptions,
@@ -21,7 +22,11 @@ from jobs.exports.model import (
 from storage.text import fountain
 
 
-def render(work: ExportWork, options: ExportOptions, progress: Progress | None = None) -> bytes:
+def write(
+    work: ExportWork, options: ExportOptions, out: BinaryIO, progress: Progress | None = None
+) -> None:
+    """A Fountain file is written whole: an element's form depends on its neighbours, across
+    chapters too."""
     if not work.is_script:
         raise NotAScript("fountain export is for scripts; export a novel as txt, word or pdf")
     steps = ProgressSteps(progress)
@@ -30,9 +35,8 @@ def render(work: ExportWork, options: ExportOptions, progress: Progress | None =
         elements.append(fountain.Element("section", clean_line(chapter.title), depth=1))
         elements.extend(script_elements(chapter.text))
         steps.fraction(done, len(work.chapters), end=90)
-    text = fountain.write(fountain.Script(title_page(work), elements))
+    out.write(fountain.write(fountain.Script(title_page(work), elements)).encode("utf-8"))
     steps.finish()
-    return text.encode("utf-8")
 
 
 def title_page(work: ExportWork) -> dict[str, str]:

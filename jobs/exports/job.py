@@ -1,8 +1,12 @@
 """The export job: a work's chapters, read from their CRDT documents, rendered to a file.
 
 The document store is the truth for text (DESIGN, invariant 5): each chapter's snapshot + log is
-merged and read, never the SQL projection, which may lag behind by the debounce. The file goes to
-the blob store under a key made from the task id, so running the task twice writes one file.
+merged and read, never the SQL projection, which may lag behind by the debounce. Chapters are read
+one at a time, when the renderer comes to each, and the file is written to a temporary file as it
+grows, so an export holds one chapter's text, not the work's. A long work's PDF or Word file is
+rendered in a child process (`child`): those renderers hold the whole document until they save,
+and a process's memory goes back when it ends. The file goes to the blob store under a key made
+from the task id, so running the task twice writes one file.
 
 `load_source` and `read_work` serve `inkweave export` too, which renders without a task.
 """
@@ -10,21 +14,24 @@ the blob store under a key made from the task id, so running the task twice writ
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jobs.exports import (
     FORMATS,
-    ExportChapter,
     ExportError,
     ExportOptions,
     ExportWork,
+    LazyChapters,
     file_name,
 )
-from jobs.exports import render as render_export
+from jobs.exports import write as write_export
+from jobs.exports.child import write_in_child
 from jobs.progress import ProgressPump
 from jobs.tasks import TaskStore
 from storage.blobs.base import BlobStore
@@ -33,15 +40,24 @@ from storage.docs.merge import load_content
 from storage.sql.database import Database
 from storage.sql.models import Chapter, User, Work
 
-READ_SHARE = 20  # progress 0..20 while reading documents, 20..95 rendering, then storing
-RENDER_END = 95
+RENDER_END = 95  # progress 0..95 reading and rendering chapter by chapter, then storing
+# From this many characters (about 100 chapters of 3,000) a PDF or Word export renders in a child
+# process: starting one costs about a second, and below this the memory it takes is small.
+IN_CHILD_FROM_CHARS = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChapter:
+    title: str
+    content_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
     work: Work
     author: str
-    chapters: list[Chapter]
+    chapters: list[SourceChapter]
+    characters: int  # by the chapters' word counts in SQL, which may lag a little
 
 
 def blob_key(task_id: str, fmt: str) -> str:
@@ -49,24 +65,47 @@ def blob_key(task_id: str, fmt: str) -> str:
 
 
 async def load_source(database: Database, work_id: int, chapter_ids: list[int] | None) -> Source:
+    """The work and its chapters' titles and documents, in reading order; not their SQL text."""
     async with database.session() as session:
         work = await session.get(Work, work_id)
         if work is None or work.is_deleted:
             raise ExportError(f"no work {work_id} (it does not exist or is in the trash)")
         owner = await session.get(User, work.user_id)
-        query = select(Chapter).where(Chapter.work_id == work_id)
+        query = select(Chapter.title, Chapter.chapter_number, Chapter.content_id).where(
+            Chapter.work_id == work_id
+        )
         if chapter_ids:
             query = query.where(Chapter.id.in_(chapter_ids))
-        chapters = list(await session.scalars(query.order_by(Chapter.sort_order, Chapter.id)))
-    return Source(work, owner.username if owner else "", chapters)
+        rows = await session.execute(query.order_by(Chapter.sort_order, Chapter.id))
+        chapters = [
+            SourceChapter(row.title or f"第{row.chapter_number}章", row.content_id) for row in rows
+        ]
+        counted = select(func.coalesce(func.sum(Chapter.word_count), 0)).where(
+            Chapter.work_id == work_id
+        )
+        if chapter_ids:
+            counted = counted.where(Chapter.id.in_(chapter_ids))
+        characters = int(await session.scalar(counted) or 0)
+    return Source(work, owner.username if owner else "", chapters, characters)
 
 
-async def read_work(store: DocStore, source: Source, pump: Callable[[int], None]) -> ExportWork:
-    chapters = []
-    for done, chapter in enumerate(source.chapters, start=1):
-        text, _meta = await load_content(store, chapter.content_id)
-        chapters.append(ExportChapter(chapter.title or f"第{chapter.chapter_number}章", text))
-        pump(100 * done // len(source.chapters))
+async def read_work(
+    store: DocStore, source: Source, pump: Callable[[int], None] | None = None
+) -> ExportWork:
+    """The work, whose chapters a renderer on a worker thread reads from `store` one at a time
+    as it comes to each (through this event loop); `pump` hears the share read so far."""
+    loop = asyncio.get_running_loop()
+    chapters = source.chapters
+
+    def text_of(index: int) -> str:
+        if _running_loop() is loop:
+            raise RuntimeError("chapters are read from a worker thread, not the event loop")
+        load = load_content(store, chapters[index].content_id)
+        text, _meta = asyncio.run_coroutine_threadsafe(load, loop).result()
+        if pump is not None:
+            pump(100 * (index + 1) // len(chapters))
+        return text
+
     work = source.work
     return ExportWork(
         title=work.title,
@@ -74,8 +113,15 @@ async def read_work(store: DocStore, source: Source, pump: Callable[[int], None]
         kind=work.type,
         genre=work.genre,
         description=None,
-        chapters=chapters,
+        chapters=LazyChapters([chapter.title for chapter in chapters], text_of),
     )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +132,7 @@ class ExportJob:
     store: DocStore
     tasks: TaskStore
     blobs: BlobStore
+    in_child_from_chars: int = IN_CHILD_FROM_CHARS
 
     async def __call__(self, task_id: str) -> bool:
         """Run export task `task_id`; True when this call completed it."""
@@ -98,11 +145,16 @@ class ExportJob:
         fmt = params["format"]
         options = ExportOptions(**params.get("options", {}))
         source = await load_source(self.database, task.work_id, params.get("chapter_ids"))
-        async with ProgressPump(tasks, task_id, end=READ_SHARE) as pump:
-            work = await read_work(self.store, source, pump)
-        async with ProgressPump(tasks, task_id, start=READ_SHARE, end=RENDER_END) as pump:
-            data = await asyncio.to_thread(render_export, fmt, work, options, pump)
         chosen = FORMATS[fmt]
+        in_child = chosen.holds_document and source.characters >= self.in_child_from_chars
+        with tempfile.TemporaryDirectory(prefix="inkweave-export-") as folder:
+            path = Path(folder) / "file"
+            async with ProgressPump(tasks, task_id, end=RENDER_END) as pump:
+                work = await read_work(self.store, source)  # the renderer's progress covers it
+                render = write_in_child if in_child else _write_here
+                await asyncio.to_thread(render, fmt, work, path, options, pump)
+            # The blob store takes bytes: the finished file is held once, here, to hand it over.
+            data = await asyncio.to_thread(path.read_bytes)
         key = blob_key(task_id, fmt)
         await self.blobs.put(key, data, chosen.media_type)
         result = {
@@ -115,3 +167,10 @@ class ExportJob:
             "chapters": len(work.chapters),
         }
         return await tasks.complete(task_id, result)
+
+
+def _write_here(
+    fmt: str, work: ExportWork, path: Path, options: ExportOptions, pump: Callable[[int], None]
+) -> None:
+    with path.open("wb") as out:
+        write_export(fmt, work, out, options, pump)

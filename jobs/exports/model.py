@@ -1,13 +1,16 @@
 """What a renderer takes in: a work, its chapters and the reader's options.
 
 Renderers are pure functions of these values: no database, no HTTP, no clock beyond the draft date.
+A work's chapters are a sequence that a renderer walks once, in order: `LazyChapters` reads each
+chapter's text only when the renderer reaches it, so a long work is never in memory at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 Progress = Callable[[int], None]
 """Called with 0..100 as rendering advances."""
@@ -26,11 +29,42 @@ class ExportWork:
     kind: str  # "novel" | "script"
     genre: str | None
     description: str | None
-    chapters: list[ExportChapter]
+    chapters: Sequence[ExportChapter]
 
     @property
     def is_script(self) -> bool:
         return self.kind == "script"
+
+    @property
+    def titles(self) -> list[str]:
+        """The chapters' titles, without reading their text where it is read lazily."""
+        if isinstance(self.chapters, LazyChapters):
+            return list(self.chapters.titles)
+        return [chapter.title for chapter in self.chapters]
+
+
+class LazyChapters(Sequence[ExportChapter]):
+    """Chapters whose titles are known and whose text is read, by `text_of(index)`, when a
+    renderer comes to each: nothing keeps a chapter once the renderer has let it go."""
+
+    def __init__(self, titles: Sequence[str], text_of: Callable[[int], str]) -> None:
+        self.titles = tuple(titles)
+        self._text_of = text_of
+
+    def __len__(self) -> int:
+        return len(self.titles)
+
+    @overload
+    def __getitem__(self, index: int) -> ExportChapter: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ExportChapter]: ...
+
+    def __getitem__(self, index: int | slice) -> ExportChapter | Sequence[ExportChapter]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        position = range(len(self))[index]  # IndexError past the end ends iteration
+        return ExportChapter(self.titles[position], self._text_of(position))
 
 
 class ExportError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from jobs.exports.fonts import find_cjk_fonts, pdf_font_name
 from jobs.exports.model import ExportOptions, ExportWork, Progress, ProgressSteps
@@ -10,19 +11,19 @@ from jobs.exports.pdf_book import render_book
 from jobs.exports.pdf_screenplay import render_screenplay
 
 
-def render(
+def write(
     work: ExportWork,
     options: ExportOptions,
+    out: BinaryIO,
     progress: Progress | None = None,
     *,
     font_path: str | Path | None = None,
-) -> bytes:
+) -> None:
     """`font_path` overrides the system CJK font (a TrueType .ttf/.ttc; `path#N` picks face N)."""
     steps = ProgressSteps(progress)
     fonts = find_cjk_fonts(font_path)
     if work.is_script:
-        data = render_screenplay(work, options.include_cover, pdf_font_name(fonts.mono), steps)
+        render_screenplay(work, options.include_cover, pdf_font_name(fonts.mono), steps, out)
     else:
-        data = render_book(work, options, pdf_font_name(fonts.regular), steps)
+        render_book(work, options, pdf_font_name(fonts.regular), steps, out)
     steps.finish()
-    return data

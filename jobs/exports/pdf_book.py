@@ -2,12 +2,17 @@
 
 A5 pages (the trim of a Chinese paperback), the CJK font embedded, CJK line breaking with
 reportlab's kinsoku rules, first-line indent of two characters, page numbers in the footer.
-The contents is reportlab's TableOfContents, filled by a multi-pass build.
+
+One layout pass, a chapter at a time: the story is made as the build reaches each chapter (so
+only that chapter's text and paragraphs are held), the contents shows page numbers defined as the
+chapters are laid out (`pdf_contents`), and each finished page is kept compressed
+(`pdf_canvas`). What stays in memory is about the size of the file.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from typing import BinaryIO
 from xml.sax.saxutils import escape  # nosec B406 # escapes text for ReportLab; parses no XML
 
 from reportlab.lib import textsplit
@@ -27,7 +32,6 @@ from reportlab.platypus import (
     Spacer,
 )
 from reportlab.platypus import paragraph as rl_paragraph
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from jobs.exports.model import (
     ExportOptions,
@@ -37,12 +41,15 @@ from jobs.exports.model import (
     has_cjk,
     paragraphs,
 )
+from jobs.exports.pdf_canvas import CompressingCanvas
+from jobs.exports.pdf_contents import Contents, chapter_key
 
 PAGE = A5
 MARGIN_X = 18 * mm
 MARGIN_TOP = 20 * mm
 MARGIN_BOTTOM = 22 * mm
 FOOTER_Y = 11 * mm
+TEXT_WIDTH = PAGE[0] - 2 * MARGIN_X
 
 
 # reportlab's kinsoku list is Japanese; without Chinese closing punctuation a line could start
@@ -119,26 +126,45 @@ class _ChapterTitle(Paragraph):
         self.number = number
 
 
+class _Story(list[Flowable]):
+    """The flowables still to lay out, made a chapter at a time as the build comes to them:
+    reportlab's build takes flowables off the front and asks for the length before each one."""
+
+    def __init__(self, head: list[Flowable], chapters: Iterator[list[Flowable]]) -> None:
+        super().__init__(head)
+        self._chapters = chapters
+
+    def __len__(self) -> int:
+        # Two left, so that a flowable kept with the next one always has it to hand.
+        while super().__len__() < 2:
+            more = next(self._chapters, None)
+            if more is None:
+                break
+            self.extend(more)
+        return super().__len__()
+
+
 class _BookTemplate(BaseDocTemplate):
     def __init__(
         self,
-        buffer: io.BytesIO,
+        out: BinaryIO,
         steps: ProgressSteps,
         chapters: int,
+        contents: Contents | None,
         *,
         cover: bool,
         footer_font: tuple[str, float],
         **kwargs: object,
     ) -> None:
-        super().__init__(buffer, pagesize=PAGE, **kwargs)
+        super().__init__(out, pagesize=PAGE, **kwargs)
         self._steps = steps
         self._chapters = chapters
-        self._pass = 0
+        self._contents = contents
         self._font, self._size = footer_font
         frame = Frame(
             MARGIN_X,
             MARGIN_BOTTOM,
-            PAGE[0] - 2 * MARGIN_X,
+            TEXT_WIDTH,
             PAGE[1] - MARGIN_TOP - MARGIN_BOTTOM,
             leftPadding=0,
             rightPadding=0,
@@ -151,18 +177,18 @@ class _BookTemplate(BaseDocTemplate):
         self.addPageTemplates([unnumbered, numbered] if cover else [numbered, unnumbered])
 
     def beforeDocument(self) -> None:
-        self._pass += 1
+        if self._contents is not None:
+            self._contents.start(self.canv)
 
     def afterFlowable(self, flowable: Flowable) -> None:
         if not isinstance(flowable, _ChapterTitle):
             return
-        key = f"chapter-{flowable.number}"
+        key = chapter_key(flowable.number)
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(flowable.plain, key, level=0)
-        self.notify("TOCEntry", (0, escape(flowable.plain), self.page, key))
-        # Usually two passes: the first lays out, the second fills the contents' page numbers.
-        start, end = (0, 60) if self._pass == 1 else (60, 95)
-        self._steps.fraction(flowable.number, self._chapters, start=start, end=end)
+        if self._contents is not None:
+            self._contents.chapter_on_page(self.canv, flowable.number, self.page)
+        self._steps.fraction(flowable.number, self._chapters, end=95)
 
     def _footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
@@ -171,41 +197,32 @@ class _BookTemplate(BaseDocTemplate):
         canvas.restoreState()
 
 
-def render_book(work: ExportWork, options: ExportOptions, font: str, steps: ProgressSteps) -> bytes:
+def render_book(
+    work: ExportWork, options: ExportOptions, font: str, steps: ProgressSteps, out: BinaryIO
+) -> None:
     styles = _Styles(font, options.font_size)
     chinese = has_cjk(work.title + work.author)
-    story: list[Flowable] = []
+    head: list[Flowable] = []
     if options.include_cover:
-        story.extend(_cover(work, styles, chinese))
-        story.append(NextPageTemplate("numbered"))
-        story.append(PageBreak())
+        head.extend(_cover(work, styles, chinese))
+        head.append(NextPageTemplate("numbered"))
+        head.append(PageBreak())
+    contents = None
     if options.include_toc and work.chapters:
-        story.append(Paragraph("目录" if chinese else "Contents", styles.section_title))
-        contents = TableOfContents(
-            levelStyles=[styles.toc_entry],
-            dotsMinLevel=0,
-            # The table's own default font would add a non-embedded Helvetica to the file.
-            tableStyle=[
-                ("FONT", (0, 0), (-1, -1), font, options.font_size),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-            ],
+        contents = Contents(styles.toc_entry, TEXT_WIDTH)
+        head.append(Paragraph("目录" if chinese else "Contents", styles.section_title))
+        head.extend(
+            contents.entry(number, clean_line(title))
+            for number, title in enumerate(work.titles, start=1)
         )
-        story.append(contents)
-        story.append(PageBreak())
-    for number, chapter in enumerate(work.chapters, start=1):
-        if number > 1:
-            story.append(PageBreak())
-        story.append(_ChapterTitle(clean_line(chapter.title), styles.chapter, number))
-        story.extend(Paragraph(escape(p), styles.body(p)) for p in paragraphs(chapter.text))
-    buffer = io.BytesIO()
+        head.append(PageBreak())
+    if not head and not work.chapters:
+        head.append(Spacer(1, 1))
     template = _BookTemplate(
-        buffer,
+        out,
         steps,
         len(work.chapters),
+        contents,
         cover=options.include_cover,
         footer_font=(font, options.font_size),
         title=clean_line(work.title),
@@ -215,10 +232,16 @@ def render_book(work: ExportWork, options: ExportOptions, font: str, steps: Prog
         lang="zh-CN" if chinese else "en",
         initialFontName=font,
     )
-    if not story:
-        story.append(Spacer(1, 1))
-    template.multiBuild(story)
-    return buffer.getvalue()
+    template.build(_Story(head, _chapters(work, styles)), canvasmaker=CompressingCanvas)
+
+
+def _chapters(work: ExportWork, styles: _Styles) -> Iterator[list[Flowable]]:
+    """Each chapter's flowables, made when the build reaches it: its text is read then."""
+    for number, chapter in enumerate(work.chapters, start=1):
+        flowables: list[Flowable] = [PageBreak()] if number > 1 else []
+        flowables.append(_ChapterTitle(clean_line(chapter.title), styles.chapter, number))
+        flowables.extend(Paragraph(escape(p), styles.body(p)) for p in paragraphs(chapter.text))
+        yield flowables
 
 
 def _cover(work: ExportWork, styles: _Styles, chinese: bool) -> list[Flowable]:

@@ -12,11 +12,11 @@ an action paragraph leaves at least two lines on each side of a break.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import BinaryIO
 
 from reportlab.lib.pagesizes import LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -24,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from jobs.exports.fountain import BOLD, ITALIC, UNDERLINE, credit_for, emphasis, script_elements
 from jobs.exports.model import ExportWork, ProgressSteps, clean_line, has_cjk, is_cjk
+from jobs.exports.pdf_canvas import CompressingCanvas
 
 INCH = 72.0
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
@@ -342,13 +343,12 @@ def _continued(cue: str) -> str:
 
 
 def render_screenplay(
-    work: ExportWork, include_cover: bool, cjk_font: str, steps: ProgressSteps
-) -> bytes:
+    work: ExportWork, include_cover: bool, cjk_font: str, steps: ProgressSteps, out: BinaryIO
+) -> None:
     fonts = _Fonts(cjk_font)
     pages = paginate(blocks_for(work, fonts, steps))
-    buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer, pagesize=LETTER, pageCompression=1, initialFontName=COURIER, lang="zh-CN"
+    canvas = CompressingCanvas(
+        out, pagesize=LETTER, pageCompression=1, initialFontName=COURIER, lang="zh-CN"
     )
     canvas.setTitle(clean_line(work.title))
     canvas.setAuthor(clean_line(work.author))
@@ -366,7 +366,6 @@ def render_screenplay(
         canvas.showPage()
         steps.fraction(number, len(pages), start=50, end=99)
     canvas.save()
-    return buffer.getvalue()
 
 
 def _title_page(canvas: Canvas, work: ExportWork, fonts: _Fonts) -> None:

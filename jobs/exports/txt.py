@@ -7,6 +7,8 @@ plain text meant to be read as it is.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from jobs.exports import fountain
 from jobs.exports.model import (
     ExportOptions,
@@ -18,22 +20,29 @@ from jobs.exports.model import (
 )
 
 INDENT = "\u3000\u3000"
+BETWEEN_BLOCKS = "\n\n\n"
 
 
-def render(work: ExportWork, options: ExportOptions, progress: Progress | None = None) -> bytes:
+def write(
+    work: ExportWork, options: ExportOptions, out: BinaryIO, progress: Progress | None = None
+) -> None:
+    """Write the file to `out` a block at a time: the title block, then each chapter."""
     if work.is_script:
-        return fountain.render(work, options, progress)
+        fountain.write(work, options, out, progress)
+        return
     steps = ProgressSteps(progress)
-    blocks: list[str] = []
+    separator = ""
     if options.include_cover:
-        blocks.append(_title_block(work))
+        out.write(_title_block(work).encode("utf-8"))
+        separator = BETWEEN_BLOCKS
     for done, chapter in enumerate(work.chapters, start=1):
         lines = [clean_line(chapter.title)]
         lines.extend(INDENT + paragraph for paragraph in paragraphs(chapter.text))
-        blocks.append("\n\n".join(lines))
+        out.write((separator + "\n\n".join(lines)).encode("utf-8"))
+        separator = BETWEEN_BLOCKS
         steps.fraction(done, len(work.chapters))
+    out.write(b"\n")
     steps.finish()
-    return ("\n\n\n".join(blocks) + "\n").encode("utf-8")
 
 
 def _title_block(work: ExportWork) -> str:

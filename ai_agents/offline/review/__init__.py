@@ -11,26 +11,95 @@ and a character range, with the earlier passages it conflicts with in `related`.
   one and the days passed since (第二天, 三天后); a date whose weekday is wrong for its year.
 - Repetition: paragraphs that share most of their 8-character shingles with an earlier one, and
   long sentences repeated word for word.
+
+Findings are ranked, most severe first and then in reading order, and capped (`Limits`); the
+counts say how many of each kind were found, kept or not. Time and memory grow with the text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from ..chinese import person_names
-from .findings import Chapter, Finding
+from .findings import SEVERITIES, Chapter, Finding
 from .names import MIN_NAME_COUNT, name_findings
 from .repetition import repetition_findings
 from .timeline import timeline_findings
 
+KINDS = ("timeline", "name", "repetition")
+# A review in two parts that share nothing, so that they may run side by side: the story's facts
+# (person names, ages, dates) and repeated passages.
+PARTS = ("story", "repetition")
 
-def review(chapters: Sequence[Chapter]) -> list[Finding]:
-    """Findings for a work given as (chapter_id, title, text) in reading order."""
-    order = {chapter_id: index for index, (chapter_id, _, _) in enumerate(chapters)}
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many findings a review keeps: a long, repetitive work can yield a hundred thousand,
+    and no one reads past the first few hundred. `per_kind` keeps one noisy kind from crowding
+    out the others."""
+
+    total: int = 1_000
+    per_kind: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    findings: list[Finding]  # the kept ones, most severe first, then in reading order
+    counts: dict[str, int]  # found of each kind, kept or not
+    truncated: bool  # whether any finding was left out
+
+
+def review(chapters: Sequence[Chapter], limits: Limits = Limits()) -> Review:
+    """Review a work given as (chapter_id, title, text) in reading order."""
+    parts = [review_part(chapters, part, limits) for part in PARTS]
+    return combined([chapter_id for chapter_id, _, _ in chapters], parts, limits)
+
+
+def review_part(chapters: Sequence[Chapter], part: str, limits: Limits = Limits()) -> Review:
+    """One of the `PARTS`, each kind capped at `limits.per_kind`."""
+    rank = _ranking([chapter_id for chapter_id, _, _ in chapters])
+    counts: Counter[str] = Counter()
+    kept: list[Finding] = []
+    # Each finder yields one kind; only its best `per_kind` are ever held at once.
+    for found in _finders(chapters, part):
+        kept += heapq.nsmallest(limits.per_kind, _counted(found, counts), key=rank)
+    return Review(sorted(kept, key=rank), dict(counts), len(kept) < counts.total())
+
+
+def combined(chapter_ids: Sequence[int], parts: Iterable[Review], limits: Limits) -> Review:
+    """The parts of one review as one, ranked and capped at `limits.total`."""
+    rank = _ranking(chapter_ids)
+    counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+    kept: list[Finding] = []
+    for part in parts:
+        counts.update(part.counts)
+        kept += part.findings
+    ranked = sorted(kept, key=rank)[: limits.total]
+    return Review(ranked, dict(counts), truncated=len(ranked) < counts.total())
+
+
+def _finders(chapters: Sequence[Chapter], part: str) -> list[Iterator[Finding]]:
+    if part == "repetition":
+        return [repetition_findings(chapters)]
     names = person_names([text for _, _, text in chapters], min_count=MIN_NAME_COUNT)
-    findings = [
-        *name_findings(chapters, names),
-        *timeline_findings(chapters, names),
-        *repetition_findings(chapters),
-    ]
-    return sorted(findings, key=lambda f: (order[f.chapter_id], f.start, f.kind))
+    return [timeline_findings(chapters, names), name_findings(chapters, names)]
+
+
+def _ranking(chapter_ids: Sequence[int]) -> Callable[[Finding], tuple[int, int, int, int]]:
+    """Most severe first, then in reading order."""
+    order = {chapter_id: index for index, chapter_id in enumerate(chapter_ids)}
+    severity = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+    def rank(finding: Finding) -> tuple[int, int, int, int]:
+        return (severity[finding.severity], order[finding.chapter_id], finding.start, finding.end)
+
+    return rank
+
+
+def _counted(findings: Iterable[Finding], counts: Counter[str]) -> Iterator[Finding]:
+    for finding in findings:
+        counts[finding.kind] += 1
+        yield finding

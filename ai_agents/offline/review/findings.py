@@ -1,11 +1,15 @@
 """What a review finds: a finding points at a chapter and a character range, with the earlier
-passages it conflicts with in `related`."""
+passages it conflicts with in `related`, and says how much it matters (`severity`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 EXCERPT = 40
+
+# "high": the story contradicts itself (an age, a birth year, a date); "medium": a slip a reader
+# notices (a misspelt name, a whole paragraph twice); "low": style (a sentence said twice).
+SEVERITIES = ("high", "medium", "low")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,7 @@ class Finding:
     start: int
     end: int
     excerpt: str
+    severity: str
     related: list[Location] = field(default_factory=list)
 
 

@@ -108,6 +108,7 @@ def name_findings(chapters: Sequence[Chapter], names: dict[str, int]) -> Iterato
                     start,
                     end,
                     surrounding(chapter[2], start, end),
+                    "medium",
                     related,
                 )
 

@@ -4,9 +4,11 @@ long sentences repeated word for word."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from ..chinese import HAN, paragraphs, sentences
 from .findings import Chapter, Finding, excerpt, location
@@ -27,11 +29,12 @@ class _Passage:
     shingles: set[int]
 
 
-_KEEP = re.compile(f"[{HAN}A-Za-z0-9]")
+_DROP = re.compile(f"[^{HAN}A-Za-z0-9]+")
 
 
 def _normalized(text: str) -> str:
-    return "".join(_KEEP.findall(text))
+    """Only the letters, digits and Han characters."""
+    return _DROP.sub("", text)
 
 
 def repetition_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
@@ -61,6 +64,7 @@ def repetition_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
             passage.start,
             passage.end,
             excerpt(passage.chapter[2], passage.start, passage.end),
+            "medium",
             [location(source.chapter, source.start, source.end)],
         )
     yield from _repeated_sentences(chapters, covered)
@@ -71,34 +75,60 @@ def _similar_pairs(passages: list[_Passage]) -> dict[int, tuple[int, float]]:
 
     Candidates are pairs that share shingles found in few passages (a stock phrase in every
     chapter says nothing); their similarity is then the Jaccard index of all their shingles.
+    Each passage counts its own candidates, so no table of every pair in the work is built.
     """
-    holders: dict[int, list[int]] = defaultdict(list)
+    spread: Counter[int] = Counter()
+    for passage in passages:
+        spread.update(passage.shingles)
+    rare = {shingle for shingle, held in spread.items() if 1 < held <= MAX_SHINGLE_SPREAD}
+    del spread
+    holders: dict[int, list[int]] = defaultdict(list)  # in reading order
     for index, passage in enumerate(passages):
-        for shingle in passage.shingles:
+        for shingle in passage.shingles & rare:
             holders[shingle].append(index)
-    shared: dict[tuple[int, int], int] = defaultdict(int)
-    for indexes in holders.values():
-        if 1 < len(indexes) <= MAX_SHINGLE_SPREAD:
-            for position, later in enumerate(indexes):
-                for earlier in indexes[:position]:
-                    shared[(earlier, later)] += 1
     best: dict[int, tuple[int, float]] = {}
-    for (earlier, later), count in sorted(shared.items()):
-        if later in best or count < MIN_SHARED_RARE:
-            continue
-        a, b = passages[earlier].shingles, passages[later].shingles
-        common = len(a & b)
-        similarity = common / (len(a) + len(b) - common)
-        if similarity >= SIMILAR:
-            best[later] = (earlier, similarity)
+    for later, passage in enumerate(passages):
+        shared: Counter[int] = Counter()
+        for shingle in passage.shingles & rare:
+            for earlier in holders[shingle]:
+                if earlier >= later:
+                    break
+                shared[earlier] += 1
+        for earlier in sorted(e for e, count in shared.items() if count >= MIN_SHARED_RARE):
+            a, b = passages[earlier].shingles, passage.shingles
+            common = len(a & b)
+            similarity = common / (len(a) + len(b) - common)
+            if similarity >= SIMILAR:
+                best[later] = (earlier, similarity)
+                break
     return best
+
+
+_Spans = tuple[list[int], list[int]]
+
+
+def _spans_by_chapter(covered: list[tuple[int, int, int]]) -> dict[int, _Spans]:
+    """Per chapter, the spans' starts in order and the furthest end reached up to each."""
+    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for chapter_id, start, end in covered:
+        spans[chapter_id].append((start, end))
+    index: dict[int, _Spans] = {}
+    for chapter_id, found in spans.items():
+        found.sort()
+        reach = list(accumulate((end for _start, end in found), max))
+        index[chapter_id] = ([start for start, _end in found], reach)
+    return index
 
 
 def _repeated_sentences(
     chapters: Sequence[Chapter], covered: list[tuple[int, int, int]]
 ) -> Iterator[Finding]:
+    spans = _spans_by_chapter(covered)
+
     def inside(chapter_id: int, start: int) -> bool:
-        return any(c == chapter_id and s <= start < e for c, s, e in covered)
+        starts, reach = spans.get(chapter_id, ([], []))
+        before = bisect_right(starts, start)
+        return before > 0 and reach[before - 1] > start
 
     first_seen: dict[str, tuple[Chapter, int, int]] = {}
     for chapter in chapters:
@@ -120,5 +150,6 @@ def _repeated_sentences(
                 sentence.start,
                 sentence.end,
                 excerpt(chapter[2], sentence.start, sentence.end),
+                "low",
                 [location(source, start, end)],
             )

@@ -118,6 +118,7 @@ def _age_conflict(name: str, before: _Age, now: _Age) -> Finding | None:
         now.start,
         now.end,
         surrounding(chapter[2], now.start, now.end),
+        "high",
         [location(before.chapter, before.start, before.end)],
     )
 
@@ -144,6 +145,7 @@ def _birth_year_findings(chapters: Sequence[Chapter], frequent: list[str]) -> It
                     match.start(),
                     match.end(),
                     surrounding(chapter[2], match.start(), match.end()),
+                    "high",
                     [seen[name][1]],
                 )
             seen.setdefault(name, (year, here))
@@ -189,6 +191,7 @@ def _calendar_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
                             match.start(),
                             match.end(),
                             context,
+                            "high",
                         )
                 if anchor:
                     problem = _calendar_conflict(anchor, month_day, weekday, year)
@@ -200,6 +203,7 @@ def _calendar_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
                             match.start(),
                             match.end(),
                             context,
+                            "high",
                             [anchor.location],
                         )
                 anchor = _Anchor(here, weekday, month_day)
