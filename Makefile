@@ -55,10 +55,11 @@ audit: install-dev
 # `make test PYTEST_ARGS=--randomly-seed=N`, or `PYTEST_ARGS='-p no:randomly'`).
 PYTEST_ARGS ?=
 # Most of the suite waits on sockets and subprocesses: three xdist workers keep two cores busy.
-# (`--dist load`, the default: schemathesis' generated cases share one node id, which the
-# grouping modes would run once.)
+# `--dist worksteal`: an idle worker takes queued tests from a busy one, so the run does not end
+# with one worker alone on its long tail (not a grouping mode: schemathesis' generated cases,
+# which share one node id, all still run).
 TEST_WORKERS ?= 3
-PYTEST := -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+PYTEST := -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-setup: install-dev
 	bash tests/ensure_system_packages.sh
