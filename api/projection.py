@@ -38,7 +38,7 @@ from storage.text.wordcount import count_words
 from sync_server.hooks import RoomHooks
 from sync_server.room import Room
 
-from .services.counters import lock_counters, recount_user, recount_work
+from .services.counters import add_to_work, lock_counters, recount_user, recount_work
 from .services.search_index import reindex
 
 log = logging.getLogger(__name__)
@@ -147,12 +147,14 @@ class Projector(RoomHooks):
 
     # Writing SQL --------------------------------------------------------------------------------
 
-    async def _project_safely(self, doc: str, text: str | None, *, force: bool = False) -> bool:
+    async def _project_safely(
+        self, doc: str, text: str | None, *, force: bool = False, recount: bool = False
+    ) -> bool:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 if text is None:
                     text = await self._stored_text(doc)
-                return await self._project(doc, text, force=force)
+                return await self._project(doc, text, force=force, recount=recount)
             except DBAPIError as exc:  # a deadlock or a lost connection: worth another try
                 if attempt == _ATTEMPTS:
                     log.exception("projection failed", extra={"doc": doc})
@@ -164,33 +166,44 @@ class Projector(RoomHooks):
                 return False
         return False
 
-    async def _project(self, doc: str, text: str, *, force: bool) -> bool:
+    async def _project(self, doc: str, text: str, *, force: bool, recount: bool) -> bool:
         async with self._database.session() as session:
-            changed = await self._write_chapter(session, doc, text, force=force)
+            changed = await self._write_chapter(session, doc, text, force=force, recount=recount)
         # Writing time goes to co-authors' rows too: a transaction of its own, so that this one
         # locks only in `lock_counters`' order.
         await self._flush_time()
         return changed
 
     async def _write_chapter(
-        self, session: AsyncSession, doc: str, text: str, *, force: bool
+        self, session: AsyncSession, doc: str, text: str, *, force: bool, recount: bool
     ) -> bool:
+        """Write the chapter's projection; its work's totals move by the difference, or are
+        recounted from all its chapters (`recount`: a repair)."""
         # One lock order for every writer of a work's totals (as `Chapters.create`): the work
         # row, then its chapters, then users. Any other order deadlocks on MariaDB.
         work_id = await session.scalar(select(Chapter.work_id).where(Chapter.content_id == doc))
         if work_id is None:  # not a chapter (or deleted meanwhile)
             return False
         work = await lock_counters(session, work_id=work_id)
-        chapter = await session.scalar(select(Chapter).where(Chapter.content_id == doc))
+        # A locking read: on MariaDB a plain one could see the word count from before another
+        # node's projection of this chapter, and the totals would move by a stale difference.
+        chapter = await session.scalar(
+            select(Chapter).where(Chapter.content_id == doc).with_for_update()
+        )
         if work is None or chapter is None or (not force and chapter.text == text):
             return False
+        words = count_words(text)
+        added = words - chapter.word_count
         chapter.text = text
-        chapter.word_count = count_words(text)
+        chapter.word_count = words
         chapter.text_updated_at = datetime.now(UTC)
         await reindex(session, "chapter", chapter.id, text)
         await session.flush()
-        await recount_work(session, work_id)
-        await recount_user(session, work.user_id)
+        if recount:
+            await recount_work(session, work_id)
+            await recount_user(session, work.user_id)
+        else:  # a recount would read every chapter of the work on every save
+            await add_to_work(session, work, words=added)
         return True
 
     def _take_seconds(self) -> dict[int, int]:
@@ -243,13 +256,16 @@ class Projector(RoomHooks):
         with contextlib.suppress(Exception):
             await self.flush()
 
-    async def rebuild(self, chapter_id: int) -> bool:
-        """Re-derive one chapter's projection from the document store; False if no such chapter."""
+    async def rebuild(self, chapter_id: int, *, recount: bool = False) -> bool:
+        """Re-derive one chapter's projection from the document store; False if no such chapter.
+        Its work's totals move by the difference, or with `recount` (a repair) are counted afresh
+        from all its chapters, and its owner's from all their works."""
         async with self._database.session() as session:
             doc = await session.scalar(select(Chapter.content_id).where(Chapter.id == chapter_id))
         if doc is None:
             return False
-        return await self._project_safely(doc, await self._stored_text(doc), force=True)
+        text = await self._stored_text(doc)
+        return await self._project_safely(doc, text, force=True, recount=recount)
 
     async def rebuild_all(self) -> int:
         """Re-derive every chapter, then every work's and user's counters. Returns chapters done."""
@@ -257,7 +273,7 @@ class Projector(RoomHooks):
             chapter_ids = list(await session.scalars(select(Chapter.id).order_by(Chapter.id)))
         done = 0
         for chapter_id in chapter_ids:
-            done += await self.rebuild(chapter_id)
+            done += await self.rebuild(chapter_id, recount=False)  # all recounted below
         async with self._database.session() as session:
             for work_id in list(await session.scalars(select(Work.id))):
                 await recount_work(session, work_id)

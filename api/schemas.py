@@ -14,6 +14,7 @@ from annotated_types import Ge, Le
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from .services.chapter_pages import MAX_PAGE_SIZE as MAX_CHAPTER_PAGE_SIZE
 from .services.chapters import MAX_CONTENT_CHARS
 
 T = TypeVar("T")
@@ -45,6 +46,14 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A page of a list that may also be walked by cursor: pass `next` as `after`."""
+
+    page: int | None = Field(description="The page number asked for; null when walked by after")
+    has_more: bool = Field(description="Whether another page follows this one")
+    next: int | None = Field(description="`after` for the next page; null on the last page")
+
+
 class PageQuery(BaseModel):
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
@@ -57,6 +66,14 @@ class PageQuery(BaseModel):
 # The reasons of our own validators in both languages, by pydantic error type; the 422 handler
 # (api/envelope.py) answers in the caller's language. Pydantic's own reasons stay English.
 LOCALIZED_REASONS = {
+    "chapter_page_size": (
+        f"每页章节数须在 1 到 {MAX_CHAPTER_PAGE_SIZE} 之间",
+        f"page_size must be between 1 and {MAX_CHAPTER_PAGE_SIZE} chapters",
+    ),
+    "page_or_after": (
+        "page 与 after 只能给一个：after 接着上一页的最后一章，page 按页码",
+        "give page or after, not both: after continues from a page's last chapter",
+    ),
     "web_url": (
         "只接受 http:// 或 https:// 开头的完整链接，或本站路径（以 / 开头）",
         "only complete http:// or https:// links, or paths on this site (starting with /)",

@@ -8,10 +8,11 @@ deletes, reads content and manages versions; `PUT /api/v1/works/{work_id}/conten
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from storage.docs.base import VersionInfo
 from storage.sql.models import Chapter
@@ -19,7 +20,8 @@ from storage.text.wordcount import count_words
 
 from ..deps import ChaptersDep, CurrentUser
 from ..envelope import success
-from ..schemas import Envelope, IdField, IdPath
+from ..schemas import LOCALIZED_REASONS, MAX_PAGE, CursorPage, Envelope, Id, IdField, IdPath
+from ..services.chapter_pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChapterPage
 from ..services.chapters import MAX_CONTENT_CHARS
 
 router = APIRouter(tags=["chapters"])
@@ -57,19 +59,65 @@ class VersionIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
-class ChapterOut(BaseModel):
+def _chapter_page_size(size: int) -> int:
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise PydanticCustomError("chapter_page_size", LOCALIZED_REASONS["chapter_page_size"][1])
+    return size
+
+
+ChapterPageSize = Annotated[
+    int,
+    AfterValidator(_chapter_page_size),
+    Field(json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE}),
+]
+
+
+class ChapterListQuery(BaseModel):
+    after: Id | None = Field(
+        None,
+        description="Continue after this chapter (the previous page's `next`): a keyset page, "
+        "what clients should walk with; chapters added or deleted meanwhile are neither "
+        "repeated nor skipped",
+    )
+    page: int | None = Field(
+        None, ge=1, le=MAX_PAGE, description="Or a page number, as other lists (not with after)"
+    )
+    page_size: ChapterPageSize = Field(
+        DEFAULT_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} by default"
+    )
+    fields: Literal["full", "summary"] = Field(
+        "full", description="summary: id, chapter_number, title, word_count, updated_at only"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ChapterListQuery:
+        if self.page is not None and self.after is not None:
+            raise PydanticCustomError("page_or_after", LOCALIZED_REASONS["page_or_after"][1])
+        return self
+
+    @property
+    def offset(self) -> int:
+        return ((self.page or 1) - 1) * self.page_size
+
+
+class ChapterSummaryOut(BaseModel):
+    """A line of a table of contents."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    work_id: int
     chapter_number: int
     title: str | None
-    content_id: str = Field(description="The document to open over /sync/{content_id}")
     word_count: int
+    updated_at: datetime
+
+
+class ChapterOut(ChapterSummaryOut):
+    work_id: int
+    content_id: str = Field(description="The document to open over /sync/{content_id}")
     sort_order: int
     text_updated_at: datetime | None
     created_at: datetime
-    updated_at: datetime
 
 
 class ContentOut(BaseModel):
@@ -122,6 +170,22 @@ def chapter_out(chapter: Chapter) -> dict[str, Any]:
     return ChapterOut.model_validate(chapter).model_dump(mode="json")
 
 
+def chapter_summary_out(chapter: Chapter) -> dict[str, Any]:
+    return ChapterSummaryOut.model_validate(chapter).model_dump(mode="json")
+
+
+def chapter_page_out(total: int, page: ChapterPage, query: ChapterListQuery) -> dict[str, Any]:
+    shape = chapter_summary_out if query.fields == "summary" else chapter_out
+    return {
+        "total": total,
+        "page": None if query.after is not None else query.page or 1,
+        "page_size": query.page_size,
+        "items": [shape(chapter) for chapter in page.items],
+        "has_more": page.has_more,
+        "next": page.next,
+    }
+
+
 def version_out(info: VersionInfo, chapter_id: int) -> dict[str, Any]:
     return VersionOut(
         id=info.id,
@@ -136,11 +200,21 @@ def version_out(info: VersionInfo, chapter_id: int) -> dict[str, Any]:
 # Under a work -------------------------------------------------------------------------------
 
 
-@router.get("/works/{work_id}/chapters", response_model=Envelope[list[ChapterOut]])
+@router.get(
+    "/works/{work_id}/chapters",
+    response_model=Envelope[CursorPage[ChapterOut | ChapterSummaryOut]],
+    summary="A page of the work's chapters, in order: walk it with after=next",
+)
 async def list_chapters(
-    work_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+    work_id: IdPath,
+    query: Annotated[ChapterListQuery, Query()],
+    user: CurrentUser,
+    chapters: ChaptersDep,
 ) -> dict[str, object]:
-    return success([chapter_out(c) for c in await chapters.list(user.id, work_id)])
+    total, page = await chapters.page(
+        user.id, work_id, limit=query.page_size, after=query.after, offset=query.offset
+    )
+    return success(chapter_page_out(total, page, query))
 
 
 @router.post(

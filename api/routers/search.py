@@ -48,15 +48,34 @@ class SearchHit(BaseModel):
     )
 
 
-@router.get("", response_model=Envelope[Page[SearchHit]], summary="Search chapters and materials")
+class SearchPage(Page[SearchHit]):
+    total: int = Field(
+        description=f"Hits counted: at most {service.MAX_TOTAL} (the best ranked); "
+        "see total_is_estimate"
+    )
+    total_is_estimate: bool = Field(
+        description="true when more matched than were counted, or when total includes "
+        "candidates not yet confirmed against their text (an upper bound)"
+    )
+    has_more: bool = Field(description="Whether the next page has hits")
+
+
+@router.get("", response_model=Envelope[SearchPage], summary="Search chapters and materials")
 async def search(
     query: Annotated[SearchQuery, Query()], user: CurrentUser, database: DatabaseDep
 ) -> dict[str, object]:
     async with database.session() as session:
-        total, hits = await service.search(
+        found = await service.search(
             session, user.id, query.q, query.type, query.offset, query.page_size
         )
-    items = [SearchHit.model_validate(hit.as_dict()).model_dump(mode="json") for hit in hits]
+    items = [SearchHit.model_validate(hit.as_dict()).model_dump(mode="json") for hit in found.hits]
     return success(
-        {"total": total, "page": query.page, "page_size": query.page_size, "items": items}
+        {
+            "total": found.total,
+            "total_is_estimate": found.total_is_estimate,
+            "has_more": found.has_more,
+            "page": query.page,
+            "page_size": query.page_size,
+            "items": items,
+        }
     )

@@ -17,6 +17,7 @@ from storage.sql.models import Work
 from ..deps import CurrentUser, WorksDep
 from ..envelope import success, wants_english
 from ..schemas import Envelope, IdField, IdPath, Page, PageQuery, WebUrl
+from ..services.chapter_pages import DEFAULT_PAGE_SIZE
 from ..services.invitations import PENDING_NOTICE, PendingInvitation
 from ..services.works import Member, WorkDetail
 from .chapters import ChapterOut, chapter_out
@@ -97,7 +98,13 @@ class PendingInvitationOut(BaseModel):
 
 
 class WorkDetailOut(WorkOut):
-    chapters: list[ChapterOut]
+    chapters: list[ChapterOut] = Field(
+        description=f"The first {DEFAULT_PAGE_SIZE} chapters, in order; chapter_count counts all"
+    )
+    chapters_next: int | None = Field(
+        description="When the work has more chapters: pass as `after` to "
+        "GET /works/{id}/chapters for the rest; null when `chapters` is all of them"
+    )
     members: list[MemberOut]
 
 
@@ -152,7 +159,8 @@ def member_out(member: Member) -> dict[str, Any]:
 def detail_out(detail: WorkDetail) -> dict[str, Any]:
     return {
         **work_out(detail.work, detail.role),
-        "chapters": [chapter_out(chapter) for chapter in detail.chapters],
+        "chapters": [chapter_out(chapter) for chapter in detail.chapters.items],
+        "chapters_next": detail.chapters.next,
         "members": [member_out(member) for member in detail.members],
     }
 

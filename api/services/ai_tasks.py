@@ -24,7 +24,7 @@ from ai_agents.agents.work_notes import load_notes
 from ai_agents.providers.router import AiUnavailable, CallContext, Router
 from ai_agents.safety import SensitiveWords
 from jobs.runner import TaskRunner
-from jobs.tasks import CANCELLED, FINISHED, PROCESSING, TaskStore
+from jobs.tasks import CANCELLED, COMPLETED, FINISHED, PROCESSING, TaskStore
 from storage.docs.schema import CONTENT
 from storage.sql.database import Database
 from storage.sql.models import Chapter, Task, User, Work
@@ -294,6 +294,23 @@ class AiTasks:
     async def visible(self, user: User, task_id: str) -> Task:
         """The task, for a current member of its work (any role)."""
         return (await self._task_and_role(user, task_id))[0]
+
+    async def review_findings(
+        self, user: User, task_id: str, kind: str | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """A completed review's kept findings (of `kind`, if given) in their ranked order, and
+        its whole result (counts of all found, `truncated`)."""
+        task = await self.visible(user, task_id)
+        if task.type != "review":
+            raise AppError(Err.NOT_FOUND, f"no review task {task_id}")
+        if task.status not in FINISHED:
+            raise AppError(Err.TASK_RUNNING, "the review has not finished yet")
+        if task.status != COMPLETED or not isinstance(task.result, dict):
+            raise AppError(Err.CONFLICT, f"the review ended {task.status}: it has no findings")
+        findings: list[dict[str, Any]] = task.result.get("findings", [])
+        if kind is not None:
+            findings = [finding for finding in findings if finding["kind"] == kind]
+        return findings, task.result
 
     async def _writable_task(self, user: User, task_id: str) -> Task:
         """The task, for a current owner or editor of its work, its creator included."""

@@ -15,20 +15,22 @@ from typing import Any
 from uuid import uuid4
 
 from pycrdt import Doc, Map, Text
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import defer
 
 from storage.docs.base import DocStore, VersionInfo, VersionNotFound
 from storage.docs.merge import read_state
 from storage.docs.restore import apply_state, set_content
 from storage.docs.schema import CONTENT, META, RESTORED
 from storage.sql.database import Database
-from storage.sql.models import Chapter, User
+from storage.sql.models import Chapter, User, Work
 from storage.text.wordcount import count_words
 from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
 from ..security.roles import role_on_work
-from .counters import lock_counters, recount_user, recount_work
+from .chapter_pages import ChapterPage, chapter_page
+from .counters import add_to_work, lock_counters
 from .search_index import remove as remove_terms
 from .works import now, require_write, role_or_404
 
@@ -133,16 +135,15 @@ class Chapters:
 
     # Rows -----------------------------------------------------------------------------------
 
-    async def list(self, user_id: int, work_id: int) -> list[Chapter]:
+    async def page(
+        self, user_id: int, work_id: int, *, limit: int, after: int | None, offset: int
+    ) -> tuple[int, ChapterPage]:
+        """One page of the work's chapters and how many it has (its `chapter_count`)."""
         await role_or_404(self.database, user_id, work_id)
         async with self.database.session() as session:
-            return list(
-                await session.scalars(
-                    select(Chapter)
-                    .where(Chapter.work_id == work_id)
-                    .order_by(Chapter.sort_order, Chapter.id)
-                )
-            )
+            total = await session.scalar(select(Work.chapter_count).where(Work.id == work_id))
+            page = await chapter_page(session, work_id, limit=limit, after=after, offset=offset)
+        return int(total or 0), page
 
     async def get(self, user_id: int, chapter_id: int) -> Chapter:
         return (await self._chapter(user_id, chapter_id))[0]
@@ -153,25 +154,25 @@ class Chapters:
             work = await lock_counters(session, work_id=work_id)  # serialises numbering too
             if work is None:
                 raise AppError(Err.NOT_FOUND, f"no work {work_id}")
-            last_number, last_order = (
-                await session.execute(
-                    select(
-                        func.coalesce(func.max(Chapter.chapter_number), 0),
-                        func.coalesce(func.max(Chapter.sort_order), 0),
-                    ).where(Chapter.work_id == work_id)
-                )
-            ).one()
-            number = int(last_number) + 1
+            # Positions are 1..n (create, delete and reorder keep them so): the last one, read
+            # from `idx_chapters_work_order`, is the chapter count however long the work is.
+            # Locking reads see what the creator before us committed (MariaDB's snapshot may not).
+            last = await session.scalar(
+                select(func.max(Chapter.sort_order))
+                .where(Chapter.work_id == work_id)
+                .with_for_update()
+            )
+            number = int(last or 0) + 1
             chapter = Chapter(
                 work_id=work_id,
                 chapter_number=number,
-                sort_order=int(last_order) + 1,
+                sort_order=number,
                 title=title if title is not None else f"第{number}章",
                 content_id=f"chapter-{uuid4().hex}",
             )
             session.add(chapter)
             await session.flush()
-            await recount_work(session, work_id)
+            await add_to_work(session, work, chapters=1)
         return chapter
 
     async def rename(self, user_id: int, chapter_id: int, title: str) -> Chapter:
@@ -189,7 +190,9 @@ class Chapters:
             await lock_counters(session, work_id=work_id)
             chapters = {
                 c.id: c
-                for c in await session.scalars(select(Chapter).where(Chapter.work_id == work_id))
+                for c in await session.scalars(
+                    select(Chapter).options(defer(Chapter.text)).where(Chapter.work_id == work_id)
+                )
             }
             if len(chapter_ids) != len(set(chapter_ids)) or set(chapter_ids) != set(chapters):
                 raise AppError(
@@ -207,23 +210,24 @@ class Chapters:
         chapter = await self._writable(user_id, chapter_id)
         async with self.database.session() as session:
             work = await lock_counters(session, work_id=chapter.work_id)
-            doomed = await session.get(Chapter, chapter.id)
+            doomed = await session.get(
+                Chapter, chapter.id, options=[defer(Chapter.text)], with_for_update=True
+            )
             if work is None or doomed is None:
                 raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+            position, words = doomed.sort_order, doomed.word_count
             await remove_terms(session, "chapter", doomed.id)
             await session.delete(doomed)
             await session.flush()
-            rest = await session.scalars(
-                select(Chapter)
-                .where(Chapter.work_id == work.id)
-                .order_by(Chapter.sort_order, Chapter.id)
+            await session.execute(
+                update(Chapter)
+                .where(Chapter.work_id == work.id, Chapter.sort_order > position)
+                .values(
+                    chapter_number=Chapter.chapter_number - 1, sort_order=Chapter.sort_order - 1
+                )
+                .execution_options(synchronize_session=False)
             )
-            for position, other in enumerate(rest, start=1):
-                other.chapter_number = position
-                other.sort_order = position
-            await session.flush()
-            await recount_work(session, work.id)
-            await recount_user(session, work.user_id)
+            await add_to_work(session, work, chapters=-1, words=-words)
 
     # Content --------------------------------------------------------------------------------
 

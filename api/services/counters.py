@@ -2,9 +2,11 @@
 its chapters), `users.total_works` and `users.total_words` (over the works a user owns that are
 not in the trash).
 
-Each is recomputed from those rows with one UPDATE, so a recount is always right whatever ran
-before it. Works, chapters and the text projection (`api.projection`) all recount through here,
-after taking their locks with `lock_counters`.
+A work's counters move by the difference each write makes (`add_to_work`): adding the 5,000th
+chapter or saving its text costs what the first did, where a recount would read every chapter.
+The recounts (`recount_work`, `recount_user`: one UPDATE from the rows, right whatever ran before)
+serve what changes a user's set of works, and `inkweave reproject`, which repairs everything.
+Every writer takes its locks with `lock_counters` first.
 """
 
 from __future__ import annotations
@@ -32,6 +34,26 @@ async def recount_work(session: AsyncSession, work_id: int) -> None:
         .values(word_count=words, chapter_count=chapters)
         .execution_options(**_NO_SYNC)
     )
+
+
+async def add_to_work(
+    session: AsyncSession, work: Work, *, chapters: int = 0, words: int = 0
+) -> None:
+    """Move a work's counters (and its owner's `total_words`, unless the work is in the trash) by
+    the difference a write made. The caller holds `lock_counters` on `work`."""
+    await session.execute(
+        update(Work)
+        .where(Work.id == work.id)
+        .values(chapter_count=Work.chapter_count + chapters, word_count=Work.word_count + words)
+        .execution_options(**_NO_SYNC)
+    )
+    if words and not work.is_deleted:
+        await session.execute(
+            update(User)
+            .where(User.id == work.user_id)
+            .values(total_words=User.total_words + words)
+            .execution_options(**_NO_SYNC)
+        )
 
 
 async def recount_user(session: AsyncSession, user_id: int) -> None:

@@ -4,7 +4,8 @@ Access rules, one place: a user who is not a member of a work (or whose work is 
 told it does not exist (404); a member who may see it but not do what was asked gets 403.
 
 Counters (`works.chapter_count`, `word_count`, the owner's totals) are kept true here, by the
-chapters and by the projection, through `counters`.
+chapters and by the projection, through `counters`. A work's detail carries the first page of its
+chapters (`chapter_pages`), never all of them: a web novel runs to thousands.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..errors import AppError, Err
 from ..quotas import Quotas
 from ..security.roles import WRITE_ROLES, role_on_work
 from .access_changes import AccessChanges
+from .chapter_pages import ChapterPage, chapter_page
 from .counters import lock_counters, recount_user
 from .invitations import ROLE_NAMES, Invitations, PendingInvitation, is_email
 from .membership import effective_level, live_works, locked_user
@@ -52,6 +54,13 @@ async def role_or_404(database: Database, user_id: int, work_id: int) -> str:
     if role is None:
         raise AppError(Err.NOT_FOUND, f"no work {work_id}")
     return role
+
+
+async def _existing(session: AsyncSession, work_id: int) -> Work:
+    work = await session.get(Work, work_id)
+    if work is None:
+        raise AppError(Err.NOT_FOUND, f"no work {work_id}")
+    return work
 
 
 def require_write(role: str) -> None:
@@ -86,8 +95,16 @@ class WorkPage:
 class WorkDetail:
     work: Work
     role: str
-    chapters: list[Chapter]
+    chapters: ChapterPage  # the first page; `GET /works/{id}/chapters?after=` goes on
     members: list[Member]
+
+
+@dataclass(slots=True)
+class ChapterWords:
+    id: int
+    chapter_number: int
+    title: str | None
+    word_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +179,8 @@ class Works:
     async def get(self, user_id: int, work_id: int) -> WorkDetail:
         role = await role_or_404(self.database, user_id, work_id)
         async with self.db.session() as session:
-            work = await session.get(Work, work_id)
-            if work is None:
-                raise AppError(Err.NOT_FOUND, f"no work {work_id}")
-            chapters = list(
-                await session.scalars(
-                    select(Chapter)
-                    .where(Chapter.work_id == work_id)
-                    .order_by(Chapter.sort_order, Chapter.id)
-                )
-            )
+            work = await _existing(session, work_id)
+            chapters = await chapter_page(session, work_id)
             members = await self._members(session, work)
         return WorkDetail(work, role, chapters, members)
 
@@ -263,9 +272,17 @@ class Works:
                 await session.execute(statement.execution_options(**_NO_SYNC))
             await recount_user(session, user_id)
 
-    async def stats(self, user_id: int, work_id: int) -> tuple[Work, list[Chapter]]:
-        detail = await self.get(user_id, work_id)
-        return detail.work, detail.chapters
+    async def stats(self, user_id: int, work_id: int) -> tuple[Work, list[ChapterWords]]:
+        """The work's counters and every chapter's 字数 (four small columns a chapter)."""
+        await role_or_404(self.database, user_id, work_id)
+        async with self.db.session() as session:
+            work = await _existing(session, work_id)
+            rows = await session.execute(
+                select(Chapter.id, Chapter.chapter_number, Chapter.title, Chapter.word_count)
+                .where(Chapter.work_id == work_id)
+                .order_by(Chapter.sort_order, Chapter.id)
+            )
+            return work, [ChapterWords(*row) for row in rows]
 
     # Members --------------------------------------------------------------------------------
 
@@ -289,7 +306,10 @@ class Works:
         return members
 
     async def members(self, user_id: int, work_id: int) -> list[Member]:
-        return (await self.get(user_id, work_id)).members
+        await role_or_404(self.database, user_id, work_id)
+        async with self.db.session() as session:
+            work = await _existing(session, work_id)
+            return await self._members(session, work)
 
     async def add_member(
         self, user_id: int, work_id: int, username_or_email: str, role: str

@@ -196,9 +196,12 @@ class Chapter(Timestamps, Base):
     title: Mapped[str | None] = mapped_column(String(200))
     content_id: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
     word_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False, index=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     text: Mapped[str] = mapped_column(LongText, default="", nullable=False)
     text_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # A work's chapters in order: the next position (max), and keyset pages of the list.
+    __table_args__ = (Index("idx_chapters_work_order", "work_id", "sort_order"),)
 
 
 class Material(Timestamps, Base):
@@ -254,9 +257,12 @@ class SearchTerm(Base):
     owner_type: Mapped[str] = mapped_column(String(10), nullable=False)
     owner_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     term: Mapped[str] = mapped_column(String(32), nullable=False)
+    # How often the term occurs in the text: search ranks by it without reading any text.
+    hits: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
 
     __table_args__ = (
-        Index("idx_search_term", "term", "owner_type", "owner_id"),
+        # Covering: a term's owners and their counts come from the index alone.
+        Index("idx_search_term", "term", "owner_type", "owner_id", "hits"),
         Index("idx_search_owner", "owner_type", "owner_id"),
     )
 

@@ -449,7 +449,8 @@ async def test_outline_apply_creates_the_chapters(api: Api) -> None:
     assert task["status"] == "completed", task
     planned = task["result"]["chapters"]
     assert len(planned) == 4 and all(c["title"] and c["summary"] for c in planned)
-    chapters = ok(await api.call("GET", f"/api/v1/works/{work['id']}/chapters", owner))
+    listed = ok(await api.call("GET", f"/api/v1/works/{work['id']}/chapters", owner))
+    chapters = listed["items"]  # a page of the table of contents
     assert [c["title"] for c in chapters] == [c["title"] for c in planned]
 
 
@@ -466,6 +467,29 @@ async def test_review_finds_an_inconsistent_name(api: Api) -> None:
     assert any("林晓雨" in f["message"] and f["chapter_id"] == second["id"] for f in findings), (
         findings
     )
+
+
+async def test_review_findings_are_read_a_page_at_a_time_to_the_end(sqlite_api: Api) -> None:
+    api = sqlite_api
+    owner = await api.sign_up()
+    said_again = "那封没有署名的信一直压在抽屉最底层，信纸已经发黄变脆了。"
+    work_id, _chapter = await chapter_with(api, owner, "\n".join([said_again] * 7))
+    body = {"work_id": work_id}
+    task_id = ok(await api.call("POST", "/api/v1/ai/review", owner, json=body))["task_id"]
+    result = (await finished(api, owner, task_id))["result"]
+    assert len(result["findings"]) == result["found"] == 6 and not result["truncated"]
+    assert result["counts"] == {"timeline": 0, "name": 0, "repetition": 6}
+
+    path = f"/api/v1/ai/tasks/{task_id}/findings"
+    pages = [ok(await api.call("GET", f"{path}?page={n}&page_size=4", owner)) for n in (1, 2, 3)]
+    assert [len(page["items"]) for page in pages] == [4, 2, 0]
+    assert all(page["total"] == 6 and page["counts"] == result["counts"] for page in pages)
+    assert [item for page in pages for item in page["items"]] == result["findings"]
+    assert pages[0]["items"][0]["severity"] == "low"
+    none = ok(await api.call("GET", f"{path}?kind=timeline", owner))
+    assert (none["total"], none["items"], none["found"]) == (0, [], 6)
+    stranger = await api.sign_up()
+    refused(await api.call("GET", path, stranger), 404)
 
 
 async def test_snowflake_steps_are_saved_to_the_work(api: Api) -> None:

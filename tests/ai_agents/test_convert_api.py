@@ -41,7 +41,7 @@ async def convert(api: Api, owner: Account, body: dict[str, Any]) -> dict[str, A
 
 async def chapter_ids(api: Api, owner: Account, work_id: int) -> list[int]:
     listed = ok(await api.call("GET", f"/api/v1/works/{work_id}/chapters", owner))
-    return [chapter["id"] for chapter in listed]
+    return [chapter["id"] for chapter in listed["items"]]
 
 
 async def test_convert_to_script_makes_a_script_work_and_never_a_novel_chapter(api: Api) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import AsyncIterator
 
-from ai_agents.offline.review import review
+from ai_agents.offline.review import Limits, review
 from ai_agents.offline.review.findings import Finding
+from ai_agents.offline.review.processes import review_in_processes
 
 CAST = ("林小雨", "陈默", "周远山", "苏青")
 PLACES = ("咖啡馆", "图书馆", "旧书店", "车站", "码头", "教室", "厨房", "天台", "花店", "小院")
@@ -90,7 +93,7 @@ def as_input(chapters: list[list[str]]) -> list[tuple[int, str, str]]:
 def test_a_clean_work_has_no_findings() -> None:
     work = as_input(generate_work())
     assert sum(len(text) for _, _, text in work) > 40_000
-    assert review(work) == []
+    assert review(work).findings == []
 
 
 def _only(findings: list[Finding], kind: str) -> Finding:
@@ -108,7 +111,7 @@ def test_planted_name_age_and_copied_paragraph_are_each_found_where_they_are() -
     work = as_input(chapters)
     texts = {chapter_id: text for chapter_id, _, text in work}
 
-    findings = review(work)
+    findings = review(work).findings
 
     name = _only(findings, "name")
     assert name.chapter_id == 106
@@ -137,7 +140,7 @@ def test_a_lightly_edited_copy_is_still_found() -> None:
     original = chapters[4][10]
     edited = original.replace("。", "，", 1)[:-1] + "！"
     chapters[11].insert(2, edited)
-    findings = review(as_input(chapters))
+    findings = review(as_input(chapters)).findings
     repeated = _only(findings, "repetition")
     assert repeated.chapter_id == 111
     assert repeated.related[0].chapter_id == 104
@@ -146,7 +149,7 @@ def test_a_lightly_edited_copy_is_still_found() -> None:
 def test_a_weekday_that_does_not_follow_from_the_days_passed_is_found() -> None:
     chapters = generate_work()
     chapters[2][0] = "今天是星期四，周远山在车站等了一上午。"
-    findings = review(as_input(chapters))
+    findings = review(as_input(chapters)).findings
     slip = _only(findings, "timeline")
     assert slip.chapter_id == 102
     assert "星期二" in slip.message and "星期四" in slip.message
@@ -156,7 +159,7 @@ def test_a_weekday_that_does_not_follow_from_the_days_passed_is_found() -> None:
 def test_a_traditional_spelling_of_a_name_is_found() -> None:
     chapters = generate_work()
     chapters[8].insert(0, "林小雨和陳默並肩走著。")
-    findings = review(as_input(chapters))
+    findings = review(as_input(chapters)).findings
     name = _only(findings, "name")
     assert name.chapter_id == 108
     assert "繁简" in name.message and "陈默" in name.message
@@ -167,7 +170,7 @@ def test_long_sentences_repeated_word_for_word_are_found() -> None:
     sentence = "那封没有署名的信一直压在抽屉最底层，信纸已经发黄变脆。"
     chapters[3].insert(4, f"{sentence}林小雨点了点头。")
     chapters[15].insert(9, f"陈默推开了窗户。{sentence}")
-    findings = review(as_input(chapters))
+    findings = review(as_input(chapters)).findings
     repeated = _only(findings, "repetition")
     assert repeated.chapter_id == 115
     assert repeated.excerpt.startswith("那封没有署名的信")
@@ -177,10 +180,63 @@ def test_long_sentences_repeated_word_for_word_are_found() -> None:
 def test_words_that_merely_share_a_names_characters_are_not_flagged() -> None:
     chapters = generate_work()
     chapters[5].insert(2, "他穿过树林小路，又经过林小姐的花店。")
-    assert [f for f in review(as_input(chapters)) if f.kind == "name"] == []
+    assert [f for f in review(as_input(chapters)).findings if f.kind == "name"] == []
 
 
 def test_a_flashback_age_is_not_a_timeline_slip() -> None:
     chapters = generate_work()
     chapters[12].insert(3, "她想起小时候，八岁的林小雨总在码头边等船。")
-    assert review(as_input(chapters)) == []
+    assert review(as_input(chapters)).findings == []
+
+
+def test_findings_past_the_caps_are_counted_and_the_most_severe_kept_in_reading_order() -> None:
+    chapters = generate_work()
+    sentence = "那封没有署名的信一直压在抽屉最底层，信纸已经发黄变脆。"
+    for index in range(3, 15):  # a sentence said twelve times: eleven repeats (low)
+        chapters[index][4] += sentence
+    for index, weekday in ((4, "六"), (6, "三"), (8, "五")):  # days that do not follow (high)
+        chapters[index].insert(0, f"今天是星期{weekday}，周远山在车站等了一上午。")
+    chapters[6].insert(3, "林晓雨把伞靠在墙边。")  # a misspelt name (medium)
+    work = as_input(chapters)
+
+    everything = review(work, Limits(total=1_000, per_kind=1_000))
+    capped = review(work, Limits(total=6, per_kind=4))
+
+    found = Counter(finding.kind for finding in everything.findings)
+    assert found == {"repetition": 11, "timeline": 3, "name": 1}
+    assert not everything.truncated and capped.truncated
+    assert capped.counts == everything.counts == found
+    # the three slips of the story, the name, then the first two repeats in reading order
+    assert [(f.kind, f.severity) for f in capped.findings] == [
+        *[("timeline", "high")] * 3,
+        ("name", "medium"),
+        *[("repetition", "low")] * 2,
+    ]
+    order = [chapter_id for chapter_id, _, _ in work]
+    places = [(order.index(f.chapter_id), f.start) for f in capped.findings]
+    assert places[:3] == sorted(places[:3]) and places[4:] == sorted(places[4:])
+    repeats = [f for f in everything.findings if f.kind == "repetition"]
+    first_two = sorted(repeats, key=lambda f: (order.index(f.chapter_id), f.start))[:2]
+    assert capped.findings[4:] == first_two
+
+    fewer_per_kind = review(work, Limits(total=1_000, per_kind=2))
+    assert Counter(f.kind for f in fewer_per_kind.findings) == {
+        "repetition": 2,
+        "timeline": 2,
+        "name": 1,
+    }
+
+
+async def test_a_review_in_child_processes_finds_the_same() -> None:
+    chapters = generate_work()
+    chapters[6].insert(3, "林晓雨把伞靠在墙边。")
+    chapters[13].insert(5, "十五岁的林小雨站在天台上。")
+    work = as_input(chapters)
+
+    async def as_read() -> AsyncIterator[tuple[int, str, str]]:
+        for chapter in work:
+            yield chapter
+
+    apart = await review_in_processes(as_read())
+    assert apart == review(work)
+    assert {finding.kind for finding in apart.findings} == {"name", "timeline"}

@@ -26,7 +26,7 @@ async def test_chapters_are_numbered_at_the_end(api: Api) -> None:
     assert detail["chapter_count"] == 2
     assert [c["id"] for c in detail["chapters"]] == [one["id"], two["id"]]
     listed = ok(await api.call("GET", f"/api/v1/works/{work['id']}/chapters", writer))
-    assert [c["title"] for c in listed] == ["第1章", "风起"]
+    assert [c["title"] for c in listed["items"]] == ["第1章", "风起"]
     got = ok(await api.call("GET", f"/api/v1/chapters/{two['id']}", writer))
     assert got["content_id"] == two["content_id"]
     for body in ({"title": ""}, {"title": "x" * 201}, {"title": "x", "extra": 1}):
@@ -56,7 +56,7 @@ async def test_only_writers_change_chapters(api: Api) -> None:
     refused(await api.call("GET", f"{one}/content", stranger), 404)
     assert ok(await api.call("GET", one, viewer))["title"] == "编辑写的"
     assert ok(await api.call("PATCH", one, editor, json={"title": "改名"}))["title"] == "改名"
-    assert len(ok(await api.call("GET", chapters, viewer))) == 1
+    assert len(ok(await api.call("GET", chapters, viewer))["items"]) == 1
 
 
 async def test_reorder_needs_a_permutation_and_renumbers(api: Api) -> None:

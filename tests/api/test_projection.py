@@ -62,9 +62,9 @@ def counting_writes(projection: Projector) -> list[str]:
     writes: list[str] = []
     original = projection._project
 
-    async def counting(doc: str, text: str, *, force: bool) -> bool:
+    async def counting(doc: str, text: str, **options: bool) -> bool:
         writes.append(text)
-        return await original(doc, text, force=force)
+        return await original(doc, text, **options)
 
     projection._project = counting  # type: ignore[method-assign]
     return writes
@@ -136,7 +136,7 @@ async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
         await session.execute(delete(SearchTerm))
     assert (await me(api, writer))["total_words"] == 1
 
-    assert await projector(api).rebuild(chapter["id"]) is True
+    assert await projector(api).rebuild(chapter["id"], recount=True) is True
     row = await chapter_row(api, chapter["id"])
     assert (row.text, row.word_count) == (TEXT, expected)
     assert "长安" in await indexed_terms(api, chapter["id"])
@@ -268,11 +268,13 @@ async def test_socket_edits_add_writing_time(settings: Settings) -> None:
 
 
 async def test_pending_work_is_flushed_on_close(api: Api) -> None:
-    writer, _work, chapter = await typed_chapter(api)
-    async with api.app.adapters.database.session() as session:
+    writer, work, chapter = await typed_chapter(api)
+    async with api.app.adapters.database.session() as session:  # an older text, totals and all
         await session.execute(
             update(Chapter).where(Chapter.id == chapter["id"]).values(text="旧", word_count=1)
         )
+        await session.execute(update(Work).where(Work.id == work["id"]).values(word_count=1))
+        await session.execute(update(User).where(User.id == writer.id).values(total_words=1))
     slow = own_projector(api, debounce_s=60)
     slow.changed(chapter["content_id"], None)
     assert slow.due(chapter["content_id"]) is not None
@@ -291,7 +293,7 @@ async def test_projection_errors_never_reach_the_room(api: Api) -> None:
     live = projector(api)
     failures: list[str] = []
 
-    async def broken(doc: str, text: str, *, force: bool) -> bool:
+    async def broken(doc: str, text: str, **options: bool) -> bool:
         failures.append(doc)
         raise RuntimeError("the database is on fire")
 

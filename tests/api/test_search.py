@@ -6,9 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.services.search import Matcher
-from api.services.search_index import reindex
-from storage.sql.models import Chapter, Work, WorkMember
+import pytest
+from sqlalchemy import select
+
+from api.services import search as search_module
+from api.services.search import Matcher, search
+from api.services.search_index import reindex, term_counts
+from storage.sql.models import Chapter, SearchTerm, Work, WorkMember
+from storage.text.terms import terms
 from tests.support.api import Account, Api
 
 DAIYU = "那一夜，林黛玉独自坐在窗前，听着雨声。宝玉推门进来，说：“妹妹，雨夜里别着凉。”"
@@ -92,6 +97,9 @@ async def test_two_character_words_single_characters_and_latin(api: Api) -> None
     single = await _search(api, alice, "窗", type="chapters")
     assert _ids(single, "chapter") == {chapter_id}
     assert "<em>窗</em>" in single["items"][0]["snippet"]
+    frown = await _search(api, alice, "蹙")  # scanned in materials' titles and contents
+    assert _ids(frown, "material") == {material_id} and not _ids(frown, "chapter")
+    assert frown["items"][0]["occurrences"] == 1
 
     latin = await _search(api, alice, "daiyu", type="materials")
     assert _ids(latin, "material") == {material_id}
@@ -206,3 +214,66 @@ def test_snippet_window() -> None:
     assert Matcher("ABC").snippet("xx abc yy ABC") == "xx <em>abc</em> yy <em>ABC</em>"
     assert Matcher("雨夜 黛玉").occurrences("雨夜里的黛玉，雨夜") == 3
     assert Matcher("雨夜 黛玉").occurrences("雨夜里的宝玉") == 0
+
+
+async def test_pages_say_whether_more_follow_and_the_count_is_capped(api: Api) -> None:
+    alice = await api.sign_up()
+    _, once = await _chapter(api, alice, "雨夜。", title="一次")
+    _, twice = await _chapter(api, alice, "雨夜，又是雨夜。", title="两次")
+    _, thrice = await _chapter(api, alice, "雨夜雨夜雨夜", title="三次")
+
+    pages = [
+        await _search(api, alice, "雨夜", type="chapters", page=page, page_size=1)
+        for page in (1, 2, 3)
+    ]
+    assert [[i["id"] for i in p["items"]] for p in pages] == [[thrice], [twice], [once]]
+    assert [p["has_more"] for p in pages] == [True, True, False]
+    assert all(p["total"] == 3 and p["total_is_estimate"] is False for p in pages)
+
+    async with api.app.adapters.database.session() as session:
+        capped = await search(session, alice.id, "雨夜", "chapters", 0, 10, max_total=2)
+    assert (capped.total, capped.total_is_estimate, capped.has_more) == (2, True, False)
+    assert [hit.id for hit in capped.hits] == [thrice, twice]  # the best ranked are kept
+
+
+async def test_unconfirmed_candidates_make_the_total_an_estimate(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await api.sign_up()
+    _, one = await _chapter(api, alice, "林黛玉。")
+    await _chapter(api, alice, "林黛，黛玉。")  # holds both bigrams of 林黛玉, not the word
+    _, two = await _chapter(api, alice, "林黛玉，林黛玉。")
+    _, three = await _chapter(api, alice, "林黛玉林黛玉林黛玉")
+
+    whole = await _search(api, alice, "林黛玉", type="chapters", page_size=10)
+    assert [i["id"] for i in whole["items"]] == [three, two, one]
+    assert (whole["total"], whole["total_is_estimate"], whole["has_more"]) == (3, False, False)
+
+    # Read one candidate at a time: the first page needs only the two best.
+    monkeypatch.setattr(search_module, "_CONFIRM_BATCH", 1)
+    first = await _search(api, alice, "林黛玉", type="chapters", page_size=1)
+    assert [i["id"] for i in first["items"]] == [three] and first["has_more"] is True
+    assert (first["total"], first["total_is_estimate"]) == (4, True)  # 2 found + 2 unread
+
+
+async def test_reindexing_keeps_counts_and_drops_what_left(api: Api) -> None:
+    text = "雨夜雨夜，Rain 落在 rain 上。"
+    assert set(term_counts(text)) == terms(text)
+    assert term_counts(text)["雨夜"] == 2 and term_counts(text)["rain"] == 2
+
+    alice = await api.sign_up()
+    _, chapter_id = await _chapter(api, alice, "雨夜雨夜")
+
+    async def stored() -> dict[str, int]:
+        async with api.app.adapters.database.session() as session:
+            rows = await session.execute(
+                select(SearchTerm.term, SearchTerm.hits).where(
+                    SearchTerm.owner_type == "chapter", SearchTerm.owner_id == chapter_id
+                )
+            )
+            return {term: hits for term, hits in rows}
+
+    assert await stored() == {"雨夜": 2, "夜雨": 1}
+    async with api.app.adapters.database.session() as session:
+        await reindex(session, "chapter", chapter_id, "雨夜。rain rain")
+    assert await stored() == {"雨夜": 1, "rain": 2}

@@ -18,13 +18,19 @@ import httpx
 import pytest
 import time_machine
 from moto.server import ThreadedMotoServer
+from sqlalchemy import select
 
 from api.services.exports import EXPORT
 from api.settings import Settings
+from jobs.exports import ExportChapter, ExportWork, render
+from jobs.exports import job as export_job
+from jobs.exports.child import write_in_child
 from jobs.exports.job import ExportJob
 from jobs.schedule import prune_exports
 from jobs.system import JobSystem
 from jobs.tasks import TaskStore
+from storage.docs.base import DocStore, StoredDoc
+from storage.sql.models import Chapter
 from tests.api.test_works import make_chapter, make_work, ok, refused, save, share
 from tests.jobs.conftest import SQLITE_ONLY
 from tests.jobs.helpers import disposition_filename, notification_socket, poll_task
@@ -111,7 +117,8 @@ async def test_export_end_to_end_with_live_text_and_a_notification(
 async def test_word_export_has_headings_and_the_chosen_chapters_only(api: Api) -> None:
     owner = await api.sign_up()
     work_id = await novel(api, owner)
-    chapters = ok(await api.call("GET", f"/api/v1/works/{work_id}/chapters", owner))
+    listed = ok(await api.call("GET", f"/api/v1/works/{work_id}/chapters", owner))
+    chapters = listed["items"]  # a page of the table of contents
     chosen = [chapters[2]["id"], chapters[0]["id"]]
     task_id = await export(
         api,
@@ -159,6 +166,67 @@ async def test_progress_only_rises(settings: Settings) -> None:
     assert len(written) >= 2
     assert written == sorted(set(written)), written  # strictly rising
     assert written[0] > 0 and written[-1] < 100
+
+
+class RecordingStore:
+    """The real document store, remembering which documents were loaded, in order."""
+
+    def __init__(self, store: DocStore) -> None:
+        self.store = store
+        self.loaded: list[str] = []
+
+    async def load(self, doc: str) -> StoredDoc:
+        self.loaded.append(doc)
+        return await self.store.load(doc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@SQLITE_ONLY  # the file or the store is the subject; SQL is covered above
+async def test_a_long_works_word_file_renders_in_a_child_process_reading_each_chapter_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_child: list[str] = []
+
+    def spied(fmt: str, *args: Any) -> None:
+        in_child.append(fmt)
+        write_in_child(fmt, *args)
+
+    monkeypatch.setattr(export_job, "write_in_child", spied)
+    async with running_api(settings.model_copy(update={"jobs_in_process": False})) as api:
+        adapters = api.app.adapters
+        system: JobSystem = api.app.app.state.jobs
+        store = RecordingStore(adapters.store)
+        tasks = TaskStore(adapters.database)
+        # Every work counts as long here: a Word or PDF export runs in a child process.
+        job = ExportJob(adapters.database, store, tasks, adapters.blobs, in_child_from_chars=0)
+        await system.start(adapters.database, run_jobs=True, handlers={EXPORT: job})
+        owner = await api.sign_up()
+        work_id = await novel(api, owner)
+        async with adapters.database.session() as session:
+            documents = list(
+                await session.scalars(
+                    select(Chapter.content_id)
+                    .where(Chapter.work_id == work_id)
+                    .order_by(Chapter.sort_order)
+                )
+            )
+        whole = ExportWork(
+            "长夜将尽", owner.username, "novel", None, None, [ExportChapter(*c) for c in CHAPTERS]
+        )
+        files = {}
+        for fmt in ("txt", "word"):
+            store.loaded.clear()
+            view = await finished_export(api, owner, await export(api, owner, work_id, fmt))
+            assert store.loaded == documents, fmt  # each chapter once, in reading order
+            async with httpx.AsyncClient() as http:
+                files[fmt] = (await http.get(view["download_url"])).content
+    assert in_child == ["word"]  # a text file is written as it goes: it holds no document
+    assert files["txt"] == render("txt", whole)
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(files["word"])).paragraphs]
+    expected = docx.Document(io.BytesIO(render("word", whole))).paragraphs
+    assert paragraphs == [p.text for p in expected]
 
 
 async def test_signed_links_refuse_tampering_and_expiry(api: Api) -> None:

@@ -47,7 +47,8 @@ async def imported(api: Api, account: Account, task_id: str) -> dict[str, object
 
 
 async def chapter_texts(api: Api, account: Account, work_id: int) -> list[tuple[str, str]]:
-    chapters = ok(await api.call("GET", f"/api/v1/works/{work_id}/chapters", account))
+    path = f"/api/v1/works/{work_id}/chapters"
+    chapters = ok(await api.call("GET", path, account))["items"]
     texts = []
     for chapter in chapters:
         body = ok(await api.call("GET", f"/api/v1/chapters/{chapter['id']}/content", account))

@@ -315,8 +315,8 @@ async def test_chapters_members_versions_materials_and_export(browser: Browser, 
         .first.locator("text=第二回 风雪山神庙")
         .wait_for()
     )
-    chapters = ok(await web.call("GET", f"/api/v1/works/{work_id}/chapters", owner_account))
-    assert [c["id"] for c in chapters] == [second["id"], first_id]
+    listed = ok(await web.call("GET", f"/api/v1/works/{work_id}/chapters", owner_account))
+    assert [c["id"] for c in listed["items"]] == [second["id"], first_id]
 
     # Members: the editor becomes a viewer, then leaves the work.
     member = owner.page.locator(f"[data-testid=members] [data-user-id='{helper.id}']")
@@ -454,7 +454,7 @@ async def test_story_tools_snowflake_outline_and_review(browser: Browser, web: A
     assert await story.locator("[data-testid=review-finding]").count() == 0
 
     # The same passage in two chapters: the review lists it, linked to each chapter's editor.
-    chapters = ok(await web.call("GET", f"/api/v1/works/{work_id}/chapters", account))
+    chapters = ok(await web.call("GET", f"/api/v1/works/{work_id}/chapters", account))["items"]
     passage = "悟空纵身一跃，翻了一个筋斗云，十万八千里外落在五根肉红柱子前，撒了一泡尿才回来。"
     for chapter in chapters[:2]:
         ok(await save(web, account, work_id, chapter["id"], f"开篇一句。\n{passage}\n收尾一句。"))

@@ -47,8 +47,20 @@ export interface PendingInvitation {
 }
 
 export interface WorkDetail extends Work {
+  /** The first page of chapters; `chapters_next` (when not null) continues the list. */
   chapters: Chapter[]
+  chapters_next: number | null
   members: Member[]
+}
+
+/** A page of `GET /works/{id}/chapters`: pass `next` as `after` for the following one. */
+export interface ChapterPage {
+  total: number
+  page: number | null
+  page_size: number
+  items: Chapter[]
+  has_more: boolean
+  next: number | null
 }
 
 export interface ChapterContent {

@@ -16,7 +16,7 @@ import { versionsPanel } from '../panels/versions'
 import { navigate } from '../router'
 import { currentSession } from '../session'
 import { describeError, messageLine, topBar } from '../shell'
-import type { WorkDetail } from '../types'
+import type { Chapter, WorkDetail } from '../types'
 import { AiPanel, type PolishStyle } from '../editor/ai'
 import { aiMarks, watchAiText } from '../editor/ai-marks'
 import { connect, type ConnectionState } from '../editor/collab'
@@ -38,8 +38,9 @@ export async function chapterPage(
   if (!session) return
   const work = await attempt(message, () => get<WorkDetail>(`/works/${params.workId}`))
   if (!work) return
-  const chapter = work.chapters.find((c) => String(c.id) === params.chapterId)
-  if (!chapter) {
+  // The chapter itself, not the work's list: that holds only its first page of chapters.
+  const chapter = await get<Chapter>(`/chapters/${params.chapterId}`).catch(() => null)
+  if (!chapter || chapter.work_id !== work.id) {
     message.show(t('editor.noChapter'))
     return
   }

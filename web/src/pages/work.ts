@@ -9,7 +9,10 @@ import { storyPanel } from '../panels/story'
 import { navigate } from '../router'
 import { currentSession } from '../session'
 import { messageLine, topBar } from '../shell'
-import type { Chapter, Member, PendingInvitation, Role, WorkDetail } from '../types'
+import type { Chapter, ChapterPage, Member, PendingInvitation, Role, WorkDetail } from '../types'
+
+// Chapters fetched per "load more": a long web novel has thousands.
+const CHAPTER_PAGE_SIZE = 500
 
 export async function workPage(root: HTMLElement, params: { id: string }): Promise<void> {
   const main = h('main', { class: 'page' })
@@ -21,13 +24,36 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
   let work = loaded
   const canWrite = work.role === 'owner' || work.role === 'editor'
   const chapters = h('ol', { class: 'chapters', 'data-testid': 'chapters' })
+  const moreChapters = h('button', { type: 'button', class: 'small', 'data-testid': 'chapters-more' }, t('work.moreChapters'))
   const members = h('ul', { class: 'members', 'data-testid': 'members' })
   const invitations = h('ul', { class: 'members', 'data-testid': 'invitations' })
+
+  // The work's detail holds the first page of chapters; the rest come a page at a time.
+  const nextChapters = async () => {
+    if (work.chapters_next === null) return
+    const page = await get<ChapterPage>(`/works/${work.id}/chapters`, {
+      after: work.chapters_next,
+      page_size: CHAPTER_PAGE_SIZE,
+    })
+    work.chapters.push(...page.items)
+    work.chapters_next = page.next
+  }
+  const allChapters = async () => {
+    while (work.chapters_next !== null) await nextChapters()
+  }
+  moreChapters.addEventListener('click', () =>
+    attempt(message, async () => {
+      await nextChapters()
+      renderChapters()
+    }),
+  )
 
   // Not `attempt`: a reload after another panel's action must leave this page's message as it is.
   const reload = async () => {
     try {
+      const shown = work.chapters.length
       work = await get<WorkDetail>(`/works/${params.id}`)
+      while (work.chapters_next !== null && work.chapters.length < shown) await nextChapters()
       renderChapters()
       renderMembers()
       await renderInvitations()
@@ -42,7 +68,8 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
     })
 
   const move = (index: number, by: number) =>
-    act(() => {
+    act(async () => {
+      await allChapters() // a reorder names every chapter of the work
       const ids = work.chapters.map((c) => c.id)
       const [moved] = ids.splice(index, 1)
       ids.splice(index + by, 0, moved)
@@ -82,7 +109,13 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       h('button', { class: 'small', title: t('work.moveUp'), disabled: index === 0, onclick: () => move(index, -1), 'data-testid': 'chapter-up' }, '↑'),
       h(
         'button',
-        { class: 'small', title: t('work.moveDown'), disabled: index === work.chapters.length - 1, onclick: () => move(index, 1), 'data-testid': 'chapter-down' },
+        {
+          class: 'small',
+          title: t('work.moveDown'),
+          disabled: index === work.chapters.length - 1 && work.chapters_next === null,
+          onclick: () => move(index, 1),
+          'data-testid': 'chapter-down',
+        },
         '↓',
       ),
       h('button', { class: 'small', onclick: rename, 'data-testid': 'chapter-rename' }, t('work.rename')),
@@ -95,6 +128,8 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       chapters,
       work.chapters.length ? work.chapters.map(chapterRow) : h('li', { class: 'muted' }, t('work.noChapters')),
     )
+    moreChapters.hidden = work.chapters_next === null
+    moreChapters.textContent = `${t('work.moreChapters')} (${work.chapters.length}/${work.chapter_count})`
   }
 
   const memberRow = (member: Member): HTMLElement => {
@@ -210,7 +245,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
     h(
       'div',
       { class: 'columns' },
-      h('section', { class: 'card' }, h('h2', {}, t('work.chapters')), chapters, canWrite ? addChapter : null),
+      h('section', { class: 'card' }, h('h2', {}, t('work.chapters')), chapters, moreChapters, canWrite ? addChapter : null),
       h(
         'aside',
         {},
