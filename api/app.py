@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
-from sync_server.endpoint import EndpointLimits, SyncEndpoint, SyncRoute
+from sync_server.endpoint import EndpointLimits, SyncEndpoint
 
 from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
 from .admission import AdmissionLimits, AdmissionMiddleware, Rejections, Turns
@@ -125,9 +125,6 @@ def create_app(
     app.add_middleware(AdmissionMiddleware, turns=turns, rejections=rejections)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     install_security_headers(app, settings)  # outside the limits: a 429 carries them too
-    # `/sync/{doc}` sockets go straight to their endpoint, past the REST middleware above and
-    # the routing; the client address (next, outermost) is still decided for them.
-    app.add_middleware(SyncRoute, endpoint=endpoint)
     # Outermost (added last): every limit below reads the client address it decides.
     app.add_middleware(ClientAddressMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     for router in (
@@ -150,6 +147,8 @@ def create_app(
         import_routes.router,
     ):
         app.include_router(router, prefix="/api/v1")
+
+    app.add_api_websocket_route("/sync/{doc:path}", endpoint)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
