@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..chinese import NUMBER, parse_number
 from .findings import Chapter, Finding, Location, location, surrounding
 from .names import MIN_NAME_COUNT
+from .near import matches_near
 
 _FLASHBACK = re.compile("年前|那年|当年|小时候|回忆|曾经|记得|那时|想起|从前|儿时|幼时|梦见")
 _WEEKDAYS = "一二三四五六日"
@@ -65,18 +66,30 @@ def _sentence_at(text: str, position: int) -> str:
     return text[start : min(ends) if ends else len(text)]
 
 
+_AGE_WORDS = ("今年", "已经", "已", "才", "刚", "刚满", "都", "快", "将近", "已满", "满")
+_NUMBER_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千万")
+_BIRTH_VERBS = ("出生于", "生于", "出生在", "生在", "出生在了")
+
+
 def _age_findings(chapters: Sequence[Chapter], frequent: list[str]) -> Iterator[Finding]:
     alternation = "|".join(re.escape(name) for name in frequent)
+    words = "|".join(_AGE_WORDS)
     pattern = re.compile(
-        rf"(?P<name>{alternation})(?:今年|已经|已|才|刚|刚满|都|快|将近|已满|满)?(?P<age>{NUMBER})岁"
+        rf"(?P<name>{alternation})(?:{words})?(?P<age>{NUMBER})岁"
         rf"|(?P<age2>{NUMBER})岁的(?P<name2>{alternation})"
     )
+    longest = len(frequent[0])  # `frequent` is longest first
+    # Every match holds a 岁, preceded by its number, at most one age word and a name, or
+    # followed by 的 and a name: only the text around each 岁 is searched.
+    before = longest + max(map(len, _AGE_WORDS))
+    after = len("的") + longest
     years = 0.0
     ages: dict[str, list[_Age]] = defaultdict(list)
     for chapter in chapters:
         text = _narration(chapter[2])
         events: list[tuple[int, str, re.Match[str]]] = []
-        events += [(m.start(), "age", m) for m in pattern.finditer(text)]
+        ages_here = matches_near(pattern, text, "岁", before, after, extends_back=_NUMBER_CHARS)
+        events += [(m.start(), "age", m) for m in ages_here]
         events += [(m.start(), "years", m) for m in _YEARS_PASS.finditer(text)]
         events += [(m.start(), "unknown", m) for m in _YEARS_UNKNOWN.finditer(text)]
         for position, kind, match in sorted(events, key=lambda e: e[0]):
@@ -125,13 +138,16 @@ def _age_conflict(name: str, before: _Age, now: _Age) -> Finding | None:
 
 def _birth_year_findings(chapters: Sequence[Chapter], frequent: list[str]) -> Iterator[Finding]:
     alternation = "|".join(re.escape(name) for name in frequent)
+    verbs = "|".join(_BIRTH_VERBS)
     pattern = re.compile(
-        rf"(?P<name>{alternation})(?:出生于|生于|出生在|生在|出生在了)"
-        r"(?P<year>\d{4}|[〇零一二三四五六七八九]{4})年"
+        rf"(?P<name>{alternation})(?:{verbs})(?P<year>\d{{4}}|[〇零一二三四五六七八九]{{4}})年"
     )
+    # Every match holds the 生 of its verb: only the text around each 生 is searched.
+    before = len(frequent[0]) + max(verb.index("生") for verb in _BIRTH_VERBS)
+    after = max(len(verb) - verb.index("生") - 1 for verb in _BIRTH_VERBS) + len("0000年")
     seen: dict[str, tuple[int, Location]] = {}
     for chapter in chapters:
-        for match in pattern.finditer(chapter[2]):
+        for match in matches_near(pattern, chapter[2], "生", before, after):
             year = parse_number(match.group("year"))
             name = match.group("name")
             if year is None:
