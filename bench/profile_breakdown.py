@@ -141,6 +141,8 @@ _HANDLE_LINES = (
 )
 _RECEIVE_LINES = (("receive()", RECEIVE), ("parse_message", DECODE), ("room.handle", DISPATCH))
 _SENDER_LINES = (("coalesce", ENCODE),)
+# The room's writer: one batch of updates validated, stored, applied and relayed, by line.
+_ROOM_WRITE = ("submit", "_write_queued", "_write", "_valid", "_integrate", "_count_for_compaction")
 _ROOM_CONNECT = ("ready", "join", "_load", "leave", "_first_sync", "unload", "detach")
 _ROOM_AWARENESS = (
     "_handle_awareness",
@@ -162,7 +164,7 @@ def _own_bucket(frame: Frame, source: SourceLines) -> str | None:
     if file == "sync_server/room.py":
         if func == "_collect_relay":
             return OBSERVE
-        if func == "submit":
+        if func in _ROOM_WRITE:
             return _by_line(source(frame), _SUBMIT_LINES, DISPATCH)
         if func == "handle":
             return _by_line(source(frame), _HANDLE_LINES, DISPATCH)
@@ -182,7 +184,7 @@ def _own_bucket(frame: Frame, source: SourceLines) -> str | None:
             return _by_line(source(frame), _SENDER_LINES, SEND)
         if func in ("send", "__init__"):
             return SEND if func == "send" else CONNECT
-        if func in ("pipeline", "_run_in_flight"):
+        if func in ("writes_full", "write_queued", "write_done", "room_to_write"):
             return DISPATCH
         return CONNECT  # drain, close, wait_closed
     if file == "sync_server/endpoint.py":
@@ -191,6 +193,8 @@ def _own_bucket(frame: Frame, source: SourceLines) -> str | None:
         return CONNECT
     if file == "sync_server/rooms.py":
         return COMPACT if "compact" in func else CONNECT
+    if file == "sync_server/direct_send.py":
+        return SEND
     if file in ("sync_server/first_sync.py", "sync_server/auth.py", "sync_server/limits.py"):
         return CONNECT
     if file == "sync_server/presence.py":

@@ -3,6 +3,9 @@
 `new WebsocketProvider(base + '/sync', doc, ydoc, {params: {token}})` opens
 `/sync/<doc>?token=...`. The document name is the percent-decoded rest of the path, without the
 mount prefix.
+
+`SyncRoute` hands those sockets to the endpoint ahead of an app's HTTP middleware and routing,
+which a socket never needs; whatever a socket does need (the client's address) goes outside it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from storage.docs.base import StoreUnavailable
 
 from . import protocol
 from .auth import Access, Authorizer, Grant
-from .connection import Connection
+from .connection import CLOSE_TRY_AGAIN, Connection
+from .direct_send import direct_writer
 from .limits import CLOSE_TOO_MANY, UNCOUNTED, SocketLimits, TooManySockets, Uncount
 from .metrics import SyncMetrics
 from .room import Room
@@ -75,7 +82,10 @@ class SyncEndpoint:
         for wake in self._rechecks.get(principal, ()):
             wake.set()
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket, *, receive: Receive, send: Send) -> None:
+        """Serve one socket (`SyncRoute` hands it over). Once it is accepted, its frames come
+        and go through the ASGI server's own `receive` and `send`, with no state checks per
+        frame."""
         doc = websocket.path_params["doc"]
         await websocket.accept()
         if not doc:
@@ -95,8 +105,12 @@ class SyncEndpoint:
         async def close(code: int, reason: str) -> None:
             await websocket.close(code, _close_reason(reason))
 
+        async def send_frame(frame: bytes) -> None:
+            await send({"type": "websocket.send", "bytes": frame})
+
         conn = Connection(
-            send_bytes=websocket.send_bytes,
+            send_bytes=send_frame,
+            write_now=direct_writer(send),
             close=close,
             access=grant.access,
             principal=grant.principal,
@@ -113,6 +127,11 @@ class SyncEndpoint:
         try:
             try:
                 await room.ready()
+            except StoreUnavailable as exc:
+                # Not this document's fault: y-websocket reconnects, and loads it once it is back.
+                failed = True
+                log.warning("could not load document: %s", exc, extra={"doc": doc})
+                raise _Refused(CLOSE_TRY_AGAIN, "document store unavailable: reconnect") from None
             except Exception:
                 failed = True
                 log.exception("could not load document", extra={"doc": doc})
@@ -120,7 +139,7 @@ class SyncEndpoint:
             room.join(conn)
             sender = asyncio.create_task(conn.run_sender(), name=f"send:{doc}")
             watcher = asyncio.create_task(self._reauthorize(conn, token, doc))
-            await self._receive_loop(websocket, conn, room)
+            await self._receive_loop(receive, conn, room)
         except _Refused as refusal:
             conn.close(refusal.code, refusal.reason)
         except WebSocketDisconnect:
@@ -153,11 +172,18 @@ class SyncEndpoint:
         wake = asyncio.Event()
         key = conn.principal or ""
         self._rechecks.setdefault(key, set()).add(wake)
+        me = asyncio.current_task()
         try:
-            while not conn.closed:
+            # A cancellation (the socket is gone) can be swallowed on its way: by a timeout
+            # expiring at the same moment, or by a database driver that was awaiting. The
+            # request still shows in `cancelling()`, so the loop asks for it every round.
+            while not conn.closed and not (me is not None and me.cancelling()):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._limits.reauthorize_every_s)
+                    async with asyncio.timeout(self._limits.reauthorize_every_s):
+                        await wake.wait()
                 wake.clear()
+                if me is not None and me.cancelling():
+                    return
                 if not await self._apply_grant(conn, token, doc):
                     return
         finally:
@@ -172,6 +198,9 @@ class SyncEndpoint:
         try:
             grant = await self._authorizer.authorize(token, doc)
         except Exception:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                return False  # cancelled mid-query: a driver's error of its own, not a refusal
             log.exception("re-authorization failed; keeping the last decision")
             return True
         if grant.access is Access.DENY:
@@ -185,11 +214,11 @@ class SyncEndpoint:
                 conn.send(protocol.permission_denied("read-only access to this document"))
         return True
 
-    async def _receive_loop(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
+    async def _receive_loop(self, receive: Receive, conn: Connection, room: Room) -> None:
         # Until the peer disconnects or the server closes it: a peer that stopped reading may
         # still have sent updates, and those are stored.
         while not conn.closing:
-            event = await websocket.receive()
+            event = await receive()
             if event["type"] == "websocket.disconnect":
                 return
             frame = event.get("bytes")
@@ -211,3 +240,32 @@ class SyncEndpoint:
                     extra={"doc": room.name, "error": str(exc)},
                 )
                 raise _Refused(CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}") from None
+
+
+class SyncRoute:
+    """ASGI middleware: a WebSocket under `prefix` goes straight to `endpoint`, with the rest
+    of its path as the `doc` path parameter; everything else goes on to `app`."""
+
+    def __init__(self, app: ASGIApp, *, endpoint: SyncEndpoint, prefix: str = "/sync/") -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = _route_path(scope)
+            if path.startswith(self.prefix):
+                scope["path_params"] = {"doc": path[len(self.prefix) :]}
+                websocket = WebSocket(scope, receive, send)
+                await self.endpoint.serve(websocket, receive=receive, send=send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path without the app's mount point (`root_path`), as a router matches it."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path

@@ -6,7 +6,7 @@ anything else sees it (DESIGN, invariant 1). Everything else that follows a room
 other nodes, the text projection, metrics) implements `RoomHooks` and is handed to the
 `RoomManager` when it is built. An implementation subclasses `RoomHooks` and overrides only the
 hooks it needs; the others do nothing, and cost nothing: rooms call each hook only on the
-implementations that override it (`overriding`, decided once, when they are built). An object
+implementations that override it (`overriding`, decided once per node: `HookSet`). An object
 that implements the protocol without subclassing it has every hook called. Hooks run in the order
 they were given.
 
@@ -16,6 +16,7 @@ The synchronous hooks run inside a room's update path: they must be cheap and mu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from storage.docs.base import Compaction
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .room import Room
 
 Relayed = Literal["updates", "awareness"]
+Written = tuple[bytes, str | None]  # an update and its writer's principal (None: the server)
 
 
 class RoomHooks(Protocol):
@@ -35,6 +37,11 @@ class RoomHooks(Protocol):
         Whatever listens for changes made elsewhere starts listening here: what arrives while
         the store is read is applied once the document is loaded (invariant 6).
         """
+
+    async def before_store(self, room: Room, writes: Sequence[Written]) -> None:
+        """A batch of peers' updates is about to be appended, each with who wrote it (None:
+        the server). What must be durable before an update is (who wrote with which Yjs client
+        id) is written here; a raise refuses the batch, as a failed append does."""
 
     async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
         """`update` is durably stored (it took `append_seconds`); no peer has it yet.
@@ -60,8 +67,29 @@ class RoomHooks(Protocol):
 
 
 def overriding(hooks: Sequence[RoomHooks], name: str) -> tuple[RoomHooks, ...]:
-    """Those of `hooks`, in order, whose hook `name` is not `RoomHooks`' no-op default."""
+    """Those of `hooks`, in order, whose hook `name` is not `RoomHooks`' no-op default (an
+    object that does not subclass it and lacks a hook added since is not called for it)."""
     default = getattr(RoomHooks, name)
     return tuple(
-        hook for hook in hooks if getattr(getattr(hook, name), "__func__", None) is not default
+        hook
+        for hook in hooks
+        if hasattr(hook, name) and getattr(getattr(hook, name), "__func__", None) is not default
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HookSet:
+    """Per hook, in order, the hooks that override it: decided once, shared by every room."""
+
+    on_load: tuple[RoomHooks, ...] = ()
+    before_store: tuple[RoomHooks, ...] = ()
+    on_stored: tuple[RoomHooks, ...] = ()
+    on_change: tuple[RoomHooks, ...] = ()
+    on_presence: tuple[RoomHooks, ...] = ()
+    on_relay: tuple[RoomHooks, ...] = ()
+    on_compacted: tuple[RoomHooks, ...] = ()
+    on_unload: tuple[RoomHooks, ...] = ()
+
+    @classmethod
+    def of(cls, hooks: Sequence[RoomHooks]) -> HookSet:
+        return cls(**{name: overriding(hooks, name) for name in cls.__dataclass_fields__})

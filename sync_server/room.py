@@ -4,6 +4,10 @@ Write-ahead: an update from a peer is validated, durably appended to the store, 
 applied to the room's document and relayed. A newcomer's first sync is computed from the
 document, so it too only ever contains stored updates. Everything else that follows the room
 (other nodes, the text projection, metrics) is told through its hooks (`hooks.RoomHooks`).
+
+Updates are written by one writer task per room, in the order they arrived: what queued while a
+batch was being stored is the next batch, appended in one call, applied in one transaction and
+relayed as one frame. Peers go on reading meanwhile (each up to `max_in_flight` updates ahead).
 """
 
 from __future__ import annotations
@@ -11,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
-from storage.docs.base import DocStore
+from storage.docs.base import DocStore, StoreUnavailable
 from storage.docs.merge import apply_stored
 
 from . import protocol
 from .connection import Connection
 from .first_sync import first_sync_frames
-from .hooks import Relayed, RoomHooks, overriding
+from .hooks import HookSet, Relayed
 from .presence import STALE_AFTER_S, Presence
 from .protocol import ProtocolError
 
@@ -30,6 +34,14 @@ log = logging.getLogger(__name__)
 
 _EMPTY_UPDATE = b"\x00\x00"
 _EMPTY_STATE = b"\x00"
+_MAX_WRITE_BATCH = 256  # updates appended, applied and relayed together
+
+
+@dataclass(slots=True)
+class _Write:
+    update: bytes
+    origin: Connection | None
+    done: asyncio.Future[None] | None = None  # a caller of `submit` waits on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +61,11 @@ class Room:
         policy: RoomPolicy,
         *,
         request_compaction: Callable[[str], None],
-        hooks: Sequence[RoomHooks] = (),
+        hooks: HookSet,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`clock` measures presence staleness; a test moves it instead of waiting."""
+        """`hooks` are those the room follows (decided once per node, see `HookSet`); `clock`
+        measures presence staleness; a test moves it instead of waiting."""
         self.name = name
         self.connections: set[Connection] = set()
         self._clock = clock
@@ -62,13 +75,9 @@ class Room:
         self._store = store
         self._policy = policy
         self._request_compaction = request_compaction
-        # Per hook, in order, the hooks that override it: a no-op default costs no call per update.
-        self._hooks_on_load = overriding(hooks, "on_load")
-        self._hooks_on_stored = overriding(hooks, "on_stored")
-        self._hooks_on_change = overriding(hooks, "on_change")
-        self._hooks_on_presence = overriding(hooks, "on_presence")
-        self._hooks_on_relay = overriding(hooks, "on_relay")
-        self._hooks_on_unload = overriding(hooks, "on_unload")
+        self._hooks = hooks  # a no-op default hook is in none of its tuples: no call per update
+        self._writes: list[_Write] = []  # queued for the writer, oldest first
+        self._writer: asyncio.Task[None] | None = None
         self._early: list[Callable[[], None]] = []  # changes from elsewhere during the load
         self._doc: Doc | None = None
         self._unloaded = False
@@ -96,7 +105,7 @@ class Room:
         await asyncio.shield(self._load_task)
 
     async def _load(self) -> None:
-        for hook in self._hooks_on_load:
+        for hook in self._hooks.on_load:
             await hook.on_load(self)
         stored = await self._store.load(self.name)
         doc: Doc = Doc()
@@ -117,7 +126,7 @@ class Room:
         """Tell the hooks that the room is gone (after `unload`); the room is then closed."""
         try:
             if self._load_task is not None:  # hooks hear of a room's unload only if of its load
-                for hook in self._hooks_on_unload:
+                for hook in self._hooks.on_unload:
                     try:
                         await hook.on_unload(self)
                     except Exception:
@@ -179,7 +188,9 @@ class Room:
                 if update != _EMPTY_UPDATE:
                     # Pipelined: the next frame is read while this one is being stored, so a
                     # fast typist's updates share group commits instead of queueing behind each.
-                    await conn.pipeline(self.submit(update, origin=conn))
+                    if conn.writes_full:
+                        await conn.room_to_write()
+                    self._queue_write(_Write(update, conn))
             case protocol.AwarenessMessage(payload):
                 self._handle_awareness(conn, protocol.parse_awareness(payload))
             case protocol.QueryAwareness():
@@ -205,38 +216,97 @@ class Room:
         return frames
 
     async def submit(self, update: bytes, origin: Connection | None) -> None:
-        """The write-ahead path, for peers' updates and the server's own edits alike."""
+        """The write-ahead path for a server-side edit (or a test): returns once `update` is
+        stored and relayed; raises `ProtocolError` for garbage, or what storing it raised."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue_write(_Write(update, origin, done))
+        await done
+
+    async def flushed(self) -> None:
+        """Until every update queued so far is written (or refused)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    def _queue_write(self, write: _Write) -> None:
+        self._writes.append(write)
+        if write.origin is not None:
+            write.origin.write_queued()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_queued(), name=f"write:{self.name}"
+            )
+
+    async def _write_queued(self) -> None:
         try:
-            get_state(update)  # decodes the whole update: refuses garbage before it is stored
-        except ValueError as exc:
-            raise ProtocolError("not a valid Yjs update") from exc
+            while self._writes:
+                batch = self._writes[:_MAX_WRITE_BATCH]
+                del self._writes[:_MAX_WRITE_BATCH]
+                try:
+                    await self._write([write for write in batch if not _abandoned(write)])
+                except Exception as exc:  # stored maybe, relayed maybe not: peers re-sync
+                    log.exception("storing or relaying updates failed", extra={"doc": self.name})
+                    for write in batch:
+                        _failed(write, exc)
+                finally:
+                    for write in batch:
+                        if write.origin is not None:
+                            write.origin.write_done()
+        finally:
+            self._writer = None
+
+    async def _write(self, batch: list[_Write]) -> None:
+        """Validate, store, announce, then apply and relay one batch (a write that fails is
+        answered by the caller, `_write_queued`)."""
+        valid = [write for write in batch if _valid(write)]
+        if not valid:
+            return
+        if self._hooks.before_store:
+            written = [(w.update, w.origin.principal if w.origin else None) for w in valid]
+            for hook in self._hooks.before_store:
+                await hook.before_store(self, written)
         started = time.perf_counter()
-        await self._store.append(self.name, update)
+        await self._store.append(self.name, *(write.update for write in valid))
         seconds = time.perf_counter() - started
-        for hook in self._hooks_on_stored:
-            # Before any local peer sees it: if this node dies right after, the other nodes
-            # still get every update that a peer here could have received.
-            await hook.on_stored(self, update, seconds)
-        if self._doc is None:  # unloaded meanwhile: the store has it, nobody to relay to
+        for write in valid:
+            for hook in self._hooks.on_stored:
+                # Before any local peer sees it: if this node dies right after, the other nodes
+                # still get every update that a peer here could have received.
+                await hook.on_stored(self, write.update, seconds)
+        self._integrate(valid)
+        for write in valid:
+            if write.done is not None and not write.done.done():
+                write.done.set_result(None)
+
+    def _integrate(self, writes: list[_Write]) -> None:
+        """Apply stored updates in one transaction; relay what it changed as one frame."""
+        doc = self._doc
+        if doc is None:  # unloaded meanwhile: the store has them, nobody to relay to
             return
         self._relay.clear()
-        try:
-            self._doc.apply_update(update)
-        except ValueError:
-            log.exception("a stored update could not be applied", extra={"doc": self.name})
-            return
+        with doc.transaction():
+            for write in writes:
+                try:
+                    doc.apply_update(write.update)
+                except ValueError:
+                    log.exception("a stored update could not be applied", extra={"doc": self.name})
         changed = bool(self._relay)
+        # To the senders too, as y-websocket's server does: applying these updates may also have
+        # integrated other pending updates, which a sender has not seen yet. Except a lone update
+        # that went in exactly as it was sent: its sender has all of it already.
+        lone = writes[0] if len(writes) == 1 else None
+        echo_free = lone.origin if lone is not None and self._relay == [lone.update] else None
         for integrated in self._relay:
-            # To the sender too, as y-websocket's server does: applying this update may also have
-            # integrated other peers' pending updates, which the sender has not seen yet.
-            self._broadcast(protocol.sync_update(integrated), exclude=None, kind="updates")
+            self._broadcast(protocol.sync_update(integrated), exclude=echo_free, kind="updates")
         self._relay.clear()
-        if changed:
-            principal = origin.principal if origin else None
-            for hook in self._hooks_on_change:
-                hook.on_change(self, principal)
-        self._log_updates += 1
-        self._log_bytes += len(update)
+        if changed and self._hooks.on_change:
+            for principal in _principals(writes):
+                for hook in self._hooks.on_change:
+                    hook.on_change(self, principal)
+        self._count_for_compaction(writes)
+
+    def _count_for_compaction(self, writes: list[_Write]) -> None:
+        self._log_updates += len(writes)
+        self._log_bytes += sum(len(write.update) for write in writes)
         if (
             self._log_updates >= self._policy.compact_after_updates
             or self._log_bytes >= self._policy.compact_after_bytes
@@ -380,7 +450,7 @@ class Room:
         self.expire_presence()
 
     def _announce(self, entries: list[protocol.AwarenessEntry]) -> None:
-        for hook in self._hooks_on_presence:
+        for hook in self._hooks.on_presence:
             hook.on_presence(self, entries)
 
     def _when_loaded(self, apply: Callable[[], None]) -> bool:
@@ -424,8 +494,42 @@ class Room:
             if peer is not exclude:
                 peer.send(frame)
                 sent += 1
-        for hook in self._hooks_on_relay:
+        for hook in self._hooks.on_relay:
             hook.on_relay(self, kind, sent)
+
+
+def _valid(write: _Write) -> bool:
+    """Whether `write` holds a Yjs update (decoded whole, so garbage is refused before it is
+    stored); if not, its caller hears of it or its peer is closed."""
+    try:
+        get_state(write.update)
+    except ValueError:
+        _failed(write, ProtocolError("not a valid Yjs update"))
+        return False
+    return True
+
+
+def _failed(write: _Write, error: Exception) -> None:
+    """The caller of `submit` hears of `error`; a peer is closed for it."""
+    if write.done is not None:
+        if not write.done.done():
+            write.done.set_exception(error)
+    elif write.origin is not None and isinstance(error, ProtocolError):
+        write.origin.refuse_malformed(error)
+    elif write.origin is not None:
+        write.origin.fail(store_unavailable=isinstance(error, StoreUnavailable))
+
+
+def _abandoned(write: _Write) -> bool:
+    """A peer's update queued behind one of its own that could not be stored: dropped unstored.
+    The peer was closed and sends both again when it reconnects; meanwhile this one would only
+    wait out the store's timeouts again, or be relayed without the update it follows."""
+    return write.done is None and write.origin is not None and write.origin.failed
+
+
+def _principals(writes: list[_Write]) -> list[str | None]:
+    """Who wrote `writes` (None: the server), each once, in order."""
+    return list(dict.fromkeys(w.origin.principal if w.origin else None for w in writes))
 
 
 def _same_principal(owner: Connection, conn: Connection) -> bool:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from storage.docs.base import DocStore
 
-from .hooks import RoomHooks, overriding
+from .hooks import HookSet, RoomHooks
 from .room import Room, RoomPolicy
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ class RoomManager:
         self._store = store
         self._policy = policy
         self._grace_s = unload_grace_s
-        self._hooks = tuple(hooks)
-        self._hooks_on_compacted = overriding(self._hooks, "on_compacted")
+        self._hooks = HookSet.of(hooks)
         self._detaching: set[asyncio.Task[None]] = set()
         self._rooms: dict[str, Room] = {}
         self._holders: dict[str, int] = {}
@@ -151,7 +150,7 @@ class RoomManager:
         try:
             result = await self._store.compact(name)
             if result is not None:
-                for hook in self._hooks_on_compacted:
+                for hook in self._hooks.on_compacted:
                     hook.on_compacted(name, result)
                 log.info(
                     "compacted",
@@ -177,6 +176,7 @@ class RoomManager:
         for name in list(self._rooms):
             room = self._rooms.pop(name)
             room.unload()
+            await room.flushed()  # what peers sent last reaches the store
             await room.detach()
         if self._detaching:
             await asyncio.gather(*self._detaching, return_exceptions=True)

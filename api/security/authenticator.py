@@ -64,8 +64,13 @@ class Authenticator:
 
     async def document_user(self, token: str | None, doc: str) -> Principal:
         """The active account an access token, or a document token for `doc`, signs in."""
-        claims = await self._unrevoked(self._access_or_document(_present(token), doc))
+        claims = await self.document_claims(token, doc)
         return Principal(await self.active_user(claims), claims)
+
+    async def document_claims(self, token: str | None, doc: str) -> Claims:
+        """What an unrevoked access token, or document token for `doc`, says, before any
+        account is looked up."""
+        return await self._unrevoked(self._access_or_document(_present(token), doc))
 
     async def access_claims(self, token: str | None) -> Claims:
         """What an unrevoked access token says, before any account is looked up."""
@@ -73,15 +78,7 @@ class Authenticator:
 
     async def active_user(self, claims: Claims) -> User:
         async with self._database.session() as session:
-            user = await session.get(User, claims.subject)
-            ended = user is not None and await _session_ended(session, user, claims)
-        if user is None:
-            raise NotAuthenticated(Refusal.NO_ACCOUNT)
-        if user.status != AccountStatus.ACTIVE:
-            raise NotAuthenticated(Refusal.DISABLED)
-        if ended:
-            raise NotAuthenticated(Refusal.REVOKED)
-        return user
+            return await active_user_in(session, claims)
 
     def _decode(self, token: str, kind: str) -> Claims:
         try:
@@ -102,6 +99,19 @@ class Authenticator:
         if await self._tokens.is_revoked(claims):
             raise NotAuthenticated(Refusal.REVOKED)
         return claims
+
+
+async def active_user_in(session: AsyncSession, claims: Claims) -> User:
+    """The active account `claims` name, looked up in `session` (a caller's unit of work)."""
+    user = await session.get(User, claims.subject)
+    ended = user is not None and await _session_ended(session, user, claims)
+    if user is None:
+        raise NotAuthenticated(Refusal.NO_ACCOUNT)
+    if user.status != AccountStatus.ACTIVE:
+        raise NotAuthenticated(Refusal.DISABLED)
+    if ended:
+        raise NotAuthenticated(Refusal.REVOKED)
+    return user
 
 
 async def _session_ended(session: AsyncSession, user: User, claims: Claims) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
 from storage.sql.models import Work, WorkMember
@@ -13,16 +14,19 @@ WRITE_ROLES = {"owner", "editor"}
 async def role_on_work(database: Database, user_id: int, work_id: int) -> str | None:
     """`owner`, `editor`, `viewer`, or None; None as well for a deleted work."""
     async with database.session() as session:
-        work = await session.get(Work, work_id)
-        if work is None or work.is_deleted:
-            return None
-        if work.user_id == user_id:
-            return "owner"
-        return await session.scalar(
-            select(WorkMember.role).where(
-                WorkMember.work_id == work_id, WorkMember.user_id == user_id
-            )
-        )
+        return await role_in(session, user_id, work_id)
+
+
+async def role_in(session: AsyncSession, user_id: int, work_id: int) -> str | None:
+    """`role_on_work`, looked up in `session` (a caller's unit of work)."""
+    work = await session.get(Work, work_id)
+    if work is None or work.is_deleted:
+        return None
+    if work.user_id == user_id:
+        return "owner"
+    return await session.scalar(
+        select(WorkMember.role).where(WorkMember.work_id == work_id, WorkMember.user_id == user_id)
+    )
 
 
 def readable_works(user_id: int) -> Select[tuple[int]]:

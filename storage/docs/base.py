@@ -2,12 +2,16 @@
 
 Contract (each implementation's tests prove it, see `tests/storage/test_docs_contract.py`):
 
-- `append` returns only once the update is durable. Callers relay an update only after that.
+- `append` returns only once the updates are durable (several of one document are stored in
+  order, in one group commit). Callers relay an update only after that.
 - `load` returns the latest snapshot and every update stored after it; applying them all gives
   the document. Updates are idempotent, so an update that is both in the snapshot and in the log
   (a compaction that died halfway) is harmless.
 - `compact` merges the log into a new snapshot atomically; an update appended while it runs is
   kept. It merges CRDT updates and never re-authors a document from its text.
+- A store that cannot reach its database (down, stopped, cut off) raises `StoreUnavailable`
+  within its driver timeouts instead of waiting for it; a failed `append` stored nothing that
+  its caller may rely on, and the next call tries again.
 - Versions are named copies of a document's state. Restoring one is done by the caller, as new
   operations on the live document (`storage.docs.restore`), never by rewriting the log.
 """
@@ -56,6 +60,10 @@ class VersionNotFound(LookupError):
     pass
 
 
+class StoreUnavailable(ConnectionError):
+    """The store's database could not be reached in time: try again once it is back."""
+
+
 class SnapshotConflict(Exception):
     """Another compaction replaced the snapshot first."""
 
@@ -83,7 +91,7 @@ class DocStore(Protocol):
         """Raise if the store cannot serve requests."""
         ...
 
-    async def append(self, doc: str, update: bytes) -> None: ...
+    async def append(self, doc: str, *updates: bytes) -> None: ...
 
     async def load(self, doc: str) -> StoredDoc: ...
 
@@ -103,4 +111,13 @@ class DocStore(Protocol):
 
     async def read_version(self, doc: str, version_id: int) -> bytes:
         """The document's state at that version, as one update."""
+        ...
+
+    async def documents(self) -> list[str]:
+        """Every document with a snapshot, log entries or versions, sorted (for backups)."""
+        ...
+
+    async def put_version(self, version: VersionInfo, state: bytes) -> None:
+        """Store a version as it was, id, name, author and time included (a backup being
+        restored); later `create_version` ids follow it. The id must be free."""
         ...

@@ -38,7 +38,8 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,12 +48,14 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
+from ..sql.engine import DriverTimeouts
 from .base import (
     Compaction,
     SnapshotConflict,
     StoredDoc,
+    StoreUnavailable,
     VersionInfo,
     VersionNotFound,
     compact_with_retries,
@@ -118,6 +121,29 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _client_timeouts(timeouts: DriverTimeouts | None) -> dict[str, int]:
+    if timeouts is None:
+        return {}
+    connect_ms, read_ms = round(timeouts.connect_s * 1000), round(timeouts.read_s * 1000)
+    return {
+        "serverSelectionTimeoutMS": connect_ms,
+        "connectTimeoutMS": connect_ms,
+        "socketTimeoutMS": read_ms,
+    }
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """No server answered in time (down, stopped, cut off), as the contract's `StoreUnavailable`.
+
+    Its message is the first line of pymongo's: the rest describes the whole topology."""
+    try:
+        yield
+    except ConnectionFailure as exc:
+        first_line = str(exc).split(", Timeout:")[0].splitlines()[0][:200]
+        raise StoreUnavailable(f"document database unreachable: {first_line}") from exc
+
+
 def _check_name(doc: str) -> None:
     if not doc or len(doc) > _DOC_NAME_LENGTH:
         raise ValueError(f"document names are 1 to {_DOC_NAME_LENGTH} characters")
@@ -134,13 +160,17 @@ class MongoDocStore:
         on_append_batch: Callable[[int, float], None] | None = None,
         snapshot_chunk_bytes: int = DEFAULT_SNAPSHOT_CHUNK_BYTES,
         write_concern: WriteConcern | None = None,
+        timeouts: DriverTimeouts | None = None,
     ) -> None:
+        """`timeouts`: server selection and connecting (`connect_s`), and each socket read
+        (`read_s`); pymongo's defaults without them (30 s to find a server, no read limit)."""
         if not 0 < snapshot_chunk_bytes <= _MAX_DOCUMENT_DATA:
             raise ValueError(f"snapshot_chunk_bytes must be 1 to {_MAX_DOCUMENT_DATA}")
         self._url = url
         self._database_name = database
         self._chunk_bytes = snapshot_chunk_bytes
         self._write_concern = write_concern or WriteConcern(w="majority", j=True)
+        self._timeouts = timeouts
         self._orphan_grace = _ORPHAN_GRACE
         self._new_id = _MonotonicIds()
         self._client: AsyncMongoClient[Document] | None = None
@@ -158,7 +188,9 @@ class MongoDocStore:
         """Connect (one client per event loop: call this from the loop that will use it)."""
         if self._client is not None:
             return
-        self._client = AsyncMongoClient(self._url, tz_aware=True, appname="inkweave-docs")
+        self._client = AsyncMongoClient(
+            self._url, tz_aware=True, appname="inkweave-docs", **_client_timeouts(self._timeouts)
+        )
         self._db = self._client.get_database(self._database_name, write_concern=self._write_concern)
         await self._updates.create_index([("doc", ASCENDING), ("_id", ASCENDING)])
         await self._chunks.create_index([("blob", ASCENDING), ("n", ASCENDING)], unique=True)
@@ -173,7 +205,8 @@ class MongoDocStore:
             self._client = self._db = None
 
     async def ping(self) -> None:
-        await self._client_or_raise().admin.command("ping")
+        with _reachable():
+            await self._client_or_raise().admin.command("ping")
 
     @property
     def database(self) -> AsyncDatabase[Document]:
@@ -208,11 +241,13 @@ class MongoDocStore:
 
     # -- the log -----------------------------------------------------------------------------
 
-    async def append(self, doc: str, update: bytes) -> None:
+    async def append(self, doc: str, *updates: bytes) -> None:
         _check_name(doc)
-        if len(update) > _MAX_DOCUMENT_DATA:  # refused here, so it cannot fail a whole batch
+        if any(len(update) > _MAX_DOCUMENT_DATA for update in updates):
+            # Refused here, so it cannot fail a whole batch of other documents' updates.
             raise ValueError(f"an update is at most {_MAX_DOCUMENT_DATA} bytes")
-        await self._committer.submit((doc, update))
+        if updates:
+            await self._committer.submit([(doc, update) for update in updates])
 
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
         rows = [
@@ -222,10 +257,12 @@ class MongoDocStore:
         # pymongo splits a batch over 48 MB into several commands; if a later one fails, every
         # waiter hears of it although the earlier entries are stored. They are then stored
         # without being relayed, which is safe: the peer resends, and updates are idempotent.
-        await self._updates.insert_many(rows, ordered=True)
+        with _reachable():
+            await self._updates.insert_many(rows, ordered=True)
 
     async def load(self, doc: str) -> StoredDoc:
-        _head, snapshot, rows = await self._read(doc)
+        with _reachable():
+            _head, snapshot, rows = await self._read(doc)
         return StoredDoc(snapshot=snapshot, updates=[row["data"] for row in rows])
 
     async def _read(self, doc: str) -> tuple[Document | None, bytes | None, list[Document]]:
@@ -399,3 +436,26 @@ class MongoDocStore:
         if data is None:
             raise RuntimeError(f"version {version_id} of {doc!r} is missing chunks")
         return data
+
+    async def documents(self) -> list[str]:
+        names = {row["_id"] async for row in self._snapshots.find({}, {"_id": 1})}
+        for collection in (self._updates, self._versions):
+            names.update(await collection.distinct("doc"))
+        return sorted(names)
+
+    async def put_version(self, version: VersionInfo, state: bytes) -> None:
+        _check_name(version.doc)
+        await self._counters.update_one(
+            {"_id": "ydoc_versions"}, {"$max": {"seq": version.id}}, upsert=True
+        )
+        fields = await self._put_blob(version.doc, state, "version")
+        await self._versions.insert_one(
+            {
+                "_id": version.id,
+                "doc": version.doc,
+                "name": version.name,
+                "author": version.author,
+                "created_at": version.created_at,
+                **fields,
+            }
+        )

@@ -12,35 +12,42 @@ makes the swap fail and this one retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
+    union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..sql.engine import make_engine
+from ..sql.engine import DriverTimeouts, make_engine, unreachable
 from .base import (
     Compaction,
     SnapshotConflict,
     StoredDoc,
+    StoreUnavailable,
     VersionInfo,
     VersionNotFound,
     compact_with_retries,
@@ -102,9 +109,11 @@ class SQLDocStore:
         group_commit_window_s: float = 0.002,
         group_commit_max_batch: int = 256,
         on_append_batch: Callable[[int, float], None] | None = None,
+        timeouts: DriverTimeouts | None = None,
     ) -> None:
+        """`timeouts` bound each call to a database server (MySQL/MariaDB)."""
         self._url = url
-        self._engine: AsyncEngine = make_engine(url)
+        self._engine: AsyncEngine = make_engine(url, timeouts=timeouts)
         self._committer: GroupCommitter[tuple[str, bytes]] = GroupCommitter(
             self._write_batch,
             window_s=group_commit_window_s,
@@ -126,33 +135,29 @@ class SQLDocStore:
         await self._engine.dispose()
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        with _reachable():
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
 
-    async def append(self, doc: str, update: bytes) -> None:
+    async def append(self, doc: str, *updates: bytes) -> None:
         _check_name(doc)
-        await self._committer.submit((doc, update))
+        if updates:
+            await self._committer.submit([(doc, update) for update in updates])
 
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
-        rows = [{"doc": doc, "data": data, "size": len(data)} for doc, data in batch]
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(updates_table), rows)
+        # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
+        with _reachable():
+            async with self._engine.connect() as conn:
+                await conn.run_sync(_insert_updates, batch)
 
     async def load(self, doc: str) -> StoredDoc:
-        async with self._engine.connect() as conn:
-            snapshot = (
-                await conn.execute(
-                    select(snapshots_table.c.data).where(snapshots_table.c.doc == doc)
-                )
-            ).scalar_one_or_none()
-            updates = (
-                await conn.execute(
-                    select(updates_table.c.data)
-                    .where(updates_table.c.doc == doc)
-                    .order_by(updates_table.c.id)
-                )
-            ).scalars()
-            return StoredDoc(snapshot=snapshot, updates=list(updates))
+        # One statement: the snapshot and the log as one consistent read (a compaction that
+        # commits meanwhile is seen wholly or not at all), in one round trip.
+        with _reachable():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(_LOAD, {"doc": doc})).all()
+        snapshot = next((row.data for row in rows if row.part == _SNAPSHOT_PART), None)
+        return StoredDoc(snapshot, [row.data for row in rows if row.part != _SNAPSHOT_PART])
 
     async def compact(self, doc: str) -> Compaction | None:
         return await compact_with_retries(self._compact_once, doc)
@@ -268,6 +273,62 @@ class SQLDocStore:
         if data is None:
             raise VersionNotFound(f"{doc!r} has no version {version_id}")
         return data
+
+    async def documents(self) -> list[str]:
+        names = union(
+            select(snapshots_table.c.doc),
+            select(updates_table.c.doc),
+            select(versions_table.c.doc),
+        )
+        async with self._engine.connect() as conn:
+            return sorted((await conn.execute(names)).scalars())
+
+    async def put_version(self, version: VersionInfo, state: bytes) -> None:
+        _check_name(version.doc)
+        # An explicit id moves MySQL's AUTO_INCREMENT and SQLite's next rowid past it.
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(versions_table).values(
+                    id=version.id,
+                    doc=version.doc,
+                    name=version.name,
+                    author=version.author,
+                    data=state,
+                    created_at=version.created_at,
+                )
+            )
+
+
+_INSERT_UPDATE = insert(updates_table)
+_SNAPSHOT_PART = 0
+_LOAD_PARTS = union_all(
+    select(
+        literal_column(str(_SNAPSHOT_PART)).label("part"),
+        snapshots_table.c.data.label("data"),
+        literal_column("0").label("n"),
+    ).where(snapshots_table.c.doc == bindparam("doc")),
+    select(literal_column("1"), updates_table.c.data, updates_table.c.id).where(
+        updates_table.c.doc == bindparam("doc")
+    ),
+)
+_LOAD = _LOAD_PARTS.order_by(_LOAD_PARTS.selected_columns.part, _LOAD_PARTS.selected_columns.n)
+
+
+def _insert_updates(conn: Connection, batch: list[tuple[str, bytes]]) -> None:
+    rows = [{"doc": doc, "data": data, "size": len(data)} for doc, data in batch]
+    with conn.begin():
+        conn.execute(_INSERT_UPDATE, rows)
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """A database out of reach, as the contract's `StoreUnavailable`."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if unreachable(exc):
+            raise StoreUnavailable(f"document database unreachable: {exc.orig}") from exc
+        raise
 
 
 def _check_name(doc: str) -> None:

@@ -14,18 +14,22 @@ def _line_of(path: str, text: str) -> int:
 
 
 def test_samples_go_to_the_bucket_of_what_the_room_was_doing() -> None:
-    def submit_at(text: str, *inner: str) -> str:
-        frame = f"Room.submit (sync_server/room.py:{_line_of('sync_server/room.py', text)})"
+    def writing_at(func: str, text: str, *inner: str) -> str:
+        frame = f"Room.{func} (sync_server/room.py:{_line_of('sync_server/room.py', text)})"
         return ";".join([ROOT, frame, *inner])
 
     raw = "\n".join(
         [
-            submit_at("get_state(update)") + " 3",
-            submit_at("_store.append(")
+            writing_at("_valid", "get_state(write.update)") + " 3",
+            writing_at("_write", "_store.append(")
             + ";GroupCommitter.submit (storage/docs/group_commit.py:9) 2",
-            submit_at(".apply_update(update)", "Doc.apply_update (pycrdt/_doc.py:1)") + " 5",
-            submit_at(
-                ".apply_update(update)",
+            writing_at(
+                "_integrate", ".apply_update(write.update)", "Doc.apply_update (pycrdt/_doc.py:1)"
+            )
+            + " 5",
+            writing_at(
+                "_integrate",
+                ".apply_update(write.update)",
                 "Doc.apply_update (pycrdt/_doc.py:1)",
                 "Room._collect_relay (sync_server/room.py:1)",
             )

@@ -143,6 +143,16 @@ async def test_appends_survive_a_new_store_instance(make_store: StoreFactory) ->
         await second.close()
 
 
+async def test_updates_appended_together_are_stored_in_order_in_one_batch(
+    store: DocStore, recorder: Recorder
+) -> None:
+    writer = Writer()
+    seasons = [writer.type(word) for word in "春夏秋冬"]
+    await store.append("四季", *seasons)
+    assert (await store.load("四季")).updates == seasons
+    assert recorder.batches == [4]
+
+
 async def test_concurrent_appends_are_group_committed(store: DocStore, recorder: Recorder) -> None:
     writers = [Writer() for _ in range(50)]
     updates = [(f"doc-{i % 5}", w.type(f"w{i}")) for i, w in enumerate(writers)]

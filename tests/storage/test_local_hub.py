@@ -119,9 +119,7 @@ async def test_rooms_in_two_workers_converge_through_the_hub(
     for _ in range(2):
         bus = await worker_bus(hub)
         managers.append(
-            RoomManager(
-                store, policy=RoomPolicy(), unload_grace_s=0, hooks=[BusFanOut(bus, store)]
-            )
+            RoomManager(store, policy=RoomPolicy(), unload_grace_s=0, hooks=[BusFanOut(bus, store)])
         )
     room_a, room_b = managers[0].acquire(DOC), managers[1].acquire(DOC)
     await room_a.ready()

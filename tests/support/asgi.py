@@ -15,11 +15,13 @@ from .waiting import eventually
 @asynccontextmanager
 async def serving(app: Any, port: int, **config: Any) -> AsyncIterator[uvicorn.Server]:
     """Until the block ends; `config` goes to `uvicorn.Config` (lifespan, limits, ...)."""
-    # As `inkweave serve`: the app, not uvicorn, decides whom to believe about the client.
+    # As `inkweave serve`: the app, not uvicorn, decides whom to believe about the client, and
+    # sockets are not compressed (`INKWEAVE_WS_PER_MESSAGE_DEFLATE`'s default).
     options: dict[str, Any] = {
         "log_config": None,
         "lifespan": "off",
         "proxy_headers": False,
+        "ws_per_message_deflate": False,
         **config,
     }
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))

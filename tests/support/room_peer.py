@@ -53,3 +53,30 @@ class RoomPeer:
         state = json.dumps({"user": {"name": name}})
         entry = protocol.AwarenessEntry(client_id, clock, state)
         await room.handle(self.conn, protocol.AwarenessMessage(protocol.encode_awareness([entry])))
+
+
+def recording_connection(
+    frames: list[bytes],
+    closes: list[int] | None = None,
+    *,
+    principal: str = "7",
+    max_in_flight: int = 64,
+) -> Connection:
+    """A writer's connection whose sent frames land in `frames` and close codes in `closes`
+    (start its `run_sender` for frames to flow)."""
+
+    async def receive(frame: bytes) -> None:
+        frames.append(frame)
+
+    async def close(code: int, reason: str) -> None:
+        if closes is not None:
+            closes.append(code)
+
+    return Connection(
+        send_bytes=receive,
+        close=close,
+        access=Access.WRITE,
+        principal=principal,
+        queue_limit=1000,
+        max_in_flight=max_in_flight,
+    )

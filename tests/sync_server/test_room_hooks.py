@@ -29,8 +29,8 @@ class RecordingStore(SQLDocStore):
         self.events.append("store.load")
         return await super().load(doc)
 
-    async def append(self, doc: str, update: bytes) -> None:
-        await super().append(doc, update)
+    async def append(self, doc: str, *updates: bytes) -> None:
+        await super().append(doc, *updates)
         self.events.append("store.append")
 
 
@@ -165,9 +165,9 @@ async def test_an_update_is_stored_then_announced_then_relayed_then_a_change(
     manager: RoomManager, recorder: Recorder
 ) -> None:
     room = await loaded(manager)
-    peer = joined(room)
+    writer, _reader = joined(room), joined(room)
     recorder.events.clear()
-    await room.submit(typed("先存后发"), origin=peer.conn)
+    await room.submit(typed("先存后发"), origin=writer.conn)
     assert recorder.events == ["store.append", "on_stored", "on_relay:updates:1", "on_change:7"]
     assert recorder.text_when_stored == [""], "no peer can have it: the room does not yet"
 
