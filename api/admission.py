@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .envelope import busy_response
 from .settings import Settings
 
-Reason = Literal["queue_full", "queue_timeout", "client_gone", "database"]
+Reason = Literal["queue_full", "queue_timeout", "client_gone", "database", "database_down"]
 
 
 class Timer(Protocol):
@@ -70,7 +70,8 @@ class AdmissionLimits:
 
 class Rejections:
     """`inkweave_http_rejected_total{reason}`: REST requests answered 503, or dropped unanswered
-    because their client had gone."""
+    because their client had gone. `database`: the database was too busy (50302);
+    `database_down`: a database could not be reached (50303)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._counter = Counter(

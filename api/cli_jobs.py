@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.exports import FORMATS, ExportError, ExportOptions, file_name, render
 from jobs.exports.job import load_source, read_work
@@ -18,17 +18,25 @@ from jobs.runner import TaskRunner
 
 from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
 from .composition import build_services
-from .jobs_setup import build_job_system, start_jobs
+from .jobs_setup import build_job_system, start_jobs, task_handlers
 from .services.access_changes import no_sockets
 from .settings import Settings
+from .tracing import provider_from_settings, tracer_of
+from .worker_observability import serve_metrics, traced_handlers
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 log = logging.getLogger("inkweave")
 
 
 @asynccontextmanager
-async def running_adapters(settings: Settings, runner: TaskRunner) -> AsyncIterator[Adapters]:
-    """Adapters started outside the web app (worker, CLI), the text projection included."""
-    adapters = build_adapters(settings, runner=runner)
+async def running_adapters(
+    settings: Settings, runner: TaskRunner, *, tracer: Tracer | None = None
+) -> AsyncIterator[Adapters]:
+    """Adapters started outside the web app (worker, CLI), the text projection included;
+    `tracer`: their rooms and AI calls make spans."""
+    adapters = build_adapters(settings, runner=runner, tracer=tracer)
     await start_adapters(adapters)
     try:
         yield adapters
@@ -44,7 +52,11 @@ async def run_worker(
 ) -> None:
     """Run jobs from the broker and the periodic scheduler until SIGTERM or SIGINT.
 
-    `handlers`: the task kinds this worker runs (default: every kind; a test adds its own)."""
+    `handlers`: the task kinds this worker runs (default: every kind; a test adds its own).
+
+    Seen as `inkweave serve` is: spans to `INKWEAVE_OTLP_ENDPOINT` (one `task.run` per task, its
+    AI calls inside), and its metrics (AI calls and tokens, rooms) on
+    `INKWEAVE_WORKER_METRICS_PORT`."""
     system = build_job_system(settings)
     if system.kind == "stub":
         log.warning(
@@ -55,22 +67,43 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with running_adapters(settings, system.runner) as adapters:
-        await start_jobs(
-            system,
-            adapters,
-            build_services(adapters, recheck_sockets=no_sockets),
-            run_jobs=True,
-            handlers=handlers,
-            compaction_interval_s=compaction_interval_s,
-            recover=False,  # tasks of an in-process broker belong to `inkweave serve`
-        )
-        log.info("worker started", extra={"broker": system.kind})
-        try:
-            await stop.wait()
-        finally:
-            log.info("worker stopping")
-            await system.stop()
+    provider = provider_from_settings(settings)
+    tracer = tracer_of(provider) if provider is not None else None
+    try:
+        async with running_adapters(settings, system.runner, tracer=tracer) as adapters:
+            services = build_services(adapters, recheck_sockets=no_sockets)
+            await services.word_list.start()  # AI answers are judged by the current list
+            if tracer is not None:
+                handlers = traced_handlers(
+                    task_handlers(adapters, services, sync_url=None)
+                    if handlers is None
+                    else handlers,
+                    tracer,
+                )
+            # Before any job: a port already taken stops the worker before it takes a task.
+            metrics = serve_metrics(settings, adapters.metrics.registry)
+            try:
+                await start_jobs(
+                    system,
+                    adapters,
+                    services,
+                    run_jobs=True,
+                    handlers=handlers,
+                    compaction_interval_s=compaction_interval_s,
+                    recover=False,  # tasks of an in-process broker belong to `inkweave serve`
+                )
+                log.info("worker started", extra={"broker": system.kind})
+                try:
+                    await stop.wait()
+                finally:
+                    log.info("worker stopping")
+                    await system.stop()
+            finally:
+                if metrics is not None:
+                    await asyncio.to_thread(metrics.close)
+    finally:
+        if provider is not None:  # the last spans go out (a blocking export)
+            await asyncio.to_thread(provider.shutdown)
 
 
 class ProgressBar:

@@ -18,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storage.docs.base import StoreUnavailable
 from storage.sql.database import BUSY_ERRORS, overloaded
+from storage.sql.engine import unreachable
 
 from .errors import AppError, Err
 from .http_security import CSP, FIXED_HEADERS, NOTHING_POLICY
@@ -27,6 +29,7 @@ from .schemas import LOCALIZED_REASONS
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_BUSY_S = 1  # an overloaded node: ask again in a second (another node may answer)
+RETRY_AFTER_UNAVAILABLE_S = 5  # a database that is down: a restart or a failover takes seconds
 
 
 def http_status(error: Err) -> int:
@@ -94,8 +97,20 @@ def busy_response(request: Request, detail: str) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI, *, on_busy: Callable[[], None] = lambda: None) -> None:
-    """`on_busy` counts each request answered 503 because the database was too busy."""
+def unavailable_response(request: Request, detail: str) -> JSONResponse:
+    """503 `DATABASE_UNAVAILABLE` with `Retry-After`: a database is down or out of reach."""
+    headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)}
+    return failure_response(request, Err.DATABASE_UNAVAILABLE, detail, headers)
+
+
+def install_error_handlers(
+    app: FastAPI,
+    *,
+    on_busy: Callable[[], None] = lambda: None,
+    on_unavailable: Callable[[], None] = lambda: None,
+) -> None:
+    """`on_busy` counts each request answered 503 because the database was too busy,
+    `on_unavailable` each one answered 503 because a database could not be reached."""
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -120,7 +135,15 @@ def install_error_handlers(app: FastAPI, *, on_busy: Callable[[], None] = lambda
         response.status_code = exc.status_code
         return response
 
+    def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc, extra={"path": request.url.path})
+        on_unavailable()
+        which = "document store" if isinstance(exc, StoreUnavailable) else "database"
+        return unavailable_response(request, f"{which} unavailable")
+
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if unreachable(exc):
+            return unavailable(request, exc)
         if not overloaded(exc):
             raise exc  # a fault, not load: `unexpected` answers 500 and logs it
         on_busy()
@@ -128,6 +151,10 @@ def install_error_handlers(app: FastAPI, *, on_busy: Callable[[], None] = lambda
 
     for busy_error in BUSY_ERRORS:
         app.add_exception_handler(busy_error, database_error)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -33,7 +33,7 @@ from .settings import Settings
 
 log = logging.getLogger("inkweave")
 
-STOP_GRACE_S = 30.0  # a worker's own shutdown: rooms flushed, jobs handed back
+STOP_MARGIN_S = 10.0  # past a worker's own grace: rooms flushed, jobs handed back
 MAX_RESTART_DELAY_S = 10.0
 
 
@@ -113,7 +113,9 @@ class Supervisor:
         if process.returncode is None:
             process.terminate()
             try:
-                await asyncio.wait_for(process.wait(), STOP_GRACE_S)
+                await asyncio.wait_for(
+                    process.wait(), self.settings.shutdown_grace_s + STOP_MARGIN_S
+                )
             except TimeoutError:
                 process.kill()
                 await process.wait()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,7 @@ class AiCall:
     error: str | None = None
     task_id: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    moderation: dict[str, Any] | None = None  # the verdict on `output`, if judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +52,8 @@ class AiHistories(Protocol):
         ...
 
     async def tokens_since(self, user_id: int, since: datetime) -> int: ...
+
+    async def scan(self, *, after: str | None = None, limit: int = 500) -> list[StoredAiCall]:
+        """Every user's calls in the order they were stored, `limit` at a time after the call
+        whose id is `after` (for backups)."""
+        ...

@@ -45,11 +45,15 @@ class SQLAiHistories:
                 .limit(limit)
                 .offset(offset)
             )
-            calls = [
-                StoredAiCall(str(row.id), AiCall(**{name: getattr(row, name) for name in _FIELDS}))
-                for row in rows
-            ]
+            calls = [_stored(row) for row in rows]
         return total, calls
+
+    async def scan(self, *, after: str | None = None, limit: int = 500) -> list[StoredAiCall]:
+        query = select(AiHistory).order_by(AiHistory.id).limit(limit)
+        if after is not None:
+            query = query.where(AiHistory.id > int(after))
+        async with self._database.session() as session:
+            return [_stored(row) for row in await session.scalars(query)]
 
     async def tokens_since(self, user_id: int, since: datetime) -> int:
         async with self._database.session() as session:
@@ -59,3 +63,7 @@ class SQLAiHistories:
                 )
             )
         return int(total or 0)
+
+
+def _stored(row: AiHistory) -> StoredAiCall:
+    return StoredAiCall(str(row.id), AiCall(**{name: getattr(row, name) for name in _FIELDS}))

@@ -22,6 +22,10 @@ class BlobStore(Protocol):
         """Remove the blob; a missing one is not an error."""
         ...
 
+    async def keys(self, prefix: str = "") -> list[str]:
+        """Every key under `prefix`, sorted (for backups)."""
+        ...
+
     def presigned_get(
         self,
         key: str,

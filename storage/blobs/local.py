@@ -54,6 +54,19 @@ class LocalBlobStore:
 
         await asyncio.to_thread(remove)
 
+    async def keys(self, prefix: str = "") -> list[str]:
+        def walk() -> list[str]:
+            if not self._root.is_dir():
+                return []
+            found = (
+                path.relative_to(self._root).as_posix()
+                for path in self._root.rglob("*")
+                if path.is_file() and not _is_meta(path)
+            )
+            return sorted(key for key in found if key.startswith(prefix))
+
+        return await asyncio.to_thread(walk)
+
     def presigned_get(
         self,
         key: str,
@@ -64,3 +77,8 @@ class LocalBlobStore:
     ) -> str | None:
         """Local files have no URL of their own: the API signs its download links."""
         return None
+
+
+def _is_meta(path: Path) -> bool:
+    """The content type file beside a blob (`put` writes `KEY.meta` next to `KEY`)."""
+    return path.suffix == ".meta" and path.with_name(path.stem).is_file()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from .engine import PoolLimits, make_engine
+from .engine import DriverTimeouts, PoolLimits, make_engine
 from .revision import at_head
 
 if TYPE_CHECKING:
@@ -53,10 +53,13 @@ def overloaded(exc: BaseException) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, pool: PoolLimits | None = None) -> None:
-        """`pool` sizes the connection pool (SQLAlchemy's defaults without it)."""
+    def __init__(
+        self, url: str, pool: PoolLimits | None = None, timeouts: DriverTimeouts | None = None
+    ) -> None:
+        """`pool` sizes the connection pool (SQLAlchemy's defaults without it); `timeouts` bound
+        each call to a database server (none without it)."""
         self.url = url
-        self.engine: AsyncEngine = make_engine(url, pool)
+        self.engine: AsyncEngine = make_engine(url, pool, timeouts)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -23,6 +24,32 @@ class PoolLimits:
         return self.size + self.overflow
 
 
+@dataclass(frozen=True, slots=True)
+class DriverTimeouts:
+    """How long a database server may take to accept a connection, and to send the next bytes
+    of an answer, before the call fails. A stopped (not dead) server leaves connections open and
+    silent: without these, a call waits for it however long it is gone."""
+
+    connect_s: float = 5.0
+    read_s: float = 10.0
+
+
+# MySQL client errors that mean the server is not there: cannot connect (2002 socket, 2003 TCP),
+# gone away (2006), lost during a query (2013, read timeouts too), or the socket broke (2055).
+_UNREACHABLE_MYSQL_CODES = frozenset({2002, 2003, 2006, 2013, 2055})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether a database error means the server could not be reached (down, stopped, or cut
+    off) rather than a fault of the statement: worth answering "unavailable, try again"."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    args = getattr(exc.orig, "args", ())
+    return bool(args) and args[0] in _UNREACHABLE_MYSQL_CODES
+
+
 def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
     parsed = make_url(url)
     in_memory = parsed.get_backend_name() == "sqlite" and (
@@ -33,7 +60,10 @@ def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
     return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
 
 
-def make_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
+def make_engine(
+    url: str, pool: PoolLimits | None = None, timeouts: DriverTimeouts | None = None
+) -> AsyncEngine:
+    """`timeouts` apply to a database server (MySQL/MariaDB); SQLite is a file."""
     options = _pool_options(url, pool)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **options)
@@ -48,4 +78,11 @@ def make_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
             cursor.close()
 
         return engine
+    if timeouts is not None and make_url(url).get_driver_name() == "asyncmy":
+        options["connect_args"] = {
+            "connect_timeout": timeouts.connect_s,
+            "read_timeout": timeouts.read_s,
+        }
+    # pool_pre_ping: a pooled connection the server dropped (a restart, a kill -9) is replaced
+    # at checkout instead of failing the request that drew it.
     return create_async_engine(url, pool_pre_ping=True, pool_recycle=3600, **options)
