@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from storage.ai_histories.base import AiCall, AiHistories
 from storage.redaction import redact
@@ -40,6 +41,9 @@ from .base import (
 from .configs import AiSettings, build_provider, provider_configs
 from .offline import OFFLINE, OfflineProvider
 
+if TYPE_CHECKING:
+    from ..moderation import Moderator
+
 log = logging.getLogger(__name__)
 
 LEVELS = ("free", "basic", "premium", "admin")
@@ -48,6 +52,8 @@ SIMPLE_TASKS = frozenset({"polish", "convert", "summary"})
 _ERROR_TEXT_LIMIT = 2000
 
 Sleep = Callable[[float], Awaitable[None]]
+# Told of every try as it ends (tracing, metrics); cheap, and must not raise.
+CallObserver = Callable[[AiCall], None]
 
 
 def tier_for(task: str, level: str) -> Tier:
@@ -178,9 +184,13 @@ class Router:
         first_piece_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        moderator: Moderator | None = None,
+        observers: Sequence[CallObserver] = (),
     ) -> None:
         """`clock` measures calls (durations, the timeouts); `sleep` waits out backoffs and is
-        the timer of every timeout: a test hands in a manual clock's pair to move time."""
+        the timer of every timeout: a test hands in a manual clock's pair to move time.
+        `moderator` judges each answer; its verdict goes into the call's record. `observers`
+        hear of every try, recorded in the histories or not."""
         missing = set(routes.models) - set(providers)
         if missing:
             raise ValueError(f"route table names providers that do not exist: {sorted(missing)}")
@@ -195,6 +205,8 @@ class Router:
         self._first_piece_timeout_s = first_piece_timeout_s
         self._clock = clock
         self._sleep = sleep
+        self._moderator = moderator
+        self._observers = tuple(observers)
 
     @classmethod
     def from_settings(
@@ -204,6 +216,8 @@ class Router:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        moderator: Moderator | None = None,
+        observers: Sequence[CallObserver] = (),
     ) -> Router:
         configs = provider_configs(settings)
         if len({c.name for c in configs}) != len(configs):
@@ -228,6 +242,8 @@ class Router:
             first_piece_timeout_s=settings.ai_first_piece_timeout_s,
             clock=clock,
             sleep=sleep,
+            moderator=moderator,
+            observers=observers,
         )
 
     @property
@@ -385,16 +401,23 @@ class Router:
         started: float,
         error: ProviderError | None,
     ) -> None:
-        if self._histories is None:
+        if self._histories is None and not self._observers:
             return
         if usage is None:
             usage = _estimate(prompt, parts) if parts else Usage(0, 0)
+        output = "".join(parts)
+        moderation = None
+        if self._moderator is not None and error is None and output:
+            try:
+                moderation = (await self._moderator.moderate(output)).as_dict()
+            except Exception:
+                log.exception("could not moderate an AI answer")
         call = AiCall(
             user_id=ctx.user_id,
             work_id=ctx.work_id,
             action_type=ctx.action_type[:20],
             input=prompt,
-            output="".join(parts),
+            output=output,
             model=route.model[:100],
             provider=route.provider[:50],
             tokens=usage.total,
@@ -404,7 +427,15 @@ class Router:
             status="ok" if error is None else "error",
             error=None if error is None else redact(str(error))[:_ERROR_TEXT_LIMIT],
             task_id=ctx.task_id,
+            moderation=moderation,
         )
+        for observe in self._observers:
+            try:
+                observe(call)
+            except Exception:
+                log.exception("an AI call observer failed")
+        if self._histories is None:
+            return
         try:
             await self._histories.record(call)
         except Exception:

@@ -48,7 +48,11 @@ class AdminOrderOut(OrderOut):
 
 
 class UserQuery(PageQuery):
-    q: str | None = Field(None, max_length=100, description="Part of a username, email or phone")
+    q: str | None = Field(
+        None,
+        max_length=100,
+        description="Part of a username, or a whole email or phone (stored encrypted)",
+    )
     level: Level | None = None
     status: int | None = Field(None, ge=0, le=1, description="1 active, 0 disabled")
 

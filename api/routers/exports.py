@@ -8,9 +8,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from jobs.exports import content_disposition
+from jobs.exports import Protection, content_disposition
 
 from ..deps import BlobsDep, CurrentUser, DownloadLinksDep, ExportsDep
 from ..envelope import success
@@ -30,6 +30,26 @@ class ExportOptionsIn(BaseModel):
     include_cover: bool = True
     font_size: float = Field(12, ge=8, le=32, description="Body text size in points")
     include_toc: bool = Field(True, description="A table of contents (Word, PDF)")
+    include_comments: bool = Field(
+        False, description="The chapters' comments (批注) as an appendix after the last chapter"
+    )
+    watermark: bool = Field(
+        False,
+        description="A visible mark with your account and the date on every page (Word, PDF); "
+        "some member levels always get it. Every file carries an invisible one.",
+    )
+
+
+class ProtectionIn(BaseModel):
+    """A password on the file: PDF's own encryption with these permissions; Word, txt and
+    Fountain in an AES-256 zip. The password is never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: SecretStr = Field(min_length=4, max_length=128)
+    can_print: bool = Field(True, description="PDF: the reader may print")
+    can_copy: bool = Field(False, description="PDF: the reader may copy text")
+    can_modify: bool = Field(False, description="PDF: the reader may edit and annotate")
 
 
 class ExportIn(BaseModel):
@@ -41,6 +61,7 @@ class ExportIn(BaseModel):
     chapter_ids: list[IdField] | None = Field(
         None, max_length=10_000, description="Only these chapters (in the work's order)"
     )
+    protection: ProtectionIn | None = None
 
 
 class ExportTaskOut(TransferTaskOut):
@@ -51,12 +72,27 @@ class ExportTaskOut(TransferTaskOut):
         description="Once completed: a link that works until expire_at"
     )
     expire_at: datetime | None
+    watermark: bool = Field(description="Whether the file carries the visible watermark")
+    protected: bool = Field(description="Whether the file has a password")
 
 
 @router.post("/export", response_model=Envelope[TaskQueuedOut], status_code=202)
 async def export_work(body: ExportIn, user: CurrentUser, exports: ExportsDep) -> dict[str, object]:
+    options = body.options.model_dump(exclude={"watermark"})
+    protection = None
+    if body.protection is not None:
+        asked = body.protection
+        protection = Protection(
+            asked.password.get_secret_value(), asked.can_print, asked.can_copy, asked.can_modify
+        )
     task = await exports.request(
-        user, body.work_id, body.format, body.options.model_dump(), body.chapter_ids
+        user,
+        body.work_id,
+        body.format,
+        options,
+        body.chapter_ids,
+        watermark=body.options.watermark,
+        protection=protection,
     )
     return queued(task)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from storage.sql.models import Material
 
-from ..deps import CurrentUser, DatabaseDep
+from ..deps import CurrentUser, DatabaseDep, PublicationDep
 from ..envelope import success
 from ..schemas import Envelope, IdPath, Page, PageQuery
 from ..services import materials as service
@@ -133,10 +133,14 @@ async def list_materials(
 
 @router.post("", response_model=Envelope[MaterialCreated], status_code=201)
 async def create_material(
-    body: MaterialIn, user: CurrentUser, database: DatabaseDep
+    body: MaterialIn, user: CurrentUser, database: DatabaseDep, publication: PublicationDep
 ) -> dict[str, object]:
     fields = body.model_dump()
     fields["is_public"] = int(fields["is_public"])
+    if fields["is_public"]:
+        async with database.session() as session:
+            text = f"{fields['title']}\n{fields.get('content') or ''}"
+            await publication.check(session, "material", None, text)
     async with database.session() as session:
         material = await service.create_material(session, user.id, fields)
     out = material_out(material, user.id)
@@ -154,11 +158,24 @@ async def get_material(
 
 @router.patch("/{material_id}", response_model=Envelope[MaterialOut], summary="Owner only")
 async def update_material(
-    material_id: IdPath, body: MaterialPatch, user: CurrentUser, database: DatabaseDep
+    material_id: IdPath,
+    body: MaterialPatch,
+    user: CurrentUser,
+    database: DatabaseDep,
+    publication: PublicationDep,
 ) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True)
     if "is_public" in changes:
         changes["is_public"] = int(changes["is_public"])
+    async with database.session() as session:
+        # Made public, or public content changed: it passes the gate first (outside the write).
+        current = await service.writable(session, user.id, material_id)
+        will_be = {"title": current.title, "content": current.content, **changes}
+        if will_be.get("is_public", current.is_public) and (
+            changes.get("is_public") or {"title", "content"} & changes.keys()
+        ):
+            text = f"{will_be['title']}\n{will_be['content'] or ''}"
+            await publication.check(session, "material", str(material_id), text)
     async with database.session() as session:
         material = await service.update_material(session, user.id, material_id, changes)
     return success(material_out(material, user.id))

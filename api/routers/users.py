@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from storage.crypto.lookup import matches
 from storage.sql.models import User, same_username
 
 from ..deps import AccountsDep, BlobsDep, CurrentUser, DatabaseDep
@@ -75,7 +76,7 @@ async def update_me(body: UserPatch, user: CurrentUser, database: DatabaseDep) -
                 raise AppError(Err.USERNAME_TAKEN)
         if "phone" in changes:
             taken = await session.scalar(
-                select(User.id).where(User.phone == changes["phone"], User.id != user.id)
+                select(User.id).where(matches(User.phone, changes["phone"]), User.id != user.id)
             )
             if taken is not None:
                 raise AppError(Err.CONFLICT, "phone number already registered")

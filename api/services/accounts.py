@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import CursorResult, Result, func, or_, select, update
+from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto.lookup import matches
 from storage.kv.base import KeyValue
 from storage.sql.database import Database
 from storage.sql.models import (
@@ -110,7 +111,7 @@ class Accounts:
             record = await session.scalar(
                 select(VerificationCode)
                 .where(
-                    VerificationCode.email == email.lower(),
+                    matches(VerificationCode.email, email),
                     VerificationCode.purpose == purpose,
                     VerificationCode.consumed_at.is_(None),
                 )
@@ -140,9 +141,7 @@ class Accounts:
         code_id = await self._check_code(email, REGISTER, code)
         async with self.database.session() as session:
             taken = await session.scalar(
-                select(User).where(
-                    or_(same_username(username), func.lower(User.email) == email.lower())
-                )
+                select(User).where(or_(same_username(username), matches(User.email, email)))
             )
         if taken is not None:
             same_name = taken.username_key == username_key(username) or taken.username == username
@@ -167,9 +166,7 @@ class Accounts:
         await self._reserve_attempt([account_key, address_key])
         async with self.database.session() as session:
             user = await session.scalar(
-                select(User).where(
-                    or_(func.lower(User.email) == account.lower(), User.username == account)
-                )
+                select(User).where(or_(matches(User.email, account), User.username == account))
             )
         # An unknown account is verified against a stand-in hash: it takes as long as a real one.
         verified = await verify_password(user.password_hash if user else None, password)
@@ -297,7 +294,7 @@ class Accounts:
         new_hash = await hash_password(new)
         async with self.database.session() as session:
             await self._spend_code(session, code_id)
-            user = await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+            user = await session.scalar(select(User).where(matches(User.email, email)))
         if user is None:
             return
         await self._set_password(user.id, new_hash)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from storage.crypto.lookup import matches
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, User
 
@@ -53,8 +54,9 @@ class Admin:
             pattern = like_pattern(text)
             conditions = [
                 User.username.like(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\"),
-                User.phone.like(pattern, escape="\\"),
+                # Encrypted: found by the whole address or number only (their keyed hashes).
+                matches(User.email, text),
+                matches(User.phone, text),
             ]
             if (user_id := _as_id(text)) is not None:
                 conditions.append(User.id == user_id)

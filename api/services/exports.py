@@ -1,5 +1,9 @@
 """Exports on the request side: who may export what, the quota, the task row, its view, and the
-notice when the file is ready. Rendering is `jobs.exports`; links are `download_links`."""
+notice when the file is ready. Rendering is `jobs.exports`; links are `download_links`.
+
+The visible watermark is asked for in the task row (by the owner, or because their member level
+requires it); a password never is: it waits in this process's memory (`HeldPasswords`) for the
+job, so protected exports are taken only where this process runs its own jobs."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobs.exports import FORMATS
+from jobs.exports import FORMATS, Protection
+from jobs.exports.passwords import HeldPasswords
 from jobs.runner import TaskRunner
 from jobs.tasks import COMPLETED, TaskStore
 from storage.sql.database import Database
@@ -18,6 +23,7 @@ from ..errors import AppError, Err
 from ..quotas import Quotas
 from ..security.roles import role_on_work
 from .download_links import DownloadLinks
+from .notification_texts import Message
 from .notifications import Notifier
 from .transfers import level_now, own_task, result_of, task_view
 from .works import role_or_404
@@ -32,6 +38,9 @@ class Exports:
     quotas: Quotas
     tasks: TaskStore
     runner: TaskRunner
+    # None where another process runs the jobs: a password cannot reach it without being stored.
+    passwords: HeldPasswords | None = None
+    watermark_levels: frozenset[str] = frozenset()
 
     async def request(
         self,
@@ -40,14 +49,37 @@ class Exports:
         fmt: str,
         options: dict[str, Any],
         chapter_ids: list[int] | None,
+        *,
+        watermark: bool = False,
+        protection: Protection | None = None,
     ) -> Task:
         await role_or_404(self.database, user.id, work_id)  # any member may export what they read
         work = await self._work_with(work_id, chapter_ids)
         if FORMATS[fmt].scripts_only and work.type != "script":
             raise AppError(Err.FORMAT_NOT_FOR_WORK, f"{fmt} is for scripts; this is a {work.type}")
-        await self.quotas.use_export(user.id, level_now(user))
-        params = {"format": fmt, "options": options, "chapter_ids": chapter_ids or None}
+        if protection is not None and self.passwords is None:
+            raise AppError(
+                Err.EXPORT_PASSWORD_UNAVAILABLE,
+                "jobs run on a separate worker here, which a password would have to be stored "
+                "to reach: export without one",
+            )
+        level = level_now(user)
+        await self.quotas.use_export(user.id, level)
+        params: dict[str, Any] = {
+            "format": fmt,
+            "options": options,
+            "chapter_ids": chapter_ids or None,
+            "watermark": watermark or level in self.watermark_levels,
+        }
+        if protection is not None:  # the permissions only: the password stays in memory
+            params["protection"] = {
+                "can_print": protection.can_print,
+                "can_copy": protection.can_copy,
+                "can_modify": protection.can_modify,
+            }
         task = await self.tasks.create(user.id, EXPORT, fmt, work_id=work_id, params=params)
+        if protection is not None and self.passwords is not None:
+            self.passwords.hold(task.id, protection)
         await self.runner.submit(EXPORT, task.id)
         return task
 
@@ -82,6 +114,8 @@ def export_view(links: DownloadLinks, task: Task, base_url: str) -> dict[str, An
     result = result_of(task)
     view = task_view(task)
     view.update(format=task.type, filename=result.get("filename"), size=result.get("size"))
+    params = task.params or {}
+    view.update(watermark=bool(params.get("watermark")), protected="protection" in params)
     view["download_url"] = view["expire_at"] = None
     if task.status == COMPLETED and result.get("removed"):
         view["error"] = "the file was deleted after INKWEAVE_EXPORT_RETENTION_S: export again"
@@ -99,7 +133,7 @@ async def notify_exported(notifier: Notifier, task: Task) -> None:
     await notifier.notify_quietly(
         task.user_id,
         EXPORT,
-        f"《{result.get('title', '')}》导出完成",
-        f"{FORMAT_LABELS.get(fmt, fmt)} 文件已生成，可以下载了。",
+        Message("export.done", {"title": result.get("title", ""), "format": fmt}),
+        "",
         {"task_id": task.id, "work_id": task.work_id, "format": fmt, "status": "completed"},
     )

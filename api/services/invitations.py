@@ -15,10 +15,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto.lookup import matches
 from storage.sql.database import Database
 from storage.sql.models import User, Work, WorkInvitation, WorkMember
 
 from ..errors import AppError, Err
+from .notification_texts import Message
 from .notifications import Notifier
 
 ROLE_NAMES = {"editor": "编辑者（可写）", "viewer": "只读成员"}
@@ -96,7 +98,7 @@ class Invitations:
     ) -> tuple[WorkInvitation, bool]:
         row = await session.scalar(
             select(WorkInvitation).where(
-                WorkInvitation.work_id == work_id, WorkInvitation.email == email
+                WorkInvitation.work_id == work_id, matches(WorkInvitation.email, email)
             )
         )
         if row is not None:
@@ -152,7 +154,7 @@ class Invitations:
         rows = list(
             await session.scalars(
                 select(WorkInvitation)
-                .where(WorkInvitation.email == user.email.lower())
+                .where(matches(WorkInvitation.email, user.email))
                 .order_by(WorkInvitation.id)
             )
         )
@@ -170,19 +172,21 @@ class Invitations:
     async def welcome(self, user: User, claimed: list[Claimed]) -> None:
         """Tell the new member, and whoever invited them, that they joined (never fails)."""
         for joined in claimed:
-            role_name = ROLE_NAMES.get(joined.role, joined.role)
             await self.notifier.notify_quietly(
                 user.id,
                 "invitation",
-                f"你已加入《{joined.title}》",
-                f"你的角色：{role_name}。",
+                Message("invitation.joined", {"work": joined.title, "role": joined.role}),
+                "",
                 {"work_id": joined.work_id, "change": "invited", "role": joined.role},
             )
             await self.notifier.notify_quietly(
                 joined.invited_by,
                 "work_member",
-                f"{user.username} 已接受邀请，加入《{joined.title}》",
-                f"角色：{role_name}。",
+                Message(
+                    "invitation.accepted",
+                    {"user": user.username, "work": joined.title, "role": joined.role},
+                ),
+                "",
                 {
                     "work_id": joined.work_id,
                     "change": "joined",

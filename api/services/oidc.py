@@ -30,10 +30,11 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto.lookup import matches
 from storage.kv.base import KeyValue
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, OidcIdentity, User, same_username
@@ -401,9 +402,7 @@ class OidcSignIn:
                         return user
                     owner = None
                     if email is not None and len(email) <= 100:
-                        owner = await session.scalar(
-                            select(User).where(func.lower(User.email) == email)
-                        )
+                        owner = await session.scalar(select(User).where(matches(User.email, email)))
                     if verified and owner is not None and await self._linkable(session, owner):
                         user = owner
                         log.info("OIDC sign-in linked user %s to %s", user.id, subject)

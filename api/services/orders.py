@@ -36,6 +36,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto.lookup import lookup_hash, matches
 from storage.sql.database import Database
 from storage.sql.models import Order, PaymentEvent, User
 
@@ -164,7 +165,7 @@ class Orders:
                 or_(
                     Order.order_no == q.strip(),
                     User.username.like(pattern, escape="\\"),
-                    User.email.like(pattern, escape="\\"),
+                    matches(User.email, q.strip()),  # encrypted: the whole address only
                 )
             )
         async with self.database.session() as session:
@@ -377,7 +378,7 @@ class Orders:
         if event.kind == "refunded" and event.payment_id:
             order = await session.scalar(
                 select(Order).where(
-                    Order.provider_payment_id == event.payment_id,
+                    matches(Order.provider_payment_id, event.payment_id),
                     Order.payment_method == provider_name,
                 )
             )
@@ -424,6 +425,7 @@ class Orders:
             "paid",
             payment_time=now,
             provider_payment_id=event.payment_id,
+            provider_payment_id_hash=lookup_hash(Order.provider_payment_id, event.payment_id),
         )
         if moved:
             user = await locked_user(session, order.user_id)

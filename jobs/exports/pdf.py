@@ -23,7 +23,7 @@ def write(
     steps = ProgressSteps(progress)
     fonts = find_cjk_fonts(font_path)
     if work.is_script:
-        render_screenplay(work, options.include_cover, pdf_font_name(fonts.mono), steps, out)
+        render_screenplay(work, options, pdf_font_name(fonts.mono), steps, out)
     else:
         render_book(work, options, pdf_font_name(fonts.regular), steps, out)
     steps.finish()

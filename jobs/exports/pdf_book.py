@@ -37,12 +37,14 @@ from jobs.exports.model import (
     ExportOptions,
     ExportWork,
     ProgressSteps,
+    Watermark,
     clean_line,
     has_cjk,
     paragraphs,
 )
 from jobs.exports.pdf_canvas import CompressingCanvas
 from jobs.exports.pdf_contents import Contents, chapter_key
+from jobs.exports.pdf_marks import draw_mark, keywords
 
 PAGE = A5
 MARGIN_X = 18 * mm
@@ -154,9 +156,11 @@ class _BookTemplate(BaseDocTemplate):
         *,
         cover: bool,
         footer_font: tuple[str, float],
+        mark: Watermark | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(out, pagesize=PAGE, **kwargs)
+        self._mark = mark
         self._steps = steps
         self._chapters = chapters
         self._contents = contents
@@ -172,7 +176,7 @@ class _BookTemplate(BaseDocTemplate):
             bottomPadding=0,
         )
         numbered = PageTemplate("numbered", [frame], onPage=self._footer)
-        unnumbered = PageTemplate("cover", [frame])
+        unnumbered = PageTemplate("cover", [frame], onPage=self._mark_page)
         # The first template in the list lays out page 1.
         self.addPageTemplates([unnumbered, numbered] if cover else [numbered, unnumbered])
 
@@ -190,7 +194,11 @@ class _BookTemplate(BaseDocTemplate):
             self._contents.chapter_on_page(self.canv, flowable.number, self.page)
         self._steps.fraction(flowable.number, self._chapters, end=95)
 
+    def _mark_page(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
+        draw_mark(canvas, self._mark, PAGE, self._font)
+
     def _footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
+        self._mark_page(canvas, doc)
         canvas.saveState()
         canvas.setFont(self._font, self._size * 0.8)
         canvas.drawCentredString(PAGE[0] / 2, FOOTER_Y, str(doc.page))
@@ -225,9 +233,11 @@ def render_book(
         contents,
         cover=options.include_cover,
         footer_font=(font, options.font_size),
+        mark=options.watermark,
         title=clean_line(work.title),
         author=clean_line(work.author),
         subject=clean_line(work.genre or ""),
+        keywords=keywords(options),
         creator="Inkweave",
         lang="zh-CN" if chinese else "en",
         initialFontName=font,

@@ -23,8 +23,16 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from jobs.exports.fountain import BOLD, ITALIC, UNDERLINE, credit_for, emphasis, script_elements
-from jobs.exports.model import ExportWork, ProgressSteps, clean_line, has_cjk, is_cjk
+from jobs.exports.model import (
+    ExportOptions,
+    ExportWork,
+    ProgressSteps,
+    clean_line,
+    has_cjk,
+    is_cjk,
+)
 from jobs.exports.pdf_canvas import CompressingCanvas
+from jobs.exports.pdf_marks import draw_mark, keywords
 
 INCH = 72.0
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
@@ -343,20 +351,27 @@ def _continued(cue: str) -> str:
 
 
 def render_screenplay(
-    work: ExportWork, include_cover: bool, cjk_font: str, steps: ProgressSteps, out: BinaryIO
+    work: ExportWork, options: ExportOptions, cjk_font: str, steps: ProgressSteps, out: BinaryIO
 ) -> None:
     fonts = _Fonts(cjk_font)
     pages = paginate(blocks_for(work, fonts, steps))
     canvas = CompressingCanvas(
-        out, pagesize=LETTER, pageCompression=1, initialFontName=COURIER, lang="zh-CN"
+        out,
+        pagesize=LETTER,
+        pageCompression=1,
+        initialFontName=COURIER,
+        lang="zh-CN",
     )
     canvas.setTitle(clean_line(work.title))
     canvas.setAuthor(clean_line(work.author))
     canvas.setCreator("Inkweave")
-    if include_cover:
+    canvas.setKeywords(keywords(options))
+    if options.include_cover:
+        draw_mark(canvas, options.watermark, LETTER, cjk_font)
         _title_page(canvas, work, fonts)
         canvas.showPage()
     for number, page in enumerate(pages, start=1):
+        draw_mark(canvas, options.watermark, LETTER, cjk_font)
         if number > 1:
             number_runs = fonts.runs(f"{number}.")
             _draw_runs(canvas, number_runs, PAGE_NUMBER_BASELINE, RIGHT_EDGE, "right")

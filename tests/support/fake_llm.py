@@ -98,6 +98,8 @@ class FakeLLM:
     default: Reply = field(default_factory=Reply)
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
+    # `POST /v1/moderations` flags an input holding any of these (category "harassment").
+    flagged_words: set[str] = field(default_factory=set)
 
     @property
     def openai_base_url(self) -> str:
@@ -128,6 +130,7 @@ class FakeLLM:
             routes=[
                 Route("/v1/chat/completions", self._openai, methods=["POST"]),
                 Route("/v1/messages", self._anthropic, methods=["POST"]),
+                Route("/v1/moderations", self._moderations, methods=["POST"]),
             ]
         )
 
@@ -139,6 +142,22 @@ class FakeLLM:
         recorded = RecordedRequest(api, request.url.path, dict(request.headers), body)
         self.requests.append(recorded)
         return recorded, self._take()
+
+    async def _moderations(self, request: Request) -> Response:
+        """OpenAI's moderation endpoint: one result per input, flagged by `flagged_words`."""
+        body = await request.json()
+        recorded = RecordedRequest("openai", request.url.path, dict(request.headers), body)
+        self.requests.append(recorded)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        results = []
+        for text in inputs:
+            flagged = any(word in text for word in self.flagged_words)
+            categories = {"harassment": flagged, "violence": False, "sexual": False}
+            scores = {name: 0.9 if on else 0.01 for name, on in categories.items()}
+            results.append(
+                {"flagged": flagged, "categories": categories, "category_scores": scores}
+            )
+        return JSONResponse({"id": "modr-fake", "model": body.get("model"), "results": results})
 
     async def _openai(self, request: Request) -> Response:
         recorded, reply = await self._receive(request, "openai")

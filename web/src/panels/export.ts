@@ -17,6 +17,17 @@ export function exportPanel(work: Pick<Work, 'id' | 'type'>): HTMLElement {
   )
   const cover = h('input', { type: 'checkbox', checked: true, 'data-testid': 'export-cover' })
   const fontSize = h('input', { type: 'number', min: 8, max: 32, value: 12, class: 'short', 'data-testid': 'export-font-size' })
+  const watermark = h('input', { type: 'checkbox', 'data-testid': 'export-watermark' })
+  // Sent once with the request and never stored (the server keeps it in memory for the job).
+  const password = h('input', {
+    type: 'password',
+    autocomplete: 'new-password',
+    minlength: 4,
+    maxlength: 128,
+    'data-testid': 'export-password',
+  })
+  const canPrint = h('input', { type: 'checkbox', checked: true, 'data-testid': 'export-can-print' })
+  const canCopy = h('input', { type: 'checkbox', 'data-testid': 'export-can-copy' })
   const status = h('div', { class: 'task-status', 'data-testid': 'export-status' })
   const message = messageLine('export-message')
   const start = h('button', { type: 'submit', class: 'primary', 'data-testid': 'export-start' }, t('export.start'))
@@ -29,12 +40,22 @@ export function exportPanel(work: Pick<Work, 'id' | 'type'>): HTMLElement {
           status,
           message,
           button: start,
-          start: () =>
-            post('/export', {
+          start: () => {
+            const body = {
               work_id: work.id,
               format: format.value,
-              options: { include_cover: cover.checked, font_size: Number(fontSize.value) || 12 },
-            }),
+              options: {
+                include_cover: cover.checked,
+                font_size: Number(fontSize.value) || 12,
+                watermark: watermark.checked,
+              },
+              protection: password.value
+                ? { password: password.value, can_print: canPrint.checked, can_copy: canCopy.checked }
+                : null,
+            }
+            password.value = '' // not kept on the page once sent
+            return post('/export', body)
+          },
           fetch: (taskId) => get<ExportTask>(`/export/tasks/${taskId}`),
           show: showExport,
         }),
@@ -43,6 +64,11 @@ export function exportPanel(work: Pick<Work, 'id' | 'type'>): HTMLElement {
     field(t('export.format'), format),
     h('label', { class: 'check' }, cover, t('export.cover')),
     field(t('export.fontSize'), fontSize),
+    h('label', { class: 'check' }, watermark, t('export.watermark')),
+    field(t('export.password'), password),
+    h('label', { class: 'check' }, canPrint, t('export.canPrint')),
+    h('label', { class: 'check' }, canCopy, t('export.canCopy')),
+    h('p', { class: 'muted' }, t('export.protectedNote')),
     start,
     status,
     message,

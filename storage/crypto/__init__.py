@@ -1,0 +1,1 @@
+"""Encryption of sensitive columns at rest (`fields`)."""
