@@ -10,7 +10,7 @@ never make one term's change touch another's row.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -44,31 +44,46 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 async def reindex(session: AsyncSession, owner_type: str, owner_id: int, text: str) -> None:
     """Make the indexed terms of one chapter (`chapter`) or material (`material`) those of
     `text`, with their counts."""
-    wanted = term_counts(text)
-    stored = await session.execute(
-        select(SearchTerm.id, SearchTerm.term, SearchTerm.hits).where(
-            SearchTerm.owner_type == owner_type, SearchTerm.owner_id == owner_id
+    await reindex_counts(session, owner_type, {owner_id: term_counts(text)})
+
+
+async def reindex_counts(
+    session: AsyncSession, owner_type: str, wanted: Mapping[int, Counter[str]]
+) -> None:
+    """Make the indexed terms of each owner in `wanted` those it maps to (`term_counts` of its
+    text): one read of their stored terms and one statement per kind of change for all."""
+    owners = sorted(wanted)
+    stored: dict[int, list[tuple[int, str, int]]] = {owner: [] for owner in owners}
+    for chunk in _chunks(owners):
+        rows = await session.execute(
+            select(SearchTerm.owner_id, SearchTerm.id, SearchTerm.term, SearchTerm.hits).where(
+                SearchTerm.owner_type == owner_type, SearchTerm.owner_id.in_(chunk)
+            )
         )
-    )
+        for owner_id, row_id, term, hits in rows:
+            stored[owner_id].append((row_id, term, hits))
     doomed: list[int] = []
     recounted: list[dict[str, int]] = []  # ORM bulk UPDATE by primary key
-    kept: set[str] = set()
-    for row_id, term, hits in stored:
-        if term not in wanted or term in kept:  # gone (or a duplicate left by older code)
-            doomed.append(row_id)
-            continue
-        kept.add(term)
-        if hits != wanted[term]:
-            recounted.append({"id": row_id, "hits": wanted[term]})
+    added: list[dict[str, Any]] = []
+    for owner_id in owners:
+        terms = wanted[owner_id]
+        kept: set[str] = set()
+        for row_id, term, hits in stored[owner_id]:
+            if term not in terms or term in kept:  # gone (or a duplicate left by older code)
+                doomed.append(row_id)
+                continue
+            kept.add(term)
+            if hits != terms[term]:
+                recounted.append({"id": row_id, "hits": terms[term]})
+        added.extend(
+            {"owner_type": owner_type, "owner_id": owner_id, "term": term, "hits": hits}
+            for term, hits in sorted(terms.items())
+            if term not in kept
+        )
     for ids in _chunks(doomed):
         await session.execute(delete(SearchTerm).where(SearchTerm.id.in_(ids)))
     if recounted:
         await session.execute(update(SearchTerm), recounted)
-    added = [
-        {"owner_type": owner_type, "owner_id": owner_id, "term": term, "hits": hits}
-        for term, hits in sorted(wanted.items())
-        if term not in kept
-    ]
     if added:
         await session.execute(insert(SearchTerm), added)
 
