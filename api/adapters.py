@@ -12,9 +12,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ai_agents.providers.router import Router
-from ai_agents.safety import SensitiveWords, load_sensitive_words
+from ai_agents.moderation import (
+    LiveWords,
+    ModerationChain,
+    Moderator,
+    WordListModerator,
+    model_moderator,
+)
+from ai_agents.providers.configs import provider_configs
+from ai_agents.providers.router import CallObserver, Router
+from ai_agents.safety import load_sensitive_words
 from jobs.runner import TaskRunner
 from jobs.tasks import TaskStore
 from storage.ai_histories.base import AiHistories
@@ -29,19 +38,26 @@ from storage.hub.client import HubBus, HubConnection, HubKeyValue
 from storage.kv.base import KeyValue
 from storage.kv.memory import MemoryKeyValue
 from storage.sql.database import Database
-from storage.sql.engine import PoolLimits
+from storage.sql.engine import DriverTimeouts, PoolLimits
 from sync_server.fan_out import BusFanOut
+from sync_server.hooks import RoomHooks
 from sync_server.limits import SocketLimits
 from sync_server.metrics import RoomMetrics, SyncMetrics
 from sync_server.room import RoomPolicy
 from sync_server.rooms import RoomManager
 
 from .ai_marks_hook import AiMarksHook
+from .authorship_hook import AuthorshipRecorder
+from .business_metrics import AiCallMetrics
+from .field_keys import install_keyring
 from .projection import Projector
 from .quotas import Quotas, limits_table
 from .security.tokens import TokenService
 from .services.mail import Mailer, OutboxMailer, SMTPMailer
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +77,8 @@ class Adapters:
     runner: TaskRunner
     quotas: Quotas
     ai: Router
-    safety: SensitiveWords
+    safety: LiveWords  # the word list, changed by administrators at runtime
+    moderator: Moderator  # the word list, then the model check when it is on
     ai_histories: AiHistories
     sockets: SocketLimits  # open sockets per user and address, on this node
 
@@ -73,13 +90,17 @@ def build_adapters(
     store: DocStore | None = None,
     kv: KeyValue | None = None,
     clock: Callable[[], float] = time.monotonic,
+    tracer: Tracer | None = None,
 ) -> Adapters:
     """Every part from `settings`; `store` and `kv` replace the configured ones (tests).
 
     `runner` queues tasks: the job system's (`api.jobs_setup.build_job_system`).
 
-    `clock` measures the rooms' and the projection's delays (a test moves it by hand)."""
+    `clock` measures the rooms' and the projection's delays (a test moves it by hand).
+
+    `tracer`: rooms and AI calls make spans with it (`api.tracing`); None: tracing is off."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    install_keyring(settings)  # before anything reads or writes an encrypted column
     metrics = SyncMetrics()
     bus: Bus
     if settings.redis_url:
@@ -96,10 +117,19 @@ def build_adapters(
     else:
         kv, bus = kv or MemoryKeyValue(), MemoryBus()
     store = store or _document_store(settings, metrics)
-    database = Database(settings.resolved_database_url(), database_pool(settings))
+    database = Database(
+        settings.resolved_database_url(), database_pool(settings), driver_timeouts(settings)
+    )
     projection = Projector(database, store, debounce_s=settings.projection_debounce_s, clock=clock)
     # One process on its own memory bus has nobody to fan out to: no work on every update for it.
     fan_out = [BusFanOut(bus, store)] if settings.redis_url or settings.local_hub else []
+    traced_rooms: list[RoomHooks] = []
+    ai_observers: list[CallObserver] = [AiCallMetrics(metrics.registry)]
+    if tracer is not None:
+        from .tracing import AiCallTracing, RoomTracing
+
+        traced_rooms.append(RoomTracing(tracer))
+        ai_observers.append(AiCallTracing(tracer))
     rooms = RoomManager(
         store,
         policy=RoomPolicy(
@@ -109,7 +139,14 @@ def build_adapters(
             compact_after_bytes=settings.compact_after_bytes,
         ),
         unload_grace_s=settings.room_unload_grace_s,
-        hooks=[*fan_out, projection, AiMarksHook(), RoomMetrics(metrics)],
+        hooks=[
+            AuthorshipRecorder(database),
+            *fan_out,
+            projection,
+            AiMarksHook(),
+            RoomMetrics(metrics),
+            *traced_rooms,
+        ],
         clock=clock,
     )
     tokens = TokenService(
@@ -123,7 +160,11 @@ def build_adapters(
     if settings.mongo_url:
         from storage.ai_histories.mongo import MongoAiHistories
 
-        ai_histories = MongoAiHistories(settings.mongo_url, settings.mongo_database)
+        ai_histories = MongoAiHistories(
+            settings.mongo_url, settings.mongo_database, timeouts=driver_timeouts(settings)
+        )
+    safety = LiveWords(load_sensitive_words(settings.sensitive_words_file))
+    moderator = build_moderator(settings, safety)
     return Adapters(
         settings=settings,
         database=database,
@@ -144,14 +185,34 @@ def build_adapters(
         tasks=TaskStore(database),
         runner=runner,
         quotas=Quotas(kv, limits_table(settings.quotas)),
-        ai=Router.from_settings(settings, ai_histories),
-        safety=load_sensitive_words(settings.sensitive_words_file),
+        ai=Router.from_settings(
+            settings, ai_histories, moderator=moderator, observers=ai_observers
+        ),
+        safety=safety,
+        moderator=moderator,
         sockets=SocketLimits(
             # With auth off every socket is the same "anonymous": only addresses tell apart.
             per_principal=0 if settings.auth == "off" else settings.ws_connections_per_user,
             per_address=settings.ws_connections_per_address,
         ),
     )
+
+
+def build_moderator(settings: Settings, words: LiveWords) -> ModerationChain:
+    """The word list; with `moderation_model_check`, then the first configured provider."""
+    configs = provider_configs(settings) if settings.moderation_model_check else []
+    models = (
+        [
+            model_moderator(
+                configs[0],
+                openai_model=settings.moderation_openai_model,
+                timeout_s=settings.ai_call_timeout_s,
+            )
+        ]
+        if configs
+        else []
+    )
+    return ModerationChain(WordListModerator(words), models)
 
 
 def on_hub_lost() -> None:
@@ -164,6 +225,12 @@ def database_pool(settings: Settings) -> PoolLimits:
         size=settings.database_pool_size,
         overflow=settings.database_pool_overflow,
         timeout_s=settings.database_pool_timeout_s,
+    )
+
+
+def driver_timeouts(settings: Settings) -> DriverTimeouts:
+    return DriverTimeouts(
+        connect_s=settings.database_connect_timeout_s, read_s=settings.database_read_timeout_s
     )
 
 
@@ -187,6 +254,7 @@ def blob_store(settings: Settings) -> BlobStore:
 
 def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
     """MongoDB when configured (production), else SQL (SQLite by default, or MySQL)."""
+    timeouts = driver_timeouts(settings)
     batching = {
         "group_commit_window_s": settings.group_commit_window_ms / 1000,
         "group_commit_max_batch": settings.group_commit_max_batch,
@@ -195,8 +263,10 @@ def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
     if settings.mongo_url:
         from storage.docs.mongo import MongoDocStore
 
-        return MongoDocStore(settings.mongo_url, settings.mongo_database, **batching)
-    return SQLDocStore(settings.resolved_docs_url(), **batching)
+        return MongoDocStore(
+            settings.mongo_url, settings.mongo_database, timeouts=timeouts, **batching
+        )
+    return SQLDocStore(settings.resolved_docs_url(), timeouts=timeouts, **batching)
 
 
 async def start_adapters(adapters: Adapters) -> None:

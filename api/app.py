@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -15,19 +16,22 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from storage.docs.base import DocStore
 from storage.kv.base import KeyValue
 from sync_server.auth import AllowAllAuthorizer, Authorizer
-from sync_server.endpoint import EndpointLimits, SyncEndpoint
+from sync_server.endpoint import EndpointLimits, SyncEndpoint, SyncRoute
 
 from .adapters import Adapters, build_adapters, start_adapters, stop_adapters
 from .admission import AdmissionLimits, AdmissionMiddleware, Rejections, Turns
+from .business_metrics import BusinessMetrics
 from .client_address import ClientAddressMiddleware, TrustedProxies
 from .composition import build_services
 from .envelope import install_error_handlers
 from .errors import AppError, Err
+from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .http_security import install_docs, install_security_headers, metrics_allowed
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
 from .ratelimit import RateLimitMiddleware
 from .routers import admin as admin_routes
 from .routers import ai, auth, chapters, materials, oidc, search, users, works
+from .routers import comments as comment_routes
 from .routers import exports as export_routes
 from .routers import imports as import_routes
 from .routers import membership as membership_routes
@@ -35,6 +39,7 @@ from .routers import moderation as moderation_routes
 from .routers import notifications as notification_routes
 from .routers import orders as order_routes
 from .routers import payments as payment_routes
+from .routers import reports as report_routes
 from .routers import snowflake as snowflake_routes
 from .security.authenticator import Authenticator
 from .services.access_changes import listen as listen_for_access_changes
@@ -42,6 +47,7 @@ from .services.materials import seed_system_materials
 from .services.membership import plan_table
 from .settings import Settings
 from .sync_access import SyncAuthorizer
+from .tracing import TracingMiddleware, provider_from_settings, tracer_of
 from .webui import mount_web_ui
 
 log = logging.getLogger(__name__)
@@ -65,14 +71,28 @@ def create_app(
     kv: KeyValue | None = None,
     clock: Callable[[], float] = time.monotonic,
     sync_url: str | None = None,
+    tracer_provider: Any | None = None,
 ) -> FastAPI:
     """The whole app; `authorizer`, `store` and `kv` replace the configured ones (tests,
     embedding), `clock` the one the rooms and the projection measure delays on; `sync_url` is
-    where this server's `/sync` is reachable (AI peers join there)."""
+    where this server's `/sync` is reachable (AI peers join there); `tracer_provider` traces
+    instead of the collector of `otlp_endpoint` (a test's in-memory exporter)."""
     settings = settings or Settings()
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
     job_system = build_job_system(settings)
-    parts = build_adapters(settings, runner=job_system.runner, store=store, kv=kv, clock=clock)
+    owned_provider = None if tracer_provider else provider_from_settings(settings)
+    provider = tracer_provider or owned_provider
+    tracer = tracer_of(provider) if provider is not None else None
+    parts = build_adapters(
+        settings, runner=job_system.runner, store=store, kv=kv, clock=clock, tracer=tracer
+    )
+    business = BusinessMetrics(
+        parts.metrics.registry,
+        parts.database,
+        parts.rooms,
+        cache_s=settings.metrics_counts_cache_s,
+        clock=clock,
+    )
     endpoint = SyncEndpoint(
         parts.rooms,
         authorizer or _authorizer(settings, parts),
@@ -90,6 +110,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_adapters(parts)
         await listen_for_access_changes(parts.bus, endpoint.recheck)
+        await services.word_list.start()
         await seed_system_materials(parts.database)
         await start_jobs(
             job_system,
@@ -105,6 +126,8 @@ def create_app(
             # In-process jobs stop at once (they resume at the next start); a broker keeps them.
             await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
             await stop_adapters(parts)
+            if owned_provider is not None:  # the last spans go out (a blocking export)
+                await asyncio.to_thread(owned_provider.shutdown)
 
     app = FastAPI(
         title="Inkweave",
@@ -120,11 +143,22 @@ def create_app(
     app.state.jobs = job_system
     rejections = Rejections(parts.metrics.registry)
     app.state.admission = turns = Turns(AdmissionLimits.from_settings(settings), clock=clock)
-    install_error_handlers(app, on_busy=lambda: rejections.count("database"))
+    install_error_handlers(
+        app,
+        on_busy=lambda: rejections.count("database"),
+        on_unavailable=lambda: rejections.count("database_down"),
+    )
     # Inside the rate limits: a request refused 429 never takes a turn.
     app.add_middleware(AdmissionMiddleware, turns=turns, rejections=rejections)
     app.add_middleware(RateLimitMiddleware, kv=parts.kv, tokens=parts.tokens, settings=settings)
     install_security_headers(app, settings)  # outside the limits: a 429 carries them too
+    # Outside the limits too: a 429 or a 503 is counted and traced like any answer.
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(parts.metrics.registry))
+    if tracer is not None:
+        app.add_middleware(TracingMiddleware, tracer=tracer)
+    # `/sync/{doc}` sockets go straight to their endpoint, past the REST middleware above and
+    # the routing; the client address (next, outermost) is still decided for them.
+    app.add_middleware(SyncRoute, endpoint=endpoint)
     # Outermost (added last): every limit below reads the client address it decides.
     app.add_middleware(ClientAddressMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     for router in (
@@ -142,13 +176,13 @@ def create_app(
         order_routes.router,
         payment_routes.router,
         admin_routes.router,
+        report_routes.router,
         notification_routes.router,
         export_routes.router,
         import_routes.router,
+        comment_routes.router,
     ):
         app.include_router(router, prefix="/api/v1")
-
-    app.add_api_websocket_route("/sync/{doc:path}", endpoint)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -177,6 +211,7 @@ def create_app(
     async def metrics(request: Request) -> PlainTextResponse:
         if not metrics_allowed(request, settings):
             raise AppError(Err.FORBIDDEN, "metrics: see INKWEAVE_METRICS_ALLOW / _TOKEN")
+        await business.refresh()
         return PlainTextResponse(
             generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )

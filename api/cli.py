@@ -1,4 +1,5 @@
-"""`inkweave serve`, `worker`, `export`, `migrate` and `reproject`."""
+"""`inkweave serve`, `worker`, `export`, `migrate`, `reproject`, `backup`, `restore` and
+`rotate-keys`."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def serve(args: argparse.Namespace) -> None:
         # The app decides who the client is (INKWEAVE_TRUSTED_PROXIES, api/client_address.py);
         # uvicorn's own handling would believe X-Forwarded-For from any local peer.
         proxy_headers=False,
+        # On SIGTERM sockets are closed (1012) at once and their updates stored; a request
+        # still open after this (a stalled upload, a long model call) is cancelled, so that the
+        # rooms are flushed and the jobs handed back before the orchestrator's SIGKILL.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
     if args.fd is None and workers > 1:
         from .supervisor import supervise
@@ -118,6 +123,17 @@ def migrate(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.check:
+        from storage.sql.engine import DriverTimeouts
+
+        from .schema_check import wait_for_head
+
+        timeouts = DriverTimeouts(
+            settings.database_connect_timeout_s, settings.database_read_timeout_s
+        )
+        url = settings.resolved_database_url()
+        at_head = wait_for_head(url, wait_s=args.wait, timeouts=timeouts)
+        raise SystemExit(0 if at_head else 1)
     migrate_blocking(settings.resolved_database_url())
     log.info("database schema is up to date")
 
@@ -146,19 +162,51 @@ def reproject(args: argparse.Namespace) -> None:
     print(f"rebuilt {done} chapters")
 
 
+def backup(args: argparse.Namespace) -> None:
+    """Write every store's data to one engine-independent archive (`storage.backup`)."""
+    from .cli_backup import describe, run_backup
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    summary = asyncio.run(run_backup(settings, args.out, blob_files=not args.blob_manifest_only))
+    print(f"{args.out}: {describe(summary)}")
+
+
+def restore(args: argparse.Namespace) -> None:
+    """Load an archive of `inkweave backup` into the (empty) stores the settings point at."""
+    from storage.backup.archive import ArchiveError
+    from storage.backup.run import TargetNotEmpty
+    from storage.backup.tables import SchemaMismatch
+
+    from .cli_backup import describe, run_restore
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = asyncio.run(run_restore(settings, args.archive))
+    except (ArchiveError, TargetNotEmpty, SchemaMismatch) as exc:
+        raise SystemExit(f"inkweave restore: {exc}") from None
+    print(f"restored {describe(summary)}")
+
+
 def set_level(args: argparse.Namespace) -> None:
     """Give an account a member level, e.g. the first admin (admins manage the rest over REST)."""
     from sqlalchemy import or_, select
 
+    from storage.crypto.lookup import matches
     from storage.sql.database import Database
     from storage.sql.models import User
 
+    from .field_keys import install_keyring
     from .quotas import LEVELS
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     if args.level not in LEVELS:
         raise SystemExit(f"inkweave set-level: level must be one of {', '.join(LEVELS)}")
+    install_keyring(settings)  # the account's email is encrypted
 
     async def main() -> str | None:
         database = Database(settings.resolved_database_url())
@@ -167,7 +215,9 @@ def set_level(args: argparse.Namespace) -> None:
                 await database.migrate()
             async with database.session() as session:
                 user = await session.scalar(
-                    select(User).where(or_(User.username == args.user, User.email == args.user))
+                    select(User).where(
+                        or_(User.username == args.user, matches(User.email, args.user))
+                    )
                 )
                 if user is None:
                     return None
@@ -182,6 +232,36 @@ def set_level(args: argparse.Namespace) -> None:
     if name is None:
         raise SystemExit(f"inkweave set-level: no account with username or email {args.user!r}")
     print(f"{name} is now {args.level}")
+
+
+def rotate_keys(args: argparse.Namespace) -> None:
+    """Re-encrypt the encrypted columns under the newest of INKWEAVE_FIELD_KEYS (plaintext rows
+    written before a column was encrypted included), a batch at a time, with progress."""
+    from tqdm import tqdm
+
+    from storage.crypto.rotation import rotate
+    from storage.sql.database import Database
+
+    from .field_keys import install_keyring
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    keyring = install_keyring(settings)
+
+    async def main() -> dict[str, int]:
+        database = Database(settings.resolved_database_url())
+        try:
+            if settings.should_migrate():
+                await database.migrate()
+            with tqdm(unit=" values", desc=f"to key {keyring.current_id}") as bar:
+                return await rotate(database, keyring, lambda _column, n: bar.update(n))
+        finally:
+            await database.close()
+
+    changed = asyncio.run(main())
+    for column, count in changed.items():
+        print(f"{column}: {count} re-encrypted")
+    print(f"every encrypted value is under key {keyring.current_id}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,7 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--data-dir", type=Path, default=None)
     export_cmd.set_defaults(run=export)
 
+    rotate_cmd = commands.add_parser(
+        "rotate-keys", help="re-encrypt the encrypted columns under the newest field key"
+    )
+    rotate_cmd.add_argument("--data-dir", type=Path, default=None)
+    rotate_cmd.set_defaults(run=rotate_keys)
+
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate_cmd.add_argument(
+        "--check",
+        action="store_true",
+        help="migrate nothing: exit 0 if the schema is at the newest migration, else 1",
+    )
+    migrate_cmd.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --check: look again every 2 s until it is, for up to SECONDS",
+    )
     migrate_cmd.add_argument("--data-dir", type=Path, default=None)
     migrate_cmd.set_defaults(run=migrate)
 
@@ -233,6 +331,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproject_cmd.add_argument("--data-dir", type=Path, default=None)
     reproject_cmd.set_defaults(run=reproject)
+
+    backup_cmd = commands.add_parser(
+        "backup", help="write all data to one archive, whatever the engines (with progress)"
+    )
+    backup_cmd.add_argument("--out", type=Path, required=True, help="archive file to write")
+    backup_cmd.add_argument(
+        "--blob-manifest-only",
+        action="store_true",
+        help="list the blobs (key, size, SHA-256) without their bytes, for a bucket copied apart",
+    )
+    backup_cmd.add_argument("--data-dir", type=Path, default=None)
+    backup_cmd.set_defaults(run=backup)
+
+    restore_cmd = commands.add_parser(
+        "restore", help="load an archive of `inkweave backup` into empty stores"
+    )
+    restore_cmd.add_argument("archive", type=Path)
+    restore_cmd.add_argument("--data-dir", type=Path, default=None)
+    restore_cmd.set_defaults(run=restore)
 
     level_cmd = commands.add_parser(
         "set-level", help="give an account a member level (e.g. make the first admin)"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from jobs.exports.passwords import HeldPasswords
 from storage.kv.base import KeyValue
 from storage.sql.database import Database
 
@@ -22,14 +23,21 @@ from .services.access_changes import AccessChanges, Recheck
 from .services.accounts import Accounts
 from .services.admin import Admin
 from .services.ai_tasks import AiTasks
+from .services.authorship import Authorship
 from .services.chapters import Chapters
+from .services.comments import Comments
 from .services.download_links import DownloadLinks
 from .services.exports import Exports
 from .services.imports import Imports
 from .services.invitations import Invitations
 from .services.membership import Membership, plan_table
+from .services.moderation_words import WordList
 from .services.notifications import Notifications, Notifier
 from .services.orders import Orders
+from .services.publication import PublicationGate
+from .services.report_targets import targets_with_comments
+from .services.reports import Reports
+from .services.version_changes import VersionChanges
 from .services.works import Works
 from .settings import Settings
 
@@ -54,6 +62,12 @@ class Services:
     download_links: DownloadLinks
     imports: Imports
     ai_tasks: AiTasks
+    comments: Comments
+    authorship: Authorship
+    version_changes: VersionChanges
+    reports: Reports
+    word_list: WordList
+    publication: PublicationGate
 
 
 def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
@@ -65,11 +79,16 @@ def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
     invitations = Invitations(a.database, notifier, settings.public_url)
     access = AccessChanges(a.bus, recheck_sockets)
     accounts = Accounts(a.database, a.kv, a.tokens, a.mailer, settings, invitations, access)
+    admin = Admin(a.database, access)
+    comments = Comments(a.database, a.rooms, notifier)
+    authorship = Authorship(a.database, a.rooms)
+    targets = targets_with_comments(comments)
+    reports = Reports(a.database, a.kv, notifier, admin, settings.reports_per_hour, targets)
     return Services(
         authenticator=Authenticator(a.tokens, a.database),
         accounts=accounts,
         oidc_sign_in=partial(_oidc_sign_in, a.database, a.kv, settings, accounts),
-        admin=Admin(a.database, access),
+        admin=admin,
         works=Works(
             database=a.database,
             quotas=a.quotas,
@@ -77,12 +96,19 @@ def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
             access=access,
             invitations=invitations,
         ),
-        chapters=Chapters(a.database, a.store, a.rooms),
+        chapters=Chapters(a.database, a.store, a.rooms, access),
         notifier=notifier,
         notifications=Notifications(a.database),
         membership=Membership(a.database, a.quotas, plan_table(settings)),
         orders=Orders(a.database, settings, Payments(settings)),
-        exports=Exports(a.database, a.quotas, a.tasks, a.runner),
+        exports=Exports(
+            a.database,
+            a.quotas,
+            a.tasks,
+            a.runner,
+            passwords=HeldPasswords() if _jobs_here(settings) else None,
+            watermark_levels=frozenset(settings.export_watermark_levels),
+        ),
         download_links=DownloadLinks(
             a.blobs, settings.resolved_secret_key(), settings.download_link_ttl_s, a.database
         ),
@@ -96,7 +122,20 @@ def build_services(adapters: Adapters, *, recheck_sockets: Recheck) -> Services:
             ai=a.ai,
             safety=a.safety,
         ),
+        comments=comments,
+        authorship=authorship,
+        version_changes=VersionChanges(a.database, a.store, authorship),
+        reports=reports,
+        word_list=WordList(a.database, a.bus, a.safety),
+        publication=PublicationGate(a.moderator, reports),
     )
+
+
+def _jobs_here(settings: Settings) -> bool:
+    """Whether the export jobs run in this process: the in-process broker, whose jobs run in
+    `inkweave serve` unless INKWEAVE_JOBS_IN_PROCESS turns them off."""
+    stub = not settings.redis_url and not settings.rabbitmq_url
+    return stub and settings.jobs_in_process is not False
 
 
 def _oidc_sign_in(

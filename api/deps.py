@@ -28,13 +28,19 @@ from .security.tokens import Claims
 from .services.accounts import Accounts
 from .services.admin import Admin
 from .services.ai_tasks import AiTasks
+from .services.authorship import Authorship
 from .services.chapters import Chapters
+from .services.comments import Comments
 from .services.download_links import DownloadLinks
 from .services.exports import Exports
 from .services.imports import Imports
 from .services.membership import Membership
+from .services.moderation_words import WordList
 from .services.notifications import Notifications
 from .services.orders import Orders
+from .services.publication import PublicationGate
+from .services.reports import Reports
+from .services.version_changes import VersionChanges
 from .services.works import Works
 from .settings import Settings
 
@@ -79,6 +85,12 @@ ExportsDep = Annotated[Exports, _service("exports")]
 DownloadLinksDep = Annotated[DownloadLinks, _service("download_links")]
 ImportsDep = Annotated[Imports, _service("imports")]
 AiTasksDep = Annotated[AiTasks, _service("ai_tasks")]
+CommentsDep = Annotated[Comments, _service("comments")]
+AuthorshipDep = Annotated[Authorship, _service("authorship")]
+VersionChangesDep = Annotated[VersionChanges, _service("version_changes")]
+ReportsDep = Annotated[Reports, _service("reports")]
+WordListDep = Annotated[WordList, _service("word_list")]
+PublicationDep = Annotated[PublicationGate, _service("publication")]
 
 
 def oidc_sign_in(request: Request) -> OidcSignIn:

@@ -35,6 +35,19 @@ class Err(Enum):
         40021, "该作品类型不支持此导出格式", "This format is not available for this work"
     )
     IMPORT_REFUSED = ErrorSpec(40022, "无法导入该文件", "This file cannot be imported")
+    EXPORT_PASSWORD_UNAVAILABLE = ErrorSpec(
+        40023,
+        "当前部署不支持为导出文件设置密码",
+        "Password-protected exports are not available on this deployment",
+    )
+    REPORT_TARGET_UNSUPPORTED = ErrorSpec(
+        40031, "暂不支持举报此类内容", "This kind of content cannot be reported yet"
+    )
+    CONTENT_FLAGGED = ErrorSpec(
+        40032,
+        "内容未通过审核，请修改后再公开",
+        "The content did not pass moderation; change it before making it public",
+    )
     UNAUTHENTICATED = ErrorSpec(
         40101, "未登录或登录已过期", "Not signed in, or the session expired"
     )
@@ -54,6 +67,14 @@ class Err(Enum):
     DOWNLOAD_LINK_INVALID = ErrorSpec(
         40321, "下载链接无效", "This download link is invalid or was altered"
     )
+    CONTENT_HIDDEN = ErrorSpec(
+        40331,
+        "该内容已被管理员隐藏，不能公开",
+        "An administrator hid this content: it stays private",
+    )
+    COMMENTS_CLOSED = ErrorSpec(
+        40341, "作品所有者未允许查看者批注", "The work's owner does not let viewers comment"
+    )
     NOT_FOUND = ErrorSpec(40401, "资源不存在", "Not found")
     NO_SUCH_USER = ErrorSpec(
         40402,
@@ -66,6 +87,9 @@ class Err(Enum):
     ALREADY_MEMBER = ErrorSpec(40904, "该用户已是成员", "Already a member")
     TASK_FINISHED = ErrorSpec(40905, "任务已结束", "The task has already finished")
     TASK_RUNNING = ErrorSpec(40906, "任务仍在进行中", "The task is still running")
+    SELECTION_CHANGED = ErrorSpec(
+        40907, "选中的文字已被修改，无法替换", "The selected text was changed meanwhile"
+    )
     ORDER_STATE = ErrorSpec(
         40911, "订单当前状态不允许此操作", "The order's state does not allow this"
     )
@@ -98,6 +122,9 @@ class Err(Enum):
     AI_RATE_LIMITED = ErrorSpec(
         42903, "AI 调用过于频繁，请稍后再试", "Too many AI calls; wait a moment"
     )
+    REPORTS_RATE_LIMITED = ErrorSpec(
+        42904, "举报过于频繁，请稍后再试", "Too many reports; try again later"
+    )
     INTERNAL = ErrorSpec(50001, "服务器内部错误", "Internal server error")
     UPSTREAM = ErrorSpec(
         50201, "第三方服务暂时不可用", "An upstream service failed; try again later"
@@ -107,6 +134,11 @@ class Err(Enum):
     )
     OVERLOADED = ErrorSpec(
         50302, "服务繁忙，请稍后再试", "The server is busy; try again in a moment"
+    )
+    DATABASE_UNAVAILABLE = ErrorSpec(
+        50303,
+        "数据库暂时无法访问，请稍后再试",
+        "A database is unavailable; try again in a few seconds",
     )
 
 

@@ -23,6 +23,7 @@ from .adapters import Adapters
 from .composition import Services
 from .services.agent_ports import RoomDocuments, ServiceLibrary
 from .services.ai_tasks import AI_KIND
+from .services.comment_positions import positions
 from .services.exports import EXPORT, notify_exported
 from .services.import_job import ImportJob
 from .services.imports import IMPORT, notify_imported
@@ -48,7 +49,14 @@ def task_handlers(
     )
     return {
         AI_KIND: partial(run_task, agent_ports),
-        EXPORT: ExportJob(a.database, a.store, a.tasks, a.blobs),
+        EXPORT: ExportJob(
+            a.database,
+            a.store,
+            a.tasks,
+            a.blobs,
+            passwords=services.exports.passwords,
+            positions=positions,
+        ),
         IMPORT: ImportJob(
             database=a.database,
             tasks=a.tasks,

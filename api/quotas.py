@@ -125,16 +125,34 @@ class Quotas:
         value = await self.kv.get(f"quota:{action}:day:{_day(now or datetime.now(UTC))}:{user_id}")
         return int(value) if value else 0
 
-    async def use_ai(self, user_id: int, level: str, now: datetime | None = None) -> None:
+    async def use_ai(
+        self, user_id: int, level: str, now: datetime | None = None, *, calls: int = 1
+    ) -> None:
+        """Count `calls` AI calls of one request (its alternatives), all or none: a refused
+        request takes back what it counted."""
         limits = self.limits(level)
-        await self.use(
-            user_id,
-            level,
-            "ai",
-            per_minute=limits.ai_per_minute,
-            per_day=limits.ai_per_day,
-            now=now,
+        now = now or datetime.now(UTC)
+        minute = (
+            f"quota:ai:min:{_minute(now)}:{user_id}" if limits.ai_per_minute is not None else None
         )
+        day = f"quota:ai:day:{_day(now)}:{user_id}" if limits.ai_per_day is not None else None
+        for counted in range(calls):
+            try:
+                await self.use(
+                    user_id,
+                    level,
+                    "ai",
+                    per_minute=limits.ai_per_minute,
+                    per_day=limits.ai_per_day,
+                    now=now,
+                )
+            except AppError as refusal:
+                # The refused call counted its minute, and its day when the minute allowed it.
+                days = counted + (refusal.error is Err.QUOTA_EXCEEDED)
+                for key, hits in ((minute, counted + 1), (day, days)):
+                    for _ in range(hits if key is not None else 0):
+                        await self.kv.release(key)
+                raise
 
     async def use_export(self, user_id: int, level: str, now: datetime | None = None) -> None:
         limits = self.limits(level)

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait for a free connection; then the request gets 503 (overloaded).",
     )
+    database_connect_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest wait for a database server (MySQL/MariaDB, MongoDB) to accept a "
+        "connection (MongoDB: to be found at all); then the call fails as unavailable.",
+    )
+    database_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for the next bytes of a database server's answer (one that "
+        "was stopped, or cut off); then the call fails as unavailable.",
+    )
     http_max_in_flight: int = Field(
         0,
         ge=0,
@@ -65,6 +77,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None,
         description="Signs tokens. Default: generated once into data_dir/secret.key.",
+    )
+    field_keys: list[str] = Field(
+        default_factory=list,
+        description="JSON list of `id:base64` AES-256 keys (32 bytes each) that encrypt the "
+        "sensitive columns, newest first: the first encrypts, all decrypt "
+        "(`inkweave rotate-keys`). Default: one key derived from the secret key.",
     )
     access_token_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="Brief §6.1.1: 7 days.")
     refresh_token_ttl_s: int = Field(30 * 24 * 3600, gt=0)
@@ -198,6 +216,39 @@ class Settings(BaseSettings):
         description="A bearer token that opens `/metrics` from any address (Prometheus' "
         "`authorization: {credentials: ...}`).",
     )
+    metrics_counts_cache_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long the counts on `/metrics` read from the database (users, works, "
+        "orders, exports) are reused before a scrape reads them again.",
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. `http://otel-collector:4318`) "
+        "that receives traces of REST requests, sync rooms and AI calls; unset: no tracing.",
+    )
+    trace_sample_ratio: float = Field(
+        1.0, ge=0, le=1, description="Share of new traces recorded (a child follows its parent)."
+    )
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port on which `inkweave worker` serves Prometheus metrics (`/metrics`: its "
+        "AI calls and tokens, the rooms it opens); 0: none.",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address `inkweave worker` serves its metrics on (`0.0.0.0` for a scraper "
+        "on another host); they are served to whoever reaches it, with no allowlist or token.",
+    )
+    shutdown_grace_s: float = Field(
+        25.0,
+        gt=0,
+        description="On SIGTERM, longest wait for open requests to finish once every socket has "
+        "been closed (1012) and its updates stored; keep it below Kubernetes' "
+        "`terminationGracePeriodSeconds` less the preStop pause.",
+    )
 
     room_unload_grace_s: float = Field(
         10.0, ge=0, description="Seconds an empty room stays in memory before it is unloaded."
@@ -303,6 +354,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Export files are deleted this long after they were made (links then say so).",
     )
+    chapter_trash_retention_s: int = Field(
+        30 * 24 * 3600,
+        gt=0,
+        description="Chapters in the trash are deleted for good this long after their deletion.",
+    )
+    export_watermark_levels: list[str] = Field(
+        default_factory=list,
+        description="JSON list of member levels whose PDF and Word exports always carry the "
+        'visible watermark, e.g. `["free"]`; others get it when they ask.',
+    )
     import_max_bytes: int = Field(
         20 * 1024 * 1024, gt=0, description="Largest file accepted by `POST /api/v1/import`."
     )
@@ -388,6 +449,18 @@ class Settings(BaseSettings):
         None,
         description="UTF-8 file of sensitive words, one a line (`#` comments); default: the "
         "short list shipped in ai_agents/data/sensitive_words.txt.",
+    )
+    moderation_model_check: bool = Field(
+        False,
+        description="Also judge AI answers and content made public with a model, through the "
+        "first configured provider: OpenAI's moderation endpoint for an OpenAI-kind provider, a "
+        "prompt-based classifier otherwise. Off: the word list only.",
+    )
+    moderation_openai_model: str = Field(
+        "omni-moderation-latest", description="The model of OpenAI's moderation endpoint."
+    )
+    reports_per_hour: int = Field(
+        20, gt=0, description="Reports (举报) one user may file per hour."
     )
 
     @field_validator("trusted_proxies", "metrics_allow", mode="before")

@@ -23,6 +23,7 @@ from .compaction import compact_due
 from .membership import expire_members, expire_orders
 from .scheduler import PeriodicJob, prune_runs
 from .tasks import COMPLETED, TaskStore
+from .trash import purge_chapter_trash
 
 DAY_S, HOUR_S = 24 * 3600, 3600
 RefreshSummaries = Callable[[], Awaitable[int]]
@@ -39,6 +40,7 @@ class ScheduleSettings(Protocol):
     order_ttl_s: float
     summaries_interval_s: float
     export_retention_s: float
+    chapter_trash_retention_s: float
 
 
 async def compaction(store: DocStore, settings: ScheduleSettings) -> str:
@@ -124,5 +126,10 @@ def default_jobs(
             "prune_exports",
             HOUR_S,
             partial(prune_exports, database, blobs, tasks, settings.export_retention_s),
+        ),
+        PeriodicJob(
+            "purge_chapter_trash",
+            HOUR_S,
+            partial(purge_chapter_trash, database, settings.chapter_trash_retention_s),
         ),
     ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from storage.sql.database import Database
-from storage.sql.models import Task
+from storage.sql.models import Chapter, Task
 
 from .. import prompts
 from ..context import LONG_WORK_CHARS, assemble
@@ -17,6 +19,23 @@ from .summaries import summaries_before
 from .work_context import existing_chapter, work_context
 
 
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """What a continuation task asks the model, and where its answer goes."""
+
+    chapter: Chapter
+    at: int  # the asked position as it was when the task started (code points)
+    position: int | None  # as asked (None: the end of the text)
+    length: int
+    level: str
+    request: CompletionRequest
+
+    def place(self, peer: DocumentPeer) -> None:
+        """Anchor `peer` where the answer goes in the chapter."""
+        # Text typed since the request moved the end; a given position is kept as asked.
+        peer.anchor(None if self.position is None else min(self.at, len(peer.text)))
+
+
 async def continue_chapter(
     task: Task,
     *,
@@ -27,6 +46,30 @@ async def continue_chapter(
     context_chars: int,
 ) -> Outcome:
     """`task.params`: `length` (characters), `position` (None: the end), `instruction`, `level`."""
+    asked = await continuation(
+        task, database=database, documents=documents, ai=ai, context_chars=context_chars
+    )
+
+    async def place(peer: DocumentPeer) -> None:
+        asked.place(peer)
+
+    streamed = await writer.stream(
+        task,
+        asked.chapter.content_id,
+        asked.request,
+        level=asked.level,
+        action="continue",
+        expected_chars=asked.length,
+        place=place,
+        extra={"position": asked.at},
+    )
+    return streamed.outcome(asked.chapter.content_id, position=asked.at)
+
+
+async def continuation(
+    task: Task, *, database: Database, documents: Documents, ai: Router, context_chars: int
+) -> Continuation:
+    """The prompt of continuation task `task`, from the chapter as stored now."""
     params = task.params
     level = params.get("level", "free")
     chapter = await existing_chapter(database, task.chapter_id)
@@ -63,19 +106,4 @@ async def continue_chapter(
         },
         max_tokens=int(length * 2) + 64,
     )
-
-    async def place(peer: DocumentPeer) -> None:
-        # Text typed since the request moved the end; a given position is kept as asked.
-        peer.anchor(None if position is None else min(at, len(peer.text)))
-
-    streamed = await writer.stream(
-        task,
-        chapter.content_id,
-        request,
-        level=level,
-        action="continue",
-        expected_chars=length,
-        place=place,
-        extra={"position": at},
-    )
-    return streamed.outcome(chapter.content_id, position=at)
+    return Continuation(chapter, at, position, length, level, request)

@@ -54,20 +54,30 @@ async def polish_text(
     ctx: CallContext,
 ) -> Polished:
     """`content` polished in `style` (a key of `STYLES`); raises `AiUnavailable`."""
+    completion = await ai.complete(polish_request(content, style), level=level, ctx=ctx)
+    polished, suggestions = parse_polish(completion.text)
+    text = polished_over(content, safety.mask(polished))
+    return Polished(
+        text, suggestions, completion.provider, completion.model, changed=text != content
+    )
+
+
+def polish_request(content: str, style: str, temperature: float = 0.3) -> CompletionRequest:
+    """What polishing `content` in `style` asks the model."""
     label, instruction = STYLES[style]
-    request = CompletionRequest(
+    return CompletionRequest(
         task="polish",
         messages=prompts.render("polish", style=label, style_instruction=instruction, text=content),
         inputs={"text": content, "style": style},
         max_tokens=max(256, len(content) * 2),
-        temperature=0.3,
+        temperature=temperature,
     )
-    completion = await ai.complete(request, level=level, ctx=ctx)
-    polished, suggestions = parse_polish(completion.text)
-    text = _keep_edges(content, safety.mask(polished) or content.strip())
-    return Polished(
-        text, suggestions, completion.provider, completion.model, changed=text != content
-    )
+
+
+def polished_over(original: str, polished: str) -> str:
+    """The text that replaces `original`: `polished` (the model's, parsed and masked) with the
+    selection's edge white space; an empty answer keeps the original."""
+    return _keep_edges(original, polished.strip() or original.strip())
 
 
 def parse_polish(output: str) -> tuple[str, list[str]]:

@@ -12,6 +12,7 @@ from storage.sql.models import Task
 from ..ports import CANCELLED, Documents, Library, Notify, TaskProgress
 from ..providers.router import AiUnavailable, Router
 from ..safety import SensitiveWords
+from .alternatives import alternative_of, continue_alternative, polish_alternative
 from .continuation import continue_chapter
 from .conversion import convert
 from .outcome import Outcome, TaskCancelled
@@ -97,6 +98,15 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
     """The agent for `task.type`, given the ports it uses."""
     database, documents = ports.database, ports.documents
     match task.type:
+        case "continue" if alternative_of(task) is not None:
+            return await continue_alternative(
+                task,
+                database=database,
+                documents=documents,
+                ai=ports.ai,
+                writer=ports.writer,
+                context_chars=ports.context_chars,
+            )
         case "continue":
             return await continue_chapter(
                 task,
@@ -106,6 +116,8 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
                 writer=ports.writer,
                 context_chars=ports.context_chars,
             )
+        case "polish" if alternative_of(task) is not None:
+            return await polish_alternative(task, database=database, writer=ports.writer)
         case "polish":
             return await apply_polish(task, database=database, writer=ports.writer)
         case "convert":
@@ -135,5 +147,5 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
 async def _notify(notify: Notify, task: Task, outcome: str) -> None:
     name = PEER_NAMES.get(task.type, f"AI · {task.type}")
     title = f"{name} {'已完成' if outcome == 'completed' else '失败'}"
-    data = {"task_id": task.id, "status": outcome, "work_id": task.work_id}
+    data = {"task_id": task.id, "status": outcome, "work_id": task.work_id, "type": task.type}
     await notify(task.user_id, NOTIFICATION_KIND, title, "", data)

@@ -79,6 +79,11 @@ class TaskOut(BaseModel):
 class Queued(BaseModel):
     task_id: str
     status: str
+    alternatives: list[str] | None = Field(
+        None,
+        description="With `alternatives` > 1: every alternative's task (the first is `task_id`); "
+        "each streams into its preview document `{content_id}~alt~{task_id}`",
+    )
 
 
 class OutlineIn(BaseModel):
@@ -107,6 +112,14 @@ class ContinueIn(BaseModel):
         max_length=2000,
         description="What should happen next: a note for the AI",
     )
+    alternatives: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description="2–3: as many answers side by side, each streamed into its own preview "
+        "document, each counted as an AI call; pick one (/ai/tasks/{id}/pick) to write it into "
+        "the chapter",
+    )
 
 
 class PolishIn(BaseModel):
@@ -119,6 +132,14 @@ class PolishIn(BaseModel):
     chapter_id: IdField | None = None
     start: Position | None = None
     end: Position | None = None
+    alternatives: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description="2–3: as many rewrites of [start, end) of the chapter side by side, each "
+        "streamed into its own preview document and counted as an AI call; pick one "
+        "(/ai/tasks/{id}/pick) to write it over the selection. Answers as a queued task does",
+    )
 
 
 class PolishOut(BaseModel):
@@ -168,17 +189,34 @@ async def outline(body: OutlineIn, user: CurrentUser, ai_tasks: AiTasksDep) -> d
 
 @router.post("/ai/continue", response_model=Envelope[Queued])
 async def continue_(body: ContinueIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
-    """The AI joins the chapter and types a continuation at `position` for everyone to see."""
-    return _queued(await ai_tasks.request(user, "continue", body.model_dump()))
+    """The AI joins the chapter and types a continuation at `position` for everyone to see;
+    with `alternatives`, into previews first, and the one picked into the chapter."""
+    fields = body.model_dump()
+    count = fields.pop("alternatives")
+    if count == 1:
+        return _queued(await ai_tasks.request(user, "continue", fields))
+    tasks = await ai_tasks.request_alternatives(user, "continue", fields, count)
+    first = tasks[0]
+    ids = [task.id for task in tasks]
+    return success({"task_id": first.id, "status": first.status, "alternatives": ids})
 
 
-@router.post("/ai/polish", response_model=Envelope[PolishOut])
+@router.post("/ai/polish", response_model=Envelope[PolishOut | Queued])
 async def polish(
     body: PolishIn, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
 ) -> dict[str, Any]:
     """The polished text and suggestions at once; `apply` also writes it as an AI edit, unless
-    there was nothing to change (`changed: false`: no task, the chapter stays as it is)."""
-    return success(labelled(await ai_tasks.polish(user, **body.model_dump()), request))
+    there was nothing to change (`changed: false`: no task, the chapter stays as it is); with
+    `alternatives`, the queued alternatives, to pick from."""
+    fields = body.model_dump()
+    count = fields.pop("alternatives")
+    if count == 1:
+        return success(labelled(await ai_tasks.polish(user, **fields), request))
+    fields.pop("apply")
+    tasks = await ai_tasks.request_alternatives(user, "polish", fields, count)
+    first = tasks[0]
+    ids = [task.id for task in tasks]
+    return success({"task_id": first.id, "status": first.status, "alternatives": ids})
 
 
 @router.post("/ai/convert", response_model=Envelope[Queued])
@@ -268,6 +306,16 @@ async def cancel_task(
     return success(_task(await ai_tasks.cancel(user, task_id), request))
 
 
+@router.post("/ai/tasks/{task_id}/pick", response_model=Envelope[TaskOut])
+async def pick_task(
+    task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
+) -> dict[str, Any]:
+    """Pick this alternative, once it is written (`result.stage` `ready`): its peer writes it
+    into the chapter at the asked position, as AI text to accept or reject; the other
+    alternatives are cancelled and their previews closed."""
+    return success(_task(await ai_tasks.pick(user, task_id), request))
+
+
 @router.post("/ai/tasks/{task_id}/accept", response_model=Envelope[TaskOut])
 async def accept_task(
     task_id: TaskIdPath, user: CurrentUser, ai_tasks: AiTasksDep, request: Request
@@ -295,6 +343,9 @@ class CallOut(BaseModel):
     status: str
     task_id: str | None
     created_at: datetime
+    moderation: dict[str, Any] | None = Field(
+        None, description="The moderation verdict on the answer (flagged, source, categories)"
+    )
 
 
 @router.get("/ai/histories", response_model=Envelope[Page[CallOut]])

@@ -18,9 +18,19 @@ from storage.docs.base import VersionInfo
 from storage.sql.models import Chapter
 from storage.text.wordcount import count_words
 
-from ..deps import ChaptersDep, CurrentUser
+from ..deps import ChaptersDep, CurrentUser, VersionChangesDep
 from ..envelope import success
-from ..schemas import LOCALIZED_REASONS, MAX_PAGE, CursorPage, Envelope, Id, IdField, IdPath
+from ..schemas import (
+    LOCALIZED_REASONS,
+    MAX_PAGE,
+    CursorPage,
+    Envelope,
+    Id,
+    IdField,
+    IdPath,
+    Page,
+    PageQuery,
+)
 from ..services.chapter_pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChapterPage
 from ..services.chapters import MAX_CONTENT_CHARS
 
@@ -166,6 +176,16 @@ class RestoredOut(BaseModel):
     )
 
 
+class TrashedChapterOut(BaseModel):
+    id: int
+    work_id: int
+    work_title: str
+    title: str | None
+    position: int = Field(description="Where it was; a restore puts it back there (or at the end)")
+    word_count: int
+    deleted_at: datetime
+
+
 def chapter_out(chapter: Chapter) -> dict[str, Any]:
     return ChapterOut.model_validate(chapter).model_dump(mode="json")
 
@@ -264,6 +284,58 @@ async def save_content(
     )
 
 
+# The trash (before /chapters/{chapter_id}) --------------------------------------------------
+
+
+@router.get(
+    "/chapters/trash",
+    response_model=Envelope[Page[TrashedChapterOut]],
+    summary="Deleted chapters of the works I own or edit, newest first",
+)
+async def list_chapter_trash(
+    query: Annotated[PageQuery, Query()], user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    total, items = await chapters.trash(user.id, offset=query.offset, limit=query.page_size)
+    rows = [
+        TrashedChapterOut(
+            id=item.chapter.id,
+            work_id=item.chapter.work_id,
+            work_title=item.work_title,
+            title=item.chapter.title,
+            position=item.chapter.position,
+            word_count=item.chapter.word_count,
+            deleted_at=item.chapter.deleted_at,
+        ).model_dump(mode="json")
+        for item in items
+    ]
+    return success(
+        {"total": total, "page": query.page, "page_size": query.page_size, "items": rows}
+    )
+
+
+@router.post(
+    "/chapters/{chapter_id}/restore",
+    response_model=Envelope[ChapterOut],
+    summary="Out of the trash, back at its position (or at the end), text and versions intact",
+)
+async def restore_chapter(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    return success(chapter_out(await chapters.restore(user.id, chapter_id)))
+
+
+@router.delete(
+    "/chapters/{chapter_id}/purge",
+    response_model=Envelope[None],
+    summary="Delete a chapter in the trash for good (owner or editor)",
+)
+async def purge_chapter(
+    chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
+) -> dict[str, object]:
+    await chapters.purge(user.id, chapter_id)
+    return success(None)
+
+
 # One chapter --------------------------------------------------------------------------------
 
 
@@ -281,7 +353,7 @@ async def rename_chapter(
     return success(chapter_out(await chapters.rename(user.id, chapter_id, body.title)))
 
 
-@router.delete("/chapters/{chapter_id}", response_model=Envelope[None])
+@router.delete("/chapters/{chapter_id}", response_model=Envelope[None], summary="Move to the trash")
 async def delete_chapter(
     chapter_id: IdPath, user: CurrentUser, chapters: ChaptersDep
 ) -> dict[str, object]:
@@ -350,6 +422,23 @@ async def read_version(
             "word_count": count_words(found.text),
         }
     )
+
+
+@router.get(
+    "/chapters/{chapter_id}/versions/{version_id}/changes",
+    response_model=Envelope[dict[str, Any]],
+    summary="Who changed what: runs of same, inserted (with their author) and deleted text from "
+    "the previous version (or `against`: a version id, or `current` for the changes since this "
+    "version) to this one, and characters inserted and deleted per author",
+)
+async def version_changes(
+    chapter_id: IdPath,
+    version_id: IdPath,
+    user: CurrentUser,
+    changes: VersionChangesDep,
+    against: Annotated[str | None, Query(pattern=r"^(current|[0-9]{1,18})$")] = None,
+) -> dict[str, object]:
+    return success(await changes.changes(user.id, chapter_id, version_id, against))
 
 
 @router.post(

@@ -1,7 +1,9 @@
 """`/api/v1/notifications`: the caller's notifications, and a WebSocket that pushes new ones.
 
-WebSocket `/api/v1/notifications/ws?token=ACCESS_TOKEN` (browsers cannot set headers on a
-WebSocket). JSON text frames from the server:
+WebSocket `/api/v1/notifications/ws?token=ACCESS_TOKEN&lang=en` (browsers cannot set headers on a
+WebSocket; without `lang`, the handshake's `Accept-Language` chooses, Chinese by default: titles
+and bodies come in that language, as the REST list's do by `Accept-Language`). JSON text frames
+from the server:
 
 - `{"type": "hello", "unread": N}` once connected;
 - `{"type": "notification", "notification": {...}, "unread": N}` for each new one;
@@ -22,7 +24,7 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from sync_server.auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
@@ -30,16 +32,18 @@ from sync_server.limits import CLOSE_TOO_MANY, TooManySockets
 
 from ..client_address import client_address
 from ..deps import Auth, BusDep, CurrentUser, NotificationsDep, SettingsDep, SocketsDep
-from ..envelope import success
+from ..envelope import success, wants_english
 from ..errors import AppError, Err
 from ..schemas import Envelope, IdField, IdPath, Page, PageQuery
 from ..security.authenticator import Authenticator, NotAuthenticated, Refusal
+from ..services.notification_texts import Lang
 from ..services.notifications import (
     HUB,
     Listener,
     Notifications,
     bus_handler,
     channel,
+    localized,
     notification_view,
 )
 
@@ -74,14 +78,27 @@ class MarkedOut(BaseModel):
     unread: int
 
 
-@router.get("", response_model=Envelope[Page[NotificationOut]], summary="Newest first")
+def reader_lang(request: Request) -> Lang:
+    """The language titles and bodies are shown in: as the API's messages (`Accept-Language`)."""
+    return "en" if wants_english(request) else "zh"
+
+
+@router.get(
+    "",
+    response_model=Envelope[Page[NotificationOut]],
+    summary="Newest first; titles and bodies in the Accept-Language (zh by default, or en)",
+)
 async def list_notifications(
-    query: Annotated[NotificationQuery, Query()], user: CurrentUser, notifications: NotificationsDep
+    request: Request,
+    query: Annotated[NotificationQuery, Query()],
+    user: CurrentUser,
+    notifications: NotificationsDep,
 ) -> dict[str, object]:
     total, rows = await notifications.list(
         user.id, offset=query.offset, limit=query.page_size, unread_only=query.unread
     )
-    items = [notification_view(row) for row in rows]
+    lang = reader_lang(request)
+    items = [notification_view(row, lang) for row in rows]
     return success(
         {"total": total, "page": query.page, "page_size": query.page_size, "items": items}
     )
@@ -110,7 +127,7 @@ async def mark_all_read(user: CurrentUser, notifications: NotificationsDep) -> d
 
 @router.post("/{notification_id}/read", response_model=Envelope[NotificationOut])
 async def mark_one_read(
-    notification_id: IdPath, user: CurrentUser, notifications: NotificationsDep
+    request: Request, notification_id: IdPath, user: CurrentUser, notifications: NotificationsDep
 ) -> dict[str, object]:
     service = notifications
     if await service.get(user.id, notification_id) is None:
@@ -118,7 +135,7 @@ async def mark_one_read(
     await service.mark_read(user.id, [notification_id])
     row = await service.get(user.id, notification_id)
     assert row is not None
-    return success(notification_view(row))
+    return success(notification_view(row, reader_lang(request)))
 
 
 # Live -----------------------------------------------------------------------------------------
@@ -141,9 +158,16 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(message, ensure_ascii=False))
 
 
-async def _forward(websocket: WebSocket, notifications: Notifications, listener: Listener) -> None:
+def _socket_lang(websocket: WebSocket, lang: str | None) -> Lang:
+    chosen = lang or websocket.headers.get("accept-language", "")
+    return "en" if chosen.strip().lower().startswith("en") else "zh"
+
+
+async def _forward(
+    websocket: WebSocket, notifications: Notifications, listener: Listener, lang: Lang
+) -> None:
     while True:
-        view = await listener.queue.get()
+        view = localized(await listener.queue.get(), lang)
         unread = await notifications.unread_count(listener.user_id)
         await _send(websocket, {"type": "notification", "notification": view, "unread": unread})
 
@@ -178,6 +202,7 @@ async def notifications_socket(
     settings: SettingsDep,
     sockets: SocketsDep,
     token: str | None = None,
+    lang: str | None = None,
 ) -> None:
     await websocket.accept()
     try:
@@ -200,7 +225,9 @@ async def notifications_socket(
         unread = await notifications.unread_count(user.id)
         await _send(websocket, {"type": "hello", "unread": unread})
         jobs = [
-            asyncio.create_task(_forward(websocket, notifications, listener)),
+            asyncio.create_task(
+                _forward(websocket, notifications, listener, _socket_lang(websocket, lang))
+            ),
             asyncio.create_task(_answer(websocket)),
             asyncio.create_task(_recheck(websocket, auth, token, settings.membership_recheck_s)),
         ]

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from ai_agents import marks
 from ai_agents.agents import snowflake
+from ai_agents.agents.alternatives import STAGE, alternative_of
 from ai_agents.agents.polish import polish_text
 from ai_agents.agents.streaming import WRITING
 from ai_agents.agents.work_notes import load_notes
@@ -33,6 +34,7 @@ from sync_server.rooms import RoomManager
 from ..errors import AppError, Err
 from ..quotas import Quotas
 from ..security.roles import readable_works, role_on_work
+from .ai_alternatives import pick_alternative, queue_alternatives
 from .membership import effective_level, live_works
 from .works import OWNER, require_write, role_or_404
 
@@ -97,6 +99,7 @@ class AiTasks:
         """What refuses a request of `type_` before it counts against the quota."""
         return {
             "continue": self._check_continue,
+            "polish": self._check_polish,
             "convert": self._check_convert,
             "outline": self._check_outline,
             "review": self._check_review,
@@ -112,6 +115,61 @@ class AiTasks:
         await self._check(type_)(user, level, work_id, chapter_id, params)
         await self.quotas.use_ai(user.id, level)
         return await self._queue(user, type_, work_id, chapter_id, params)
+
+    async def request_alternatives(
+        self, user: User, type_: str, fields: Fields, count: int
+    ) -> list[Task]:
+        """Queue `count` alternatives of a `type_` task, each counted as an AI call (all or
+        none against the quota), to stream side by side until one is picked."""
+        params = dict(fields)
+        work_id = params.pop("work_id")
+        chapter_id = params.pop("chapter_id", None)
+        level = member_level(user)
+        await self._check(type_)(user, level, work_id, chapter_id, params)
+        await self.quotas.use_ai(user.id, level, calls=count)
+        return await queue_alternatives(
+            self.database,
+            self.tasks,
+            self.runner,
+            user_id=user.id,
+            kind=AI_KIND,
+            type_=type_,
+            work_id=work_id,
+            chapter_id=chapter_id,
+            params={**params, "level": level},
+            count=count,
+        )
+
+    async def pick(self, user: User, task_id: str) -> Task:
+        """Write alternative `task_id` into the chapter and discard its siblings."""
+        task = await self._writable_task(user, task_id)
+        if task.type == "polish" and alternative_of(task) is not None:
+            await self._selection_still_there(task)
+        await pick_alternative(self.database, self.tasks, task)
+        return await self.visible(user, task_id)
+
+    async def _selection_still_there(self, task: Task) -> None:
+        """409 before anything is discarded when the polished selection was edited meanwhile
+        (its text is nowhere in the chapter); the agent checks the exact anchored range again
+        when it writes."""
+        async with self.database.session() as session:
+            chapter = await session.get(Chapter, task.chapter_id)
+        if chapter is None:
+            raise AppError(Err.NOT_FOUND, f"no chapter {task.chapter_id}")
+        async with self.rooms.hold(chapter.content_id) as room:
+            current = str(room.doc.get(CONTENT, type=Text))
+        if str(task.params["content"]) not in current:
+            raise AppError(Err.SELECTION_CHANGED, "the selected text was edited meanwhile")
+
+    async def _check_polish(
+        self, user: User, level: str, work_id: int, chapter_id: int | None, params: Fields
+    ) -> None:
+        start, end = params.get("start"), params.get("end")
+        if chapter_id is None or start is None or end is None:
+            raise AppError(Err.VALIDATION, "alternatives need chapter_id, start and end")
+        if not 0 <= start <= end:
+            raise AppError(Err.VALIDATION, "start and end: 0 <= start <= end")
+        await self._writable_chapter(user, work_id, chapter_id)
 
     async def _check_continue(
         self, user: User, level: str, work_id: int, chapter_id: int | None, params: Fields
@@ -333,7 +391,8 @@ class AiTasks:
             raise AppError(Err.TASK_RUNNING, "wait until the task has finished or cancel it")
         if task.status == CANCELLED and result and result.get(WRITING) and _still_stopping(task):
             raise AppError(Err.TASK_RUNNING, "the task is still stopping; try again in a moment")
-        if result is None or "doc" not in result:
+        if result is None or "doc" not in result or STAGE in result:
+            # (An alternative that was not picked wrote into its preview only.)
             raise AppError(Err.CONFLICT, "this task wrote nothing into a document")
         if result.get("review") not in (None, "pending"):
             raise AppError(Err.CONFLICT, f"this task's text was already {result['review']}")

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 from pycrdt import Doc, Map, Text
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from storage.docs.base import DocStore, VersionInfo, VersionNotFound
@@ -23,15 +23,17 @@ from storage.docs.merge import read_state
 from storage.docs.restore import apply_state, set_content
 from storage.docs.schema import CONTENT, META, RESTORED
 from storage.sql.database import Database
-from storage.sql.models import Chapter, User, Work
+from storage.sql.models import Chapter, TrashedChapter, User, Work, WorkMember
 from storage.text.wordcount import count_words
 from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
 from ..security.roles import role_on_work
+from . import chapter_trash
+from .access_changes import AccessChanges
 from .chapter_pages import ChapterPage, chapter_page
+from .chapter_trash import TrashedItem
 from .counters import add_to_work, lock_counters
-from .search_index import remove as remove_terms
 from .works import now, require_write, role_or_404
 
 MAX_CONTENT_CHARS = 2_000_000
@@ -114,6 +116,7 @@ class Chapters:
     database: Database
     store: DocStore
     rooms: RoomManager
+    access: AccessChanges | None = None  # re-authorizes a trashed chapter's sync sockets
 
     # Access ---------------------------------------------------------------------------------
 
@@ -206,28 +209,72 @@ class Chapters:
         return ordered
 
     async def delete(self, user_id: int, chapter_id: int) -> None:
-        """Remove a chapter; the ones after it move up. Its CRDT log stays, unreachable."""
+        """Move a chapter to the trash (`chapter_trash`); the ones after it move up, and its
+        open sync sockets are re-authorized (and refused: no live chapter names the document)."""
         chapter = await self._writable(user_id, chapter_id)
         async with self.database.session() as session:
             work = await lock_counters(session, work_id=chapter.work_id)
-            doomed = await session.get(
-                Chapter, chapter.id, options=[defer(Chapter.text)], with_for_update=True
-            )
+            doomed = await session.get(Chapter, chapter.id, with_for_update=True)
             if work is None or doomed is None:
                 raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-            position, words = doomed.sort_order, doomed.word_count
-            await remove_terms(session, "chapter", doomed.id)
-            await session.delete(doomed)
-            await session.flush()
-            await session.execute(
-                update(Chapter)
-                .where(Chapter.work_id == work.id, Chapter.sort_order > position)
-                .values(
-                    chapter_number=Chapter.chapter_number - 1, sort_order=Chapter.sort_order - 1
-                )
-                .execution_options(synchronize_session=False)
+            await chapter_trash.move_to_trash(session, work, doomed, user_id, now())
+        await self._recheck_sockets(chapter.work_id)
+
+    async def _recheck_sockets(self, work_id: int) -> None:
+        if self.access is None:
+            return
+        async with self.database.session() as session:
+            owner = await session.scalar(select(Work.user_id).where(Work.id == work_id))
+            members = await session.scalars(
+                select(WorkMember.user_id).where(WorkMember.work_id == work_id)
             )
-            await add_to_work(session, work, chapters=-1, words=-words)
+            users = [*([owner] if owner is not None else []), *members]
+        await self.access.changed(users)
+
+    # Trash ----------------------------------------------------------------------------------
+
+    async def trash(
+        self, user_id: int, *, offset: int, limit: int
+    ) -> tuple[int, list[TrashedItem]]:
+        """The trashed chapters of the live works the user owns or edits, newest first."""
+        async with self.database.session() as session:
+            return await chapter_trash.trashed_page(session, user_id, offset=offset, limit=limit)
+
+    async def _trashed(self, user_id: int, chapter_id: int) -> TrashedChapter:
+        """A trashed chapter of a work the user may write; 404 alike for missing and not-yours,
+        409 for a live chapter."""
+        async with self.database.session() as session:
+            trashed = await session.get(
+                TrashedChapter, chapter_id, options=[defer(TrashedChapter.text)]
+            )
+        if trashed is None:
+            await self._chapter(user_id, chapter_id)  # 404 unless it is a chapter the user sees
+            raise AppError(Err.CONFLICT, "this chapter is not in the trash")
+        role = await role_on_work(self.database, user_id, trashed.work_id)
+        if role is None:
+            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+        require_write(role)
+        return trashed
+
+    async def restore(self, user_id: int, chapter_id: int) -> Chapter:
+        """Out of the trash, at its old position (or the end), with its document's text now."""
+        trashed = await self._trashed(user_id, chapter_id)
+        async with self.rooms.hold(trashed.content_id) as room:
+            text = str(room.doc.get(CONTENT, type=Text))
+        async with self.database.session() as session:
+            work = await lock_counters(session, work_id=trashed.work_id)
+            again = await session.get(TrashedChapter, trashed.id, with_for_update=True)
+            if work is None or again is None:  # restored or purged meanwhile
+                raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id} in the trash")
+            return await chapter_trash.put_back(session, work, again, text)
+
+    async def purge(self, user_id: int, chapter_id: int) -> None:
+        """Delete a trashed chapter for good."""
+        trashed = await self._trashed(user_id, chapter_id)
+        async with self.database.session() as session:
+            again = await session.get(TrashedChapter, trashed.id, with_for_update=True)
+            if again is not None:
+                await chapter_trash.purge(session, again)
 
     # Content --------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from ..errors import AppError, Err
 from ..quotas import Quotas
 from .import_job import upload_key
 from .membership import live_works
+from .notification_texts import Message
 from .notifications import Notifier
 from .transfers import level_now, result_of, task_view
 
@@ -77,11 +78,15 @@ def import_view(task: Task) -> dict[str, Any]:
 async def notify_imported(notifier: Notifier, task: Task) -> None:
     """Tell the owner that an import became a work."""
     result = result_of(task)
-    kind = KIND_LABELS.get(result.get("kind", ""), "作品")
+    params = {
+        "title": result.get("title", ""),
+        "kind": result.get("kind", ""),
+        "chapters": result.get("chapters", 0),
+    }
     await notifier.notify_quietly(
         task.user_id,
         IMPORT,
-        f"《{result.get('title', '')}》导入完成",
-        f"已导入为{kind}，共 {result.get('chapters', 0)} 章。",
+        Message("import.done", params),
+        "",
         {"task_id": task.id, "work_id": task.work_id, "status": "completed"},
     )

@@ -33,11 +33,21 @@ from storage.sql.models import Notification, Task, User
 
 from ..settings import Settings
 from .mail import Mail, Mailer
+from .notification_texts import Lang, Message, ai_task_message, render
 
 log = logging.getLogger(__name__)
 
 PROCESS_ID = uuid.uuid4().hex
-KINDS = ("export", "import", "ai_task", "invitation", "work_member", "membership", "system")
+KINDS = (
+    "export",
+    "import",
+    "ai_task",
+    "invitation",
+    "work_member",
+    "membership",
+    "comment",
+    "system",
+)
 _SEEN_PER_SOCKET = 256
 _background: set[asyncio.Task[None]] = set()
 
@@ -53,7 +63,17 @@ def channel(user_id: int) -> str:
     return f"notify:{user_id}"
 
 
-def notification_view(row: Notification) -> dict[str, Any]:
+def notification_view(row: Notification, lang: Lang = "zh") -> dict[str, Any]:
+    """The notification as a reader in `lang` sees it."""
+    return localized(raw_view(row), lang)
+
+
+def raw_view(row: Notification) -> dict[str, Any]:
+    """The notification with its message (`_message`) for each socket to render in its reader's
+    language: what is pushed, live and over the bus."""
+    message = None
+    if row.message_key:
+        message = {"key": row.message_key, "params": row.message_params or {}}
     return {
         "id": row.id,
         "kind": row.kind,
@@ -63,7 +83,20 @@ def notification_view(row: Notification) -> dict[str, Any]:
         "read": row.read_at is not None,
         "read_at": row.read_at.isoformat() if row.read_at else None,
         "created_at": row.created_at.isoformat(),
+        "_message": message,
     }
+
+
+def localized(view: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """`view` (a `raw_view`) with its title and body in `lang`; the stored (Chinese) ones where
+    it has no message this server knows."""
+    shown = {name: value for name, value in view.items() if name != "_message"}
+    message = view.get("_message")
+    if isinstance(message, dict):
+        text = render(Message(str(message.get("key")), dict(message.get("params") or {})), lang)
+        if text is not None:
+            shown["title"], shown["body"] = text
+    return shown
 
 
 # Live delivery in this process ----------------------------------------------------------------
@@ -175,7 +208,7 @@ class Notifier:
         self,
         user_id: int,
         kind: str,
-        title: str,
+        title: str | Message,
         body: str = "",
         data: dict[str, Any] | None = None,
         *,
@@ -183,28 +216,37 @@ class Notifier:
     ) -> dict[str, Any]:
         """Store a notification for `user_id`, push it live, email it if its kind is important.
 
-        `email` overrides the configured choice for this one. The email goes out in the
-        background: the caller (a request, a job) does not wait for the SMTP server.
+        `title` is a `Message` (its Chinese text is stored as the title and body too, for the
+        email and older readers) or a plain title with `body`. `email` overrides the configured
+        choice for this one. The email goes out in the background: the caller (a request, a job)
+        does not wait for the SMTP server.
         """
+        message = title if isinstance(title, Message) else None
+        if message is None and kind == "ai_task":
+            message = ai_task_message(data or {})
+        if isinstance(title, Message):
+            title, body = render(title, "zh") or (title.key, body)
         row = Notification(
             user_id=user_id,
             kind=kind[:30],
             title=title[:200],
             body=body,
             data=data or {},
+            message_key=message.key if message else None,
+            message_params=message.params if message else None,
             created_at=datetime.now(UTC),
         )
         async with self.database.session() as session:
             session.add(row)
             await session.flush()
-            view = notification_view(row)
+            view = raw_view(row)
         try:
             await self.publish(user_id, view)
         except Exception:
             log.exception("could not push a notification", extra={"notification": view["id"]})
         if email if email is not None else self.should_email(kind):
             _in_background(self._email(view["id"], user_id, title, body))
-        return view
+        return localized(view, "zh")
 
     def email_in_background(self, address: str, subject: str, body: str) -> None:
         """Email someone who may have no account (an invitation) without waiting for the SMTP
@@ -221,7 +263,7 @@ class Notifier:
         self,
         user_id: int,
         kind: str,
-        title: str,
+        title: str | Message,
         body: str = "",
         data: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
@@ -234,11 +276,12 @@ class Notifier:
 
     async def task_failed(self, task: Task, error: str) -> None:
         """The owner of a task that failed for good is told why."""
+        key = f"{task.kind}.failed" if task.kind in _TASK_KINDS else "task.failed"
         await self.notify_quietly(
             task.user_id,
             _TASK_KINDS.get(task.kind, "system"),
-            _FAILED_TITLES.get(task.kind, "任务失败"),
-            error,
+            Message(key, {"error": error}),
+            "",
             {"task_id": task.id, "work_id": task.work_id, "status": "failed", "type": task.type},
         )
 
@@ -251,7 +294,6 @@ async def drain_emails() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-_FAILED_TITLES = {"export": "导出失败", "import": "导入失败", "ai": "AI 任务失败"}
 _TASK_KINDS = {"export": "export", "import": "import", "ai": "ai_task"}
 
 

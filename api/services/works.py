@@ -18,8 +18,17 @@ from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto.lookup import matches
 from storage.sql.database import Database
-from storage.sql.models import Chapter, SearchTerm, User, Work, WorkInvitation, WorkMember
+from storage.sql.models import (
+    Chapter,
+    SearchTerm,
+    TrashedChapter,
+    User,
+    Work,
+    WorkInvitation,
+    WorkMember,
+)
 
 from ..errors import AppError, Err
 from ..quotas import Quotas
@@ -27,8 +36,9 @@ from ..security.roles import WRITE_ROLES, role_on_work
 from .access_changes import AccessChanges
 from .chapter_pages import ChapterPage, chapter_page
 from .counters import lock_counters, recount_user
-from .invitations import ROLE_NAMES, Invitations, PendingInvitation, is_email
+from .invitations import Invitations, PendingInvitation, is_email
 from .membership import effective_level, live_works, locked_user
+from .notification_texts import Message
 from .notifications import Notifier
 
 OWNER = "owner"
@@ -265,6 +275,7 @@ class Works:
             )
             for statement in (
                 delete(Chapter).where(Chapter.work_id == work_id),
+                delete(TrashedChapter).where(TrashedChapter.work_id == work_id),
                 delete(WorkMember).where(WorkMember.work_id == work_id),
                 delete(WorkInvitation).where(WorkInvitation.work_id == work_id),
                 delete(Work).where(Work.id == work_id),
@@ -320,9 +331,7 @@ class Works:
         account = username_or_email.strip()
         async with self.db.session() as session:
             invitee = await session.scalar(
-                select(User).where(
-                    or_(User.username == account, func.lower(User.email) == account.lower())
-                )
+                select(User).where(or_(User.username == account, matches(User.email, account)))
             )
         if invitee is None and is_email(account):
             return await self.invitations.keep(work_id, account, role, user_id)
@@ -348,7 +357,7 @@ class Works:
                 await session.execute(
                     delete(WorkInvitation).where(
                         WorkInvitation.work_id == work_id,
-                        WorkInvitation.email == invitee.email.lower(),
+                        matches(WorkInvitation.email, invitee.email),
                     )
                 )
         except IntegrityError:  # a concurrent invitation of the same user won
@@ -425,11 +434,7 @@ class Works:
         """Tell a user about an invitation, a role change or a removal (never fails the request)."""
         async with self.database.session() as session:
             title = await session.scalar(select(Work.title).where(Work.id == work_id))
-        role_name = ROLE_NAMES.get(role or "", role or "")
-        kind, heading, body = {
-            "invited": ("invitation", f"你被邀请参与《{title}》", f"你的角色：{role_name}。"),
-            "role": ("work_member", f"你在《{title}》中的角色已变更", f"新角色：{role_name}。"),
-            "removed": ("work_member", f"你已被移出《{title}》", ""),
-        }[change]
+        kind = "invitation" if change == "invited" else "work_member"
+        message = Message(f"member.{change}", {"work": title, "role": role})
         data = {"work_id": work_id, "change": change, "role": role}
-        await self.notifier.notify_quietly(user_id, kind, heading, body, data)
+        await self.notifier.notify_quietly(user_id, kind, message, "", data)

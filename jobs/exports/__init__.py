@@ -11,7 +11,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -26,7 +26,9 @@ from jobs.exports.model import (
     LazyChapters,
     NotAScript,
     Progress,
+    Protection,
     UnknownFormat,
+    Watermark,
 )
 
 __all__ = [
@@ -40,8 +42,11 @@ __all__ = [
     "LazyChapters",
     "NotAScript",
     "Progress",
+    "Protection",
     "UnknownFormat",
+    "Watermark",
     "content_disposition",
+    "delivered_as",
     "file_name",
     "render",
     "write",
@@ -70,7 +75,17 @@ def _write_pdf(
 ) -> None:
     from jobs.exports import pdf
 
-    pdf.write(work, options, out, progress, font_path=font_path)
+    if options.protection is None:
+        pdf.write(work, options, out, progress, font_path=font_path)
+        return
+    from jobs.exports.pdf_lock import write_locked_pdf
+
+    plain = replace(options, protection=None)
+    write_locked_pdf(
+        options.protection,
+        out,
+        lambda into: pdf.write(work, plain, into, progress, font_path=font_path),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,8 @@ class ExportFormat:
     # The renderer holds the whole document until it saves (python-docx, reportlab), so a long
     # work's export is worth a process of its own (`jobs.exports.child`).
     holds_document: bool = False
+    # Comments go into the file anchored to their text (`ExportWork.comments`), not an appendix.
+    anchors_comments: bool = False
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -93,6 +110,7 @@ FORMATS: dict[str, ExportFormat] = {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         _write_docx,
         holds_document=True,
+        anchors_comments=True,
     ),
     "pdf": ExportFormat("pdf", "pdf", "application/pdf", _write_pdf, holds_document=True),
     # No registered media type for Fountain; it is plain UTF-8 text.
@@ -120,10 +138,21 @@ def write(
     font_path: str | Path | None = None,
 ) -> None:
     """Write `work` as `fmt` to `out`; `font_path` is the deployment's CJK font for PDF, if
-    configured."""
+    configured. With `options.protection`, a PDF is encrypted (`pdf_lock`) and any other format
+    goes into a password-protected zip (`zip_lock`)."""
     options = options or ExportOptions()
     chosen = export_format(fmt)
-    if chosen.name == "pdf":
+    if options.protection is not None and chosen.name != "pdf":
+        from jobs.exports.zip_lock import write_locked
+
+        inner = replace(options, protection=None)
+        write_locked(
+            file_name(work.title, fmt),
+            options.protection.password,
+            out,
+            lambda plain: chosen.write(work, inner, plain, progress),
+        )
+    elif chosen.name == "pdf":
         _write_pdf(work, options, out, progress, font_path=font_path)
     else:
         chosen.write(work, options, out, progress)
@@ -146,11 +175,20 @@ def render(
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
 
-def file_name(title: str, fmt: str) -> str:
+def file_name(title: str, fmt: str, *, protected: bool = False) -> str:
     """A file name for the download: the title (CJK kept), minus what file systems refuse."""
     stem = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
     stem = " ".join(stem.split()).strip(". ")[:80] or "export"
-    return f"{stem}.{export_format(fmt).extension}"
+    return f"{stem}.{delivered_as(fmt, protected=protected)[0]}"
+
+
+def delivered_as(fmt: str, *, protected: bool) -> tuple[str, str]:
+    """The extension and media type of the file handed out: a zip where a password protects a
+    format other than PDF."""
+    chosen = export_format(fmt)
+    if protected and chosen.name != "pdf":
+        return f"{chosen.extension}.zip", "application/zip"
+    return chosen.extension, chosen.media_type
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

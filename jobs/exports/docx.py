@@ -11,6 +11,7 @@ on open, `updateFields`) whose cached result lists the chapter titles, so it is 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import BinaryIO
 
 from docx import Document
@@ -24,12 +25,14 @@ from docx.shared import Cm, Inches, Pt, RGBColor
 from docx.styles.style import BaseStyle
 from docx.text.paragraph import Paragraph
 
+from jobs.exports.docx_comments import WordComments
 from jobs.exports.fountain import BOLD, ITALIC, UNDERLINE, credit_for, script_elements, spans
 from jobs.exports.model import (
     ExportOptions,
     ExportWork,
     Progress,
     ProgressSteps,
+    Watermark,
     clean_line,
     has_cjk,
     paragraphs,
@@ -79,21 +82,49 @@ def write(
         _contents(document, work)
     heading_style = document.styles["Heading 1"]
     body_style = document.styles["Body Text"]
+    add = partial(_add_paragraph, document)
+    notes = WordComments(document, work.comments)
     for done, chapter in enumerate(work.chapters, start=1):
         _add_paragraph(document, clean_line(chapter.title), heading_style)
+        anchored = notes.placeable(done - 1, chapter.text, script=script)
         if script:
             _script_chapter(document, chapter.text)
+        elif anchored:
+            notes.write_chapter(add, chapter.text, body_style, anchored)
         else:
             for paragraph in paragraphs(chapter.text):
                 _add_paragraph(document, paragraph, body_style)
         steps.fraction(done, len(work.chapters), end=95)
+    notes.write_appendix(add, work.titles, heading_style, body_style)
     document.core_properties.title = clean_line(work.title)
     document.core_properties.author = clean_line(work.author)
     if work.genre:
         document.core_properties.category = clean_line(work.genre)
     document.core_properties.language = "zh-CN" if has_cjk(work.title) else "en-US"
+    if options.watermark is not None:
+        _mark(document, options.watermark)
     document.save(out)
     steps.finish()
+
+
+def _mark(document: DocxDocument, mark: Watermark) -> None:
+    """The export id in the file's properties; when visible, a grey line in every page's footer
+    (the first page's too, where a section has its own)."""
+    document.core_properties.identifier = mark.mark_id
+    document.core_properties.keywords = mark.keyword
+    if not mark.visible:
+        return
+    for section in document.sections:
+        footers = [section.footer]
+        if section.different_first_page_header_footer:
+            footers.append(section.first_page_footer)
+        for footer in footers:
+            footer.is_linked_to_previous = False
+            paragraph = footer.add_paragraph()
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = paragraph.add_run(mark.text)
+            run.font.size = Pt(7)
+            run.font.color.rgb = RGBColor(0x99, 0x99, 0x99)
 
 
 def _set_up_styles(document: DocxDocument, options: ExportOptions, *, script: bool) -> None:

@@ -8,15 +8,23 @@ rendered in a child process (`child`): those renderers hold the whole document u
 and a process's memory goes back when it ends. The file goes to the blob store under a key made
 from the task id, so running the task twice writes one file.
 
+Every file carries an invisible mark: a fresh export id in its metadata, recorded in SQL
+(`export_marks`) with the requester, the time and the file's SHA-256; the task asks for a
+visible one too where the owner or their member level wants it. A password (`passwords`) is
+taken from this process's memory, never from the task row.
+
 `load_source` and `read_work` serve `inkweave export` too, which renders without a task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +36,27 @@ from jobs.exports import (
     ExportOptions,
     ExportWork,
     LazyChapters,
+    Protection,
+    Watermark,
+    delivered_as,
     file_name,
 )
 from jobs.exports import write as write_export
 from jobs.exports.child import write_in_child
+from jobs.exports.comments import (
+    Positions,
+    anchored_comments,
+    comments_appendix,
+    with_appendix,
+)
+from jobs.exports.passwords import HeldPasswords
 from jobs.progress import ProgressPump
 from jobs.tasks import TaskStore
 from storage.blobs.base import BlobStore
 from storage.docs.base import DocStore
 from storage.docs.merge import load_content
 from storage.sql.database import Database
-from storage.sql.models import Chapter, User, Work
+from storage.sql.models import Chapter, ExportMark, User, Work, utcnow
 
 RENDER_END = 95  # progress 0..95 reading and rendering chapter by chapter, then storing
 # From this many characters (about 100 chapters of 3,000) a PDF or Word export renders in a child
@@ -60,8 +78,8 @@ class Source:
     characters: int  # by the chapters' word counts in SQL, which may lag a little
 
 
-def blob_key(task_id: str, fmt: str) -> str:
-    return f"exports/{task_id}.{FORMATS[fmt].extension}"
+def blob_key(task_id: str, fmt: str, *, protected: bool = False) -> str:
+    return f"exports/{task_id}.{delivered_as(fmt, protected=protected)[0]}"
 
 
 async def load_source(database: Database, work_id: int, chapter_ids: list[int] | None) -> Source:
@@ -133,6 +151,10 @@ class ExportJob:
     tasks: TaskStore
     blobs: BlobStore
     in_child_from_chars: int = IN_CHILD_FROM_CHARS
+    passwords: HeldPasswords | None = None
+    clock: Callable[[], datetime] = utcnow
+    # Reads comments' Yjs anchors, for formats that anchor comments (`jobs.exports.comments`).
+    positions: Positions | None = None
 
     async def __call__(self, task_id: str) -> bool:
         """Run export task `task_id`; True when this call completed it."""
@@ -143,7 +165,15 @@ class ExportJob:
         assert task is not None and task.work_id is not None
         params: dict[str, Any] = task.params
         fmt = params["format"]
-        options = ExportOptions(**params.get("options", {}))
+        protection = self._protection(task_id, params.get("protection"))
+        account = await self._account(task.user_id)
+        made_at = self.clock()
+        mark = Watermark(
+            uuid.uuid4().hex, account, made_at.date().isoformat(), bool(params.get("watermark"))
+        )
+        options = replace(
+            ExportOptions(**params.get("options", {})), watermark=mark, protection=protection
+        )
         source = await load_source(self.database, task.work_id, params.get("chapter_ids"))
         chosen = FORMATS[fmt]
         in_child = chosen.holds_document and source.characters >= self.in_child_from_chars
@@ -151,22 +181,84 @@ class ExportJob:
             path = Path(folder) / "file"
             async with ProgressPump(tasks, task_id, end=RENDER_END) as pump:
                 work = await read_work(self.store, source)  # the renderer's progress covers it
+                if options.include_comments and chosen.anchors_comments and self.positions:
+                    names = [c.content_id for c in source.chapters]
+                    found = await anchored_comments(self.store, names, self.positions)
+                    work = replace(work, comments=found)
+                elif options.include_comments:
+                    chapters = [(c.title, c.content_id) for c in source.chapters]
+                    work = with_appendix(work, await comments_appendix(self.store, chapters))
                 render = write_in_child if in_child else _write_here
                 await asyncio.to_thread(render, fmt, work, path, options, pump)
             # The blob store takes bytes: the finished file is held once, here, to hand it over.
             data = await asyncio.to_thread(path.read_bytes)
-        key = blob_key(task_id, fmt)
-        await self.blobs.put(key, data, chosen.media_type)
+        protected = protection is not None
+        key = blob_key(task_id, fmt, protected=protected)
+        media_type = delivered_as(fmt, protected=protected)[1]
+        await self.blobs.put(key, data, media_type)
+        await self._record(task_id, task.user_id, task.work_id, fmt, mark, data, protected, made_at)
         result = {
             "format": fmt,
             "title": work.title,
             "blob_key": key,
-            "filename": file_name(work.title, fmt),
-            "media_type": chosen.media_type,
+            "filename": file_name(work.title, fmt, protected=protected),
+            "media_type": media_type,
             "size": len(data),
             "chapters": len(work.chapters),
+            "mark_id": mark.mark_id,
+            "watermark": mark.visible,
+            "protected": protected,
         }
-        return await tasks.complete(task_id, result)
+        completed = await tasks.complete(task_id, result)
+        if self.passwords is not None:
+            self.passwords.drop(task_id)
+        return completed
+
+    def _protection(self, task_id: str, asked: dict[str, Any] | None) -> Protection | None:
+        """The password the request left in this process's memory, with the permissions the
+        task row keeps; an error when the task asks for one and it is not here."""
+        if asked is None:
+            return None
+        held = self.passwords.peek(task_id) if self.passwords is not None else None
+        if held is None:
+            raise ExportError(
+                "the export's password was held only in the memory of the server that took the "
+                "request, and is gone (it restarted, or another process ran the job): export again"
+            )
+        return held
+
+    async def _account(self, user_id: int) -> str:
+        async with self.database.session() as session:
+            username = await session.scalar(select(User.username).where(User.id == user_id))
+        return f"{username or 'user'} #{user_id}"
+
+    async def _record(
+        self,
+        task_id: str,
+        user_id: int,
+        work_id: int,
+        fmt: str,
+        mark: Watermark,
+        data: bytes,
+        protected: bool,
+        made_at: datetime,
+    ) -> None:
+        async with self.database.session() as session:
+            session.add(
+                ExportMark(
+                    id=mark.mark_id,
+                    task_id=task_id,
+                    user_id=user_id,
+                    account=mark.account[:100],
+                    work_id=work_id,
+                    format=fmt,
+                    visible=mark.visible,
+                    protected=protected,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    size=len(data),
+                    created_at=made_at,
+                )
+            )
 
 
 def _write_here(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import overload
 
 Progress = Callable[[int], None]
@@ -23,6 +23,19 @@ class ExportChapter:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkComment:
+    """A comment thread for a format that anchors comments to their text (Word)."""
+
+    chapter: int  # index into the work's chapters
+    start: int | None  # str indices into that chapter's text; None: the text it was on is gone
+    end: int | None
+    anchored: str  # the text between start and end when the thread was read
+    quote: str  # the text it was made on
+    resolved: bool
+    entries: tuple[tuple[str, str], ...]  # (author, body): the first comment, then its replies
+
+
+@dataclass(frozen=True, slots=True)
 class ExportWork:
     title: str
     author: str
@@ -30,6 +43,7 @@ class ExportWork:
     genre: str | None
     description: str | None
     chapters: Sequence[ExportChapter]
+    comments: tuple[WorkComment, ...] = ()  # only when asked for and the format anchors them
 
     @property
     def is_script(self) -> bool:
@@ -75,10 +89,43 @@ FONT_SIZES = (6, 48)  # points; beyond these a page holds a handful of character
 
 
 @dataclass(frozen=True, slots=True)
+class Watermark:
+    """Who a file was made for and when. `mark_id` goes into every file's metadata (and SQL, by
+    the job); the visible mark (`text`) is drawn on every page only when `visible`."""
+
+    mark_id: str
+    account: str
+    made_on: str  # ISO date, UTC
+    visible: bool = False
+
+    @property
+    def text(self) -> str:
+        return f"{self.account} · {self.made_on} · {self.mark_id[:12]}"
+
+    @property
+    def keyword(self) -> str:
+        return f"inkweave-export:{self.mark_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """A password on the file: the PDF's own encryption with these permissions, or for other
+    formats an AES-256 zip around the file. Held in memory only: never in a task row."""
+
+    password: str = field(repr=False)
+    can_print: bool = True
+    can_copy: bool = False
+    can_modify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ExportOptions:
     include_cover: bool = True
     font_size: float = 12  # novels; a screenplay is always 12 pt
     include_toc: bool = True  # novels; a screenplay has no contents
+    include_comments: bool = False  # an appendix of the chapters' comments (`comments`)
+    watermark: Watermark | None = None
+    protection: Protection | None = None
 
     def __post_init__(self) -> None:
         low, high = FONT_SIZES

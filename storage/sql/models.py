@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ColumnElement,
     DateTime,
     ForeignKey,
@@ -32,6 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from storage.crypto.fields import EncryptedString
+from storage.crypto.lookup import HASH_CHARS, keep_hash
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
@@ -99,8 +103,14 @@ class User(Timestamps, Base):
     # Kept by `_key_username` whenever `username` is set: the database refuses a second account
     # whose name differs only in case, on every engine (SQLite compares case; MariaDB does not).
     username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_CHARS), nullable=False)
-    email: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Encrypted (migration 0015); unique, and looked up, through their keyed hashes
+    # (`storage.crypto.lookup`), kept by `_hash_lookups` whenever they are set.
+    email: Mapped[str] = mapped_column(
+        EncryptedString(100, "users.email", lookup="lower"), nullable=False
+    )
+    email_hash: Mapped[str | None] = mapped_column(String(HASH_CHARS))
+    phone: Mapped[str | None] = mapped_column(EncryptedString(20, "users.phone", lookup="exact"))
+    phone_hash: Mapped[str | None] = mapped_column(String(HASH_CHARS))
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     avatar_url: Mapped[str | None] = mapped_column(String(500))
     member_level: Mapped[str] = mapped_column(String(20), default="free", nullable=False)
@@ -119,12 +129,18 @@ class User(Timestamps, Base):
     __table_args__ = (
         Index("idx_member_level", "member_level"),
         UniqueConstraint("username_key", name="uq_users_username_key"),
+        UniqueConstraint("email_hash", name="uq_users_email_hash"),
+        UniqueConstraint("phone_hash", name="uq_users_phone_hash"),
     )
 
     @validates("username")
     def _key_username(self, _field: str, username: str) -> str:
         self.username_key = username_key(username)
         return username
+
+    @validates("email", "phone")
+    def _hash_lookups(self, field: str, value: str | None) -> str | None:
+        return keep_hash(self, field, value)
 
 
 class Work(Timestamps, Base):
@@ -175,14 +191,22 @@ class WorkInvitation(Base):
     work_id: Mapped[int] = mapped_column(
         ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    email: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(
+        EncryptedString(100, "work_invitations.email", lookup="lower"), nullable=False
+    )
+    email_hash: Mapped[str | None] = mapped_column(String(HASH_CHARS), index=True)
     role: Mapped[str] = mapped_column(String(10), nullable=False)
     invited_by: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
-    __table_args__ = (UniqueConstraint("work_id", "email", name="uq_work_invitation"),)
+    # One invitation per work and email: on the hash (migration 0015).
+    __table_args__ = (UniqueConstraint("work_id", "email_hash", name="uq_work_invitation"),)
+
+    @validates("email")
+    def _hash_lookups(self, field: str, value: str) -> str | None:
+        return keep_hash(self, field, value)
 
 
 class Chapter(Timestamps, Base):
@@ -202,6 +226,27 @@ class Chapter(Timestamps, Base):
 
     # A work's chapters in order: the next position (max), and keyset pages of the list.
     __table_args__ = (Index("idx_chapters_work_order", "work_id", "sort_order"),)
+
+
+class TrashedChapter(Base):
+    """A chapter in the trash (migration 0014): its row moved out of `chapters`, so every reader
+    of `chapters` sees the live ones only; its document (`content_id`) stays in the store."""
+
+    __tablename__ = "chapter_trash"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)  # the chapter's
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # its sort_order then
+    title: Mapped[str | None] = mapped_column(String(200))
+    content_id: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    word_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    text: Mapped[str] = mapped_column(LongText, default="", nullable=False)
+    text_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    deleted_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Material(Timestamps, Base):
@@ -239,13 +284,20 @@ class VerificationCode(Base):
     __tablename__ = "verification_codes"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(
+        EncryptedString(100, "verification_codes.email", lookup="lower"), nullable=False
+    )
+    email_hash: Mapped[str | None] = mapped_column(String(HASH_CHARS), index=True)
     purpose: Mapped[str] = mapped_column(String(20), nullable=False)
     code_hash: Mapped[str] = mapped_column(String(128), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    @validates("email")
+    def _hash_lookups(self, field: str, value: str) -> str | None:
+        return keep_hash(self, field, value)
 
 
 class SearchTerm(Base):
@@ -278,7 +330,7 @@ class OidcIdentity(Base):
     )
     issuer: Mapped[str] = mapped_column(String(255), nullable=False)
     subject: Mapped[str] = mapped_column(String(255), nullable=False)
-    email: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(EncryptedString(255, "oidc_identities.email"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_oidc_issuer_subject"),)
@@ -305,6 +357,8 @@ class AiHistory(Base):
     error: Mapped[str | None] = mapped_column(Text)
     task_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # The moderation verdict on the output (migration 0011; `ai_agents.moderation.Verdict`).
+    moderation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("idx_ai_histories_user", "user_id", "created_at"),
@@ -389,6 +443,10 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    # What `title`/`body` say, rendered in the reader's language (migration 0014; null on older
+    # rows, which show their Chinese `title`/`body`).
+    message_key: Mapped[str | None] = mapped_column(String(50))
+    message_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -457,8 +515,13 @@ class Order(Timestamps, Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[str] = mapped_column(String(10), default="pending", nullable=False)
     payment_method: Mapped[str] = mapped_column(String(50), nullable=False)
-    provider_ref: Mapped[str | None] = mapped_column(String(255))
-    provider_payment_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    provider_ref: Mapped[str | None] = mapped_column(EncryptedString(255, "orders.provider_ref"))
+    # Refund notifications find the order by it: through its keyed hash (migration 0015). A
+    # bulk UPDATE that sets it sets the hash too (`storage.crypto.lookup.lookup_hash`).
+    provider_payment_id: Mapped[str | None] = mapped_column(
+        EncryptedString(255, "orders.provider_payment_id", lookup="exact")
+    )
+    provider_payment_id_hash: Mapped[str | None] = mapped_column(String(HASH_CHARS), index=True)
     payment_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prev_level: Mapped[str | None] = mapped_column(String(10))
@@ -469,6 +532,10 @@ class Order(Timestamps, Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("idx_orders_status", "status", "created_at"),)
+
+    @validates("provider_payment_id")
+    def _hash_lookups(self, field: str, value: str | None) -> str | None:
+        return keep_hash(self, field, value)
 
 
 class PaymentEvent(Base):
@@ -485,3 +552,104 @@ class PaymentEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_payment_event"),)
+
+
+# --- user reports, moderation (migration 0011) ---
+
+
+class Report(Base):
+    """One user's report of a work, a material or a comment; a second report of the same target
+    by the same user updates this row, so each user counts once."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    target_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    target_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    # open | dismissed | hidden | disabled (what the admin did with the target's reports)
+    status: Mapped[str] = mapped_column(String(10), default="open", nullable=False)
+    resolution: Mapped[str | None] = mapped_column(String(500))
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("reporter_id", "target_kind", "target_id", name="uq_report_once"),
+        # The admin queue groups a status's reports by target.
+        Index("idx_reports_queue", "status", "target_kind", "target_id"),
+    )
+
+
+class ModerationWord(Base):
+    """An administrator's change to the shipped word list: `blocked` 1 adds the word, 0 takes a
+    shipped word out. `word_key` is the folded word (one row per word, whatever its case)."""
+
+    __tablename__ = "moderation_words"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    word: Mapped[str] = mapped_column(String(100), nullable=False)
+    word_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    blocked: Mapped[int] = mapped_column(SmallInteger, default=1, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("word_key", name="uq_moderation_word_key"),)
+
+
+# --- export watermarks, encrypted fields (migration 0012) ---
+
+
+class ExportMark(Base):
+    """Who an exported file was made for, and when. Its id is in the file's metadata (PDF
+    keywords, Word's identifier); its SHA-256 names the file itself where the metadata is out
+    of reach (txt, a password-protected file). No foreign keys: a leaked file stays traceable
+    after its account or work is deleted."""
+
+    __tablename__ = "export_marks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    account: Mapped[str] = mapped_column(String(100), nullable=False)
+    work_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    format: Mapped[str] = mapped_column(String(10), nullable=False)
+    visible: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+# --- authorship, comments (migration 0013) ---
+
+
+class DocAuthor(Base):
+    """Who writes with a Yjs client id in a document: a user, or an AI task (run by a user).
+
+    Recorded by the sync server before the first update of that client id is stored, first
+    writer wins; every character of a chapter is attributed through it (`api.authorship`)."""
+
+    __tablename__ = "doc_authors"
+
+    doc: Mapped[str] = mapped_column(String(50), primary_key=True)
+    client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    ai_task_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class CommentPolicy(Base):
+    """A work's comment settings; no row: the defaults (viewers may not comment)."""
+
+    __tablename__ = "comment_policies"
+
+    work_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("works.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    viewers_may_comment: Mapped[int] = mapped_column(SmallInteger, default=0, nullable=False)

@@ -193,6 +193,7 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
         "summaries": "refreshed 1 summaries",
         "prune_periodic_runs": "pruned 0 old periodic runs",
         "prune_exports": "removed 1 old export files",
+        "purge_chapter_trash": "purged 0 chapters from the trash",
     }
     stored = await adapters.store.load(doc_id)
     assert stored.updates == [] and stored.snapshot is not None
@@ -222,6 +223,7 @@ async def test_every_default_job_runs_when_its_period_comes(schedule: Schedule) 
         "membership_expiry": "1 memberships ended, 0 unpaid orders cancelled",
         "summaries": "refreshed 0 summaries",
         "prune_exports": "removed 1 old export files",
+        "purge_chapter_trash": "purged 0 chapters from the trash",
     }
     # prune_periodic_runs comes before prune_exports in each tick: it has looked at this hour.
     assert await schedule.runs_of("prune_periodic_runs") == [first["prune_periodic_runs"]]

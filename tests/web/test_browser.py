@@ -360,6 +360,7 @@ async def test_chapters_members_versions_materials_and_export(browser: Browser, 
     await owner.page.click(".cm-content")
     await owner.page.keyboard.press("Control+End")
     await first_material.locator("[data-testid=material-insert]").click()
+    await first_material.locator("[data-testid=material-insert-confirm]").click()
     inserted = await owner.wait_contains(material["content"])
     assert inserted == "林冲夜奔。" + material["content"]
     await owner.screenshot("versions_materials")

@@ -3,6 +3,7 @@
 import { ApiError, post } from './api'
 import { h } from './dom'
 import { language, setLanguage, t } from './i18n'
+import { signedInNav } from './nav'
 import { navigate } from './router'
 import { currentSession, saveSession } from './session'
 
@@ -25,6 +26,7 @@ export function topBar(): HTMLElement {
     ? h(
         'span',
         { class: 'user' },
+        signedInNav(),
         h('span', { 'data-testid': 'whoami' }, session.username),
         h('button', { class: 'link', 'data-testid': 'sign-out', onclick: signOut }, t('shell.signOut')),
       )

@@ -94,6 +94,8 @@ export interface Material {
   genre: string | null
   content: string
   is_system: boolean
+  is_public: boolean
+  is_mine: boolean
   use_count: number
 }
 

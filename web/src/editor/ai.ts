@@ -7,7 +7,9 @@ import { h, replace } from '../dom'
 import { attempt } from '../forms'
 import { t } from '../i18n'
 import { aiSource, demoBadge, demoLabel } from '../panels/ai-source'
+import { AlternativesView } from '../panels/alternatives'
 import { pollTask } from '../poll'
+import { currentSession } from '../session'
 import { messageLine } from '../shell'
 import type { AiTask, Chapter, TaskStatus, Work } from '../types'
 import type { AiRange } from './ai-marks'
@@ -17,7 +19,7 @@ export type PolishStyle = 'formal' | 'casual' | 'literary'
 
 interface Context {
   work: Pick<Work, 'id' | 'type'>
-  chapter: Pick<Chapter, 'id'>
+  chapter: Pick<Chapter, 'id' | 'content_id'>
   view: EditorView
   canWrite: boolean
 }
@@ -51,6 +53,7 @@ export class AiPanel {
   /** Shown once no model wrote something: what demo text is, and how to connect a model. */
   private readonly demoNotice = h('div', { class: 'demo-notice', 'data-testid': 'ai-demo-notice', hidden: true })
   readonly message = messageLine('ai-message')
+  private alternatives: AlternativesView | null = null
 
   constructor(private readonly ctx: Context) {
     this.element = h(
@@ -67,22 +70,42 @@ export class AiPanel {
     this.showRanges([])
   }
 
-  /** Continue writing at the cursor; `position` is sent in code points. */
-  async continueAtCursor(length: number): Promise<void> {
+  /** Continue writing at the cursor; `position` is sent in code points. With `alternatives` > 1
+   * they stream side by side into previews until one is picked. */
+  async continueAtCursor(length: number, alternatives = 1): Promise<void> {
     const { view } = this.ctx
     const head = view.state.selection.main.head
     const position = toCodePoints(view.state.doc.toString(), head)
-    await this.start('continue', () =>
-      post<{ task_id: string; status: TaskStatus }>('/ai/continue', {
+    await this.start('continue', async () => {
+      const out = await post<{ task_id: string; status: TaskStatus; alternatives?: string[] | null }>('/ai/continue', {
         work_id: this.ctx.work.id,
         chapter_id: this.ctx.chapter.id,
         length,
         position,
-      }),
-    )
+        alternatives,
+      })
+      if (out.alternatives && out.alternatives.length > 1) {
+        this.showAlternatives('continue', out.alternatives)
+        return { task_id: null }
+      }
+      return out
+    })
   }
 
-  async polishSelection(style: PolishStyle): Promise<void> {
+  private showAlternatives(kind: 'continue' | 'polish', taskIds: string[]): void {
+    const token = currentSession()?.token
+    if (!token) return
+    this.alternatives?.close()
+    this.alternatives = new AlternativesView(this.ctx.chapter.content_id, taskIds, token, this.message, (picked) =>
+      this.follow(kind, picked),
+    )
+    this.message.after(this.alternatives.element)
+    this.alternatives.start()
+  }
+
+  /** Polish the selection; with `alternatives` > 1 the rewrites stream side by side into previews
+   * until one is picked, which then replaces the selection. */
+  async polishSelection(style: PolishStyle, alternatives = 1): Promise<void> {
     const { view } = this.ctx
     const { from, to } = view.state.selection.main
     if (from === to) {
@@ -90,6 +113,22 @@ export class AiPanel {
       return
     }
     const text = view.state.doc.toString()
+    if (alternatives > 1) {
+      await this.start('polish', async () => {
+        const out = await post<{ task_id: string; alternatives?: string[] | null }>('/ai/polish', {
+          work_id: this.ctx.work.id,
+          chapter_id: this.ctx.chapter.id,
+          content: view.state.sliceDoc(from, to),
+          style,
+          start: toCodePoints(text, from),
+          end: toCodePoints(text, to),
+          alternatives,
+        })
+        this.showAlternatives('polish', out.alternatives ?? [out.task_id])
+        return { task_id: null }
+      })
+      return
+    }
     await this.start('polish', async () => {
       const out = await post<PolishOut>('/ai/polish', {
         work_id: this.ctx.work.id,

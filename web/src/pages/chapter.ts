@@ -10,6 +10,7 @@ import { get } from '../api'
 import { h } from '../dom'
 import { attempt } from '../forms'
 import { t } from '../i18n'
+import { commentsPanel } from '../panels/comments'
 import { exportPanel } from '../panels/export'
 import { materialsPanel } from '../panels/materials'
 import { versionsPanel } from '../panels/versions'
@@ -19,7 +20,10 @@ import { describeError, messageLine, topBar } from '../shell'
 import type { Chapter, WorkDetail } from '../types'
 import { AiPanel, type PolishStyle } from '../editor/ai'
 import { aiMarks, watchAiText } from '../editor/ai-marks'
+import { authorMarks, authorsView } from '../editor/authors'
 import { connect, type ConnectionState } from '../editor/collab'
+import { commentMarks } from '../editor/comment-anchors'
+import { writingComfort } from '../editor/comfort'
 import { fountain } from '../editor/fountain'
 import { presenceList } from '../editor/presence'
 import { countWords } from '../editor/text'
@@ -74,6 +78,7 @@ export async function chapterPage(
   // A chapter is a screenplay (Fountain) exactly when its work is a script: a conversion to
   // script always lands in a script work, never in a novel.
   const isScreenplay = work.type === 'script'
+  const comfort = writingComfort({ screenplay: isScreenplay })
   const writable = (yes: boolean) => [EditorState.readOnly.of(!yes), EditorView.editable.of(yes)]
   const view = new EditorView({
     parent: h('div'),
@@ -86,7 +91,10 @@ export async function chapterPage(
         placeholder(t('editor.placeholder')),
         editable.of(writable(canWrite)),
         aiMarks,
+        commentMarks,
+        authorMarks,
         isScreenplay ? fountain : [],
+        comfort.extensions,
         EditorView.contentAttributes.of({ 'aria-label': chapter.title ?? t('work.untitled') }),
         EditorView.updateListener.of((update) => {
           if (!update.docChanged) return
@@ -100,12 +108,27 @@ export async function chapterPage(
   const presence = presenceList(collab.provider)
   const ai = new AiPanel({ work, chapter, view, canWrite })
   const stopAi = watchAiText(view, collab.text, (ranges) => ai.showRanges(ranges))
+  const comments = commentsPanel({
+    chapterId: chapter.id,
+    workId: work.id,
+    role: work.role,
+    userId: session.user_id,
+    view,
+    doc: collab.doc,
+    text: collab.text,
+  })
+  const authors = authorsView({ view, text: collab.text, chapterId: chapter.id, workId: work.id })
   const run = (action: () => Promise<void>) => () => void action().catch((error) => ai.message.show(describeError(error)))
 
   const length = h(
     'select',
     { 'data-testid': 'ai-length', title: t('ai.length') },
     [100, 300, 800].map((n) => h('option', { value: n, selected: n === 300 }, `${n} ${t('unit.words')}`)),
+  )
+  const alternatives = h(
+    'select',
+    { 'data-testid': 'ai-alternatives-count', title: t('ai.alternatives') },
+    [1, 2, 3].map((n) => h('option', { value: n }, n === 1 ? '×1' : `×${n}`)),
   )
   const style = h(
     'select',
@@ -115,9 +138,10 @@ export async function chapterPage(
   const toolbar = h(
     'div',
     { class: 'toolbar', hidden: !canWrite },
-    h('button', { class: 'primary', 'data-testid': 'ai-continue', onclick: run(() => ai.continueAtCursor(Number(length.value))) }, t('ai.continue')),
+    h('button', { class: 'primary', 'data-testid': 'ai-continue', onclick: run(() => ai.continueAtCursor(Number(length.value), Number(alternatives.value))) }, t('ai.continue')),
     length,
-    h('button', { 'data-testid': 'ai-polish', onclick: run(() => ai.polishSelection(style.value as PolishStyle)) }, t('ai.polish')),
+    alternatives,
+    h('button', { 'data-testid': 'ai-polish', onclick: run(() => ai.polishSelection(style.value as PolishStyle, Number(alternatives.value))) }, t('ai.polish')),
     style,
     work.type === 'novel'
       ? h('button', { 'data-testid': 'ai-convert', onclick: run(() => ai.convertToScript()) }, t('ai.convert'))
@@ -173,6 +197,7 @@ export async function chapterPage(
     ],
     ['materials', t('tab.materials'), () => materialsPanel(canWrite ? insertAtCursor : null)],
     ['export', t('tab.export'), () => exportPanel(work)],
+    ['comments', t('tab.comments'), () => comments.element],
   ])
 
   main.append(
@@ -185,16 +210,22 @@ export async function chapterPage(
       h('span', { class: 'muted' }, t('editor.words')),
       words,
       readOnlyBadge,
+      comfort.bar(view),
+      authors.button,
     ),
     h('div', { class: 'present-row' }, h('span', { class: 'muted' }, `${t('editor.present')}:`), presence.element),
     toolbar,
+    authors.legend,
     h('div', { class: 'editor-layout' }, h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom), tabs),
   )
   if (canWrite) view.focus()
 
   return () => {
     clearTimeout(countTimer)
+    comfort.destroy()
     stopAi()
+    comments.destroy()
+    authors.destroy()
     presence.destroy()
     view.destroy()
     undoManager.destroy()

@@ -2,10 +2,13 @@
 
 import { del, get, patch, post } from '../api'
 import { h, replace } from '../dom'
+import { sortable } from '../drag'
 import { attempt, onSubmit } from '../forms'
 import { t } from '../i18n'
 import { exportPanel } from '../panels/export'
+import { deleteChapterButton, deleteWorkButton } from '../panels/delete'
 import { storyPanel } from '../panels/story'
+import { reportButton } from '../report'
 import { navigate } from '../router'
 import { currentSession } from '../session'
 import { messageLine, topBar } from '../shell'
@@ -90,6 +93,8 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       h('span', { class: 'muted' }, `${chapter.word_count} ${t('unit.words')}`),
     )
     if (!canWrite) return row
+    row.draggable = true
+    row.title = t('work.dragHint')
     const rename = () => {
       const input = h('input', { value: chapter.title ?? '', maxlength: 200, 'data-testid': 'chapter-rename-input' })
       const form = h(
@@ -119,9 +124,12 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
         '↓',
       ),
       h('button', { class: 'small', onclick: rename, 'data-testid': 'chapter-rename' }, t('work.rename')),
+      deleteChapterButton(chapter, act),
     )
     return row
   }
+
+  if (canWrite) sortable(chapters, (from, to) => void move(from, to - from))
 
   const renderChapters = () => {
     replace(
@@ -241,6 +249,7 @@ export async function workPage(root: HTMLElement, params: { id: string }): Promi
       h('h1', { 'data-testid': 'work-heading' }, work.title),
       h('span', { class: `badge ${work.type}` }, t(`type.${work.type}`)),
       h('span', { class: 'badge' }, t(`role.${work.role ?? 'viewer'}`)),
+      work.role === 'owner' ? deleteWorkButton(work, message) : reportButton('work', work.id),
     ),
     h(
       'div',

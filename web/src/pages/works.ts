@@ -4,6 +4,7 @@ import { get, post, type Page } from '../api'
 import { formatTime, h, replace } from '../dom'
 import { attempt, submitWith } from '../forms'
 import { t } from '../i18n'
+import { importPanel } from '../panels/import'
 import { navigate } from '../router'
 import { messageLine, topBar } from '../shell'
 import type { Work, WorkType } from '../types'
@@ -36,7 +37,7 @@ export async function worksPage(root: HTMLElement): Promise<void> {
   )
   root.append(
     topBar(),
-    h('main', { class: 'page' }, h('h1', {}, t('works.title')), form, message, list),
+    h('main', { class: 'page' }, h('h1', {}, t('works.title')), form, importPanel(), message, list),
   )
   await attempt(message, async () => {
     const page = await get<Page<Work>>('/works', { page_size: 100 })

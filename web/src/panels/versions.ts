@@ -1,4 +1,5 @@
-// Version history of a chapter: name the current state, list, preview, restore.
+// Version history of a chapter: name the current state, list, preview, see who changed what
+// (`version-changes`), restore.
 
 import { get, post } from '../api'
 import { formatTime, h, replace } from '../dom'
@@ -6,6 +7,7 @@ import { attempt, submitWith } from '../forms'
 import { t } from '../i18n'
 import { messageLine } from '../shell'
 import type { Version, VersionText } from '../types'
+import { versionChangesView } from './version-changes'
 
 /** The answer to a restore: `pre_restore_version` holds the text it replaced (null: no change). */
 interface Restored {
@@ -33,6 +35,7 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
       h('span', { class: 'name' }, version.name),
       h('span', { class: 'muted' }, `${version.author ?? ''} ${formatTime(version.created_at)}`),
       h('button', { class: 'small', 'data-testid': 'version-preview-button', onclick: () => show(version) }, t('versions.preview')),
+      h('button', { class: 'small', 'data-testid': 'version-changes-button', onclick: () => showChanges(version) }, t('versions.changes')),
       canWrite
         ? h('button', { class: 'small', 'data-testid': 'version-restore', onclick: () => restore(version) }, t('versions.restore'))
         : null,
@@ -52,6 +55,20 @@ export function versionsPanel(chapterId: number, canWrite: boolean): { element: 
           h('button', { class: 'small', onclick: () => (preview.hidden = true) }, t('common.close')),
         ),
         h('pre', { 'data-testid': 'version-preview-text' }, found.content),
+      )
+    })
+
+  const showChanges = (version: Version, against?: string) =>
+    attempt(message, async () => {
+      const view = await versionChangesView(chapterId, version.id, against)
+      preview.hidden = false
+      const since = against
+        ? null
+        : h('button', { class: 'small', 'data-testid': 'version-changes-since', onclick: () => showChanges(version, 'current') }, t('changes.sinceNow'))
+      replace(
+        preview,
+        h('div', { class: 'preview-head' }, h('strong', {}, version.name), since, h('button', { class: 'small', onclick: () => (preview.hidden = true) }, t('common.close'))),
+        view,
       )
     })
 
