@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -39,3 +40,23 @@ def smtp() -> Iterator[tuple[SmtpInbox, int]]:
     """A local SMTP server: its inbox and port."""
     with smtp_server() as running:
         yield running
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker saves its coverage data as soon as its tests are done.
+
+    Coverage otherwise writes it at interpreter exit, after every non-daemon thread a test left
+    behind has been joined; xdist kills a worker that has not exited 10 s after being told to
+    (`execnet` `Group.terminate`), and a worker killed then loses everything it measured: on a
+    busy machine a whole worker's share of the suite went missing from the report.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    try:
+        import coverage
+    except ImportError:
+        return
+    measuring = coverage.Coverage.current()
+    if measuring is not None:
+        measuring.save()
