@@ -5,17 +5,9 @@ Each chapter's CRDT document is the truth; SQL holds what is derived from it: `c
 `total_words`. The projector is one of the rooms' hooks (`sync_server.hooks.RoomHooks`): told
 of every change applied to a loaded document, it waits `debounce_s` after the last change to
 that document (at most `max_wait_s` while changes keep coming), reads the text (from the room
-while it is loaded, else from the store), and writes it. Both delays are measured on `clock`;
-`flush()` projects whatever is pending now. `rebuild`/`rebuild_all` re-derive everything from
-the document store at any time.
-
-Cheap per change and per document: a change only moves its document's deadline (the timer is
-re-armed when it fires early, not on every change). Documents that fall due while a batch is
-written wait for the next one, and a batch is one transaction: its chapters, their search terms
-and their works' totals are read and written with a few `IN (...)` statements, not a session
-per document. A document that is no chapter costs its share of one look-up (which documents are
-chapters is remembered: a chapter's content id and work never change); an unchanged text writes
-nothing, and a text whose terms did not change leaves the search index alone.
+while it is loaded, else from the store), and writes all of it in one transaction. Both delays
+are measured on `clock`; `flush()` projects whatever is pending now. `rebuild`/`rebuild_all`
+re-derive everything from the document store at any time.
 
 It also adds up writing time (`users.total_time_seconds`): the gap between two consecutive
 edits of one user counts when it is at most `idle_gap_s` (five minutes); a longer gap is a pause.
@@ -29,9 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pycrdt import Text
@@ -49,23 +39,12 @@ from sync_server.hooks import RoomHooks
 from sync_server.room import Room
 
 from .services.counters import add_to_work, lock_counters, recount_user, recount_work
-from .services.search_index import reindex_counts, term_counts
+from .services.search_index import reindex
 
 log = logging.getLogger(__name__)
 
 IDLE_GAP_S = 5 * 60
 _ATTEMPTS = 3
-BATCH = 200  # documents per transaction: bounds how long one holds the counters' locks
-_KNOWN_CHAPTERS = 100_000
-_EARLY_S = 0.001  # a timer this close to its deadline counts as due (timers round to ms)
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    id: int
-    work_id: int
-    text: str
-    word_count: int
 
 
 class Projector(RoomHooks):
@@ -87,11 +66,9 @@ class Projector(RoomHooks):
         self._clock = clock
         self._loaded: dict[str, Room] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._deadline: dict[str, float] = {}  # event-loop time; the timer may be due earlier
         self._first_change: dict[str, float] = {}
-        self._due: set[str] = set()  # waiting for the next batch
-        self._batch: asyncio.Task[None] | None = None
-        self._work_of: dict[str, int] = {}  # content id → work, for documents that are chapters
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
         self._last_edit: dict[int, float] = {}
         self._seconds: dict[int, float] = {}
         self._closed = False
@@ -131,42 +108,28 @@ class Projector(RoomHooks):
         moment = self._clock()
         first = self._first_change.setdefault(doc, moment)
         delay = max(0.0, min(self.debounce_s, first + self.max_wait_s - moment))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + delay
-        self._deadline[doc] = deadline
-        timer = self._timers.get(doc)
-        # A timer due no later than the deadline stays: when it fires it waits the rest.
-        if timer is None or timer.when() > deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timers[doc] = loop.call_at(deadline, self._fire, doc)
+        timer = self._timers.pop(doc, None)
+        if timer is not None:
+            timer.cancel()
+        self._timers[doc] = asyncio.get_running_loop().call_later(delay, self._fire, doc)
 
     def _fire(self, doc: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = self._deadline.get(doc, 0.0)
-        if deadline - loop.time() > _EARLY_S:  # changed since the timer was set
-            self._timers[doc] = loop.call_at(deadline, self._fire, doc)
-            return
         self._timers.pop(doc, None)
-        self._deadline.pop(doc, None)
         self._first_change.pop(doc, None)
-        self._due.add(doc)
-        self._start_batch()
+        if doc in self._running:  # one flush per document at a time; run once more after it
+            self._again.add(doc)
+            return
+        self._running[doc] = asyncio.create_task(self._run(doc), name=f"project:{doc}")
 
-    def _start_batch(self) -> None:
-        if self._batch is None:
-            self._batch = asyncio.create_task(self._run_batches(), name="projection")
-
-    async def _run_batches(self) -> None:
-        """Project what is due, a batch at a time, until nothing is; one batch at a time, so a
-        document is never projected twice at once."""
+    async def _run(self, doc: str) -> None:
         try:
-            while self._due:
-                docs = sorted(self._due)[:BATCH]
-                self._due.difference_update(docs)
-                await self._project_safely(docs)
+            while True:
+                self._again.discard(doc)
+                await self._project_safely(doc, self._live_text(doc))
+                if doc not in self._again:
+                    return
         finally:
-            self._batch = None
+            self._running.pop(doc, None)
 
     # Reading the text -------------------------------------------------------------------------
 
@@ -182,155 +145,66 @@ class Projector(RoomHooks):
     async def _stored_text(self, doc: str) -> str:
         return (await load_content(self._store, doc))[0]
 
-    async def _chapters_among(self, docs: Sequence[str]) -> dict[str, int]:
-        """Those of `docs` that are chapters, and their works (one look-up for those not known
-        to be)."""
-        unknown = [doc for doc in docs if doc not in self._work_of]
-        if unknown:
-            if len(self._work_of) > _KNOWN_CHAPTERS:  # a bound on memory, not a policy
-                self._work_of.clear()
-            async with self._database.session() as session:
-                rows = await session.execute(
-                    select(Chapter.content_id, Chapter.work_id).where(
-                        Chapter.content_id.in_(unknown)
-                    )
-                )
-                self._work_of.update({doc: work for doc, work in rows})
-        return {doc: self._work_of[doc] for doc in docs if doc in self._work_of}
-
-    async def _texts(self, docs: Iterable[str], given: Mapping[str, str]) -> dict[str, str]:
-        texts = {}
-        for doc in docs:
-            text = given.get(doc)
-            if text is None:
-                text = self._live_text(doc)
-            texts[doc] = await self._stored_text(doc) if text is None else text
-        return texts
-
     # Writing SQL --------------------------------------------------------------------------------
 
     async def _project_safely(
-        self,
-        docs: Sequence[str],
-        given: Mapping[str, str] | None = None,
-        *,
-        force: bool = False,
-        recount: bool = False,
-    ) -> set[str]:
-        """Project `docs` (their text from `given`, the room, else the store) in one
-        transaction; the documents whose projection changed. A batch that keeps failing is
-        retried document by document: one bad document must not hold the others back."""
-        error: Exception | None = None
+        self, doc: str, text: str | None, *, force: bool = False, recount: bool = False
+    ) -> bool:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                chapters = await self._chapters_among(docs)
-                if not chapters:
-                    return set()
-                texts = await self._texts(chapters, given or {})
-                return await self._project(texts, works=chapters, force=force, recount=recount)
+                if text is None:
+                    text = await self._stored_text(doc)
+                return await self._project(doc, text, force=force, recount=recount)
             except DBAPIError as exc:  # a deadlock or a lost connection: worth another try
-                error = exc
                 if attempt == _ATTEMPTS:
-                    break
-                log.warning("projection retry", extra={"docs": len(docs), "error": str(exc)})
+                    log.exception("projection failed", extra={"doc": doc})
+                    return False
+                log.warning("projection retry", extra={"doc": doc, "error": str(exc)})
                 await asyncio.sleep(0.05 * attempt)
-            except Exception as exc:
-                error = exc
-                break
-        if len(docs) > 1:
-            done: set[str] = set()
-            for doc in docs:
-                done |= await self._project_safely([doc], given, force=force, recount=recount)
-            return done
-        log.error("projection failed", exc_info=error, extra={"doc": docs[0]})
-        return set()
+            except Exception:
+                log.exception("projection failed", extra={"doc": doc})
+                return False
+        return False
 
-    async def _project(
-        self, texts: Mapping[str, str], *, works: Mapping[str, int], force: bool, recount: bool
-    ) -> set[str]:
-        """Write the projections of `texts` (chapters, in the `works`) in one transaction."""
+    async def _project(self, doc: str, text: str, *, force: bool, recount: bool) -> bool:
         async with self._database.session() as session:
-            changed = await self._write(session, texts, works, force=force, recount=recount)
+            changed = await self._write_chapter(session, doc, text, force=force, recount=recount)
         # Writing time goes to co-authors' rows too: a transaction of its own, so that this one
         # locks only in `lock_counters`' order.
         await self._flush_time()
         return changed
 
-    async def _write(
-        self,
-        session: AsyncSession,
-        texts: Mapping[str, str],
-        work_of: Mapping[str, int],
-        *,
-        force: bool,
-        recount: bool,
-    ) -> set[str]:
-        """Write the chapters' projections; their works' totals move by the difference, or are
-        recounted from all their chapters (`recount`: a repair)."""
-        works = await self._lock_works(session, set(work_of.values()))
+    async def _write_chapter(
+        self, session: AsyncSession, doc: str, text: str, *, force: bool, recount: bool
+    ) -> bool:
+        """Write the chapter's projection; its work's totals move by the difference, or are
+        recounted from all its chapters (`recount`: a repair)."""
+        # One lock order for every writer of a work's totals (as `Chapters.create`): the work
+        # row, then its chapters, then users. Any other order deadlocks on MariaDB.
+        work_id = await session.scalar(select(Chapter.work_id).where(Chapter.content_id == doc))
+        if work_id is None:  # not a chapter (or deleted meanwhile)
+            return False
+        work = await lock_counters(session, work_id=work_id)
         # A locking read: on MariaDB a plain one could see the word count from before another
-        # node's projection of a chapter, and the totals would move by a stale difference.
-        rows = {
-            doc: _Row(chapter_id, work_id, text, words)
-            for doc, chapter_id, work_id, text, words in await session.execute(
-                select(
-                    Chapter.content_id,
-                    Chapter.id,
-                    Chapter.work_id,
-                    Chapter.text,
-                    Chapter.word_count,
-                )
-                .where(Chapter.content_id.in_(list(texts)))
-                .with_for_update()
-            )
-        }
-        now = datetime.now(UTC)
-        written: list[dict[str, object]] = []
-        changed: set[str] = set()
-        terms: dict[int, Counter[str]] = {}
-        added: Counter[int] = Counter()  # words, per work
-        for doc, row in rows.items():
-            text = texts[doc]
-            if row.work_id not in works or (not force and row.text == text):
-                continue  # (the work went meanwhile: the chapter with it)
-            words = count_words(text)
-            added[row.work_id] += words - row.word_count
-            written.append(
-                {"id": row.id, "text": text, "word_count": words, "text_updated_at": now}
-            )
-            changed.add(doc)
-            wanted = term_counts(text)
-            if force or wanted != term_counts(row.text):
-                terms[row.id] = wanted
-        if written:
-            await session.execute(update(Chapter), written)  # ORM bulk UPDATE by primary key
-        if terms:
-            await reindex_counts(session, "chapter", terms)
-        if recount:
-            for work_id in sorted({rows[doc].work_id for doc in rows} & works.keys()):
-                await recount_work(session, work_id)
-            for user_id in sorted({work.user_id for work in works.values()}):
-                await recount_user(session, user_id)
-        else:  # a recount would read every chapter of the work on every save
-            for work_id, words in sorted(added.items()):
-                await add_to_work(session, works[work_id], words=words)
-        return changed
-
-    @staticmethod
-    async def _lock_works(session: AsyncSession, work_ids: Collection[int]) -> dict[int, Work]:
-        """Lock the works and their owners in `lock_counters`' order: every owner (by id), then
-        every work (by id). Works that no longer exist are left out."""
-        ids = sorted(work_ids)
-        owners = await session.scalars(select(Work.user_id).where(Work.id.in_(ids)))
-        await lock_counters(session, user_ids=set(owners))
-        works = await session.scalars(
-            select(Work)
-            .where(Work.id.in_(ids))
-            .order_by(Work.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        # node's projection of this chapter, and the totals would move by a stale difference.
+        chapter = await session.scalar(
+            select(Chapter).where(Chapter.content_id == doc).with_for_update()
         )
-        return {work.id: work for work in works}
+        if work is None or chapter is None or (not force and chapter.text == text):
+            return False
+        words = count_words(text)
+        added = words - chapter.word_count
+        chapter.text = text
+        chapter.word_count = words
+        chapter.text_updated_at = datetime.now(UTC)
+        await reindex(session, "chapter", chapter.id, text)
+        await session.flush()
+        if recount:
+            await recount_work(session, work_id)
+            await recount_user(session, work.user_id)
+        else:  # a recount would read every chapter of the work on every save
+            await add_to_work(session, work, words=added)
+        return True
 
     def _take_seconds(self) -> dict[int, int]:
         credits = {}
@@ -349,27 +223,27 @@ class Projector(RoomHooks):
 
     def due(self, doc: str) -> float | None:
         """When (event-loop time) `doc`'s pending projection runs; None if none is waiting."""
-        return self._deadline.get(doc) if doc in self._timers else None
+        timer = self._timers.get(doc)
+        return None if timer is None else timer.when()
 
     async def flush(self) -> None:
         """Project every pending document now and wait for it (shutdown, tests)."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._due.update(self._timers)
-        self._timers.clear()
-        self._deadline.clear()
-        self._first_change.clear()
-        if self._due:
-            self._start_batch()
-        while self._batch is not None:
-            await asyncio.wait({self._batch})
+        pending = list(self._timers)
+        for doc in pending:
+            self._timers.pop(doc).cancel()
+            self._first_change.pop(doc, None)
+        for doc in pending:
+            if doc in self._running:
+                self._again.add(doc)
+            else:
+                self._running[doc] = asyncio.create_task(self._run(doc), name=f"project:{doc}")
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
         if any(whole >= 1 for whole in self._seconds.values()):
             await self._flush_time()
 
     async def _flush_time(self) -> None:
         credits = self._take_seconds()
-        if not credits:
-            return
         try:
             async with self._database.session() as session:
                 await _credit_time(session, credits)
@@ -391,17 +265,15 @@ class Projector(RoomHooks):
         if doc is None:
             return False
         text = await self._stored_text(doc)
-        return bool(await self._project_safely([doc], {doc: text}, force=True, recount=recount))
+        return await self._project_safely(doc, text, force=True, recount=recount)
 
     async def rebuild_all(self) -> int:
         """Re-derive every chapter, then every work's and user's counters. Returns chapters done."""
         async with self._database.session() as session:
-            docs = list(await session.scalars(select(Chapter.content_id).order_by(Chapter.id)))
+            chapter_ids = list(await session.scalars(select(Chapter.id).order_by(Chapter.id)))
         done = 0
-        for start in range(0, len(docs), BATCH):
-            batch = docs[start : start + BATCH]
-            texts = {doc: await self._stored_text(doc) for doc in batch}
-            done += len(await self._project_safely(batch, texts, force=True))  # recounted below
+        for chapter_id in chapter_ids:
+            done += await self.rebuild(chapter_id, recount=False)  # all recounted below
         async with self._database.session() as session:
             for work_id in list(await session.scalars(select(Work.id))):
                 await recount_work(session, work_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -62,9 +62,9 @@ def counting_writes(projection: Projector) -> list[str]:
     writes: list[str] = []
     original = projection._project
 
-    async def counting(texts: Mapping[str, str], **options: Any) -> set[str]:
-        writes.extend(texts.values())
-        return await original(texts, **options)
+    async def counting(doc: str, text: str, **options: bool) -> bool:
+        writes.append(text)
+        return await original(doc, text, **options)
 
     projection._project = counting  # type: ignore[method-assign]
     return writes
@@ -293,8 +293,8 @@ async def test_projection_errors_never_reach_the_room(api: Api) -> None:
     live = projector(api)
     failures: list[str] = []
 
-    async def broken(texts: Mapping[str, str], **options: Any) -> set[str]:
-        failures.extend(texts)
+    async def broken(doc: str, text: str, **options: bool) -> bool:
+        failures.append(doc)
         raise RuntimeError("the database is on fire")
 
     original = live._project
