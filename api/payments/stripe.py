@@ -125,7 +125,12 @@ class StripeProvider:
     async def create_checkout(self, charge: Charge) -> Checkout:
         now = datetime.now(UTC)
         lifetime = (charge.expires_at - now).total_seconds()
-        expires_at = int(now.timestamp() + min(max(lifetime, MIN_SESSION_S), MAX_SESSION_S))
+        if lifetime < MIN_SESSION_S:
+            # Raised from the order's own expiry, not from now: a retry of the same order sends
+            # the same parameters, which Stripe's idempotency key requires.
+            expires_at = int(charge.expires_at.timestamp()) + MIN_SESSION_S
+        else:
+            expires_at = int(now.timestamp() + min(lifetime, MAX_SESSION_S))
         params: dict[str, Any] = {
             "mode": "payment",
             "client_reference_id": charge.order_no,
