@@ -160,30 +160,20 @@ async def _continue_alternative(
     chapter_doc = asked.chapter.content_id
     preview = preview_doc(chapter_doc, task.id)
     extra = {STAGE: "preview", "position": asked.at, ALTERNATIVE: alternative}
-
-    async def place(peer: DocumentPeer) -> None:
-        peer.anchor(None)
-
     async with writer.join(task, chapter_doc) as anchor:
         asked.place(anchor)
-        try:
-            streamed = await writer.stream(
-                task,
-                preview,
-                request,
-                level=asked.level,
-                action="continue",
-                expected_chars=asked.length,
-                place=place,
-                extra=extra,
-            )
-        except TaskCancelled as cancelled:
-            raise TaskCancelled(discarded(cancelled.args[0] if cancelled.args else None)) from None
-        ready = doc_result(preview, streamed, **{**extra, STAGE: "ready"})
-        await writer.tasks.progress(
-            task.id, 99, result=ready, provider=streamed.provider, model=streamed.model
+        streamed, _ready = await _stream_until_picked(
+            writer,
+            task,
+            anchor,
+            request,
+            preview=preview,
+            level=asked.level,
+            action="continue",
+            expected_chars=asked.length,
+            extra=extra,
+            pick_within_s=pick_within_s,
         )
-        await _picked(writer, task.id, ready, anchor, pick_within_s)
         chosen = Streamed(streamed.text, streamed.provider, streamed.model, anchor.client_id)
         outcome = chosen.outcome(chapter_doc, position=asked.at, **{ALTERNATIVE: alternative})
         outcome.result[PICKED] = True
@@ -209,32 +199,22 @@ async def _polish_alternative(
     request = replace(request, inputs={**request.inputs, "seed": index})
     preview = preview_doc(chapter.content_id, task.id)
     extra = {STAGE: "preview", "original": original, ALTERNATIVE: alternative}
-
-    async def place(peer: DocumentPeer) -> None:
-        peer.anchor(None)
-
     async with writer.join(task, chapter.content_id) as anchor:
         found = _selection(anchor.text, original, int(params["start"]), int(params["end"]))
         # Sticky at the selection's end: text typed at either edge stays outside the range.
         anchor.anchor(found + len(original))
-        try:
-            streamed = await replace(writer, ai=cast(Router, _TextOnly(writer.ai))).stream(
-                task,
-                preview,
-                request,
-                level=params.get("level", "free"),
-                action="polish",
-                expected_chars=len(original),
-                place=place,
-                extra=extra,
-            )
-        except TaskCancelled as cancelled:
-            raise TaskCancelled(discarded(cancelled.args[0] if cancelled.args else None)) from None
-        ready = doc_result(preview, streamed, **{**extra, STAGE: "ready"})
-        await writer.tasks.progress(
-            task.id, 99, result=ready, provider=streamed.provider, model=streamed.model
+        streamed, ready = await _stream_until_picked(
+            replace(writer, ai=cast(Router, _TextOnly(writer.ai))),
+            task,
+            anchor,
+            request,
+            preview=preview,
+            level=params.get("level", "free"),
+            action="polish",
+            expected_chars=len(original),
+            extra=extra,
+            pick_within_s=pick_within_s,
         )
-        await _picked(writer, task.id, ready, anchor, pick_within_s)
         end = anchor.position
         assert end is not None
         start = end - len(original)
@@ -254,6 +234,47 @@ async def _polish_alternative(
             await writer.settle(task, outcome.result if anchor.written else None)
             raise
     return outcome
+
+
+async def _stream_until_picked(
+    writer: DocumentWriter,
+    task: Task,
+    anchor: DocumentPeer,
+    request: CompletionRequest,
+    *,
+    preview: str,
+    level: str,
+    action: str,
+    expected_chars: int,
+    extra: dict[str, Any],
+    pick_within_s: float,
+) -> tuple[Streamed, dict[str, Any]]:
+    """Stream the answer into `preview`, mark it ready, and wait for the pick (`_picked` raises
+    when another alternative is picked or nobody picks in time): the answer and its result."""
+    try:
+        streamed = await writer.stream(
+            task,
+            preview,
+            request,
+            level=level,
+            action=action,
+            expected_chars=expected_chars,
+            place=_unanchored,
+            extra=extra,
+        )
+    except TaskCancelled as cancelled:
+        raise TaskCancelled(discarded(cancelled.args[0] if cancelled.args else None)) from None
+    ready = doc_result(preview, streamed, **{**extra, STAGE: "ready"})
+    await writer.tasks.progress(
+        task.id, 99, result=ready, provider=streamed.provider, model=streamed.model
+    )
+    await _picked(writer, task.id, ready, anchor, pick_within_s)
+    return streamed, ready
+
+
+async def _unanchored(peer: DocumentPeer) -> None:
+    """A preview's peer writes at the end of its own document."""
+    peer.anchor(None)
 
 
 def _selection(current: str, original: str, start: int, end: int) -> int:

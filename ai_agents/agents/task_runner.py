@@ -98,17 +98,9 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
     """The agent for `task.type`, given the ports it uses."""
     database, documents = ports.database, ports.documents
     match task.type:
-        case "continue" if alternative_of(task) is not None:
-            return await continue_alternative(
-                task,
-                database=database,
-                documents=documents,
-                ai=ports.ai,
-                writer=ports.writer,
-                context_chars=ports.context_chars,
-            )
         case "continue":
-            return await continue_chapter(
+            agent = continue_chapter if alternative_of(task) is None else continue_alternative
+            return await agent(
                 task,
                 database=database,
                 documents=documents,
@@ -116,10 +108,9 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
                 writer=ports.writer,
                 context_chars=ports.context_chars,
             )
-        case "polish" if alternative_of(task) is not None:
-            return await polish_alternative(task, database=database, writer=ports.writer)
         case "polish":
-            return await apply_polish(task, database=database, writer=ports.writer)
+            polish = apply_polish if alternative_of(task) is None else polish_alternative
+            return await polish(task, database=database, writer=ports.writer)
         case "convert":
             return await convert(
                 task,

@@ -26,6 +26,7 @@ from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
 from ..security.roles import role_on_work
+from .chapters import chapter_and_role
 from .text_items import TextItems
 
 UNKNOWN: dict[str, Any] = {"kind": "unknown", "id": None, "name": None}
@@ -72,11 +73,7 @@ class Authorship:
     rooms: RoomManager
 
     async def _chapter(self, user_id: int, chapter_id: int) -> Chapter:
-        async with self.database.session() as session:
-            chapter = await session.get(Chapter, chapter_id)
-        if chapter is None or await role_on_work(self.database, user_id, chapter.work_id) is None:
-            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-        return chapter
+        return (await chapter_and_role(self.database, user_id, chapter_id))[0]
 
     async def _client_runs(self, chapter: Chapter) -> ClientRuns:
         async with self.rooms.hold(chapter.content_id) as room:

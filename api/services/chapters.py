@@ -111,6 +111,20 @@ class VersionText:
     meta: dict[str, Any]
 
 
+async def chapter_and_role(
+    database: Database, user_id: int, chapter_id: int
+) -> tuple[Chapter, str]:
+    """The chapter and the caller's role on its work; 404 alike for missing and not-yours."""
+    async with database.session() as session:
+        chapter = await session.get(Chapter, chapter_id)
+    role = None
+    if chapter is not None:
+        role = await role_on_work(database, user_id, chapter.work_id)
+    if chapter is None or role is None:
+        raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
+    return chapter, role
+
+
 @dataclass(frozen=True, slots=True)
 class Chapters:
     database: Database
@@ -121,15 +135,7 @@ class Chapters:
     # Access ---------------------------------------------------------------------------------
 
     async def _chapter(self, user_id: int, chapter_id: int) -> tuple[Chapter, str]:
-        """The chapter and the caller's role; 404 alike for missing and not-yours."""
-        async with self.database.session() as session:
-            chapter = await session.get(Chapter, chapter_id)
-        role = None
-        if chapter is not None:
-            role = await role_on_work(self.database, user_id, chapter.work_id)
-        if chapter is None or role is None:
-            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-        return chapter, role
+        return await chapter_and_role(self.database, user_id, chapter_id)
 
     async def _writable(self, user_id: int, chapter_id: int) -> Chapter:
         chapter, role = await self._chapter(user_id, chapter_id)

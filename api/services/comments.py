@@ -32,6 +32,7 @@ from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
 from ..security.roles import WRITE_ROLES, role_on_work
+from .chapters import chapter_and_role
 from .notification_texts import Message
 from .notifications import Notifier
 from .text_items import TextItems
@@ -108,14 +109,7 @@ class Comments:
     # Access -----------------------------------------------------------------------------------
 
     async def _chapter(self, user_id: int, chapter_id: int) -> tuple[Chapter, str]:
-        async with self.database.session() as session:
-            chapter = await session.get(Chapter, chapter_id)
-        role = (
-            None if chapter is None else await role_on_work(self.database, user_id, chapter.work_id)
-        )
-        if chapter is None or role is None:
-            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-        return chapter, role
+        return await chapter_and_role(self.database, user_id, chapter_id)
 
     async def viewers_may_comment(self, work_id: int) -> bool:
         async with self.database.session() as session:

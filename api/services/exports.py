@@ -29,7 +29,6 @@ from .transfers import level_now, own_task, result_of, task_view
 from .works import role_or_404
 
 EXPORT = "export"
-FORMAT_LABELS = {"txt": "TXT", "word": "Word", "pdf": "PDF", "fountain": "Fountain"}
 
 
 @dataclass(frozen=True, slots=True)

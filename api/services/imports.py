@@ -25,7 +25,6 @@ from .notifications import Notifier
 from .transfers import level_now, result_of, task_view
 
 IMPORT = "import"
-KIND_LABELS = {"novel": "小说", "script": "剧本"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from storage.sql.database import Database
 from storage.sql.models import Chapter
 
 from ..errors import AppError, Err
-from ..security.roles import role_on_work
 from .authorship import UNKNOWN, Authorship, ClientRuns, client_runs, counted
+from .chapters import chapter_and_role
 from .text_items import TextItems
 
 CURRENT = "current"
@@ -106,11 +106,7 @@ class VersionChanges:
     authorship: Authorship
 
     async def _chapter(self, user_id: int, chapter_id: int) -> Chapter:
-        async with self.database.session() as session:
-            chapter = await session.get(Chapter, chapter_id)
-        if chapter is None or await role_on_work(self.database, user_id, chapter.work_id) is None:
-            raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-        return chapter
+        return (await chapter_and_role(self.database, user_id, chapter_id))[0]
 
     async def _version(self, chapter: Chapter, info: VersionInfo) -> State:
         try:

@@ -8,16 +8,15 @@ that could not be written and the AI task goes on; a REST read answers 503.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, WriteConcern
-from pymongo.errors import ConnectionFailure
 
 from ..docs.base import StoreUnavailable
+from ..mongo_driver import client_timeouts, reachable
 from ..sql.engine import DriverTimeouts
 from .base import AiCall, StoredAiCall
 
@@ -28,26 +27,8 @@ class AiHistoriesUnavailable(StoreUnavailable):
     """The AI history database did not answer within the driver timeouts."""
 
 
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """pymongo's "no server" (selection, connect or read timed out) as `AiHistoriesUnavailable`,
-    with the first line of its message (the rest describes the whole topology)."""
-    try:
-        yield
-    except ConnectionFailure as exc:
-        first_line = str(exc).split(", Timeout:")[0].splitlines()[0][:200]
-        raise AiHistoriesUnavailable(f"AI history database unreachable: {first_line}") from exc
-
-
-def _client_timeouts(timeouts: DriverTimeouts | None) -> dict[str, int]:
-    if timeouts is None:
-        return {}
-    connect_ms, read_ms = round(timeouts.connect_s * 1000), round(timeouts.read_s * 1000)
-    return {
-        "serverSelectionTimeoutMS": connect_ms,
-        "connectTimeoutMS": connect_ms,
-        "socketTimeoutMS": read_ms,
-    }
+def _reachable() -> AbstractContextManager[None]:
+    return reachable(AiHistoriesUnavailable, "AI history database")
 
 
 class MongoAiHistories:
@@ -73,7 +54,7 @@ class MongoAiHistories:
             self._url,
             tz_aware=True,
             appname="inkweave-ai-histories",
-            **_client_timeouts(self._timeouts),
+            **client_timeouts(self._timeouts),
         )
         with _reachable():
             await self._collection.create_index(

@@ -38,8 +38,8 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,8 +48,9 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from ..mongo_driver import client_timeouts, reachable
 from ..sql.engine import DriverTimeouts
 from .base import (
     Compaction,
@@ -121,27 +122,8 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _client_timeouts(timeouts: DriverTimeouts | None) -> dict[str, int]:
-    if timeouts is None:
-        return {}
-    connect_ms, read_ms = round(timeouts.connect_s * 1000), round(timeouts.read_s * 1000)
-    return {
-        "serverSelectionTimeoutMS": connect_ms,
-        "connectTimeoutMS": connect_ms,
-        "socketTimeoutMS": read_ms,
-    }
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """No server answered in time (down, stopped, cut off), as the contract's `StoreUnavailable`.
-
-    Its message is the first line of pymongo's: the rest describes the whole topology."""
-    try:
-        yield
-    except ConnectionFailure as exc:
-        first_line = str(exc).split(", Timeout:")[0].splitlines()[0][:200]
-        raise StoreUnavailable(f"document database unreachable: {first_line}") from exc
+def _reachable() -> AbstractContextManager[None]:
+    return reachable(StoreUnavailable, "document database")
 
 
 def _check_name(doc: str) -> None:
@@ -189,7 +171,7 @@ class MongoDocStore:
         if self._client is not None:
             return
         self._client = AsyncMongoClient(
-            self._url, tz_aware=True, appname="inkweave-docs", **_client_timeouts(self._timeouts)
+            self._url, tz_aware=True, appname="inkweave-docs", **client_timeouts(self._timeouts)
         )
         self._db = self._client.get_database(self._database_name, write_concern=self._write_concern)
         await self._updates.create_index([("doc", ASCENDING), ("_id", ASCENDING)])
