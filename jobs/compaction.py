@@ -6,7 +6,6 @@ by a node that died, or edited through short-lived rooms).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from storage.docs.base import DocStore
@@ -24,13 +23,3 @@ async def compact_due(store: DocStore, *, min_updates: int, min_bytes: int) -> i
         except Exception:
             log.exception("compaction failed", extra={"doc": doc})
     return compacted
-
-
-async def run_forever(
-    store: DocStore, *, min_updates: int, min_bytes: int, interval_s: float
-) -> None:
-    while True:
-        count = await compact_due(store, min_updates=min_updates, min_bytes=min_bytes)
-        if count:
-            log.info("compaction pass", extra={"compacted": count})
-        await asyncio.sleep(interval_s)

@@ -41,6 +41,7 @@ from storage.sql.database import Database
 from storage.sql.models import Task
 
 from .failures import TaskBusy, TransientError, describe, is_transient
+from .repeating import Repeating
 from .scheduler import PeriodicJob, record_outcome
 from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
 
@@ -140,7 +141,13 @@ class TaskHost:
         if handler is None:
             await self._fail(task_id, f"no handler for tasks of kind {kind!r}")
             return
-        alive = asyncio.create_task(self._keep_alive(task_id), name=f"alive:{task_id}")
+        alive = Repeating(
+            lambda: self._mark_alive(task_id),
+            self.policy.heartbeat_s,
+            name=f"alive:{task_id}",
+            wait_first=True,
+        )
+        alive.start()
         limit = asyncio.timeout(self.policy.time_limit_s)
         try:
             async with limit:
@@ -168,9 +175,7 @@ class TaskHost:
             if completed:
                 await self._report(task_id, COMPLETED)
         finally:
-            alive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await alive
+            await alive.stop()
 
     async def _revive_if_stale(self, task_id: str) -> bool:
         """Put a task whose worker died back to `queued`; False while its worker is alive."""
@@ -186,18 +191,16 @@ class TaskHost:
             return True
         return (await self.tasks.status(task_id)) == QUEUED
 
-    async def _keep_alive(self, task_id: str) -> None:
-        while True:
-            await asyncio.sleep(self.policy.heartbeat_s)
-            try:
-                async with self.database.session() as session:
-                    await session.execute(
-                        update(Task)
-                        .where(Task.id == task_id, Task.status == PROCESSING)
-                        .values(updated_at=self._now())
-                    )
-            except Exception:
-                log.warning("could not mark a task alive", extra={"task_id": task_id})
+    async def _mark_alive(self, task_id: str) -> None:
+        try:
+            async with self.database.session() as session:
+                await session.execute(
+                    update(Task)
+                    .where(Task.id == task_id, Task.status == PROCESSING)
+                    .values(updated_at=self._now())
+                )
+        except Exception:
+            log.warning("could not mark a task alive", extra={"task_id": task_id})
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from types import TracebackType
 
+from .repeating import Repeating
 from .tasks import TaskStore
 
 
@@ -29,7 +28,7 @@ class ProgressPump:
         self.interval_s = interval_s
         self._latest = 0
         self._written = start  # the task is there already; only a rise is written
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = Repeating(self.flush, interval_s, name=f"progress:{task_id}")
 
     def __call__(self, percent: int) -> None:
         self._latest = max(self._latest, max(0, min(100, int(percent))))
@@ -43,13 +42,8 @@ class ProgressPump:
             self._written = value
             await self.tasks.progress(self.task_id, value)
 
-    async def _write_forever(self) -> None:
-        while True:
-            await self.flush()
-            await asyncio.sleep(self.interval_s)
-
     async def __aenter__(self) -> ProgressPump:
-        self._writer = asyncio.create_task(self._write_forever(), name=f"progress:{self.task_id}")
+        self._writer.start()
         return self
 
     async def __aexit__(
@@ -58,9 +52,6 @@ class ProgressPump:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await self._writer.stop()
         if exc_type is None:
             await self.flush()

@@ -10,7 +10,6 @@ lock because the database is shared in every deployment, the embedded default in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -122,8 +121,3 @@ class Scheduler:
     def last_period(self, job: str) -> str | None:
         """The latest period of `job` this scheduler has tried to claim (won or lost)."""
         return self._seen.get(job)
-
-    async def run_forever(self) -> None:
-        while True:
-            await self.tick()
-            await asyncio.sleep(self.tick_s)

@@ -23,6 +23,7 @@ from storage.sql.models import Task
 
 from .broker import BrokerConfig, JobActors, declare_actors, make_broker
 from .host import FinishedHook, TaskHandler, TaskHost, TaskPolicy, tell_nobody
+from .repeating import Repeating
 from .runner import DramatiqRunner
 from .scheduler import PeriodicJob, Scheduler
 from .tasks import PROCESSING, QUEUED
@@ -57,7 +58,7 @@ class JobSystem:
         self.runner = DramatiqRunner(self.actors)
         self.scheduler: Scheduler | None = None
         self._worker: dramatiq.Worker | None = None
-        self._scheduling: asyncio.Task[None] | None = None
+        self._scheduling: Repeating | None = None
 
     @property
     def kind(self) -> str:
@@ -103,9 +104,10 @@ class JobSystem:
             self.scheduler = Scheduler(
                 database, periodic, self._enqueue_periodic, worker_id=name, clock=self.clock
             )
-            self._scheduling = asyncio.create_task(
-                self.scheduler.run_forever(), name="periodic-scheduler"
+            self._scheduling = Repeating(
+                self.scheduler.tick, self.scheduler.tick_s, name="periodic-scheduler"
             )
+            self._scheduling.start()
         log.info(
             "jobs running",
             extra={"broker": self.kind, "threads": self.config.worker_threads, "worker": name},
@@ -140,9 +142,7 @@ class JobSystem:
         in-process broker's tasks are resubmitted from SQL at the next start.
         """
         if self._scheduling is not None:
-            self._scheduling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduling
+            await self._scheduling.stop()
         if self._worker is not None:
             worker, host = self._worker, self.host
             if grace_s <= 0 and host is not None:
