@@ -154,7 +154,11 @@ async def test_materials_library_and_insert_after_asking(browser: Browser, web: 
     assert "亢龙有悔" in (await confirm.locator("pre").text_content() or "")
     await confirm.locator("[data-testid=material-insert-cancel]").click()
     assert await writer.text() == "开篇。"
+    # A search that redraws the list while the question is open keeps the question open.
     await row.locator("[data-testid=material-insert]").click()
+    drawn = await row.element_handle()
+    await page.click("[data-testid=materials-search]")
+    await page.wait_for_function("(old) => !old.isConnected", arg=drawn)
     await row.locator("[data-testid=material-insert-confirm]").click()
     assert await writer.wait_contains("亢龙有悔") == "开篇。亢龙有悔，飞龙在天。"
     await writer.screenshot("pages_materials")

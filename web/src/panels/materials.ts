@@ -50,12 +50,34 @@ export function materialsPanel(choice: MaterialsOptions | ((text: string) => voi
         page_size: 30,
       })
       if (ticket !== latest) return
+      const kept = openParts()
       replace(list, page.items.length ? page.items.map(row) : h('li', { class: 'muted' }, t('materials.none')))
+      reopen(kept)
       if (opts.open) {
-        list.querySelector<HTMLButtonElement>(`[data-material-id="${opts.open}"] [data-testid=material-expand]`)?.click()
+        const opened = rowOf(list, String(opts.open))?.querySelector<HTMLButtonElement>('[data-testid=material-expand][aria-expanded=false]')
+        opened?.click()
         opts.open = null
       }
     })
+
+  // A new list (a search, a filter, a material just added) keeps what the writer had open in the
+  // old one, for the materials in both: a question about inserting, a whole entry being read.
+  const rowOf = (container: ParentNode, id: string) => container.querySelector<HTMLElement>(`[data-material-id="${id}"]`)
+  const openParts = () => {
+    const asking = new Map<string, Element>()
+    const expanded: string[] = []
+    for (const item of list.querySelectorAll<HTMLElement>('[data-testid=material]')) {
+      const id = item.dataset.materialId ?? ''
+      const box = item.querySelector('.confirm-insert')
+      if (box) asking.set(id, box)
+      if (item.querySelector('[data-testid=material-expand]')?.getAttribute('aria-expanded') === 'true') expanded.push(id)
+    }
+    return { asking, expanded }
+  }
+  const reopen = ({ asking, expanded }: ReturnType<typeof openParts>) => {
+    for (const [id, box] of asking) rowOf(list, id)?.append(box)
+    for (const id of expanded) rowOf(list, id)?.querySelector<HTMLButtonElement>('[data-testid=material-expand]')?.click()
+  }
 
   const row = (material: Material): HTMLElement => {
     const long = material.content.length > PREVIEW_CHARS
