@@ -41,12 +41,15 @@ async def review_work(
 
     async def read() -> AsyncIterator[ReviewedChapter]:
         nonlocal characters
+        shown = 0
         for index, (chapter_id, title, content_id) in enumerate(chapters):
             text, _meta = await documents.read(content_id)
             characters += len(text)
             yield chapter_id, title or "", text
-            share = READING_SHARE * (index + 1) / max(1, len(chapters))
-            await tasks.progress(task.id, int(share))
+            share = READING_SHARE * (index + 1) // max(1, len(chapters))
+            if share > shown:  # a write per percent, not per chapter (5,000 in a long work)
+                shown = share
+                await tasks.progress(task.id, share)
 
     if counted >= in_processes_from_chars:
         found = await review_in_processes(read())

@@ -109,53 +109,77 @@ SUBJECT_FOLLOWERS = frozenset(
 )
 
 
+# At every character that may begin a surname, the run of Han characters from it, up to five
+# (a compound surname, a two-character given name and the character after): the regular
+# expression finds the few places worth a look, so Python never steps through every character.
+_SURNAME_STARTS = "".join(sorted(SURNAMES | {surname[0] for surname in COMPOUND_SURNAMES}))
+_SURNAME_LED = re.compile(f"(?=([{_SURNAME_STARTS}][{HAN}]{{1,4}}))")
+_COMPOUND_SURNAMES = frozenset(COMPOUND_SURNAMES)
+
+
 def _candidate_windows(text: str) -> Iterator[tuple[str, str]]:
     """(candidate, the character after it) for every surname-led window of the text."""
-    for match in re.finditer(f"[{HAN}]+", text):
-        run = match.group()
-        for index, char in enumerate(run):
-            compound = run[index : index + 2] in COMPOUND_SURNAMES
-            if not compound and char not in SURNAMES:
-                continue
-            sizes = (3, 4) if compound else (2, 3)
-            for size in sizes:
-                if index + size <= len(run):
-                    yield run[index : index + size], run[index + size : index + size + 1]
+    for match in _SURNAME_LED.finditer(text):
+        run = match.group(1)
+        if run[:2] in _COMPOUND_SURNAMES:
+            sizes: tuple[int, int] = (3, 4)
+        elif run[0] in SURNAMES:
+            sizes = (2, 3)
+        else:
+            continue
+        for size in sizes:
+            if size <= len(run):
+                yield run[:size], run[size : size + 1]
 
 
-def person_names(texts: Sequence[str], *, min_count: int = 2) -> Counter[str]:
-    """Likely person names (surname + given name) with how often each occurs.
+def person_names(texts: Iterable[str], *, min_count: int = 2) -> Counter[str]:
+    """Likely person names (surname + given name) with how often each occurs (`NameCounter`)."""
+    counter = NameCounter()
+    for text in texts:
+        counter.add(text)
+    return counter.names(min_count=min_count)
+
+
+class NameCounter:
+    """Counts surname-led windows text by text (as a long work is read), then names them.
 
     Without a dictionary a name is a surname followed by one or two characters that are not
     particles or common verbs, seen at least once as the subject of a verb; a longer candidate
     wins over its prefix when it accounts for most of the prefix's occurrences.
     """
-    windows: Counter[str] = Counter()
-    as_subject: Counter[str] = Counter()
-    for text in texts:
+
+    def __init__(self) -> None:
+        self.windows: Counter[str] = Counter()
+        self.as_subject: Counter[str] = Counter()
+
+    def add(self, text: str) -> None:
+        windows, as_subject = self.windows, self.as_subject
         for candidate, after in _candidate_windows(text):
             windows[candidate] += 1
             if after in SUBJECT_FOLLOWERS:
                 as_subject[candidate] += 1
-    longer: dict[str, int] = {}
-    for candidate, count in windows.items():
-        prefix = candidate[:-1]
-        if candidate[-1] not in NOT_IN_NAME and count > longer.get(prefix, 0):
-            longer[prefix] = count
-    names: Counter[str] = Counter()
-    for candidate, count in windows.items():
-        if count < min_count or not as_subject[candidate] or candidate in COMMON_WORDS:
-            continue
-        surname = 2 if candidate[:2] in COMPOUND_SURNAMES else 1
-        given = candidate[surname:]
-        if not given or any(char in NOT_IN_NAME for char in given):
-            continue
-        if len(given) == 2 and count * 10 < windows[candidate[:-1]] * 7:
-            continue
-        if len(given) == 1 and longer.get(candidate, 0) * 10 >= count * 7:
-            continue
-        names[candidate] = count
-    return names
+
+    def names(self, *, min_count: int = 2) -> Counter[str]:
+        windows, as_subject = self.windows, self.as_subject
+        longer: dict[str, int] = {}
+        for candidate, count in windows.items():
+            prefix = candidate[:-1]
+            if candidate[-1] not in NOT_IN_NAME and count > longer.get(prefix, 0):
+                longer[prefix] = count
+        names: Counter[str] = Counter()
+        for candidate, count in windows.items():
+            if count < min_count or not as_subject[candidate] or candidate in COMMON_WORDS:
+                continue
+            surname = 2 if candidate[:2] in COMPOUND_SURNAMES else 1
+            given = candidate[surname:]
+            if not given or any(char in NOT_IN_NAME for char in given):
+                continue
+            if len(given) == 2 and count * 10 < windows[candidate[:-1]] * 7:
+                continue
+            if len(given) == 1 and longer.get(candidate, 0) * 10 >= count * 7:
+                continue
+            names[candidate] = count
+        return names
 
 
 def main_names(texts: Sequence[str], limit: int = 8) -> list[str]:

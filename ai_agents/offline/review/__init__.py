@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..chinese import person_names
+from ..chinese import NameCounter
 from .findings import SEVERITIES, Chapter, Finding
 from .names import MIN_NAME_COUNT, name_findings
-from .repetition import repetition_findings
+from .repetition import RepetitionIndex
 from .timeline import timeline_findings
 
 KINDS = ("timeline", "name", "repetition")
@@ -60,13 +60,48 @@ def review(chapters: Sequence[Chapter], limits: Limits = Limits()) -> Review:
 
 def review_part(chapters: Sequence[Chapter], part: str, limits: Limits = Limits()) -> Review:
     """One of the `PARTS`, each kind capped at `limits.per_kind`."""
-    rank = _ranking([chapter_id for chapter_id, _, _ in chapters])
-    counts: Counter[str] = Counter()
-    kept: list[Finding] = []
-    # Each finder yields one kind; only its best `per_kind` are ever held at once.
-    for found in _finders(chapters, part):
-        kept += heapq.nsmallest(limits.per_kind, _counted(found, counts), key=rank)
-    return Review(sorted(kept, key=rank), dict(counts), len(kept) < counts.total())
+    reviewer = PartReviewer(part)
+    for chapter in chapters:
+        reviewer.add(chapter)
+    return reviewer.finish(limits)
+
+
+class PartReviewer:
+    """One of the `PARTS`, fed chapter by chapter in reading order: what can be learned from a
+    chapter alone (name windows, paragraph shingles) is learned as it arrives, so that a review
+    in child processes works while the chapters are still being read."""
+
+    def __init__(self, part: str) -> None:
+        if part not in PARTS:
+            raise ValueError(f"no review part {part!r}")
+        self.part = part
+        self.chapters: list[Chapter] = []
+        self._names = NameCounter()
+        self._repetition = RepetitionIndex()
+
+    def add(self, chapter: Chapter) -> None:
+        if self.part == "repetition":
+            self._repetition.add(chapter)
+        else:
+            self.chapters.append(chapter)
+            self._names.add(chapter[2])
+
+    def finish(self, limits: Limits = Limits()) -> Review:
+        """The part's findings, each kind capped at `limits.per_kind`."""
+        chapters = self._repetition.chapters if self.part == "repetition" else self.chapters
+        rank = _ranking([chapter_id for chapter_id, _, _ in chapters])
+        counts: Counter[str] = Counter()
+        kept: list[Finding] = []
+        # Each finder yields one kind; only its best `per_kind` are ever held at once.
+        for found in self._finders():
+            kept += heapq.nsmallest(limits.per_kind, _counted(found, counts), key=rank)
+        return Review(sorted(kept, key=rank), dict(counts), len(kept) < counts.total())
+
+    def _finders(self) -> list[Iterator[Finding]]:
+        if self.part == "repetition":
+            return [self._repetition.findings()]
+        names = self._names.names(min_count=MIN_NAME_COUNT)
+        return [timeline_findings(self.chapters, names), name_findings(self.chapters, names)]
 
 
 def combined(chapter_ids: Sequence[int], parts: Iterable[Review], limits: Limits) -> Review:
@@ -79,13 +114,6 @@ def combined(chapter_ids: Sequence[int], parts: Iterable[Review], limits: Limits
         kept += part.findings
     ranked = sorted(kept, key=rank)[: limits.total]
     return Review(ranked, dict(counts), truncated=len(ranked) < counts.total())
-
-
-def _finders(chapters: Sequence[Chapter], part: str) -> list[Iterator[Finding]]:
-    if part == "repetition":
-        return [repetition_findings(chapters)]
-    names = person_names([text for _, _, text in chapters], min_count=MIN_NAME_COUNT)
-    return [timeline_findings(chapters, names), name_findings(chapters, names)]
 
 
 def _ranking(chapter_ids: Sequence[int]) -> Callable[[Finding], tuple[int, int, int, int]]:

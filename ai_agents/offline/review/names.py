@@ -4,8 +4,10 @@ traditional-character spelling (林曉雨), or for two-character names a homopho
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 
 from ..chinese import HAN, HAN_RE, NOT_IN_NAME
 from .findings import Chapter, Finding, Location, location, surrounding
@@ -71,17 +73,33 @@ for _group in _HOMOPHONES:
 _TITLES = frozenset("姐哥弟妹叔姨婶伯爷奶总董局处科老少先太氏家府宅某")
 
 
+class _Book:
+    """The chapters' texts as one, a line break between chapters (no name spans one), so that
+    each name's patterns scan the work in one call rather than one call per chapter."""
+
+    def __init__(self, chapters: Sequence[Chapter]) -> None:
+        self.chapters = chapters
+        self.text = "\n".join(chapter[2] for chapter in chapters)
+        sizes = (len(chapter[2]) + 1 for chapter in chapters[:-1])
+        self.starts = list(accumulate(sizes, initial=0))
+
+    def where(self, offset: int) -> tuple[Chapter, int]:
+        """The chapter holding the book's `offset`, and the offset within it."""
+        index = bisect_right(self.starts, offset) - 1
+        return self.chapters[index], offset - self.starts[index]
+
+
 def name_findings(chapters: Sequence[Chapter], names: dict[str, int]) -> Iterator[Finding]:
     frequent = {name: count for name, count in names.items() if count >= MIN_NAME_COUNT}
+    book = _Book(chapters)
     for name in sorted(frequent, key=lambda n: (-frequent[n], n)):
         variants: dict[str, list[tuple[Chapter, int]]] = defaultdict(list)
         for pattern in _variant_patterns(name):
-            for chapter in chapters:
-                for match in pattern.finditer(chapter[2]):
-                    variant = match.group()
-                    if _is_variant(variant, name, chapter[2], match.start(), frequent):
-                        variants[variant].append((chapter, match.start()))
-        first = _first_occurrence(chapters, name)
+            for match in pattern.finditer(book.text):
+                variant = match.group()
+                if _is_variant(variant, name, book.text, match.start(), frequent):
+                    variants[variant].append(book.where(match.start()))
+        first = _first_occurrence(book, name)
         for variant, places in variants.items():
             traditional = _simplify(variant) == name
             if not traditional and (
@@ -160,9 +178,9 @@ def _simplify(text: str) -> str:
     return "".join(_TRADITIONAL.get(char, char) for char in text)
 
 
-def _first_occurrence(chapters: Sequence[Chapter], name: str) -> Location | None:
-    for chapter in chapters:
-        position = chapter[2].find(name)
-        if position >= 0:
-            return location(chapter, position, position + len(name))
-    return None
+def _first_occurrence(book: _Book, name: str) -> Location | None:
+    offset = book.text.find(name)
+    if offset < 0:
+        return None
+    chapter, position = book.where(offset)
+    return location(chapter, position, position + len(name))

@@ -3,7 +3,8 @@
 A review's tables grow with the text (the repeated-passage finder holds every paragraph's
 shingles), and memory that a long-lived server frees mostly stays with it; a process's goes back
 when it ends. The chapters are handed to the processes as they are read, so the caller holds one
-chapter at a time, not the work.
+chapter at a time, not the work, and each process learns what it can from a chapter (names,
+shingles) while the next is being read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from . import PARTS, Limits, Review, combined, review_part
+from . import PARTS, Limits, PartReviewer, Review, combined
 from .findings import Chapter
 
 _JOIN_S = 10.0
@@ -40,18 +41,22 @@ async def review_in_processes(
             theirs.close()
             children.append((ours, process))
         chapter_ids = []
+        connections = [connection for connection, _process in children]
         async for chapter in chapters:
             chapter_ids.append(chapter[0])
-            for connection, _process in children:
-                await asyncio.to_thread(connection.send, chapter)
-        for connection, _process in children:
-            await asyncio.to_thread(connection.send, None)
+            await asyncio.to_thread(_send_to_all, connections, chapter)
+        await asyncio.to_thread(_send_to_all, connections, None)
         parts = [await asyncio.to_thread(_answer, connection) for connection, _ in children]
     finally:
         for connection, process in children:
             connection.close()
             await asyncio.to_thread(_end, process)
     return combined(chapter_ids, parts, limits)
+
+
+def _send_to_all(connections: list[Connection], chapter: Chapter | None) -> None:
+    for connection in connections:
+        connection.send(chapter)
 
 
 def _answer(connection: Connection) -> Review:
@@ -74,11 +79,11 @@ def _end(process: BaseProcess) -> None:
 
 
 def _review_part(connection: Connection, part: str, limits: Limits) -> None:
-    chapters: list[Chapter] = []
     try:
+        reviewer = PartReviewer(part)
         while (chapter := connection.recv()) is not None:
-            chapters.append(chapter)
-        connection.send(review_part(chapters, part, limits))
+            reviewer.add(chapter)
+        connection.send(reviewer.finish(limits))
     except EOFError:
         pass  # the server went away or gave up: nobody to answer
     except Exception as error:  # handed to the server, which raises it as its own

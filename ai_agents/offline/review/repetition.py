@@ -38,50 +38,67 @@ def _normalized(text: str) -> str:
 
 
 def repetition_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
-    passages: list[_Passage] = []
+    index = RepetitionIndex()
     for chapter in chapters:
+        index.add(chapter)
+    return index.findings()
+
+
+class RepetitionIndex:
+    """The paragraphs' shingles, and in how many paragraphs each shingle is, built chapter by
+    chapter as a long work is read; `findings` compares them once the whole work is in."""
+
+    def __init__(self) -> None:
+        self.chapters: list[Chapter] = []
+        self.passages: list[_Passage] = []
+        self.spread: Counter[int] = Counter()
+
+    def add(self, chapter: Chapter) -> None:
+        self.chapters.append(chapter)
         for start, paragraph in paragraphs(chapter[2]):
             normal = _normalized(paragraph)
             if len(normal) < MIN_PARAGRAPH:
                 continue
             shingles = {hash(normal[i : i + SHINGLE]) for i in range(len(normal) - SHINGLE + 1)}
-            passages.append(_Passage(chapter, start, start + len(paragraph), shingles))
-    matched: dict[int, tuple[int, float]] = _similar_pairs(passages)
-    covered: list[tuple[int, int, int]] = []
-    for later, (earlier, similarity) in sorted(matched.items()):
-        passage, source = passages[later], passages[earlier]
-        covered.append((passage.chapter[0], passage.start, passage.end))
-        covered.append((source.chapter[0], source.start, source.end))
-        where = f"《{source.chapter[1]}》" if source.chapter[1] else "前文"
-        if similarity >= 0.999:
-            message = f"这一段与{where}中的一段完全相同"
-        else:
-            message = f"这一段与{where}中的一段高度相似（相似度 {similarity:.0%}）"
-        yield Finding(
-            "repetition",
-            message,
-            passage.chapter[0],
-            passage.start,
-            passage.end,
-            excerpt(passage.chapter[2], passage.start, passage.end),
-            "medium",
-            [location(source.chapter, source.start, source.end)],
-        )
-    yield from _repeated_sentences(chapters, covered)
+            self.passages.append(_Passage(chapter, start, start + len(paragraph), shingles))
+            self.spread.update(shingles)
+
+    def findings(self) -> Iterator[Finding]:
+        passages = self.passages
+        rare = {shingle for shingle, held in self.spread.items() if 1 < held <= MAX_SHINGLE_SPREAD}
+        self.spread.clear()  # the largest table of a review: gone before the next is built
+        matched: dict[int, tuple[int, float]] = _similar_pairs(passages, rare)
+        covered: list[tuple[int, int, int]] = []
+        for later, (earlier, similarity) in sorted(matched.items()):
+            passage, source = passages[later], passages[earlier]
+            covered.append((passage.chapter[0], passage.start, passage.end))
+            covered.append((source.chapter[0], source.start, source.end))
+            where = f"《{source.chapter[1]}》" if source.chapter[1] else "前文"
+            if similarity >= 0.999:
+                message = f"这一段与{where}中的一段完全相同"
+            else:
+                message = f"这一段与{where}中的一段高度相似（相似度 {similarity:.0%}）"
+            yield Finding(
+                "repetition",
+                message,
+                passage.chapter[0],
+                passage.start,
+                passage.end,
+                excerpt(passage.chapter[2], passage.start, passage.end),
+                "medium",
+                [location(source.chapter, source.start, source.end)],
+            )
+        yield from _repeated_sentences(self.chapters, covered)
 
 
-def _similar_pairs(passages: list[_Passage]) -> dict[int, tuple[int, float]]:
+def _similar_pairs(passages: list[_Passage], rare: set[int]) -> dict[int, tuple[int, float]]:
     """For each passage, the earliest earlier passage it largely repeats, with the similarity.
 
-    Candidates are pairs that share shingles found in few passages (a stock phrase in every
-    chapter says nothing); their similarity is then the Jaccard index of all their shingles.
+    Candidates are pairs that share `rare` shingles, those found in few passages (a stock phrase
+    in every chapter says nothing); their similarity is then the Jaccard index of all their
+    shingles.
     Each passage counts its own candidates, so no table of every pair in the work is built.
     """
-    spread: Counter[int] = Counter()
-    for passage in passages:
-        spread.update(passage.shingles)
-    rare = {shingle for shingle, held in spread.items() if 1 < held <= MAX_SHINGLE_SPREAD}
-    del spread
     holders: dict[int, list[int]] = defaultdict(list)  # in reading order
     for index, passage in enumerate(passages):
         for shingle in passage.shingles & rare:
