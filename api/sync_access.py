@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_agents.agents.alternatives import alternative_of, preview_parts
 from jobs.tasks import PROCESSING, QUEUED
 from storage.sql.database import Database
-from storage.sql.models import Chapter, Task
+from storage.sql.models import Chapter, Task, User, Work, WorkMember
 from sync_server.auth import Access, Grant
 
 from .security.authenticator import (
     Authenticator,
     NotAuthenticated,
-    Principal,
     Refusal,
-    active_user_in,
+    check_standing,
+    read_only,
+    standing_columns,
 )
-from .security.roles import WRITE_ROLES, role_in
-from .security.tokens import DOCUMENT
+from .security.roles import WRITE_ROLES, role_of
+from .security.tokens import DOCUMENT, Claims
 
 
 def refused(refusal: NotAuthenticated) -> Grant:
@@ -43,35 +46,57 @@ class SyncAuthorizer:
         self._database = database
 
     async def authorize(self, token: str | None, doc: str) -> Grant:
-        """Token, account, chapter and membership, the database parts in one session (one
-        connection checkout per socket)."""
+        """Token, account, chapter and membership: the database parts in one statement (one
+        round trip per socket), and for a preview the task it belongs to."""
         try:
             claims = await self._authenticator.document_claims(token, doc)
+            preview = preview_parts(doc)
+            content_id = doc if preview is None else preview[0]
             async with self._database.session() as session:
-                user = await active_user_in(session, claims)
-                preview = preview_parts(doc)
-                content_id = doc if preview is None else preview[0]
-                chapter = select(Chapter.work_id).where(Chapter.content_id == content_id)
-                work_id = await session.scalar(chapter)
-                if work_id is None:
+                row = (await session.execute(_access_row(claims, content_id))).first()
+                standing = None if row is None else (row.status, row.token_generation)
+                check_standing(claims, standing, row is not None and row.family_revoked)
+                assert row is not None  # check_standing refused a missing account
+                if row.work_id is None:
                     return Grant.forbidden("no such document")
                 if preview is not None and not await _open_preview(session, content_id, doc):
                     return Grant.forbidden("this alternative is no longer shown")
-                role = await role_in(session, user.id, work_id)
         except NotAuthenticated as refusal:
             return refused(refusal)
+        work = None if row.owner_id is None else (row.owner_id, row.is_deleted)
+        role = role_of(claims.subject, work, row.member_role)
         if role is None:
             return Grant.forbidden("not a member of this work")
-        principal = Principal(user, claims)
-        writes = role in WRITE_ROLES and not principal.read_only
+        writes = role in WRITE_ROLES and not read_only(claims)
         # A preview is written by its alternative's AI peer (a document token) alone.
         writes = writes and (preview is None or claims.kind == DOCUMENT)
         return Grant(
             Access.WRITE if writes else Access.READ,
-            principal=str(principal.user.id),
+            principal=str(claims.subject),
             # Document tokens are minted for the server's own AI peers only (agent_ports).
-            limited=principal.claims.kind != DOCUMENT,
+            limited=claims.kind != DOCUMENT,
         )
+
+
+def _access_row(claims: Claims, content_id: str) -> Select[Any]:
+    """The account's standing, the chapter's work, the work's owner and the caller's membership,
+    in one row (none if the account is gone)."""
+    return (
+        select(
+            *standing_columns(claims),
+            Chapter.work_id,
+            Work.user_id.label("owner_id"),
+            Work.is_deleted,
+            WorkMember.role.label("member_role"),
+        )
+        .select_from(User)
+        .outerjoin(Chapter, Chapter.content_id == content_id)
+        .outerjoin(Work, Work.id == Chapter.work_id)
+        .outerjoin(
+            WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
+        )
+        .where(User.id == claims.subject)
+    )
 
 
 async def _open_preview(session: AsyncSession, content_id: str, doc: str) -> bool:

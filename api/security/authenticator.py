@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
+from sqlalchemy import ColumnElement, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, User
 
-from .revocation import family_revoked
+from .revocation import family_revoked, family_revoked_clause
 from .tokens import ACCESS, DOCUMENT, Claims, InvalidToken, TokenService
 
 READ_ONLY = "read"  # a document token's `access` claim that grants reading only
@@ -49,7 +51,12 @@ class Principal:
 
     @property
     def read_only(self) -> bool:
-        return self.claims.kind == DOCUMENT and self.claims.access == READ_ONLY
+        return read_only(self.claims)
+
+
+def read_only(claims: Claims) -> bool:
+    """A document token that grants reading only."""
+    return claims.kind == DOCUMENT and claims.access == READ_ONLY
 
 
 class Authenticator:
@@ -104,24 +111,45 @@ class Authenticator:
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:
     """The active account `claims` name, looked up in `session` (a caller's unit of work)."""
     user = await session.get(User, claims.subject)
-    ended = user is not None and await _session_ended(session, user, claims)
-    if user is None:
-        raise NotAuthenticated(Refusal.NO_ACCOUNT)
-    if user.status != AccountStatus.ACTIVE:
-        raise NotAuthenticated(Refusal.DISABLED)
-    if ended:
-        raise NotAuthenticated(Refusal.REVOKED)
+    revoked = (
+        user is not None
+        and _family_checked(claims)
+        and await family_revoked(session, claims.family or "")
+    )
+    check_standing(claims, user and (user.status, user.token_generation), revoked)
+    assert user is not None  # check_standing refused a missing account
     return user
 
 
-async def _session_ended(session: AsyncSession, user: User, claims: Claims) -> bool:
-    """An access token from before its account's last "end every session", or of a session that
-    was logged out. Document tokens are minted by the server for its own AI peers, per task."""
-    if claims.kind != ACCESS:
-        return False
-    if claims.generation != user.token_generation:
-        return True
-    return claims.family is not None and await family_revoked(session, claims.family)
+def standing_columns(claims: Claims) -> tuple[ColumnElement[Any], ...]:
+    """What `check_standing` needs of the account `claims` name, as columns of a statement that
+    selects from `users` (with `WHERE users.id = claims.subject`): for a caller that reads the
+    account along with other rows in one statement."""
+    revoked = (
+        family_revoked_clause(claims.family or "") if _family_checked(claims) else literal(False)
+    )
+    return User.status, User.token_generation, revoked.label("family_revoked")
+
+
+def check_standing(
+    claims: Claims, account: tuple[int, int] | None, family_revoked: Any = False
+) -> None:
+    """Refuse `claims` unless the account is there and active (`account`: its status and token
+    generation, None if it is gone) and the token's session was not ended: not from before the
+    account's last "end every session", not of a session that was logged out
+    (`family_revoked`). Document tokens are minted by the server for its own AI peers, per
+    task, and carry no session."""
+    if account is None:
+        raise NotAuthenticated(Refusal.NO_ACCOUNT)
+    status, generation = account
+    if status != AccountStatus.ACTIVE:
+        raise NotAuthenticated(Refusal.DISABLED)
+    if claims.kind == ACCESS and (claims.generation != generation or bool(family_revoked)):
+        raise NotAuthenticated(Refusal.REVOKED)
+
+
+def _family_checked(claims: Claims) -> bool:
+    return claims.kind == ACCESS and claims.family is not None
 
 
 def _present(token: str | None) -> str:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.models import RefreshSession, User
 
 
-async def family_revoked(session: AsyncSession, family: str) -> bool:
-    revoked = exists().where(
+def family_revoked_clause(family: str) -> Exists:
+    """True where session `family` was revoked (any of its refresh rows is)."""
+    return exists().where(
         RefreshSession.family_id == family, RefreshSession.revoked_at.is_not(None)
     )
-    return bool(await session.scalar(select(revoked)))
+
+
+async def family_revoked(session: AsyncSession, family: str) -> bool:
+    return bool(await session.scalar(select(family_revoked_clause(family))))
 
 
 async def revoke_family(session: AsyncSession, family: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +22,20 @@ async def role_on_work(database: Database, user_id: int, work_id: int) -> str | 
 async def role_in(session: AsyncSession, user_id: int, work_id: int) -> str | None:
     """`role_on_work`, looked up in `session` (a caller's unit of work)."""
     work = await session.get(Work, work_id)
-    if work is None or work.is_deleted:
-        return None
-    if work.user_id == user_id:
-        return "owner"
-    return await session.scalar(
+    if work is None or work.is_deleted or work.user_id == user_id:
+        return role_of(user_id, work and (work.user_id, work.is_deleted), None)
+    member = await session.scalar(
         select(WorkMember.role).where(WorkMember.work_id == work_id, WorkMember.user_id == user_id)
     )
+    return role_of(user_id, (work.user_id, work.is_deleted), member)
+
+
+def role_of(user_id: int, work: tuple[int, Any] | None, member_role: str | None) -> str | None:
+    """`user_id`'s role on a work (`work`: its owner and deleted flag, None if it is gone),
+    given their membership row's role (None if they have none)."""
+    if work is None or work[1]:
+        return None
+    return "owner" if work[0] == user_id else member_role
 
 
 def readable_works(user_id: int) -> Select[tuple[int]]:
