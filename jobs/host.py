@@ -16,7 +16,8 @@ and writes the very rooms that editors are connected to, and notifications reach
 - while a handler runs, its task row is marked alive every `heartbeat_s`;
 - a transient failure requeues the task and is raised to the broker, which retries with backoff;
   any other failure, or a transient one on the last attempt, fails the task with the reason;
-- a handler still running at `time_limit_s` is cancelled and its task fails.
+- a handler still running at `time_limit_s` is cancelled and its task fails;
+- when a handler ends, the memory it freed goes back to the system (`memory`).
 
 Whoever should hear how a task ended (the API tells its owner) is the `on_finished` hook: it is
 called once with the task when this host failed it, or when its handler completed it.
@@ -41,6 +42,7 @@ from storage.sql.database import Database
 from storage.sql.models import Task
 
 from .failures import TaskBusy, TransientError, describe, is_transient
+from .memory import release_memory
 from .repeating import Repeating
 from .scheduler import PeriodicJob, record_outcome
 from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, TaskStore
@@ -176,6 +178,8 @@ class TaskHost:
                 await self._report(task_id, COMPLETED)
         finally:
             await alive.stop()
+            # What the job freed goes back to the system rather than staying with this process.
+            await asyncio.to_thread(release_memory)
 
     async def _revive_if_stale(self, task_id: str) -> bool:
         """Put a task whose worker died back to `queued`; False while its worker is alive."""
