@@ -7,10 +7,11 @@ the text itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from pycrdt import Doc, Map, Text, merge_updates
+from pycrdt import Doc, Map, Text
 
 from .base import DocStore, StoredDoc
 from .schema import CONTENT, META
@@ -19,17 +20,17 @@ log = logging.getLogger(__name__)
 
 
 def apply_stored(doc: Doc, stored: StoredDoc, *, name: str = "") -> int:
-    """Apply snapshot + log to `doc`; return how many stored updates were unreadable."""
+    """Apply snapshot + log to `doc`; return how many stored updates were unreadable.
+
+    One update at a time: for a log of typing (each update continuing the last) that is several
+    times faster than applying the updates merged into one (2,000 appends of 100 characters:
+    0.28 s against 0.66 s; 5,000 single characters: 0.03 s against 0.19 s; `bench/README.md`),
+    one bad record costs only itself, and a merge in a worker thread (`merged_state_off_loop`)
+    lets the event loop run between the updates instead of waiting for one long call.
+    """
     parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
-    if not parts:
-        return 0
-    try:
-        doc.apply_update(merge_updates(*parts) if len(parts) > 1 else parts[0])
-        return 0
-    except ValueError:
-        pass
     skipped = 0
-    for part in parts:  # one bad record must not cost the rest of the document
+    for part in parts:
         try:
             doc.apply_update(part)
         except ValueError:
@@ -42,6 +43,12 @@ def merged_state(stored: StoredDoc, *, name: str = "") -> bytes:
     doc: Doc = Doc()
     apply_stored(doc, stored, name=name)
     return doc.get_update()
+
+
+async def merged_state_off_loop(stored: StoredDoc, *, name: str = "") -> bytes:
+    """`merged_state` in a worker thread, for a compaction beside live rooms: a long log takes
+    hundreds of milliseconds to merge, which the event loop would otherwise spend waiting."""
+    return await asyncio.to_thread(merged_state, stored, name=name)
 
 
 def read_state(state: bytes) -> tuple[str, dict[str, Any]]:

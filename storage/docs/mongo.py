@@ -62,7 +62,7 @@ from .base import (
     compact_with_retries,
 )
 from .group_commit import GroupCommitter
-from .merge import merged_state
+from .merge import merged_state, merged_state_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ class MongoDocStore:
         if not rows:
             return None
         stored = StoredDoc(snapshot=snapshot, updates=[row["data"] for row in rows])
-        merged = merged_state(stored, name=doc)
+        merged = await merged_state_off_loop(stored, name=doc)
         return _Plan(
             doc=doc,
             generation=head["generation"] if head else None,

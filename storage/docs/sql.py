@@ -53,7 +53,7 @@ from .base import (
     compact_with_retries,
 )
 from .group_commit import GroupCommitter
-from .merge import merged_state
+from .merge import merged_state, merged_state_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class SQLDocStore:
             return None
         old_snapshot = snapshot_row.data if snapshot_row else None
         stored = StoredDoc(snapshot=old_snapshot, updates=[row.data for row in log_rows])
-        merged = merged_state(stored, name=doc)
+        merged = await merged_state_off_loop(stored, name=doc)
         merged_ids = [row.id for row in log_rows]
         async with self._engine.begin() as conn:
             if snapshot_row is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -14,6 +15,7 @@ from bson import Binary
 from pycrdt import Doc, Text, merge_updates
 from sqlalchemy import insert
 
+from storage.docs import merge
 from storage.docs.base import DocStore, StoredDoc, VersionNotFound
 from storage.docs.merge import merged_state
 from storage.docs.mongo import MongoDocStore
@@ -175,6 +177,27 @@ async def test_compaction_keeps_content_and_empties_the_log(store: DocStore) -> 
     assert after.snapshot is not None
     assert text_of(after) == before == str(writer.text)
     assert await store.compact("doc") is None
+
+
+async def test_compaction_merges_outside_the_event_loops_thread(
+    store: DocStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merging a long log takes hundreds of milliseconds of Rust that holds the GIL per call;
+    done update by update in a worker thread, the loop runs between them (live rooms wait
+    for no compaction)."""
+    threads: list[threading.Thread] = []
+
+    def recording(stored: StoredDoc, *, name: str = "") -> bytes:
+        threads.append(threading.current_thread())
+        return merged_state(stored, name=name)
+
+    monkeypatch.setattr(merge, "merged_state", recording)
+    writer = Writer()
+    for index in range(20):
+        await store.append("doc", writer.type(f"字{index}"))
+    assert await store.compact("doc") is not None
+    assert threads and threading.main_thread() not in threads
+    assert text_of(await store.load("doc")) == str(writer.text)
 
 
 async def test_compaction_while_writers_are_active_loses_nothing(store: DocStore) -> None:
