@@ -181,6 +181,13 @@ def _queued(task: Any) -> dict[str, Any]:
     return success({"task_id": task.id, "status": task.status})
 
 
+def _queued_alternatives(tasks: list[Task]) -> dict[str, Any]:
+    """Alternatives queued to pick from: the first is `task_id`, all are `alternatives`."""
+    first = tasks[0]
+    ids = [task.id for task in tasks]
+    return success({"task_id": first.id, "status": first.status, "alternatives": ids})
+
+
 @router.post("/ai/outline", response_model=Envelope[Queued])
 async def outline(body: OutlineIn, user: CurrentUser, ai_tasks: AiTasksDep) -> dict[str, Any]:
     """A structured outline (chapter titles and summaries); `apply` creates the chapters."""
@@ -195,10 +202,9 @@ async def continue_(body: ContinueIn, user: CurrentUser, ai_tasks: AiTasksDep) -
     count = fields.pop("alternatives")
     if count == 1:
         return _queued(await ai_tasks.request(user, "continue", fields))
-    tasks = await ai_tasks.request_alternatives(user, "continue", fields, count)
-    first = tasks[0]
-    ids = [task.id for task in tasks]
-    return success({"task_id": first.id, "status": first.status, "alternatives": ids})
+    return _queued_alternatives(
+        await ai_tasks.request_alternatives(user, "continue", fields, count)
+    )
 
 
 @router.post("/ai/polish", response_model=Envelope[PolishOut | Queued])
@@ -213,10 +219,7 @@ async def polish(
     if count == 1:
         return success(labelled(await ai_tasks.polish(user, **fields), request))
     fields.pop("apply")
-    tasks = await ai_tasks.request_alternatives(user, "polish", fields, count)
-    first = tasks[0]
-    ids = [task.id for task in tasks]
-    return success({"task_id": first.id, "status": first.status, "alternatives": ids})
+    return _queued_alternatives(await ai_tasks.request_alternatives(user, "polish", fields, count))
 
 
 @router.post("/ai/convert", response_model=Envelope[Queued])

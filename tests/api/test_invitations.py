@@ -117,3 +117,23 @@ async def test_an_unknown_username_says_to_use_an_email(api: Api) -> None:
     assert "enter their email" in en["message"]
     refused(await invite(api, owner, work_id, "not@an-address", "editor"), 422)
     assert ok(await api.call("GET", f"/api/v1/works/{work_id}/invitations", owner)) == []
+
+
+async def test_only_the_owner_learns_whether_an_email_has_an_account(api: Api) -> None:
+    """An editor, a viewer and a stranger get the same refusal for an address that has an account
+    and for one that has none: the account is looked up only for the owner."""
+    owner = await api.sign_up()
+    known = await api.sign_up()
+    work_id = (await make_work(api, owner))["id"]
+    editor, viewer, stranger = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    await share(api, owner, work_id, editor, "editor")
+    await share(api, owner, work_id, viewer, "viewer")
+    for caller in (editor, viewer, stranger):
+        answers = []
+        for address in (known.email, "nobody-here@example.com"):
+            response = await invite(api, caller, work_id, address, "editor")
+            body = response.json()
+            answers.append((response.status_code, body["code"], body["message"]))
+        assert answers[0] == answers[1] and answers[0][0] in (403, 404), answers
+    members = ok(await api.call("GET", f"/api/v1/works/{work_id}/members", owner))
+    assert known.id not in [member["user_id"] for member in members]
