@@ -29,6 +29,9 @@ export interface Collab {
   onPermissionDenied(listener: (reason: string) => void): void
   /** Forget this browser's copy of the document (edits the server refused live only there). */
   discardLocalCopy(): Promise<void>
+  /** The server refuses this document to this user (close 4403: removed from the work, the work
+   *  trashed); this browser's copy is already forgotten when the listener runs. */
+  onAccessLost(listener: (reason: string) => void): void
   /** A version restore arrived; `live` is false when it is only met while loading or syncing. */
   onRestored(listener: (stamp: RestoreStamp, live: boolean) => void): void
   destroy(): void
@@ -63,6 +66,7 @@ export function connect(contentId: string, session: Session): Collab {
 
   const stateListeners: ((state: ConnectionState, detail?: string) => void)[] = []
   const deniedListeners: ((reason: string) => void)[] = []
+  const lostListeners: ((reason: string) => void)[] = []
   let state: ConnectionState = navigator.onLine ? 'connecting' : 'offline'
   let everConnected = false
   const setState = (next: ConnectionState, detail?: string) => {
@@ -85,6 +89,14 @@ export function connect(contentId: string, session: Session): Collab {
     if (code === 4401 && (await refreshSession())) {
       provider.params.token = currentSession()?.token ?? ''
       provider.connect()
+      return
+    }
+    if (code === 4403) {
+      // Nothing this browser holds for the document can be stored any more: forget it, so that
+      // refused edits neither stay on this screen nor come back if access is given again.
+      await local.clearData()
+      setState('denied', reason || String(code))
+      for (const listener of lostListeners) listener(reason)
       return
     }
     setState('denied', reason || String(code))
@@ -130,6 +142,7 @@ export function connect(contentId: string, session: Session): Collab {
     },
     onPermissionDenied: (listener) => deniedListeners.push(listener),
     discardLocalCopy: () => local.clearData(),
+    onAccessLost: (listener) => lostListeners.push(listener),
     onRestored: (listener) => restoredListeners.push(listener),
     destroy() {
       window.removeEventListener('offline', goOffline)

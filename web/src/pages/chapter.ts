@@ -165,12 +165,20 @@ export async function chapterPage(
     sessionStorage.setItem(DEMOTED_FLASH, t('editor.demoted'))
     void collab.discardLocalCopy().finally(() => navigate(location.pathname, { replace: true }))
   })
+  // Removed from the work (or the work trashed): what this screen shows may hold edits the server
+  // refused, and none of it can be kept. The text goes away and the page says why.
+  collab.onAccessLost(() => {
+    canWrite = false
+    toolbar.hidden = true
+    editorBox.replaceChildren(h('p', { class: 'notice', 'data-testid': 'access-lost' }, t('editor.accessLost')))
+  })
   const flash = sessionStorage.getItem(DEMOTED_FLASH)
   if (flash) {
     sessionStorage.removeItem(DEMOTED_FLASH)
     message.info(flash)
   }
 
+  const editorBox = h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom)
   const connection = h('span', { class: 'conn', 'data-testid': 'conn', role: 'status' })
   collab.onState((state: ConnectionState, detail?: string) => {
     connection.dataset.state = state
@@ -216,7 +224,7 @@ export async function chapterPage(
     h('div', { class: 'present-row' }, h('span', { class: 'muted' }, `${t('editor.present')}:`), presence.element),
     toolbar,
     authors.legend,
-    h('div', { class: 'editor-layout' }, h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom), tabs),
+    h('div', { class: 'editor-layout' }, editorBox, tabs),
   )
   if (canWrite) view.focus()
 
