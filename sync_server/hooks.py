@@ -38,6 +38,13 @@ class RoomHooks(Protocol):
         the store is read is applied once the document is loaded (invariant 6).
         """
 
+    def amend(self, room: Room, updates: Sequence[bytes]) -> list[bytes]:
+        """Updates of the server's own to store and relay together with a batch of peers'
+        `updates`, as part of it: a correction that no peer may see the batch without. They go
+        through `before_store` (written by the server), the append and the relay with the
+        batch, applied in the same transaction, so a peer receives both in one update."""
+        return []
+
     async def before_store(self, room: Room, writes: Sequence[Written]) -> None:
         """A batch of peers' updates is about to be appended, each with who wrote it (None:
         the server). What must be durable before an update is (who wrote with which Yjs client
@@ -82,6 +89,7 @@ class HookSet:
     """Per hook, in order, the hooks that override it: decided once, shared by every room."""
 
     on_load: tuple[RoomHooks, ...] = ()
+    amend: tuple[RoomHooks, ...] = ()
     before_store: tuple[RoomHooks, ...] = ()
     on_stored: tuple[RoomHooks, ...] = ()
     on_change: tuple[RoomHooks, ...] = ()

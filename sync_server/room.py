@@ -260,6 +260,9 @@ class Room:
         valid = [write for write in batch if _valid(write)]
         if not valid:
             return
+        for hook in self._hooks.amend:
+            amendments = hook.amend(self, [write.update for write in valid])
+            valid += [_Write(update, None) for update in amendments]
         if self._hooks.before_store:
             written = [(w.update, w.origin.principal if w.origin else None) for w in valid]
             for hook in self._hooks.before_store:

@@ -28,6 +28,7 @@ DOC = "chapter-marks"
 INITIAL = "开头。结尾。"
 FIRST = "月光洒在青石板上，她轻声说：“明天见。”"
 SECOND = "远处传来钟声，雾气慢慢散开。"
+HUMAN = "（插）（续）作者补一句"  # the co-author's characters, none of them in the AI's text
 
 
 @pytest.fixture
@@ -59,6 +60,7 @@ async def test_a_co_authors_words_next_to_ai_text_never_show_as_ai(app: RunningA
             await node.connect(app.sync_url, DOC)
         await writer.append(INITIAL)
         await eventually(lambda: _text_is(reader, INITIAL))
+        await reader.watch([])  # from now on, every state the reader renders is noted
 
         async with DocumentPeer(document_url(app.sync_url, DOC), None, identity) as peer:
             peer.anchor(INITIAL.index("结尾"))
@@ -80,6 +82,8 @@ async def test_a_co_authors_words_next_to_ai_text_never_show_as_ai(app: RunningA
         after = now.replace(SECOND, SECOND + "作者补一句。")
         for node in (writer, reader):
             await eventually(lambda n=node: shows(n, FIRST + SECOND, after), what="afterwards")
+        # Not only in the end: no state the reader rendered ever showed the co-author's words as AI.
+        assert not set(HUMAN) & await reader.ever_shown_as_ai()
 
 
 async def _text_is(node: NodeClient, text: str) -> bool:

@@ -191,15 +191,22 @@ const handlers = {
   },
   // Starts noting which of `strings` the text holds after every change from now on (each
   // applied update and local edit), so a test can tell that a client never saw a string, not
-  // only that it is gone at the end. `watched` answers with those seen and the changes counted.
+  // only that it is gone at the end. `watched` answers with those seen, the changes counted and
+  // every character that was ever shown as AI text.
   watch: ({ strings }) => {
     if (!Array.isArray(strings)) throw new Error('watch needs an array "strings"')
     const ytext = text()
-    const watching = { seen: new Set(), changes: 0 }
+    const watching = { seen: new Set(), changes: 0, aiMarked: new Set() }
     const look = () => {
       const current = ytext.toString()
       for (const value of strings) {
         if (current.includes(value)) watching.seen.add(value)
+      }
+      // Every character that was ever rendered as AI text (`{ai: ...}` in toDelta()).
+      for (const op of ytext.toDelta()) {
+        if (op.attributes && op.attributes.ai && typeof op.insert === 'string') {
+          for (const char of op.insert) watching.aiMarked.add(char)
+        }
       }
     }
     look()
@@ -213,7 +220,7 @@ const handlers = {
   watched: () => {
     const { watching } = requireSession()
     if (watching === undefined) throw new Error('send "watch" first')
-    return { seen: Array.from(watching.seen), changes: watching.changes }
+    return { seen: Array.from(watching.seen), changes: watching.changes, aiMarked: Array.from(watching.aiMarked) }
   },
   status,
   close,

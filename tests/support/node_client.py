@@ -223,6 +223,10 @@ class NodeClient:
         reply = await self.command("watched")
         return set(reply["seen"]), reply["changes"]
 
+    async def ever_shown_as_ai(self) -> set[str]:
+        """Every character `toDelta()` ever marked with an `ai` attribute since `watch`."""
+        return set((await self.command("watched"))["aiMarked"])
+
     async def status(self) -> dict[str, Any]:
         return await self.command("status")
 

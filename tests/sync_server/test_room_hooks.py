@@ -4,7 +4,7 @@ never called for a hook it leaves at its no-op default."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -254,3 +254,52 @@ async def test_a_hook_that_does_not_subclass_the_protocol_hears_every_hook(
         "on_presence",
         "on_unload",
     ]
+
+
+class Signing(RoomHooks):
+    """Amends every batch that leaves the text unsigned with a signature of the server's own."""
+
+    SIGNATURE = "——编者"
+
+    def amend(self, room: Room, updates: Sequence[bytes]) -> list[bytes]:
+        scratch: Doc = Doc()
+        scratch.apply_update(room.doc.get_update())
+        for update in updates:
+            scratch.apply_update(update)
+        text = scratch.get(CONTENT, type=Text)
+        if str(text).endswith(self.SIGNATURE):
+            return []
+        produced: list[bytes] = []
+        subscription = scratch.observe(lambda event: produced.append(event.update))
+        text.insert(len(text), self.SIGNATURE)
+        scratch.unobserve(subscription)
+        return produced
+
+
+async def test_an_amendment_is_stored_with_its_batch_and_relayed_in_the_same_frame(
+    rooms_with: RoomsWith, recording_store: RecordingStore, recorder: Recorder
+) -> None:
+    room = await loaded(rooms_with(Signing(), recorder))
+    writer, reader = joined(room), joined(room)
+    recorder.events.clear()
+    await room.submit(typed("正文"), origin=writer.conn)
+    # One append holds both; the peers get one frame, so none ever sees the text unsigned.
+    assert recorder.events == [
+        "store.append",
+        "on_stored",
+        "on_stored",
+        "on_relay:updates:2",
+        "on_change:7",
+        "on_change:None",
+    ]
+    await room.flushed()
+    assert reader.text == writer.text == "正文——编者"
+    stored = await recording_store.load(DOC)
+    assert merged_text(stored) == "正文——编者"
+
+
+def merged_text(stored: StoredDoc) -> str:
+    doc: Doc = Doc()
+    for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+        doc.apply_update(update)
+    return str(doc.get(CONTENT, type=Text))
