@@ -25,7 +25,6 @@ class ProgressPump:
         self.task_id = task_id
         self.start = start
         self.end = end
-        self.interval_s = interval_s
         self._latest = 0
         self._written = start  # the task is there already; only a rise is written
         self._writer = Repeating(self.flush, interval_s, name=f"progress:{task_id}")

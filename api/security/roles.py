@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
@@ -21,13 +21,18 @@ async def role_on_work(database: Database, user_id: int, work_id: int) -> str | 
 
 async def role_in(session: AsyncSession, user_id: int, work_id: int) -> str | None:
     """`role_on_work`, looked up in `session` (a caller's unit of work)."""
-    work = await session.get(Work, work_id)
-    if work is None or work.is_deleted or work.user_id == user_id:
-        return role_of(user_id, work and (work.user_id, work.is_deleted), None)
-    member = await session.scalar(
-        select(WorkMember.role).where(WorkMember.work_id == work_id, WorkMember.user_id == user_id)
-    )
-    return role_of(user_id, (work.user_id, work.is_deleted), member)
+    membership = and_(WorkMember.work_id == Work.id, WorkMember.user_id == user_id)
+    row = (
+        await session.execute(
+            select(Work.user_id, Work.is_deleted, WorkMember.role)
+            .outerjoin(WorkMember, membership)
+            .where(Work.id == work_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    owner_id, is_deleted, member_role = row
+    return role_of(user_id, (owner_id, is_deleted), member_role)
 
 
 def role_of(user_id: int, work: tuple[int, Any] | None, member_role: str | None) -> str | None:

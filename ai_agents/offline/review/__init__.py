@@ -80,16 +80,15 @@ class PartReviewer:
         self._repetition = RepetitionIndex()
 
     def add(self, chapter: Chapter) -> None:
+        self.chapters.append(chapter)
         if self.part == "repetition":
             self._repetition.add(chapter)
         else:
-            self.chapters.append(chapter)
             self._names.add(chapter[2])
 
     def finish(self, limits: Limits = Limits()) -> Review:
         """The part's findings, each kind capped at `limits.per_kind`."""
-        chapters = self._repetition.chapters if self.part == "repetition" else self.chapters
-        rank = _ranking([chapter_id for chapter_id, _, _ in chapters])
+        rank = _ranking([chapter_id for chapter_id, _, _ in self.chapters])
         counts: Counter[str] = Counter()
         kept: list[Finding] = []
         # Each finder yields one kind; only its best `per_kind` are ever held at once.
@@ -99,7 +98,7 @@ class PartReviewer:
 
     def _finders(self) -> list[Iterator[Finding]]:
         if self.part == "repetition":
-            return [self._repetition.findings()]
+            return [self._repetition.findings(self.chapters)]
         names = self._names.names(min_count=MIN_NAME_COUNT)
         return [timeline_findings(self.chapters, names), name_findings(self.chapters, names)]
 

@@ -41,7 +41,7 @@ def repetition_findings(chapters: Sequence[Chapter]) -> Iterator[Finding]:
     index = RepetitionIndex()
     for chapter in chapters:
         index.add(chapter)
-    return index.findings()
+    return index.findings(chapters)
 
 
 class RepetitionIndex:
@@ -49,12 +49,10 @@ class RepetitionIndex:
     chapter as a long work is read; `findings` compares them once the whole work is in."""
 
     def __init__(self) -> None:
-        self.chapters: list[Chapter] = []
         self.passages: list[_Passage] = []
         self.spread: Counter[int] = Counter()
 
     def add(self, chapter: Chapter) -> None:
-        self.chapters.append(chapter)
         for start, paragraph in paragraphs(chapter[2]):
             normal = _normalized(paragraph)
             if len(normal) < MIN_PARAGRAPH:
@@ -63,7 +61,8 @@ class RepetitionIndex:
             self.passages.append(_Passage(chapter, start, start + len(paragraph), shingles))
             self.spread.update(shingles)
 
-    def findings(self) -> Iterator[Finding]:
+    def findings(self, chapters: Sequence[Chapter]) -> Iterator[Finding]:
+        """What the `chapters` added, in the same order, repeat of each other."""
         passages = self.passages
         rare = {shingle for shingle, held in self.spread.items() if 1 < held <= MAX_SHINGLE_SPREAD}
         self.spread.clear()  # the largest table of a review: gone before the next is built
@@ -88,7 +87,7 @@ class RepetitionIndex:
                 "medium",
                 [location(source.chapter, source.start, source.end)],
             )
-        yield from _repeated_sentences(self.chapters, covered)
+        yield from _repeated_sentences(chapters, covered)
 
 
 def _similar_pairs(passages: list[_Passage], rare: set[int]) -> dict[int, tuple[int, float]]:
