@@ -165,11 +165,11 @@ export async function chapterPage(
     sessionStorage.setItem(DEMOTED_FLASH, t('editor.demoted'))
     void collab.discardLocalCopy().finally(() => navigate(location.pathname, { replace: true }))
   })
-  // Removed from the work (or the work trashed): what this screen shows may hold edits the server
-  // refused, and none of it can be kept. The text goes away and the page says why.
+  // Removed from the work (or the work trashed): the page is already read-only ('denied' below),
+  // but what it shows may hold edits the server refused, and none of it can be kept. The text
+  // goes away and the page says why.
+  const editorBox = h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom)
   collab.onAccessLost(() => {
-    canWrite = false
-    toolbar.hidden = true
     editorBox.replaceChildren(h('p', { class: 'notice', 'data-testid': 'access-lost' }, t('editor.accessLost')))
   })
   const flash = sessionStorage.getItem(DEMOTED_FLASH)
@@ -178,7 +178,6 @@ export async function chapterPage(
     message.info(flash)
   }
 
-  const editorBox = h('div', { class: 'editor', 'data-testid': 'editor' }, view.dom)
   const connection = h('span', { class: 'conn', 'data-testid': 'conn', role: 'status' })
   collab.onState((state: ConnectionState, detail?: string) => {
     connection.dataset.state = state
