@@ -276,7 +276,7 @@ class Settings(BaseSettings):
     )
 
     group_commit_window_ms: float = Field(
-        2.0, ge=0, le=10, description="Longest wait to gather appends into one transaction."
+        0.0, ge=0, le=10, description="Longest wait to gather appends into one transaction."
     )
     group_commit_max_batch: int = Field(256, gt=0)
     compact_after_updates: int = Field(

@@ -5,7 +5,8 @@ While a batch is being written, new submissions queue up; the next batch takes a
 batch waits for company until `window_s` after its oldest submission arrived (not at all once it
 holds `max_batch` items, or when its submissions already waited that long behind the previous
 write), so latency stays bounded under light load and throughput scales with concurrency under
-heavy load.
+heavy load. With `window_s` 0 (the default setting) a batch is whatever queued while the
+previous one was being written: no wait at all when the store is idle.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class MongoDocStore:
         url: str,
         database: str = "inkweave",
         *,
-        group_commit_window_s: float = 0.002,
+        group_commit_window_s: float = 0.0,
         group_commit_max_batch: int = 256,
         on_append_batch: Callable[[int, float], None] | None = None,
         snapshot_chunk_bytes: int = DEFAULT_SNAPSHOT_CHUNK_BYTES,

@@ -38,11 +38,11 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..sql.engine import DriverTimeouts, make_engine, unreachable
+from ..sql.engine import DriverTimeouts, make_engine, sqlite_file, unreachable
 from .base import (
     Compaction,
     SnapshotConflict,
@@ -54,6 +54,7 @@ from .base import (
 )
 from .group_commit import GroupCommitter
 from .merge import merged_state, merged_state_off_loop
+from .sqlite_appends import SQLiteAppender
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class SQLDocStore:
         self,
         url: str,
         *,
-        group_commit_window_s: float = 0.002,
+        group_commit_window_s: float = 0.0,
         group_commit_max_batch: int = 256,
         on_append_batch: Callable[[int, float], None] | None = None,
         timeouts: DriverTimeouts | None = None,
@@ -120,6 +121,9 @@ class SQLDocStore:
             max_batch=group_commit_max_batch,
             on_batch=on_append_batch,
         )
+        # On a SQLite file, appends take their own thread and connection (`sqlite_appends`).
+        path = sqlite_file(url)
+        self._appender = None if path is None else SQLiteAppender(path, _SQLITE_APPEND)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -128,10 +132,14 @@ class SQLDocStore:
     async def start(self) -> None:
         async with self._engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+        if self._appender is not None:
+            await self._appender.start()
         self._committer.start()
 
     async def close(self) -> None:
         await self._committer.close()
+        if self._appender is not None:
+            await self._appender.close()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -145,6 +153,9 @@ class SQLDocStore:
             await self._committer.submit([(doc, update) for update in updates])
 
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
+        if self._appender is not None:
+            await self._appender.append(batch)
+            return
         # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
         with _reachable():
             async with self._engine.connect() as conn:
@@ -300,6 +311,12 @@ class SQLDocStore:
 
 
 _INSERT_UPDATE = insert(updates_table)
+# The same insert for the appender's own sqlite3 connection: positional (doc, data, size).
+_SQLITE_APPEND = str(
+    insert(updates_table)
+    .values(doc=bindparam("doc"), data=bindparam("data"), size=bindparam("size"))
+    .compile(dialect=sqlite.dialect())
+)
 _SNAPSHOT_PART = 0
 _LOAD_PARTS = union_all(
     select(

@@ -50,11 +50,29 @@ def unreachable(exc: BaseException) -> bool:
     return bool(args) and args[0] in _UNREACHABLE_MYSQL_CODES
 
 
-def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
     parsed = make_url(url)
-    in_memory = parsed.get_backend_name() == "sqlite" and (
-        parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
-    )
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+        return None
+    return parsed.database
+
+
+def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
+    """What every connection to the embedded database is set up with (SQLAlchemy's and the
+    document appender's own)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
+    in_memory = url.startswith("sqlite") and sqlite_file(url) is None
     if pool is None or in_memory:  # one shared connection (StaticPool): nothing to size
         return {}
     return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
@@ -70,12 +88,7 @@ def make_engine(
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+            apply_sqlite_pragmas(dbapi_connection)
 
         return engine
     if timeouts is not None and make_url(url).get_driver_name() == "asyncmy":
