@@ -12,6 +12,7 @@ makes the swap fail and this one retries.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -54,7 +55,7 @@ from .base import (
 )
 from .group_commit import GroupCommitter
 from .merge import merged_state, merged_state_off_loop
-from .sqlite_appends import SQLiteAppender
+from .sqlite_thread import SQLiteThread, immediate
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,10 @@ class SQLDocStore:
             max_batch=group_commit_max_batch,
             on_batch=on_append_batch,
         )
-        # On a SQLite file, appends take their own thread and connection (`sqlite_appends`).
+        # On a SQLite file, appends and loads have a thread and a connection each (`sqlite_thread`).
         path = sqlite_file(url)
-        self._appender = None if path is None else SQLiteAppender(path, _SQLITE_APPEND)
+        self._appends = None if path is None else SQLiteThread(path, "doc-appends")
+        self._loads = None if path is None else SQLiteThread(path, "doc-loads")
 
     @property
     def engine(self) -> AsyncEngine:
@@ -132,15 +134,18 @@ class SQLDocStore:
     async def start(self) -> None:
         async with self._engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        if self._appender is not None:
-            await self._appender.start()
+        for thread in self._threads():
+            await thread.start()
         self._committer.start()
 
     async def close(self) -> None:
         await self._committer.close()
-        if self._appender is not None:
-            await self._appender.close()
+        for thread in self._threads():
+            await thread.close()
         await self._engine.dispose()
+
+    def _threads(self) -> list[SQLiteThread]:
+        return [thread for thread in (self._appends, self._loads) if thread is not None]
 
     async def ping(self) -> None:
         with _reachable():
@@ -153,8 +158,9 @@ class SQLDocStore:
             await self._committer.submit([(doc, update) for update in updates])
 
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
-        if self._appender is not None:
-            await self._appender.append(batch)
+        if self._appends is not None:
+            rows = [(doc, data, len(data)) for doc, data in batch]
+            await self._appends.run(immediate, _SQLITE_APPEND, rows)
             return
         # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
         with _reachable():
@@ -164,11 +170,15 @@ class SQLDocStore:
     async def load(self, doc: str) -> StoredDoc:
         # One statement: the snapshot and the log as one consistent read (a compaction that
         # commits meanwhile is seen wholly or not at all), in one round trip.
-        with _reachable():
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(_LOAD, {"doc": doc})).all()
-        snapshot = next((row.data for row in rows if row.part == _SNAPSHOT_PART), None)
-        return StoredDoc(snapshot, [row.data for row in rows if row.part != _SNAPSHOT_PART])
+        if self._loads is not None:
+            rows = await self._loads.run(_read_parts, doc)
+        else:
+            with _reachable():
+                async with self._engine.connect() as conn:
+                    result = await conn.execute(_LOAD, {"doc": doc})
+                    rows = [(row.part, row.data) for row in result]
+        snapshot = next((data for part, data in rows if part == _SNAPSHOT_PART), None)
+        return StoredDoc(snapshot, [data for part, data in rows if part != _SNAPSHOT_PART])
 
     async def compact(self, doc: str) -> Compaction | None:
         return await compact_with_retries(self._compact_once, doc)
@@ -311,7 +321,7 @@ class SQLDocStore:
 
 
 _INSERT_UPDATE = insert(updates_table)
-# The same insert for the appender's own sqlite3 connection: positional (doc, data, size).
+# The same insert for the store's own sqlite3 connection: positional (doc, data, size).
 _SQLITE_APPEND = str(
     insert(updates_table)
     .values(doc=bindparam("doc"), data=bindparam("data"), size=bindparam("size"))
@@ -329,6 +339,13 @@ _LOAD_PARTS = union_all(
     ),
 )
 _LOAD = _LOAD_PARTS.order_by(_LOAD_PARTS.selected_columns.part, _LOAD_PARTS.selected_columns.n)
+
+
+_SQLITE_LOAD = str(_LOAD.compile(dialect=sqlite.dialect()))  # positional: the doc, twice
+
+
+def _read_parts(connection: sqlite3.Connection, doc: str) -> list[tuple[int, bytes]]:
+    return [(part, data) for part, data, _n in connection.execute(_SQLITE_LOAD, (doc, doc))]
 
 
 def _insert_updates(conn: Connection, batch: list[tuple[str, bytes]]) -> None:
