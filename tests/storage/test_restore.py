@@ -66,3 +66,28 @@ def test_apply_state_restores_text_and_meta_as_new_operations() -> None:
     assert str(ltext) == "旧版本"
     assert live.get(META, type=Map).to_py() == {"scene": "雨夜"}
     assert live.get_update(before) != b"\x00\x00"
+
+
+def test_a_rewritten_paragraph_is_one_replacement_not_one_per_shared_character() -> None:
+    """Unrelated paragraphs share single characters by chance; kept, each would become a CRDT
+    item of its own, and a document keeps every item for good."""
+    rng = random.Random(3)
+    common = "的一是了我不人在他有这个上们来到时大地为子中你说生"
+    kept = "第一段不动。"
+    old = kept + "".join(rng.choice(common) for _ in range(300)) + "。"
+    new = kept + "".join(rng.choice(common) for _ in range(300)) + "。"
+    assert len(restore.text_edits(old, new)) == 1
+    saved, text = text_doc(old)
+    before = len(saved.get_update())
+    set_text(text, new)
+    assert str(text) == new
+    # The rewrite costs about one deleted run and one inserted run, not a run per character.
+    assert len(saved.get_update()) - before < 1200
+
+
+def test_a_small_fix_inside_a_paragraph_stays_small() -> None:
+    old = "他推开门，看见院子里的雪已经积了半尺厚。"
+    new = "他推开门，看见院子里的雪已经积了一尺厚。"
+    assert restore.text_edits(old, new) == [(16, 17, "一")]
+    two = "他推开窗，看见院子里的雪已经积了一尺厚。"  # two fixes far apart stay two edits
+    assert len(restore.text_edits(old, two)) == 2
