@@ -28,6 +28,7 @@ from .errors import AppError, Err
 from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .http_security import install_docs, install_security_headers, metrics_allowed
 from .jobs_setup import build_job_system, jobs_in_process, start_jobs
+from .memory_release import memory_releaser
 from .ratelimit import RateLimitMiddleware
 from .routers import admin as admin_routes
 from .routers import ai, auth, chapters, materials, oidc, search, users, works
@@ -119,10 +120,15 @@ def create_app(
             run_jobs=jobs_in_process(settings, job_system),
             sync_url=sync_url,
         )
+        releaser = memory_releaser(settings.memory_release_s)
+        if releaser is not None:
+            releaser.start()
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
+            if releaser is not None:
+                await releaser.stop()
             # In-process jobs stop at once (they resume at the next start); a broker keeps them.
             await job_system.stop(grace_s=0 if job_system.kind == "stub" else 10)
             await stop_adapters(parts)

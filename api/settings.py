@@ -253,6 +253,12 @@ class Settings(BaseSettings):
     room_unload_grace_s: float = Field(
         10.0, ge=0, description="Seconds an empty room stays in memory before it is unloaded."
     )
+    memory_release_s: float = Field(
+        60.0,
+        ge=0,
+        description="How often the server hands the C heap's free pages back to the system "
+        "(glibc `malloc_trim`); 0: never.",
+    )
     max_message_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="Largest sync frame accepted from a client."
     )
