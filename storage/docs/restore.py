@@ -18,12 +18,14 @@ from .schema import CONTENT, META
 # Above this many (old x new) changed characters a character diff would block the event loop
 # for seconds; the changed middle is then replaced whole (still new operations, still undoable).
 DIFF_BUDGET = 25_000_000
-# An unchanged run shorter than this between two changes is replaced with them. A new paragraph
-# shares single characters with the old one by chance (的, 了, a comma); kept, they would cut
-# the new text into one CRDT item per character, and a document keeps every item and every
-# deleted run for good: saving unrelated paragraphs this way grew a chapter ten times faster
-# (456 against 44 bytes per save, `bench/README.md`).
+# An unchanged run shorter than MIN_KEPT between two changes, each at least MIN_REWRITE times
+# its length, is replaced with them. A rewritten paragraph shares single characters with the old
+# one by chance (的, 了, a comma); kept, they would cut the new text into one CRDT item per
+# character, and a document keeps every item and every deleted run for good (1,000 saves of a
+# rewritten paragraph grew a chapter by 456 bytes each; 79 now, `bench/README.md`). Text between
+# small nearby fixes (a typo here, a comma there) is kept, and so is who wrote it.
 MIN_KEPT = 4
+MIN_REWRITE = 3
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -72,21 +74,30 @@ def text_edits(old: str, new: str) -> list[tuple[int, int, str]]:
 
 
 def _changes(opcodes: list[tuple[str, int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """The changed ranges (old start, old end, new start, new end) of `opcodes`; a change, a
-    short unchanged run and the next change become one."""
-    changes: list[tuple[int, int, int, int]] = []
-    joinable = False  # the last range ends a change (and no unchanged run of MIN_KEPT since)
+    """The changed ranges (old start, old end, new start, new end) of `opcodes`, two of them
+    joined wherever the unchanged run between them is short and both are much longer."""
+    joined: list[tuple[int, int, int, int]] = []
     for tag, i1, i2, j1, j2 in opcodes:
-        if tag == "equal" and (i2 - i1 >= MIN_KEPT or not changes):
-            joinable = False
+        if tag == "equal":
             continue
-        if tag == "equal" or joinable:
-            start_old, _end_old, start_new, _end_new = changes.pop()
-            changes.append((start_old, i2, start_new, j2))
-        else:
-            changes.append((i1, i2, j1, j2))
-        joinable = True
-    return changes
+        joined.append((i1, i2, j1, j2))
+        # A joined change is longer: it may now also join the one before it.
+        while len(joined) > 1 and _mostly_rewritten(joined[-2], joined[-1]):
+            after = joined.pop()
+            before = joined.pop()
+            joined.append((before[0], after[1], before[2], after[3]))
+    return joined
+
+
+def _mostly_rewritten(before: tuple[int, int, int, int], after: tuple[int, int, int, int]) -> bool:
+    kept = after[0] - before[1]  # the unchanged run between them (as long in old and new)
+    enough = MIN_REWRITE * kept
+    return kept < MIN_KEPT and _size(*before) >= enough and _size(*after) >= enough
+
+
+def _size(i1: int, i2: int, j1: int, j2: int) -> int:
+    """How many characters a change deletes or inserts, whichever is more."""
+    return max(i2 - i1, j2 - j1)
 
 
 def set_text(text: Text, new: str) -> None:

@@ -139,10 +139,12 @@ class SQLDocStore:
         self._committer.start()
 
     async def close(self) -> None:
-        await self._committer.close()
-        for thread in self._threads():
-            await thread.close()
-        await self._engine.dispose()
+        try:
+            await self._committer.close()
+        finally:
+            for thread in self._threads():
+                await thread.close()
+            await self._engine.dispose()
 
     def _threads(self) -> list[SQLiteThread]:
         return [thread for thread in (self._appends, self._loads) if thread is not None]
@@ -160,7 +162,8 @@ class SQLDocStore:
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
         if self._appends is not None:
             rows = [(doc, data, len(data)) for doc, data in batch]
-            await self._appends.run(immediate, _SQLITE_APPEND, rows)
+            with _reachable():
+                await self._appends.run(immediate, _SQLITE_APPEND, rows)
             return
         # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
         with _reachable():
@@ -171,7 +174,8 @@ class SQLDocStore:
         # One statement: the snapshot and the log as one consistent read (a compaction that
         # commits meanwhile is seen wholly or not at all), in one round trip.
         if self._loads is not None:
-            rows = await self._loads.run(_read_parts, doc)
+            with _reachable():
+                rows = await self._loads.run(_read_parts, doc)
         else:
             with _reachable():
                 async with self._engine.connect() as conn:

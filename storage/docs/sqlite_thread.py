@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
+
 from ..sql.engine import apply_sqlite_pragmas
 
 R = TypeVar("R")
@@ -51,7 +53,12 @@ class SQLiteThread:
 
     def _call(self, call: Callable[..., R], args: tuple[object, ...]) -> R:
         assert self._connection is not None
-        return call(self._connection, *args)
+        try:
+            return call(self._connection, *args)
+        except sqlite3.Error as exc:
+            # As SQLAlchemy would raise it: callers answer "database is locked" with a 503 and
+            # retry a busy database by the exception types they know (`sqlalchemy.exc`).
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
 
     def _open(self) -> None:
         # Autocommit mode: a call that writes spells its transaction out (`immediate`).

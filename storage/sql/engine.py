@@ -50,19 +50,25 @@ def unreachable(exc: BaseException) -> bool:
     return bool(args) and args[0] in _UNREACHABLE_MYSQL_CODES
 
 
-def sqlite_file(url: str) -> str | None:
-    """The file of a SQLite URL; None for another database or an in-memory one."""
+def _in_memory(url: str) -> bool:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+    )
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a plain SQLite file URL; None for another database, an in-memory one, or a
+    URL with options (`?uri=true`, `mode=`…) that only the engine's driver would read right."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query or _in_memory(url):
         return None
     return parsed.database
 
 
 def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
-    """What every connection to the embedded database is set up with (SQLAlchemy's and the
-    document appender's own)."""
+    """What every connection to the embedded database is set up with (SQLAlchemy's, and those
+    of the document store's own threads)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
@@ -72,8 +78,7 @@ def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
 
 
 def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
-    in_memory = url.startswith("sqlite") and sqlite_file(url) is None
-    if pool is None or in_memory:  # one shared connection (StaticPool): nothing to size
+    if pool is None or _in_memory(url):  # one shared connection (StaticPool): nothing to size
         return {}
     return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage.docs.sql import SQLDocStore
 from storage.docs.sqlite_thread import SQLiteThread, immediate
@@ -14,7 +18,7 @@ _INSERT = "INSERT INTO ydoc_updates (doc, data, size) VALUES (?, ?, ?)"
 
 
 def _rows(path: Path) -> list[tuple[str, bytes, int]]:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         return connection.execute("SELECT doc, data, size FROM ydoc_updates ORDER BY id").fetchall()
 
 
@@ -37,7 +41,7 @@ async def test_a_batch_that_fails_stores_none_of_it_and_the_next_one_goes_in(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "docs.sqlite3"
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         connection.execute(
             "CREATE TABLE ydoc_updates (id INTEGER PRIMARY KEY, doc TEXT NOT NULL,"
             " data BLOB NOT NULL CHECK (data != x'ff'), size INTEGER NOT NULL)"
@@ -45,7 +49,7 @@ async def test_a_batch_that_fails_stores_none_of_it_and_the_next_one_goes_in(
     thread = SQLiteThread(str(path), "test-appends")
     await thread.start()
     try:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityError):  # as SQLAlchemy raises it: callers know that type
             rows = [("a", b"\x01", 1), ("a", b"\xff", 1), ("a", b"\x02", 1)]
             await thread.run(immediate, _INSERT, rows)
         assert _rows(path) == []  # the first row went back with the rest
@@ -55,10 +59,24 @@ async def test_a_batch_that_fails_stores_none_of_it_and_the_next_one_goes_in(
         await thread.close()
 
 
-async def test_the_threads_connection_is_durable_at_commit(tmp_path: Path) -> None:
-    """`synchronous=FULL` in WAL mode: a commit survives the machine, not just the process."""
+async def test_a_locked_database_is_the_error_sqlalchemy_would_raise(tmp_path: Path) -> None:
+    """The REST layer answers "database is locked" with a 503 and jobs retry it, by type."""
+    thread = SQLiteThread(str(tmp_path / "docs.sqlite3"), "test-appends")
+    await thread.start()
+
+    def locked(_connection: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            await thread.run(locked)
+    finally:
+        await thread.close()
+
+
+async def test_the_threads_connection_is_set_up_like_the_engines(tmp_path: Path) -> None:
+    """WAL and `synchronous=FULL`: a commit survives the machine, not just the process."""
     path = tmp_path / "docs.sqlite3"
-    sqlite3.connect(path).close()
     thread = SQLiteThread(str(path), "test-appends")
     await thread.start()
     try:
@@ -68,6 +86,7 @@ async def test_the_threads_connection_is_durable_at_commit(tmp_path: Path) -> No
 
         assert await thread.run(pragma, "journal_mode") == "wal"
         assert await thread.run(pragma, "synchronous") == 2  # FULL
+        assert await thread.run(pragma, "busy_timeout") == 10000
     finally:
         await thread.close()
 
@@ -80,18 +99,33 @@ async def test_a_call_after_close_is_refused(tmp_path: Path) -> None:
         await thread.run(immediate, _INSERT, [("a", b"\x01", 1)])
 
 
-async def test_a_load_does_not_wait_for_a_write_in_progress(tmp_path: Path) -> None:
+async def test_a_load_does_not_wait_behind_the_appends(tmp_path: Path) -> None:
     path = tmp_path / "docs.sqlite3"
     store = SQLDocStore(f"sqlite+aiosqlite:///{path}")
     await store.start()
-    writer = sqlite3.connect(path, isolation_level=None)
+    release = threading.Event()
     try:
         await store.append("doc", b"\x01")
-        writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock, uncommitted
-        writer.execute("INSERT INTO ydoc_updates (doc, data, size) VALUES ('doc', x'02', 1)")
+        assert store._appends is not None
+        blocked = asyncio.ensure_future(store._appends.run(lambda _c: release.wait()))
+        appended = asyncio.ensure_future(store.append("doc", b"\x02"))  # queued behind it
         assert (await store.load("doc")).updates == [b"\x01"]
-        writer.execute("COMMIT")
+        assert not appended.done()
+        release.set()
+        await blocked
+        await appended
         assert (await store.load("doc")).updates == [b"\x01", b"\x02"]
     finally:
-        writer.close()
+        release.set()
         await store.close()
+
+
+async def test_appends_submitted_before_close_are_committed(tmp_path: Path) -> None:
+    path = tmp_path / "docs.sqlite3"
+    store = SQLDocStore(f"sqlite+aiosqlite:///{path}")
+    await store.start()
+    pending = [asyncio.ensure_future(store.append("doc", bytes([n]))) for n in range(1, 21)]
+    await asyncio.sleep(0)  # submitted: the group committer holds them
+    await store.close()
+    assert all(future.done() and future.exception() is None for future in pending)
+    assert [data for _doc, data, _size in _rows(path)] == [bytes([n]) for n in range(1, 21)]
