@@ -18,13 +18,14 @@ from .schema import CONTENT, META
 # Above this many (old x new) changed characters a character diff would block the event loop
 # for seconds; the changed middle is then replaced whole (still new operations, still undoable).
 DIFF_BUDGET = 25_000_000
-# An unchanged run shorter than MIN_KEPT between two changes, each at least MIN_REWRITE times
-# its length, is replaced with them. A rewritten paragraph shares single characters with the old
-# one by chance (的, 了, a comma); kept, they would cut the new text into one CRDT item per
-# character, and a document keeps every item and every deleted run for good (1,000 saves of a
-# rewritten paragraph grew a chapter by 456 bytes each; 79 now, `bench/README.md`). Text between
-# small nearby fixes (a typo here, a comma there) is kept, and so is who wrote it.
-MIN_KEPT = 4
+# A lone unchanged character (a run shorter than MIN_KEPT) between two changes, each at least
+# MIN_REWRITE times as long, is replaced with them. A rewritten paragraph shares single
+# characters with the old one by chance (的, 了, a comma); kept, they would cut the new text into
+# one CRDT item per character, and a document keeps every item and every deleted run for good
+# (1,000 saves of a rewritten paragraph grew a chapter by 456 bytes each; 147 now,
+# `bench/README.md`). Longer runs are kept, even amid a rewrite: a two-character name may carry
+# a comment. So is text between small nearby fixes, and who wrote it.
+MIN_KEPT = 2
 MIN_REWRITE = 3
 
 

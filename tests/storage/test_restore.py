@@ -89,7 +89,7 @@ def test_a_rewritten_paragraph_keeps_no_shared_character_as_an_island() -> None:
     before = len(saved.get_update())
     set_text(text, new)
     assert str(text) == new
-    assert len(saved.get_update()) - before < 600  # 982 bytes when every shared character stayed
+    assert len(saved.get_update()) - before < 800  # 982 bytes when every shared character stayed
 
 
 def test_small_fixes_keep_the_text_between_them() -> None:
@@ -98,3 +98,9 @@ def test_small_fixes_keep_the_text_between_them() -> None:
     new = "他推开窗，看见院子里的雪已经积了一尺厚。"
     assert restore.text_edits(old, new) == [(16, 17, "一"), (3, 4, "窗")]
     assert len(restore.text_edits("a,b,c,d,e,f", "a;b;c;d;e;f")) == 5
+    # A name kept while everything around it is rewritten stays itself: a comment on it holds.
+    old, new = "甲乙丙丁戊己庚辛小雨壬癸子丑寅卯辰巳", "一二三四五六七八小雨九十百千万亿兆京"
+    assert [replaced for _start, _end, replaced in restore.text_edits(old, new)] == [
+        "九十百千万亿兆京",
+        "一二三四五六七八",
+    ]
