@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -44,14 +44,28 @@ async def answering_workers(server: ServerProcess) -> set[int]:
     return seen
 
 
+def server_story(server: ServerProcess) -> str:
+    """What a failed check needs to be understood: the workers alive and the server's log."""
+    lines = server.log_path.read_text(errors="replace").splitlines()
+    told = [line for line in lines if "/readyz" not in line][-40:]
+    alive = [(worker.pid, worker.status()) for worker in workers_of(server)]
+    return f"workers alive: {alive}\nserver log (without /readyz):\n" + "\n".join(told)
+
+
 async def test_two_processes_serve_one_port_as_one_server(server: ServerProcess) -> None:
-    seen: set[int] = set()
+    seen: set[int] = set()  # the workers that answered (`INKWEAVE_WORKER_INDEX`)
 
-    async def both_answer() -> bool:
-        seen.update(await answering_workers(server))
-        return seen == set(range(WORKERS))
+    async def until(answered: Callable[[set[int]], bool], what: str) -> None:
+        async def probe() -> bool:
+            seen.update(await answering_workers(server))
+            return answered(seen)
 
-    await eventually(both_answer, what="both workers answer")
+        try:
+            await eventually(probe, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: only {sorted(seen)}\n{server_story(server)}") from exc
+
+    await until(lambda seen: seen == set(range(WORKERS)), "both workers answer")
     await clients_of_one_document_converge(server)
     await the_sign_in_limit_holds_across_processes(server)
 
@@ -62,7 +76,8 @@ async def test_two_processes_serve_one_port_as_one_server(server: ServerProcess)
         lambda: len(workers_of(server)) == WORKERS and crashed not in workers_of(server),
         what="a new worker in the crashed one's place",
     )
-    await eventually(both_answer, what="the new worker answers")
+    seen.clear()  # a worker started again counts from WORKERS: it answers beside the other
+    await until(lambda seen: len(seen) == WORKERS and max(seen) >= WORKERS, "the new one answers")
 
     workers = workers_of(server)
     server.stop()  # SIGTERM to the supervisor

@@ -70,9 +70,9 @@ def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
     """What every connection to the embedded database is set up with (SQLAlchemy's, and those
     of the document store's own threads)."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait for a lock
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
