@@ -48,6 +48,7 @@ from pycrdt import Doc, Subscription, Text, TextEvent, TransactionEvent, merge_u
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from storage.docs.edits import updates_from
 from storage.docs.schema import CONTENT
 from sync_server import protocol
 
@@ -484,16 +485,12 @@ class DocumentPeer:
         scratch copy names it in the delete set (pycrdt exposes no item ids)."""
         if index == 0:
             return None
-        scratch: Doc = Doc()
-        scratch.apply_update(self._doc.get_update())
-        text = scratch.get(CONTENT, type=Text)
-        captured: list[bytes] = []
-        subscription = scratch.observe(lambda event: captured.append(event.update))
-        try:
+
+        def delete_it(scratch: Doc) -> None:
+            text = scratch.get(CONTENT, type=Text)
             del text[utf8_offset(current, index - 1) : utf8_offset(current, index)]
-        finally:
-            scratch.unobserve(subscription)
-        for update in captured:
+
+        for update in updates_from(self._doc.get_update(), delete_it):
             _, deletes = decode_update(update)
             for client, ranges in deletes.items():
                 for clock, length in ranges:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pycrdt import Doc, Text
 
 from ai_agents.marks import AI_ATTRIBUTE, clear_inherited
+from storage.docs.edits import updates_made
 from storage.docs.schema import CONTENT
 from sync_server.hooks import RoomHooks
 from sync_server.room import Room
@@ -59,11 +60,7 @@ class AiMarksHook(RoomHooks):
             self._marked.discard(name)  # every task was accepted or rejected
             return []
         self._marked.add(name)
-        produced: list[bytes] = []
-        subscription = scratch.observe(lambda event: produced.append(event.update))
-        clear_inherited(_content(scratch))
-        scratch.unobserve(subscription)
-        return produced
+        return updates_made(scratch, lambda doc: clear_inherited(_content(doc)))
 
     async def on_unload(self, room: Room) -> None:
         self._seen.discard(room.name)

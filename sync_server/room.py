@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
 from storage.docs.base import DocStore, StoreUnavailable
+from storage.docs.edits import updates_from
 from storage.docs.merge import apply_stored
 
 from . import protocol
@@ -324,12 +325,7 @@ class Room:
         The edit runs on a scratch copy; only the update it produces is submitted, so the room's
         document never holds anything that is not yet stored.
         """
-        scratch: Doc = Doc()
-        scratch.apply_update(self.doc.get_update())
-        produced: list[bytes] = []
-        subscription = scratch.observe(lambda event: produced.append(event.update))
-        edit(scratch)
-        scratch.unobserve(subscription)
+        produced = updates_from(self.doc.get_update(), edit)
         if not produced:
             return False
         for update in produced:

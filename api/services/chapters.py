@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from storage.docs.base import DocStore, VersionInfo, VersionNotFound
+from storage.docs.edits import updates_from
 from storage.docs.merge import read_state
 from storage.docs.restore import apply_state, set_content
 from storage.docs.schema import CONTENT, META, RESTORED
@@ -50,17 +51,6 @@ def restore_state(state: bytes, stamp: dict[str, Any]) -> Callable[[Doc], None]:
             doc.get(META, type=Map)[RESTORED] = stamp
 
     return edit
-
-
-def updates_from(state: bytes, edit: Callable[[Doc], None]) -> list[bytes]:
-    """The updates `edit` makes on a copy of `state` (as `Room.change` does on the live one)."""
-    scratch: Doc = Doc()
-    scratch.apply_update(state)
-    produced: list[bytes] = []
-    subscription = scratch.observe(lambda event: produced.append(event.update))
-    edit(scratch)
-    scratch.unobserve(subscription)
-    return produced
 
 
 def same_as(doc: Doc, state: bytes) -> bool:

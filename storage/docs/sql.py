@@ -160,24 +160,22 @@ class SQLDocStore:
             await self._committer.submit([(doc, update) for update in updates])
 
     async def _write_batch(self, batch: list[tuple[str, bytes]]) -> None:
-        if self._appends is not None:
-            rows = [(doc, data, len(data)) for doc, data in batch]
-            with _reachable():
-                await self._appends.run(immediate, _SQLITE_APPEND, rows)
-            return
-        # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
         with _reachable():
+            if self._appends is not None:
+                rows = [(doc, data, len(data)) for doc, data in batch]
+                await self._appends.run(immediate, _SQLITE_APPEND, rows)
+                return
+            # One hop into SQLAlchemy's sync side per batch: begin, insert and commit inside it.
             async with self._engine.connect() as conn:
                 await conn.run_sync(_insert_updates, batch)
 
     async def load(self, doc: str) -> StoredDoc:
         # One statement: the snapshot and the log as one consistent read (a compaction that
         # commits meanwhile is seen wholly or not at all), in one round trip.
-        if self._loads is not None:
-            with _reachable():
+        with _reachable():
+            if self._loads is not None:
                 rows = await self._loads.run(_read_parts, doc)
-        else:
-            with _reachable():
+            else:
                 async with self._engine.connect() as conn:
                     result = await conn.execute(_LOAD, {"doc": doc})
                     rows = [(row.part, row.data) for row in result]

@@ -61,9 +61,9 @@ def sqlite_file(url: str) -> str | None:
     """The file of a plain SQLite file URL; None for another database, an in-memory one, or a
     URL with options (`?uri=true`, `mode=`…) that only the engine's driver would read right."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.query or _in_memory(url):
+    if parsed.get_backend_name() != "sqlite" or parsed.query:
         return None
-    return parsed.database
+    return None if parsed.database in (None, "", ":memory:") else parsed.database
 
 
 def apply_sqlite_pragmas(dbapi_connection: Any) -> None:

@@ -11,6 +11,8 @@ import pytest
 from pycrdt import Doc, Text
 
 from storage.docs.base import Compaction, StoredDoc
+from storage.docs.edits import updates_made
+from storage.docs.merge import merged_state, read_state
 from storage.docs.schema import CONTENT
 from storage.docs.sql import SQLDocStore
 from sync_server import protocol
@@ -269,11 +271,7 @@ class Signing(RoomHooks):
         text = scratch.get(CONTENT, type=Text)
         if str(text).endswith(self.SIGNATURE):
             return []
-        produced: list[bytes] = []
-        subscription = scratch.observe(lambda event: produced.append(event.update))
-        text.insert(len(text), self.SIGNATURE)
-        scratch.unobserve(subscription)
-        return produced
+        return updates_made(scratch, lambda _doc: text.insert(len(text), self.SIGNATURE))
 
 
 async def test_an_amendment_is_stored_with_its_batch_and_relayed_in_the_same_frame(
@@ -294,12 +292,5 @@ async def test_an_amendment_is_stored_with_its_batch_and_relayed_in_the_same_fra
     ]
     await room.flushed()
     assert reader.text == writer.text == "正文——编者"
-    stored = await recording_store.load(DOC)
-    assert merged_text(stored) == "正文——编者"
-
-
-def merged_text(stored: StoredDoc) -> str:
-    doc: Doc = Doc()
-    for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
-        doc.apply_update(update)
-    return str(doc.get(CONTENT, type=Text))
+    text, _meta = read_state(merged_state(await recording_store.load(DOC)))
+    assert text == "正文——编者"
