@@ -5,8 +5,8 @@ reportlab's kinsoku rules, first-line indent of two characters, page numbers in 
 
 One layout pass, a chapter at a time: the story is made as the build reaches each chapter (so
 only that chapter's text and paragraphs are held), the contents shows page numbers defined as the
-chapters are laid out (`pdf_contents`), and each finished page is kept compressed
-(`pdf_canvas`). What stays in memory is about the size of the file.
+chapters are laid out (`pdf_contents`), and each finished page is written into the file at once
+(`pdf_canvas`). What stays in memory is one chapter and a few objects per page.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from jobs.exports.model import (
     has_cjk,
     paragraphs,
 )
-from jobs.exports.pdf_canvas import CompressingCanvas
+from jobs.exports.pdf_canvas import StreamingCanvas
 from jobs.exports.pdf_contents import Contents, chapter_key
 from jobs.exports.pdf_marks import draw_mark, keywords
 
@@ -242,7 +242,7 @@ def render_book(
         lang="zh-CN" if chinese else "en",
         initialFontName=font,
     )
-    template.build(_Story(head, _chapters(work, styles)), canvasmaker=CompressingCanvas)
+    template.build(_Story(head, _chapters(work, styles)), canvasmaker=StreamingCanvas)
 
 
 def _chapters(work: ExportWork, styles: _Styles) -> Iterator[list[Flowable]]:

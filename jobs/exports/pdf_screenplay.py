@@ -31,7 +31,7 @@ from jobs.exports.model import (
     has_cjk,
     is_cjk,
 )
-from jobs.exports.pdf_canvas import CompressingCanvas
+from jobs.exports.pdf_canvas import StreamingCanvas
 from jobs.exports.pdf_marks import draw_mark, keywords
 
 INCH = 72.0
@@ -355,7 +355,7 @@ def render_screenplay(
 ) -> None:
     fonts = _Fonts(cjk_font)
     pages = paginate(blocks_for(work, fonts, steps))
-    canvas = CompressingCanvas(
+    canvas = StreamingCanvas(
         out,
         pagesize=LETTER,
         pageCompression=1,

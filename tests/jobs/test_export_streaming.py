@@ -12,7 +12,9 @@ from itertools import pairwise
 from pathlib import Path
 
 import docx
+import pypdf
 import pytest
+from reportlab.pdfbase.pdfdoc import PDFPage
 
 from jobs.exports import (
     ExportChapter,
@@ -131,3 +133,51 @@ def test_a_child_process_export_reads_through_the_parent_and_raises_its_errors(
     assert ("progress", 100) in reads.events
     with pytest.raises(NotAScript):
         write_in_child("fountain", TINY, tmp_path / "tiny.fountain", ExportOptions())
+
+
+def _live_pages() -> int:
+    gc.collect()
+    return sum(isinstance(o, PDFPage) for o in gc.get_objects())
+
+
+def test_a_pdf_book_holds_no_finished_page_of_its_chapters(tmp_path: Path) -> None:
+    """Each chapter page is written into the file when it is finished: while chapter 30 is read,
+    only the contents' pages (which wait for their page numbers) are still held, not the ~30
+    pages of the chapters before it."""
+    work = long_novel(chapters=40, characters=900)
+    held: dict[int, int] = {}
+    before = _live_pages()
+
+    def text_of(index: int) -> str:
+        held[index] = _live_pages() - before
+        return work.chapters[index].text
+
+    lazy = ExportWork(
+        work.title, work.author, work.kind, work.genre, work.description,
+        LazyChapters(work.titles, text_of),
+    )  # fmt: skip
+    path = tmp_path / "book.pdf"
+    with path.open("wb") as out:
+        write("pdf", lazy, out, ExportOptions(include_cover=False))
+    contents_pages = 2  # 40 entries; no more than 2 pages are still open at any time
+    assert held[1] <= contents_pages + 2
+    assert held[30] <= contents_pages + 2, held
+    assert len(pypdf.PdfReader(path, strict=True).pages) > 40
+
+
+def test_every_object_the_cross_reference_table_lists_starts_where_it_says(
+    tmp_path: Path,
+) -> None:
+    """Objects written as their pages finish and objects written at the save share one table."""
+    path = tmp_path / "book.pdf"
+    path.write_bytes(render("pdf", long_novel(chapters=8, characters=600)))
+    data = path.read_bytes()
+    xref = data.rindex(b"\nxref\n") + 1
+    assert data.endswith(b"%%EOF\n") and int(data.split(b"startxref\n")[-1].split()[0]) == xref
+    lines = data[xref:].split(b"\n")
+    first, count = map(int, lines[1].split())
+    assert first == 0 and count > 8 * 2
+    for number, entry in enumerate(lines[3 : 2 + count], start=1):
+        offset, _generation, kind = entry.split()
+        assert kind == b"n"
+        assert data[int(offset) :].startswith(b"%d 0 obj\n" % number), number
