@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import io
 import weakref
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -38,6 +39,15 @@ TINY = ExportWork(
     None,
     [ExportChapter("第一章", "　　风起了。\n\n他推开门。"), ExportChapter("第二章", "天亮了。")],
 )
+
+
+@pytest.fixture(autouse=True)
+def _collect_only_what_the_test_makes() -> Iterator[None]:
+    """`Reads` collects garbage at every chapter; with the worker's heap from earlier tests
+    frozen, each collection looks only at what this test made (seconds a call otherwise)."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 class _Text(str):
@@ -135,21 +145,25 @@ def test_a_child_process_export_reads_through_the_parent_and_raises_its_errors(
         write_in_child("fountain", TINY, tmp_path / "tiny.fountain", ExportOptions())
 
 
-def _live_pages() -> int:
-    gc.collect()
-    return sum(isinstance(o, PDFPage) for o in gc.get_objects())
-
-
-def test_a_pdf_book_holds_no_finished_page_of_its_chapters(tmp_path: Path) -> None:
+def test_a_pdf_book_holds_no_finished_page_of_its_chapters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each chapter page is written into the file when it is finished: while chapter 30 is read,
     only the contents' pages (which wait for their page numbers) are still held, not the ~30
     pages of the chapters before it."""
     work = long_novel(chapters=40, characters=900)
+    pages: weakref.WeakSet[PDFPage] = weakref.WeakSet()
+    made = PDFPage.__init__
+
+    def watched(self: PDFPage) -> None:
+        made(self)
+        pages.add(self)
+
+    monkeypatch.setattr(PDFPage, "__init__", watched)
     held: dict[int, int] = {}
-    before = _live_pages()
 
     def text_of(index: int) -> str:
-        held[index] = _live_pages() - before
+        held[index] = len(pages)  # a page let go is freed at once: pages hold no cycles
         return work.chapters[index].text
 
     lazy = ExportWork(
