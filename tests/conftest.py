@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mariadb import mariadb_database
+from tests.support.schema import migrated_sqlite
 from tests.support.server import ServerProcess
 from tests.support.smtp import SmtpInbox, smtp_server
 
@@ -17,11 +18,15 @@ DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A test that asks for it runs twice: on SQLite and on a fresh MariaDB database (dropped
     afterwards). `pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)` keeps one
-    test on SQLite alone where SQL is not its subject."""
+    test on SQLite alone where SQL is not its subject. Either database starts at the newest
+    migration (made without running the revisions again), or empty if the test is marked
+    `unmigrated`."""
+    migrated = request.node.get_closest_marker("unmigrated") is None
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
+        path = tmp_path / "inkweave.sqlite3"
+        yield migrated_sqlite(path) if migrated else f"sqlite+aiosqlite:///{path}"
     else:
-        async with mariadb_database() as url:
+        async with mariadb_database(migrated=migrated) as url:
             yield url
 
 

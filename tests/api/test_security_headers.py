@@ -231,6 +231,7 @@ def _upgrade_to(url: str, revision: str) -> Any:
     return upgrade
 
 
+@pytest.mark.unmigrated
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_older_database_with_names_differing_in_case_still_upgrades(
     settings: Settings, database_url: str
