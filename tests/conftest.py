@@ -33,7 +33,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A real `inkweave serve` process with auth off, on a fresh data dir."""
-    proc = ServerProcess(tmp_path / "data").start()
+    proc = ServerProcess(tmp_path / "data", migrated=True).start()
     try:
         yield proc
     finally:

@@ -91,6 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             "INKWEAVE_RATE_LIMIT_IP_PER_MIN": "1000000",
             "INKWEAVE_LOGIN_FAILURES_PER_15_MIN": "1000000",
         },
+        migrated=True,
     ).start()
     try:
         with httpx.Client(base_url=server.http_url, timeout=30) as http:

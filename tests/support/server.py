@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from .schema import migrated_sqlite
 from .waiting import DEADLINE_S, eventually_sync
 
 
@@ -20,8 +21,13 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, env: dict[str, str] | None = None, migrated: bool = False
+    ) -> None:
+        """`migrated`: a new data dir starts with its database at the newest migration (a copy,
+        `tests.support.schema`) rather than migrated by the server as it starts."""
         self.data_dir = data_dir
+        self.migrated = migrated
         self.port = free_port()
         self.env = {
             "INKWEAVE_AUTH": "off",
@@ -42,6 +48,9 @@ class ServerProcess:
 
     def start(self, timeout: float = DEADLINE_S) -> ServerProcess:
         env = {**os.environ, **self.env}
+        database = self.data_dir / "inkweave.sqlite3"
+        if self.migrated and "INKWEAVE_DATABASE_URL" not in env and not database.exists():
+            migrated_sqlite(database)
         log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import websockets
@@ -16,9 +16,14 @@ LIMIT = 64 * 1024
 ROOM = "章节-malformed"
 
 
-@pytest.fixture
-def small_limit_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data", env={"INKWEAVE_MAX_MESSAGE_BYTES": str(LIMIT)}).start()
+@pytest.fixture(scope="module")
+def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for every case (each in a document of its own): that it goes on serving
+    after each bad frame is part of what is checked."""
+    data = tmp_path_factory.mktemp("malformed") / "data"
+    proc = ServerProcess(
+        data, env={"INKWEAVE_MAX_MESSAGE_BYTES": str(LIMIT)}, migrated=True
+    ).start()
     try:
         yield proc
     finally:
@@ -39,18 +44,26 @@ BAD_FRAMES = {
 }
 
 
+def _malformed_closes(server: ServerProcess) -> float:
+    found = re.search(
+        r"^inkweave_connections_closed_malformed_total (\S+)$", server.metrics(), re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
 @pytest.mark.parametrize("case", list(BAD_FRAMES))
 async def test_a_malformed_frame_closes_only_its_connection(
     small_limit_server: ServerProcess, case: str
 ) -> None:
     frame, code, reason = BAD_FRAMES[case]
-    url = small_limit_server.sync_url
-    writer = await YClient(url, ROOM).connect()
-    watcher = await YClient(url, ROOM).connect()
+    url, room = small_limit_server.sync_url, f"{ROOM}-{case}"
+    closed_before = _malformed_closes(small_limit_server)
+    writer = await YClient(url, room).connect()
+    watcher = await YClient(url, room).connect()
     writer.append("他山之石，")
     await wait_until(lambda: str(watcher.text) == "他山之石，")
 
-    async with websockets.connect(sync_url(url, ROOM), max_size=None) as bad:
+    async with websockets.connect(sync_url(url, room), max_size=None) as bad:
         await bad.send(frame)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             for _ in range(20):
@@ -62,8 +75,8 @@ async def test_a_malformed_frame_closes_only_its_connection(
     writer.append("可以攻玉。")
     await wait_until(lambda: str(watcher.text) == "他山之石，可以攻玉。")
     assert not writer.closed.is_set() and not watcher.closed.is_set()
-    fresh = await YClient(url, ROOM).connect()
+    fresh = await YClient(url, room).connect()
     assert str(fresh.text) == "他山之石，可以攻玉。"
-    assert "inkweave_connections_closed_malformed_total 1.0" in small_limit_server.metrics()
+    assert _malformed_closes(small_limit_server) == closed_before + 1
     for client in (writer, watcher, fresh):
         await client.close()

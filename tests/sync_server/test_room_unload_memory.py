@@ -38,7 +38,9 @@ async def cycle(server: ServerProcess, names: list[str]) -> None:
 # 120 s guard is for hangs; this test's work is finite, so it gets a longer guard.
 @pytest.mark.timeout(600)
 async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"}).start()
+    server = ServerProcess(
+        tmp_path / "data", env={"INKWEAVE_ROOM_UNLOAD_GRACE_S": "0"}, migrated=True
+    ).start()
     try:
         process = psutil.Process(server.proc.pid)
         await cycle(server, [f"预热/{i}" for i in range(200)])
