@@ -383,3 +383,20 @@ def test_fountain_emphasis_prints_as_type_styles_not_asterisks(tmp_path: Path) -
     document = _docx(screenplay(), ExportOptions())
     runs = {run.text: run for p in document.paragraphs for run in p.runs}
     assert runs["softly"].italic and runs["louder"].bold and runs["underlined"].underline
+
+
+def test_cjk_line_breaking_measures_each_character_as_the_font_does() -> None:
+    """reportlab's CJK line breaking takes a run's widths from `textsplit.getCharWidths`, which
+    `pdf_font` answers in one pass for the embedded font: the same widths, character by
+    character, as the font's own measure (and reportlab's for any other font)."""
+    from reportlab.lib import textsplit
+    from reportlab.pdfbase import pdfmetrics
+
+    from jobs.exports.fonts import find_cjk_fonts, pdf_font_name
+
+    font = pdf_font_name(find_cjk_fonts().regular)
+    run = "他说：“Hello, 世界”——然后转身离开……（完）"
+    for name in (font, "Courier"):
+        expected = [pdfmetrics.stringWidth(char, name, 10.5) for char in run]
+        assert textsplit.getCharWidths(run, name, 10.5) == expected
+    assert textsplit.getCharWidths.__module__ == "jobs.exports.pdf_font"
