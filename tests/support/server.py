@@ -22,12 +22,20 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(
-        self, data_dir: Path, *, env: dict[str, str] | None = None, migrated: bool = False
+        self,
+        data_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        migrated: bool = False,
+        measured: bool = True,
     ) -> None:
         """`migrated`: a new data dir starts with its database at the newest migration (a copy,
-        `tests.support.schema`) rather than migrated by the server as it starts."""
+        `tests.support.schema`) rather than migrated by the server as it starts. `measured`:
+        under `make test` the server's lines count towards coverage; a load test whose paths
+        other tests cover turns it off (tracing doubled such a server's CPU)."""
         self.data_dir = data_dir
         self.migrated = migrated
+        self.measured = measured
         self.port = free_port()
         self.env = {
             "INKWEAVE_AUTH": "off",
@@ -48,6 +56,8 @@ class ServerProcess:
 
     def start(self, timeout: float = DEADLINE_S) -> ServerProcess:
         env = {**os.environ, **self.env}
+        if not self.measured:
+            env.pop("COVERAGE_PROCESS_CONFIG", None)  # what coverage's `patch = subprocess` sets
         database = self.data_dir / "inkweave.sqlite3"
         if self.migrated and "INKWEAVE_DATABASE_URL" not in env and not database.exists():
             migrated_sqlite(database)
