@@ -71,6 +71,9 @@ class TaskPolicy:
     time_limit_s: float = 3600.0
 
 
+UNWIND_S = 5.0
+
+
 class TaskHost:
     def __init__(
         self,
@@ -95,6 +98,7 @@ class TaskHost:
         self.clock = clock
         self.tasks = TaskStore(database)
         self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._running: set[asyncio.Task[Any]] = set()  # their tasks on the loop
         self._lock = threading.Lock()
         self._closed = False
 
@@ -106,7 +110,7 @@ class TaskHost:
             if self._closed:
                 coroutine.close()
                 raise TransientError("this worker is shutting down")
-            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            future = asyncio.run_coroutine_threadsafe(self._tracked(coroutine), self.loop)
             self._inflight.add(future)
         try:
             return future.result()
@@ -118,15 +122,30 @@ class TaskHost:
             with self._lock:
                 self._inflight.discard(future)
 
-    async def close(self) -> None:
-        """Cancel running work (it is requeued by the broker or picked up again on restart)."""
+    async def close(self, *, unwind_s: float = UNWIND_S) -> None:
+        """Cancel running work (it is requeued by the broker or picked up again on restart),
+        and wait up to `unwind_s` for it to unwind: a cancelled job still hands its task back
+        and rolls its session back, and what closes after this (the database) must not close
+        under it."""
         with self._lock:
             self._closed = True
             running = list(self._inflight)
         for future in running:
-            future.cancel()
-        if running:
-            await asyncio.sleep(0)
+            future.cancel()  # the thread waiting on it is freed now; the task is told next
+        unwinding = [task for task in self._running if task is not asyncio.current_task()]
+        if unwinding:
+            _done, late = await asyncio.wait(unwinding, timeout=unwind_s)
+            if late:
+                log.warning("jobs still unwinding at close", extra={"count": len(late)})
+
+    async def _tracked(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await coroutine
+        finally:
+            self._running.discard(task)
 
     # On the loop ----------------------------------------------------------------------------------
 

@@ -338,3 +338,29 @@ async def test_the_compaction_job_compacts_documents_over_the_threshold(
     merged.apply_update(stored.snapshot)
     assert str(merged.get("content", type=Text)) == written
     assert len((await adapters.store.load("chapter-small")).updates) == 1
+
+
+async def test_closing_the_host_waits_for_a_cancelled_job_to_hand_its_task_back(
+    adapters: Adapters,
+) -> None:
+    """A job running when the worker stops is cancelled, and its task handed back (queued) on
+    the way out; `close` returns only once that is done, so the database closed after it is not
+    closed under the job's last writes."""
+    started = asyncio.Event()
+
+    async def held(task_id: str) -> None:
+        assert await adapters.tasks.start(task_id)
+        started.set()
+        await asyncio.Event().wait()
+
+    host = TaskHost(
+        adapters.database, asyncio.get_running_loop(), handlers={"held": held}, policy=POLICY
+    )
+    task = await adapters.tasks.create(await _user(adapters), "held", "x")
+    # As a broker's worker thread runs a message: it blocks in `call` until the job is done.
+    thread = asyncio.create_task(asyncio.to_thread(host.call, host.execute("held", task.id)))
+    await asyncio.wait_for(started.wait(), 30)
+    await host.close()
+    assert await adapters.tasks.status(task.id) == QUEUED  # handed back before close returned
+    with pytest.raises(asyncio.CancelledError):
+        await thread
