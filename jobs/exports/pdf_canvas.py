@@ -82,12 +82,10 @@ class _ObjectWriter:
     def write_page(self, page: PDFPage) -> bool:
         """Write `page` and its content stream; False (nothing written) when the page refers to
         an object not defined yet."""
-        name = page.__InternalName__
         try:
-            data = PDFIndirectObject(name, page).format(self._doc)
+            self.write(page.__InternalName__)  # registered under it when it was added
         except KeyError:  # reportlab's "forward reference … not resolved"
             return False
-        self._place(name, page, data)
         contents = page.Contents
         if isinstance(contents, PDFObject) and hasattr(contents, "__InternalName__"):
             self.write(contents.__InternalName__)
