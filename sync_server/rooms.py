@@ -146,6 +146,11 @@ class RoomManager:
             return
         self._compacting[name] = asyncio.create_task(self._compact(name), name=f"compact:{name}")
 
+    async def compactions_finished(self) -> None:
+        """Until the compactions started so far have finished (each logs its own failure)."""
+        if self._compacting:
+            await asyncio.gather(*self._compacting.values(), return_exceptions=True)
+
     async def _compact(self, name: str) -> None:
         try:
             result = await self._store.compact(name)
@@ -171,8 +176,7 @@ class RoomManager:
             timer.cancel()
         self._unload_timers.clear()
         self._idle_since.clear()
-        if self._compacting:
-            await asyncio.gather(*self._compacting.values(), return_exceptions=True)
+        await self.compactions_finished()
         for name in list(self._rooms):
             room = self._rooms.pop(name)
             room.unload()
