@@ -57,9 +57,10 @@ PYTEST_ARGS ?=
 # Most of the suite waits on sockets and subprocesses: three xdist workers keep two cores busy.
 # `--dist worksteal`: an idle worker takes queued tests from a busy one, so the run does not end
 # with one worker alone on its long tail (not a grouping mode: schemathesis' generated cases,
-# which share one node id, all still run).
+# which share one node id, all still run). `--durations`: the log names the 30 slowest tests,
+# where the suite's time goes.
 TEST_WORKERS ?= 3
-PYTEST := -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+PYTEST := -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=30 $(PYTEST_ARGS)
 
 test-setup: install-dev
 	bash tests/ensure_system_packages.sh

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 
 import pytest
 import websockets
 
+from tests.support.metrics import metric
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient, sync_url, wait_until
 
@@ -45,10 +45,7 @@ BAD_FRAMES = {
 
 
 def _malformed_closes(server: ServerProcess) -> float:
-    found = re.search(
-        r"^inkweave_connections_closed_malformed_total (\S+)$", server.metrics(), re.M
-    )
-    return float(found.group(1)) if found else 0.0
+    return metric(server.metrics(), "inkweave_connections_closed_malformed_total", default=0.0)
 
 
 @pytest.mark.parametrize("case", list(BAD_FRAMES))

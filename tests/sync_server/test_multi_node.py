@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import secrets
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import redis
 
 from sync_server.presence import STALE_AFTER_S
 from tests.support.mariadb import mariadb_database
+from tests.support.metrics import metric
 from tests.support.secantus import mongo_database
 from tests.support.server import ServerProcess, free_port
 from tests.support.waiting import DEADLINE_S, eventually, eventually_sync
@@ -237,10 +237,7 @@ async def test_nodes_reconnect_after_redis_restarts_and_clients_converge(
 
 
 async def updates_received(server: ServerProcess) -> float:
-    metrics = await asyncio.to_thread(server.metrics)
-    match = re.search(r"^inkweave_updates_received_total (\S+)$", metrics, re.MULTILINE)
-    assert match, "inkweave_updates_received_total"
-    return float(match.group(1))
+    return metric(await asyncio.to_thread(server.metrics), "inkweave_updates_received_total")
 
 
 @pytest.mark.timeout(STALE_AFTER_S + 2 * DEADLINE_S + 120)

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.support.metrics import metric
 from tests.support.server import ServerProcess
 from tests.support.waiting import eventually
 from tests.support.yclient import YClient
-
-
-def gauge(metrics: str, name: str) -> float:
-    match = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
-    assert match, name
-    return float(match.group(1))
 
 
 async def cycle(server: ServerProcess, names: list[str]) -> None:
@@ -53,10 +47,10 @@ async def test_a_thousand_documents_come_and_go_without_growth(tmp_path: Path) -
         for round_ in range(4):
             await cycle(server, [f"第{round_}轮/文档{i}" for i in range(1000)])
             await eventually(
-                lambda: gauge(server.metrics(), "inkweave_open_rooms") == 0,
+                lambda: metric(server.metrics(), "inkweave_open_rooms") == 0,
                 what="every room unloaded",
             )
-            assert gauge(server.metrics(), "inkweave_connections") == 0
+            assert metric(server.metrics(), "inkweave_connections") == 0
             rss.append(process.memory_info().rss)
         # Leaking the rooms (their documents are held from Rust, out of the cycle collector's
         # reach) grew the server by 4 to 7 MiB every round here; without the leak it is flat. A
