@@ -133,7 +133,7 @@ class AuthorshipRecorder(RoomHooks):
         for update, principal in writes:
             user = _user_id(principal)
             if user is None:
-                continue  # the server's own edits (REST saves, restores) are nobody's
+                continue  # the server's own edits (a version restore) are nobody's
             try:
                 clients = writing_clients(update)
             except ProtocolError:

@@ -43,6 +43,12 @@ class _Write:
     update: bytes
     origin: Connection | None
     done: asyncio.Future[None] | None = None  # a caller of `submit` waits on it
+    on_behalf_of: str | None = None  # a server-side edit's principal (a REST save's user)
+
+    @property
+    def principal(self) -> str | None:
+        """Who wrote it: the peer's principal, or whom a server-side edit was made for."""
+        return self.origin.principal if self.origin is not None else self.on_behalf_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +222,14 @@ class Room:
             self._fresh_sync = frames
         return frames
 
-    async def submit(self, update: bytes, origin: Connection | None) -> None:
+    async def submit(
+        self, update: bytes, origin: Connection | None, *, on_behalf_of: str | None = None
+    ) -> None:
         """The write-ahead path for a server-side edit (or a test): returns once `update` is
-        stored and relayed; raises `ProtocolError` for garbage, or what storing it raised."""
+        stored and relayed; raises `ProtocolError` for garbage, or what storing it raised.
+        `on_behalf_of`: the principal the hooks see as its writer when `origin` is None."""
         done = asyncio.get_running_loop().create_future()
-        self._queue_write(_Write(update, origin, done))
+        self._queue_write(_Write(update, origin, done, on_behalf_of))
         await done
 
     async def flushed(self) -> None:
@@ -265,7 +274,7 @@ class Room:
             amendments = hook.amend(self, [write.update for write in valid])
             valid += [_Write(update, None) for update in amendments]
         if self._hooks.before_store:
-            written = [(w.update, w.origin.principal if w.origin else None) for w in valid]
+            written = [(w.update, w.principal) for w in valid]
             for hook in self._hooks.before_store:
                 await hook.before_store(self, written)
         started = time.perf_counter()
@@ -319,17 +328,19 @@ class Room:
             self._log_bytes = 0
             self._request_compaction(self.name)
 
-    async def change(self, edit: Callable[[Doc], None]) -> bool:
+    async def change(self, edit: Callable[[Doc], None], *, on_behalf_of: str | None = None) -> bool:
         """Make a server-side edit through the write-ahead path; False when it changed nothing.
 
         The edit runs on a scratch copy; only the update it produces is submitted, so the room's
-        document never holds anything that is not yet stored.
+        document never holds anything that is not yet stored. `on_behalf_of`: the principal
+        whose edit it is (a REST save's user: the hooks attribute it to them); None, the
+        server's own.
         """
         produced = updates_from(self.doc.get_update(), edit)
         if not produced:
             return False
         for update in produced:
-            await self.submit(update, origin=None)
+            await self.submit(update, origin=None, on_behalf_of=on_behalf_of)
         return True
 
     def _handle_awareness(self, conn: Connection, entries: list[protocol.AwarenessEntry]) -> None:
@@ -528,7 +539,7 @@ def _abandoned(write: _Write) -> bool:
 
 def _principals(writes: list[_Write]) -> list[str | None]:
     """Who wrote `writes` (None: the server), each once, in order."""
-    return list(dict.fromkeys(w.origin.principal if w.origin else None for w in writes))
+    return list(dict.fromkeys(w.principal for w in writes))
 
 
 def _same_principal(owner: Connection, conn: Connection) -> bool:

@@ -3,10 +3,11 @@
 A character's author is the Yjs client id that created its item (`text_items`), looked up in
 `doc_authors` (recorded by `api.authorship_hook` before that client's first update is stored).
 A client id is an AI task's when its row says so, when the task recorded it (`result.client_id`),
-or when it wrote an `ai` format marker (only AI peers write those; `ai_agents.marks`). Text the
-server wrote itself (a REST save, a version restore, a client id whose entry could not be
-recorded) is `unknown`. Counts are characters other than white space, per author, for a chapter
-and for a whole work: what co-authors split credit and royalties by.
+or when it wrote an `ai` format marker (only AI peers write those; `ai_agents.marks`). A REST save
+(`PUT …/content`) and an import are attributed to the user who made them. Text the server wrote
+itself (a version restore: new items, whoever wrote the restored words; a client id whose entry
+could not be recorded) is `unknown`. Counts are characters other than white space, per author,
+for a chapter and for a whole work: what co-authors split credit and royalties by.
 """
 
 from __future__ import annotations

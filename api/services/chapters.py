@@ -290,7 +290,7 @@ class Chapters:
             raise AppError(Err.NOT_FOUND, f"work {work_id} has no chapter {chapter_id}")
         require_write(role)
         async with self.rooms.hold(chapter.content_id) as room:
-            changed = await room.change(set_content(content))
+            changed = await room.change(set_content(content), on_behalf_of=str(user.id))
             text = str(room.doc.get(CONTENT, type=Text))
         version = None
         if not auto_save:

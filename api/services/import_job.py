@@ -94,7 +94,7 @@ class ImportJob:
         for done, source in enumerate(imported.chapters, start=1):
             chapter = await self.chapters.create(user_id, work_id, source.title)
             async with self.rooms.hold(chapter.content_id) as room:
-                await room.change(set_content(source.text))
+                await room.change(set_content(source.text), on_behalf_of=str(user_id))
             await self.projection.rebuild(chapter.id)
             pump(100 * done // total)
         return total

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api.authorship_hook import writing_clients
 from storage.sql.models import DocAuthor
 from tests.ai_agents.test_ai_api import continue_, finished, make_settings
-from tests.api.test_works import make_chapter, make_work, ok, share
+from tests.api.test_works import make_chapter, make_work, ok, save, share
 from tests.support.api import Account, Api, running_api
 from tests.support.waiting import eventually
 from tests.support.yclient import YClient
@@ -108,6 +108,33 @@ async def test_three_writers_and_an_ai_task_each_own_their_characters(tmp_path: 
         for client, account in zip(clients, (owner, second, third), strict=True):
             assert by_client[client.doc.client_id] == (account.id, None)
         assert (owner.id, task_id) in by_client.values()
+
+
+async def test_rest_saves_are_their_users_writing_and_a_restore_is_nobodys(api: Api) -> None:
+    owner, editor = await api.sign_up(), await api.sign_up()
+    work = await make_work(api, owner)
+    chapter = await make_chapter(api, owner, work["id"])
+    await share(api, owner, work["id"], editor, "editor")
+    path = f"/api/v1/chapters/{chapter['id']}"
+    ok(await save(api, owner, work["id"], chapter["id"], "林小雨推开门。"))
+    version = ok(await api.call("POST", f"{path}/versions", owner, json={"name": "初稿"}), 201)
+    ok(await save(api, editor, work["id"], chapter["id"], "林小雨推开门。她笑了。"))
+
+    got = ok(await api.call("GET", f"{path}/authorship", owner))
+    assert _spans("林小雨推开门。她笑了。", got["runs"]) == [
+        ("user", owner.id, "林小雨推开门。"),
+        ("user", editor.id, "她笑了。"),
+    ]
+
+    ok(await save(api, editor, work["id"], chapter["id"], "重写的一段。"))
+    ok(await api.call("POST", f"{path}/versions/{version['id']}/restore", owner))
+    got = ok(await api.call("GET", f"{path}/authorship", owner))
+    # The restore writes the difference: the words it brings back are new, nobody's; the
+    # full stop the rewrite shared with them stays the editor's.
+    assert _spans("林小雨推开门。", got["runs"]) == [
+        ("unknown", None, "林小雨推开门"),
+        ("user", editor.id, "。"),
+    ]
 
 
 async def test_strangers_read_no_authorship(api: Api) -> None:

@@ -76,6 +76,9 @@ async def test_a_txt_novel_becomes_a_work_with_chapters(api: Api) -> None:
     assert work["word_count"] > 0  # the SQL projection was derived from the documents
     stored = await api.app.adapters.store.load(work["chapters"][0]["content_id"])
     assert stored.updates or stored.snapshot  # the text went through the document store
+    # The imported words are the importer's, as if typed (credit between co-authors).
+    credit = ok(await api.call("GET", f"/api/v1/works/{work_id}/authorship", owner))["authors"]
+    assert [(a["author"]["kind"], a["author"]["id"]) for a in credit] == [("user", owner.id)]
 
 
 @SQLITE_ONLY  # the parsers are the subject; the txt import covers SQL
