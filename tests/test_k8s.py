@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from api.cli import build_parser, main
+from api.payments.sandbox import PAGE_PATH as SANDBOX_PAGE
 from api.settings import Settings
 
 K8S = Path(__file__).resolve().parents[1] / "deploy" / "k8s"
@@ -232,6 +233,59 @@ def test_the_ingress_keeps_websockets_open_and_reaches_the_service(rendering: st
         for path in rule["http"]["paths"]:
             backend = path["backend"]["service"]
             assert backend["name"] == "inkweave-web" and backend["port"]["name"] in port_names
+
+
+# Requests whose URL carries a secret (what deploy/nginx.conf redacts from its access lines).
+SECRET_URLS = (
+    "/sync/chapter-1?token=eyJ",
+    "/api/v1/notifications/ws?token=eyJ",
+    "/api/v1/export/download/capability",
+    f"{SANDBOX_PAGE}ORDER1?t=hmac",
+    "/api/v1/auth/oidc/callback?code=abc&state=xyz",
+)
+PLAIN_URLS = ("/", "/api/v1/works/1/chapters", "/api/v1/export/tasks/1", "/app/")
+
+
+def _served_by(resources: list[dict[str, Any]], host: str, url: str) -> dict[str, Any]:
+    """The Ingress that ingress-nginx picks for `url`: the longest matching `Prefix` path (by
+    whole path elements) across every Ingress of the host."""
+    path = url.split("?")[0]
+    best: tuple[int, dict[str, Any]] | None = None
+    for ingress in (r for r in resources if r["kind"] == "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            if rule["host"] != host:
+                continue
+            for entry in rule["http"]["paths"]:
+                prefix = entry["path"].rstrip("/")
+                matches = path == prefix or path.startswith(prefix + "/") or prefix == ""
+                longer = best is None or len(prefix) > best[0]
+                if entry["pathType"] == "Prefix" and matches and longer:
+                    best = (len(prefix), ingress)
+    assert best is not None, f"no Ingress serves {url}"
+    return best[1]
+
+
+def _logs_access(ingress: dict[str, Any]) -> bool:
+    annotations = ingress["metadata"].get("annotations", {})
+    return annotations.get("nginx.ingress.kubernetes.io/enable-access-log", "true") != "false"
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_no_access_log_line_holds_a_secret_from_a_url(rendering: str) -> None:
+    resources = RENDERINGS[rendering]()
+    [host] = {r["host"] for r in _find(resources, "Ingress", "inkweave")["spec"]["rules"]}
+    for url in SECRET_URLS:
+        ingress = _served_by(resources, host, url)
+        assert not _logs_access(ingress), f"{url} is logged by {ingress['metadata']['name']}"
+    for url in PLAIN_URLS:
+        assert _logs_access(_served_by(resources, host, url)), url
+    # The sockets behind it stay open as long as behind the main Ingress.
+    sockets = _find(resources, "Ingress", "inkweave-secret-urls")["metadata"]["annotations"]
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(sockets[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 3600
+    if rendering == "production":
+        secret_urls = _find(resources, "Ingress", "inkweave-secret-urls")
+        assert secret_urls["spec"]["tls"] == _find(resources, "Ingress", "inkweave")["spec"]["tls"]
 
 
 def test_production_renders_its_namespace_image_and_patches() -> None:
