@@ -73,11 +73,14 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     sync_url: str | None = None,
     tracer_provider: Any | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The whole app; `authorizer`, `store` and `kv` replace the configured ones (tests,
     embedding), `clock` the one the rooms and the projection measure delays on; `sync_url` is
     where this server's `/sync` is reachable (AI peers join there); `tracer_provider` traces
-    instead of the collector of `otlp_endpoint` (a test's in-memory exporter)."""
+    instead of the collector of `otlp_endpoint` (a test's in-memory exporter); `on_started` is
+    called once everything has started, before the first request (`inkweave serve` tunes the
+    garbage collector there)."""
     settings = settings or Settings()
     plan_table(settings)  # refuse a bad INKWEAVE_PLAN_PRICES now, not at the first order
     job_system = build_job_system(settings)
@@ -123,6 +126,8 @@ def create_app(
         releaser = memory_releaser(settings.memory_release_s)
         if releaser is not None:
             releaser.start()
+        if on_started is not None:
+            on_started()
         log.info("inkweave started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield

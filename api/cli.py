@@ -12,6 +12,7 @@ import socket
 from ipaddress import ip_address
 from pathlib import Path
 
+from .gc_tuning import collect_for_serving
 from .logs import configure_logging
 from .settings import Settings
 
@@ -72,7 +73,9 @@ def serve(args: argparse.Namespace) -> None:
         from .app import create_app
 
         reachable = _reachable(args.host)
-        config.app = create_app(settings, sync_url=f"ws://{reachable}:{args.port}/sync")
+        config.app = create_app(
+            settings, sync_url=f"ws://{reachable}:{args.port}/sync", on_started=collect_for_serving
+        )
     finally:
         gc.freeze()
         gc.enable()

@@ -1,0 +1,55 @@
+"""`inkweave serve` freezes what its start-up made and collects less often (`api/gc_tuning.py`).
+
+In a child process: freezing would keep a test worker's own garbage for good.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from api.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD
+
+# `uvicorn.Server.run` replaced by: start the app's lifespan, report, stop it.
+SERVE_AND_REPORT = """
+import asyncio, gc, json, sys
+import uvicorn
+from api.cli import main
+
+def run(server, sockets=None):
+    app = server.config.app
+    before = gc.get_freeze_count()
+
+    async def lifespan():
+        async with app.router.lifespan_context(app):
+            report = {
+                "threshold": gc.get_threshold(),
+                "frozen_before": before,
+                "frozen_after": gc.get_freeze_count(),
+            }
+        print(json.dumps(report))
+
+    asyncio.run(lifespan())
+
+uvicorn.Server.run = run
+main(["serve", "--data-dir", sys.argv[1], "--workers", "1", "--port", "0"])
+"""
+
+
+def test_serve_freezes_what_start_up_made_and_collects_young_objects_less_often(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_REPORT, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert tuple(report["threshold"]) == (YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    # The lifespan's own objects (engines, pools, caches it filled) are frozen too.
+    assert report["frozen_after"] > report["frozen_before"] > 0
