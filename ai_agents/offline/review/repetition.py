@@ -22,6 +22,7 @@ SIMILAR = 0.6
 MIN_REPEATED_SENTENCE = 20
 MAX_SHINGLE_SPREAD = 16
 MIN_SHARED_RARE = 3
+_BATCH = 2_000  # passages whose shingles are looked up in the rare ones at once
 
 
 @dataclass(slots=True)
@@ -169,9 +170,6 @@ def _sharing_pairs(
         later.append(owner[distance:][same])
         earlier.append(owner[:-distance][same])
     return np.concatenate(later), np.concatenate(earlier)
-
-
-_BATCH = 2_000
 
 
 _Spans = tuple[list[int], list[int]]
