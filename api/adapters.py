@@ -116,7 +116,7 @@ def build_adapters(
         kv, bus = kv or HubKeyValue(hub), HubBus(hub)
     else:
         kv, bus = kv or MemoryKeyValue(), MemoryBus()
-    store = store or _document_store(settings, metrics)
+    store = store or document_store(settings, metrics)
     database = Database(
         settings.resolved_database_url(), database_pool(settings), driver_timeouts(settings)
     )
@@ -252,13 +252,16 @@ def blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.data_dir / "blobs")
 
 
-def _document_store(settings: Settings, metrics: SyncMetrics) -> DocStore:
-    """MongoDB when configured (production), else SQL (SQLite by default, or MySQL)."""
+def document_store(settings: Settings, metrics: SyncMetrics | None = None) -> DocStore:
+    """MongoDB when configured (production), else SQL (SQLite by default, or MySQL). `metrics`
+    observe the size of each batch of appends written."""
     timeouts = driver_timeouts(settings)
     batching = {
         "group_commit_window_s": settings.group_commit_window_ms / 1000,
         "group_commit_max_batch": settings.group_commit_max_batch,
-        "on_append_batch": lambda size, _seconds: metrics.append_batch_size.observe(size),
+        "on_append_batch": None
+        if metrics is None
+        else lambda size, _seconds: metrics.append_batch_size.observe(size),
     }
     if settings.mongo_url:
         from storage.docs.mongo import MongoDocStore

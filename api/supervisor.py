@@ -28,6 +28,7 @@ from pathlib import Path
 from storage.hub.server import LocalHub
 from storage.sql.database import Database
 
+from .adapters import document_store
 from .services.materials import seed_system_materials
 from .settings import Settings
 
@@ -123,7 +124,8 @@ class Supervisor:
 
 async def prepare_once(settings: Settings) -> None:
     """What N processes starting together must not each do: create the secret key file,
-    upgrade the schema, seed the starter materials."""
+    upgrade the schema, create the document store's tables (on SQLite, its new file), seed the
+    starter materials."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.resolved_secret_key()
     database = Database(settings.resolved_database_url())
@@ -133,6 +135,9 @@ async def prepare_once(settings: Settings) -> None:
         await seed_system_materials(database)
     finally:
         await database.close()
+    store = document_store(settings)
+    await store.start()
+    await store.close()
 
 
 def supervise(

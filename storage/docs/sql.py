@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..sql.engine import DriverTimeouts, make_engine, sqlite_file, unreachable
@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 _Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
 _DOC_NAME_LENGTH = 255
+_CREATE_TRIES = 3
 
 metadata = MetaData()
 
@@ -132,11 +133,25 @@ class SQLDocStore:
         return self._engine
 
     async def start(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        await self._create_tables()
         for thread in self._threads():
             await thread.start()
         self._committer.start()
+
+    async def _create_tables(self) -> None:
+        """Create the tables that are missing. Processes starting together on one new database
+        race here: the loser's CREATE finds the table made (or, on a new SQLite file, the file
+        locked while the winner switches it to WAL, which SQLite does not wait for); looking
+        again finds everything there."""
+        for attempt in range(_CREATE_TRIES):
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.run_sync(metadata.create_all)
+                return
+            except (OperationalError, ProgrammingError):
+                if attempt == _CREATE_TRIES - 1:
+                    raise
+                log.info("document tables created meanwhile by another process; looking again")
 
     async def close(self) -> None:
         try:
