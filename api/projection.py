@@ -39,7 +39,7 @@ from sync_server.hooks import RoomHooks
 from sync_server.room import Room
 
 from .services.counters import add_to_work, lock_counters, recount_user, recount_work
-from .services.search_index import reindex
+from .services.search_index import reindex, reindex_edit
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,14 @@ class Projector(RoomHooks):
             return False
         words = count_words(text)
         added = words - chapter.word_count
+        before = chapter.text
         chapter.text = text
         chapter.word_count = words
         chapter.text_updated_at = datetime.now(UTC)
-        await reindex(session, "chapter", chapter.id, text)
+        if force:  # a rebuild: the stored terms may be anything
+            await reindex(session, "chapter", chapter.id, text)
+        else:
+            await reindex_edit(session, "chapter", chapter.id, before, text)
         await session.flush()
         if recount:
             await recount_work(session, work_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -47,21 +48,59 @@ async def reindex(session: AsyncSession, owner_type: str, owner_id: int, text: s
     await reindex_counts(session, owner_type, {owner_id: term_counts(text)})
 
 
+async def reindex_edit(
+    session: AsyncSession, owner_type: str, owner_id: int, before: str, after: str
+) -> None:
+    """Move the indexed terms of one owner from those of `before` to those of `after`, reading
+    and writing only the terms whose count changed: a few rows for a typed sentence, where
+    `reindex` reads all of a chapter's thousands. The stored terms must be those of `before`
+    (the projection stores a chapter's text and its terms in one transaction); `reindex`
+    re-derives them whatever they are (a rebuild, after the way terms are cut has changed)."""
+    old, new = term_counts(before), term_counts(after)
+    changed = {term for term in old.keys() | new.keys() if old[term] != new[term]}
+    if changed:
+        await _write_differences(session, owner_type, {owner_id: new}, only=changed)
+
+
 async def reindex_counts(
     session: AsyncSession, owner_type: str, wanted: Mapping[int, Counter[str]]
 ) -> None:
     """Make the indexed terms of each owner in `wanted` those it maps to (`term_counts` of its
     text): one read of their stored terms and one statement per kind of change for all."""
-    owners = sorted(wanted)
+    await _write_differences(session, owner_type, wanted, only=None)
+
+
+async def _stored_terms(
+    session: AsyncSession, owner_type: str, owners: Sequence[int], only: AbstractSet[str] | None
+) -> dict[int, list[tuple[int, str, int]]]:
+    """The stored rows (id, term, hits) of `owners`; of the terms `only` (and any other that a
+    folding collation finds equal to one of them) when given."""
     stored: dict[int, list[tuple[int, str, int]]] = {owner: [] for owner in owners}
-    for chunk in _chunks(owners):
-        rows = await session.execute(
-            select(SearchTerm.owner_id, SearchTerm.id, SearchTerm.term, SearchTerm.hits).where(
-                SearchTerm.owner_type == owner_type, SearchTerm.owner_id.in_(chunk)
-            )
-        )
-        for owner_id, row_id, term, hits in rows:
+    rows = select(SearchTerm.owner_id, SearchTerm.id, SearchTerm.term, SearchTerm.hits).where(
+        SearchTerm.owner_type == owner_type
+    )
+    if only is None:
+        queries = [rows.where(SearchTerm.owner_id.in_(chunk)) for chunk in _chunks(owners)]
+    else:
+        owned = rows.where(SearchTerm.owner_id.in_(owners))
+        queries = [owned.where(SearchTerm.term.in_(chunk)) for chunk in _chunks(sorted(only))]
+    for query in queries:
+        for owner_id, row_id, term, hits in await session.execute(query):
             stored[owner_id].append((row_id, term, hits))
+    return stored
+
+
+async def _write_differences(
+    session: AsyncSession,
+    owner_type: str,
+    wanted: Mapping[int, Counter[str]],
+    *,
+    only: AbstractSet[str] | None,
+) -> None:
+    """Write what differs between the stored terms of each owner and `wanted`; with `only`,
+    of those terms alone (the others are left as they are)."""
+    owners = sorted(wanted)
+    stored = await _stored_terms(session, owner_type, owners, only)
     doomed: list[int] = []
     recounted: list[dict[str, int]] = []  # ORM bulk UPDATE by primary key
     added: list[dict[str, Any]] = []
@@ -69,15 +108,18 @@ async def reindex_counts(
         terms = wanted[owner_id]
         kept: set[str] = set()
         for row_id, term, hits in stored[owner_id]:
+            if only is not None and term not in only:  # equal to one only by the collation
+                continue
             if term not in terms or term in kept:  # gone (or a duplicate left by older code)
                 doomed.append(row_id)
                 continue
             kept.add(term)
             if hits != terms[term]:
                 recounted.append({"id": row_id, "hits": terms[term]})
+        candidates = terms.keys() if only is None else terms.keys() & only
         added.extend(
-            {"owner_type": owner_type, "owner_id": owner_id, "term": term, "hits": hits}
-            for term, hits in sorted(terms.items())
+            {"owner_type": owner_type, "owner_id": owner_id, "term": term, "hits": terms[term]}
+            for term in sorted(candidates)
             if term not in kept
         )
     for ids in _chunks(doomed):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from api.services import search as search_module
 from api.services.search import Matcher, search
-from api.services.search_index import reindex, term_counts
+from api.services.search_index import reindex, reindex_edit, term_counts
 from storage.sql.models import Chapter, SearchTerm, Work, WorkMember
 from storage.text.terms import terms
 from tests.support.api import Account, Api
@@ -277,3 +278,45 @@ async def test_reindexing_keeps_counts_and_drops_what_left(api: Api) -> None:
     async with api.app.adapters.database.session() as session:
         await reindex(session, "chapter", chapter_id, "雨夜。rain rain")
     assert await stored() == {"雨夜": 1, "rain": 2}
+
+
+async def _stored_terms(api: Api, chapter_id: int) -> dict[str, int]:
+    async with api.app.adapters.database.session() as session:
+        rows = await session.execute(
+            select(SearchTerm.term, SearchTerm.hits).where(
+                SearchTerm.owner_type == "chapter", SearchTerm.owner_id == chapter_id
+            )
+        )
+        return {term: hits for term, hits in rows}
+
+
+async def test_edits_reindexed_one_after_another_leave_the_terms_of_the_last_text(
+    api: Api,
+) -> None:
+    # 豈 (U+8C48) and its compatibility form 豈 (U+F900): a folding collation finds them equal.
+    alphabet = "雨夜林黛玉宝\u8c48\uf900，。 Rain rain 42"
+    chooser = random.Random(20261207)
+    alice = await api.sign_up()
+    text = "雨夜\u8c48\uf900雨，rain"
+    _, chapter_id = await _chapter(api, alice, text)
+    for _ in range(40):
+        start = chooser.randrange(len(text) + 1)
+        end = min(len(text), start + chooser.randrange(4))
+        typed = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(5)))
+        before, text = text, text[:start] + typed + text[end:]
+        async with api.app.adapters.database.session() as session:
+            await reindex_edit(session, "chapter", chapter_id, before, text)
+        assert await _stored_terms(api, chapter_id) == dict(term_counts(text)), text
+
+
+async def test_an_edit_reads_and_writes_only_the_terms_whose_count_changed(api: Api) -> None:
+    alice = await api.sign_up()
+    _, chapter_id = await _chapter(api, alice, "雨夜雨夜")
+    async with api.app.adapters.database.session() as session:  # a row no text holds
+        session.add(SearchTerm(owner_type="chapter", owner_id=chapter_id, term="幽灵", hits=9))
+    async with api.app.adapters.database.session() as session:
+        await reindex_edit(session, "chapter", chapter_id, "雨夜雨夜", "雨夜雨夜，晴天")
+    assert await _stored_terms(api, chapter_id) == {"雨夜": 2, "夜雨": 1, "晴天": 1, "幽灵": 9}
+    async with api.app.adapters.database.session() as session:  # a full reindex clears it
+        await reindex(session, "chapter", chapter_id, "雨夜雨夜，晴天")
+    assert await _stored_terms(api, chapter_id) == {"雨夜": 2, "夜雨": 1, "晴天": 1}
