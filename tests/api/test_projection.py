@@ -157,6 +157,22 @@ async def test_rebuild_restores_a_tampered_projection(api: Api) -> None:
     assert (profile["total_words"], profile["total_works"]) == (expected, 2)
 
 
+async def test_a_save_rewrites_only_the_search_terms_it_changed(api: Api) -> None:
+    """A typed sentence touches a few index rows, not the chapter's thousands; a rebuild
+    re-derives them all."""
+    writer, work, chapter = await typed_chapter(api)
+    async with api.app.adapters.database.session() as session:  # a row no text holds
+        session.add(SearchTerm(owner_type="chapter", owner_id=chapter["id"], term="幽灵", hits=9))
+    saved = TEXT + "晴天。"
+    ok(await save(api, writer, work["id"], chapter["id"], saved))
+    await until_projected(api, chapter["id"], saved)
+    assert {"晴天", "长安", "幽灵"} <= await indexed_terms(api, chapter["id"])
+
+    assert await projector(api).rebuild(chapter["id"]) is True
+    terms = await indexed_terms(api, chapter["id"])
+    assert "幽灵" not in terms and {"晴天", "长安"} <= terms
+
+
 async def test_an_unloaded_document_is_projected_from_the_store(api: Api) -> None:
     writer, _work, chapter = await typed_chapter(api)
     doc = chapter["content_id"]
