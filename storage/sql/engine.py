@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from . import sqlite_driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +87,21 @@ def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
     return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
 
 
+def _one_hop_connector(url: str) -> Callable[[], Awaitable[Any]]:
+    """Connections as the URL's dialect would open them, each statement one thread hand-off
+    (`sqlite_driver`)."""
+    parsed = make_url(url)
+    (database, *_), options = parsed.get_dialect()().create_connect_args(parsed)
+    return partial(sqlite_driver.connect, database, **options)
+
+
 def make_engine(
     url: str, pool: PoolLimits | None = None, timeouts: DriverTimeouts | None = None
 ) -> AsyncEngine:
     """`timeouts` apply to a database server (MySQL/MariaDB); SQLite is a file."""
     options = _pool_options(url, pool)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, **options)
+        engine = create_async_engine(url, async_creator=_one_hop_connector(url), **options)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,145 @@
+"""aiosqlite connections whose statements cost one thread hand-off each.
+
+aiosqlite runs every call of a cursor in the connection's thread: SQLAlchemy's adapter creates a
+cursor, executes, fetches the rows and closes the cursor, four hand-offs (each a wake-up of that
+thread and then of the event loop) for one SELECT. On the embedded default a REST request makes
+four to six statements, and those hand-offs were a fifth of a worker's CPU (kernel scheduling and
+wake-ups, `bench/README.md`). Here a statement, its first rows and the cursor's close run in one
+hand-off; a result longer than `PREFETCH_ROWS` keeps its cursor open and the rest is fetched as
+before, so a streamed read (`AsyncConnection.stream`) still holds a bounded number of rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+import aiosqlite
+
+PREFETCH_ROWS = 256
+
+_Ran = tuple[sqlite3.Cursor, Any, int, int | None, list[Any], bool]
+
+
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Ran:
+    """In the connection's thread: the statement, its first rows, and the cursor's close if
+    nothing more is to come."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        elif parameters is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, parameters)
+        rows = cursor.fetchmany(PREFETCH_ROWS) if cursor.description else []
+    except BaseException:
+        cursor.close()
+        raise
+    exhausted = cursor.description is None or len(rows) < PREFETCH_ROWS
+    if exhausted:
+        cursor.close()
+    return cursor, cursor.description, cursor.rowcount, cursor.lastrowid, rows, exhausted
+
+
+class OneHopCursor:
+    """What SQLAlchemy's aiosqlite adapter uses of `aiosqlite.Cursor`, one hand-off a statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneHopConnection) -> None:
+        self._connection = connection
+        self._cursor: sqlite3.Cursor | None = None
+        self._rows: list[Any] = []
+        self._exhausted = True
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> OneHopCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> OneHopCursor:
+        await self._ran(await self._connection.run(_run, sql, parameters, False))
+        return self
+
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneHopCursor:
+        await self._ran(await self._connection.run(_run, sql, parameters, True))
+        return self
+
+    async def _ran(self, ran: _Ran) -> None:
+        await self.close()  # a result this cursor left unread
+        cursor, self.description, self.rowcount, self.lastrowid, self._rows, exhausted = ran
+        self._cursor, self._exhausted = cursor, exhausted
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        if not self._exhausted:
+            rows += await self._from_cursor(lambda cursor: cursor.fetchall())
+            await self.close()
+        return rows
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        wanted = size or self.arraysize
+        while len(self._rows) < wanted and not self._exhausted:
+            more = await self._from_cursor(lambda cursor: cursor.fetchmany(PREFETCH_ROWS))
+            self._rows += more
+            if len(more) < PREFETCH_ROWS:
+                await self.close()
+        rows, self._rows = self._rows[:wanted], self._rows[wanted:]
+        return rows
+
+    async def fetchone(self) -> Any:
+        rows = await self.fetchmany(1)
+        return rows[0] if rows else None
+
+    async def close(self) -> None:
+        if not self._exhausted and self._cursor is not None:
+            self._exhausted = True
+            await self._from_cursor(lambda cursor: cursor.close())
+        self._cursor = None
+
+    async def _from_cursor(self, call: Callable[[sqlite3.Cursor], Any]) -> Any:
+        cursor = self._cursor
+        assert cursor is not None
+        return await self._connection.run(lambda _connection: call(cursor))
+
+
+class _OpenedCursor:
+    """`connection.cursor()` as aiosqlite answers it: awaitable, or an async context."""
+
+    def __init__(self, cursor: OneHopCursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Generator[Any, None, OneHopCursor]:
+        return self.__aenter__().__await__()
+
+    async def __aenter__(self) -> OneHopCursor:
+        return self._cursor
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._cursor.close()
+
+
+class OneHopConnection(aiosqlite.Connection):
+    def cursor(self) -> _OpenedCursor:  # type: ignore[override]
+        return _OpenedCursor(OneHopCursor(self))
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(sqlite3_connection, *args)` in the connection's thread."""
+        return await self._execute(call, self._conn, *args)
+
+
+async def connect(database: str, **options: Any) -> OneHopConnection:
+    """Open `database` as `aiosqlite.connect` would (`options` go to `sqlite3.connect`)."""
+
+    def connector() -> sqlite3.Connection:
+        return sqlite3.connect(database, **options)
+
+    connection = OneHopConnection(connector, iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy sets aiosqlite's own
+    return await connection

@@ -1,0 +1,114 @@
+"""The embedded database's driver: one thread hand-off a statement, results and errors as
+aiosqlite's own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.sql.engine import make_engine
+from storage.sql.sqlite_driver import PREFETCH_ROWS
+
+metadata = MetaData()
+rows_table = Table(
+    "rows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(50), nullable=False, unique=True),
+)
+MANY = PREFETCH_ROWS * 3 + 7  # a result that does not fit in the first hand-off
+
+
+class HandOffs:
+    """Counts the calls sent to connections' threads."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = aiosqlite.Connection._execute
+
+        async def counting(connection: aiosqlite.Connection, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await original(connection, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.sqlite3'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def fill(engine: AsyncEngine, count: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(rows_table), [{"name": f"第{n}行"} for n in range(count)])
+
+
+async def test_a_statement_and_its_rows_take_one_hand_off(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(engine, 3)
+    hand_offs = HandOffs(monkeypatch)
+    async with engine.connect() as conn:
+        before = hand_offs.count
+        names = (await conn.execute(select(rows_table.c.name).order_by(rows_table.c.id))).all()
+        assert hand_offs.count - before == 1  # aiosqlite's cursor took 4: open, run, fetch, close
+    assert [name for (name,) in names] == ["第0行", "第1行", "第2行"]
+
+
+async def test_a_long_result_comes_whole_and_in_order(engine: AsyncEngine) -> None:
+    await fill(engine, MANY)
+    async with engine.connect() as conn:
+        names = (await conn.scalars(select(rows_table.c.name).order_by(rows_table.c.id))).all()
+    assert names == [f"第{n}行" for n in range(MANY)]
+
+
+async def test_a_streamed_result_is_fetched_in_pieces(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(engine, MANY)
+    hand_offs = HandOffs(monkeypatch)
+    async with engine.connect() as conn:
+        result = await conn.stream(select(rows_table.c.name).order_by(rows_table.c.id))
+        first = await result.fetchmany(10)
+        after_first = hand_offs.count
+        rest = [name async for (name,) in result]
+        assert hand_offs.count > after_first  # the rest was read from the open cursor
+        # Left unread and closed early: the connection goes on.
+        partial = await conn.stream(select(rows_table.c.name))
+        assert len(await partial.fetchmany(5)) == 5
+        await partial.close()
+        assert await conn.scalar(select(func.count()).select_from(rows_table)) == MANY
+    assert [name for (name,) in first] + rest == [f"第{n}行" for n in range(MANY)]
+
+
+async def test_writes_report_their_ids_and_counts(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        inserted = await conn.execute(insert(rows_table).values(name="甲"))
+        assert inserted.inserted_primary_key == (1,)
+        many = await conn.execute(insert(rows_table), [{"name": "乙"}, {"name": "丙"}])
+        assert many.rowcount == 2
+        changed = await conn.execute(text("UPDATE rows SET name = name || '!' WHERE id > 1"))
+        assert changed.rowcount == 2
+
+
+async def test_errors_are_sqlalchemys_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    await fill(engine, 1)
+    async with engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            await conn.execute(insert(rows_table).values(name="第0行"))
+        await conn.rollback()
+        with pytest.raises(OperationalError, match="no such table"):
+            await conn.execute(text("SELECT * FROM nowhere"))
+        await conn.rollback()
+        assert await conn.scalar(select(rows_table.c.name)) == "第0行"
