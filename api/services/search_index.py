@@ -18,23 +18,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.models import SearchTerm
-from storage.text.terms import _RUN, MAX_TERM_LENGTH
+from storage.text.terms import term_counts
 
 _CHUNK = 500  # ids per `IN (...)`: far below every engine's limit on bound parameters
-
-
-def term_counts(text: str) -> Counter[str]:
-    """Each term of `text` (as `storage.text.terms.terms` cuts it) and its occurrences."""
-    found: Counter[str] = Counter()
-    for match in _RUN.finditer(text):
-        run = match.group()
-        if run[0].isascii():
-            found[run.lower()[:MAX_TERM_LENGTH]] += 1
-        elif len(run) == 1:
-            found[run] += 1
-        else:
-            found.update(run[i : i + 2] for i in range(len(run) - 1))
-    return found
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -29,4 +29,4 @@ _TOKEN = re.compile(
 
 
 def count_words(text: str) -> int:
-    return sum(1 for _ in _TOKEN.finditer(text))
+    return _TOKEN.subn("", text)[1]  # counted in C: no match object per character
