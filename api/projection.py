@@ -168,11 +168,21 @@ class Projector(RoomHooks):
 
     async def _project(self, doc: str, text: str, *, force: bool, recount: bool) -> bool:
         async with self._database.session() as session:
+            await self._read_what_is_committed(session)
             changed = await self._write_chapter(session, doc, text, force=force, recount=recount)
         # Writing time goes to co-authors' rows too: a transaction of its own, so that this one
         # locks only in `lock_counters`' order.
         await self._flush_time()
         return changed
+
+    async def _read_what_is_committed(self, session: AsyncSession) -> None:
+        """On MySQL/MariaDB, each statement of the projection's transaction reads what was
+        committed before it (READ COMMITTED), not the snapshot of the transaction's first read:
+        a save's search terms are read after the chapter's row lock and must be those of the
+        text under it, which another node may have written while this one waited for the lock
+        (`reindex_edit` trusts them). On SQLite a stale reader cannot write: nothing to do."""
+        if self._database.engine.dialect.name in ("mysql", "mariadb"):
+            await session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
     async def _write_chapter(
         self, session: AsyncSession, doc: str, text: str, *, force: bool, recount: bool

@@ -135,9 +135,12 @@ async def prepare_once(settings: Settings) -> None:
         await seed_system_materials(database)
     finally:
         await database.close()
-    store = document_store(settings)
-    await store.start()
-    await store.close()
+    if not settings.mongo_url:  # the SQL store's tables (MongoDB makes its indexes as it goes)
+        store = document_store(settings)
+        try:
+            await store.start()
+        finally:
+            await store.close()
 
 
 def supervise(

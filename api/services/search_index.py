@@ -65,11 +65,10 @@ async def _stored_terms(
     rows = select(SearchTerm.owner_id, SearchTerm.id, SearchTerm.term, SearchTerm.hits).where(
         SearchTerm.owner_type == owner_type
     )
-    if only is None:
-        queries = [rows.where(SearchTerm.owner_id.in_(chunk)) for chunk in _chunks(owners)]
-    else:
-        owned = rows.where(SearchTerm.owner_id.in_(owners))
-        queries = [owned.where(SearchTerm.term.in_(chunk)) for chunk in _chunks(sorted(only))]
+    queries = [rows.where(SearchTerm.owner_id.in_(chunk)) for chunk in _chunks(owners)]
+    if only is not None:
+        picked = list(_chunks(sorted(only)))
+        queries = [query.where(SearchTerm.term.in_(terms)) for query in queries for terms in picked]
     for query in queries:
         for owner_id, row_id, term, hits in await session.execute(query):
             stored[owner_id].append((row_id, term, hits))
@@ -84,7 +83,9 @@ async def _write_differences(
     only: AbstractSet[str] | None,
 ) -> None:
     """Write what differs between the stored terms of each owner and `wanted`; with `only`,
-    of those terms alone (the others are left as they are)."""
+    of those terms alone. A row that a folding collation matched to one of them holds a term
+    whose count did not change (`reindex_edit`): it is compared like the others and left as it
+    is."""
     owners = sorted(wanted)
     stored = await _stored_terms(session, owner_type, owners, only)
     doomed: list[int] = []
@@ -94,8 +95,6 @@ async def _write_differences(
         terms = wanted[owner_id]
         kept: set[str] = set()
         for row_id, term, hits in stored[owner_id]:
-            if only is not None and term not in only:  # equal to one only by the collation
-                continue
             if term not in terms or term in kept:  # gone (or a duplicate left by older code)
                 doomed.append(row_id)
                 continue

@@ -11,6 +11,7 @@ makes the swap fail and this one retries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -62,7 +63,16 @@ log = logging.getLogger(__name__)
 _Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
 _DOC_NAME_LENGTH = 255
-_CREATE_TRIES = 3
+_CREATE_TRIES = 5
+_CREATE_PAUSE_S = 0.1
+
+
+def _lost_a_creation_race(exc: DBAPIError) -> bool:
+    """A table another process created meanwhile (SQLite, MySQL 1050), or a new SQLite file
+    that process is still switching to WAL."""
+    message = str(exc.orig).lower()
+    return "already exists" in message or "database is locked" in message
+
 
 metadata = MetaData()
 
@@ -141,17 +151,18 @@ class SQLDocStore:
     async def _create_tables(self) -> None:
         """Create the tables that are missing. Processes starting together on one new database
         race here: the loser's CREATE finds the table made (or, on a new SQLite file, the file
-        locked while the winner switches it to WAL, which SQLite does not wait for); looking
-        again finds everything there."""
-        for attempt in range(_CREATE_TRIES):
+        locked while the winner switches it to WAL, which SQLite does not wait for); after a
+        pause, looking again finds everything there. Any other error is raised at once."""
+        for attempt in range(1, _CREATE_TRIES + 1):
             try:
                 async with self._engine.begin() as conn:
                     await conn.run_sync(metadata.create_all)
                 return
-            except (OperationalError, ProgrammingError):
-                if attempt == _CREATE_TRIES - 1:
+            except (OperationalError, ProgrammingError) as exc:
+                if attempt == _CREATE_TRIES or not _lost_a_creation_race(exc):
                     raise
-                log.info("document tables created meanwhile by another process; looking again")
+                log.info("another process is creating the document tables; looking again")
+                await asyncio.sleep(_CREATE_PAUSE_S * attempt)
 
     async def close(self) -> None:
         try:

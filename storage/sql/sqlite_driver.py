@@ -43,6 +43,16 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) 
     return cursor, cursor.description, cursor.rowcount, cursor.lastrowid, rows, exhausted
 
 
+def _rest_and_count(cursor: sqlite3.Cursor) -> tuple[list[Any], int]:
+    """The rows left and the statement's row count (sqlite3 sets it once the statement is done:
+    a write with RETURNING counts its rows as they are read)."""
+    return cursor.fetchall(), cursor.rowcount
+
+
+def _more_and_count(cursor: sqlite3.Cursor) -> tuple[list[Any], int]:
+    return cursor.fetchmany(PREFETCH_ROWS), cursor.rowcount
+
+
 class OneHopCursor:
     """What SQLAlchemy's aiosqlite adapter uses of `aiosqlite.Cursor`, one hand-off a statement."""
 
@@ -79,14 +89,15 @@ class OneHopCursor:
     async def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
         if not self._exhausted:
-            rows += await self._from_cursor(lambda cursor: cursor.fetchall())
+            rest, self.rowcount = await self._from_cursor(_rest_and_count)
+            rows += rest
             await self.close()
         return rows
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         wanted = size or self.arraysize
         while len(self._rows) < wanted and not self._exhausted:
-            more = await self._from_cursor(lambda cursor: cursor.fetchmany(PREFETCH_ROWS))
+            more, self.rowcount = await self._from_cursor(_more_and_count)
             self._rows += more
             if len(more) < PREFETCH_ROWS:
                 await self.close()

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.projection import Projector
 from api.settings import Settings
@@ -171,6 +173,26 @@ async def test_a_save_rewrites_only_the_search_terms_it_changed(api: Api) -> Non
     assert await projector(api).rebuild(chapter["id"]) is True
     terms = await indexed_terms(api, chapter["id"])
     assert "幽灵" not in terms and {"晴天", "长安"} <= terms
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
+async def test_a_projection_on_mariadb_reads_what_other_nodes_committed(api: Api) -> None:
+    """READ COMMITTED: the search terms read after the chapter's lock are those of its text,
+    though another node wrote both while this one waited (REPEATABLE READ would read them as
+    of the transaction's first statement)."""
+    writer, work, chapter = await typed_chapter(api)
+    seen: list[str] = []
+    original = projector(api)._write_chapter
+
+    async def recording(session: AsyncSession, *args: Any, **options: bool) -> bool:
+        seen.append(await session.scalar(text("SELECT @@session.tx_isolation")))
+        return await original(session, *args, **options)
+
+    projector(api)._write_chapter = recording  # type: ignore[method-assign]
+    ok(await save(api, writer, work["id"], chapter["id"], TEXT + "晴。"))
+    await until_projected(api, chapter["id"], TEXT + "晴。")
+    assert seen and set(seen) == {"READ-COMMITTED"}
 
 
 async def test_an_unloaded_document_is_projected_from_the_store(api: Api) -> None:

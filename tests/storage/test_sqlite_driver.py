@@ -112,3 +112,15 @@ async def test_errors_are_sqlalchemys_and_the_connection_goes_on(engine: AsyncEn
             await conn.execute(text("SELECT * FROM nowhere"))
         await conn.rollback()
         assert await conn.scalar(select(rows_table.c.name)) == "第0行"
+
+
+async def test_a_write_returning_more_rows_than_the_first_hand_off_counts_them_all(
+    engine: AsyncEngine,
+) -> None:
+    await fill(engine, MANY)
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            text("UPDATE rows SET name = name || '!' RETURNING id"),
+        )
+        assert len(result.all()) == MANY
+        assert result.rowcount == MANY

@@ -8,9 +8,9 @@ Create Date: 2026-12-10 10:00:00
 page of a work's chapter list from the index, however many chapters the work has; the lone
 `sort_order` index it replaces served no query. `search_terms.hits` counts each term's occurrences
 in its text, and `idx_search_term` now ends with it, so search ranks a common word's thousands of
-chapters from the index alone. Rows indexed before this migration count 1 until their chapter is
-next projected (or `inkweave reproject` runs) and their material next saved: until then they rank
-by recency among themselves, as before.
+chapters from the index alone. Rows indexed before this migration count 1 until `inkweave
+reproject` runs (a chapter's projection rewrites only the terms whose count changed) and their
+material is next saved: until then they rank by recency among themselves, as before.
 """
 
 from __future__ import annotations
