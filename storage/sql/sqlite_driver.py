@@ -43,14 +43,23 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) 
     return cursor, cursor.description, cursor.rowcount, cursor.lastrowid, rows, exhausted
 
 
-def _rest_and_count(cursor: sqlite3.Cursor) -> tuple[list[Any], int]:
-    """The rows left and the statement's row count (sqlite3 sets it once the statement is done:
-    a write with RETURNING counts its rows as they are read)."""
-    return cursor.fetchall(), cursor.rowcount
+def _rest(cursor: sqlite3.Cursor) -> tuple[list[Any], int]:
+    """The rows left, the statement's row count (sqlite3 sets it once the statement is done: a
+    write with RETURNING counts its rows as they are read), and the cursor closed."""
+    rows = cursor.fetchall()
+    rowcount = cursor.rowcount
+    cursor.close()
+    return rows, rowcount
 
 
-def _more_and_count(cursor: sqlite3.Cursor) -> tuple[list[Any], int]:
-    return cursor.fetchmany(PREFETCH_ROWS), cursor.rowcount
+def _more(cursor: sqlite3.Cursor) -> tuple[list[Any], int, bool]:
+    """The next rows and the row count so far; the cursor closed when they were the last."""
+    rows = cursor.fetchmany(PREFETCH_ROWS)
+    rowcount = cursor.rowcount
+    exhausted = len(rows) < PREFETCH_ROWS
+    if exhausted:
+        cursor.close()
+    return rows, rowcount, exhausted
 
 
 class OneHopCursor:
@@ -89,18 +98,16 @@ class OneHopCursor:
     async def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
         if not self._exhausted:
-            rest, self.rowcount = await self._from_cursor(_rest_and_count)
+            rest, self.rowcount = await self._from_cursor(_rest)
             rows += rest
-            await self.close()
+            self._exhausted = True
         return rows
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         wanted = size or self.arraysize
         while len(self._rows) < wanted and not self._exhausted:
-            more, self.rowcount = await self._from_cursor(_more_and_count)
+            more, self.rowcount, self._exhausted = await self._from_cursor(_more)
             self._rows += more
-            if len(more) < PREFETCH_ROWS:
-                await self.close()
         rows, self._rows = self._rows[:wanted], self._rows[wanted:]
         return rows
 
