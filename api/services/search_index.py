@@ -31,7 +31,7 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 async def reindex(session: AsyncSession, owner_type: str, owner_id: int, text: str) -> None:
     """Make the indexed terms of one chapter (`chapter`) or material (`material`) those of
     `text`, with their counts."""
-    await reindex_counts(session, owner_type, {owner_id: term_counts(text)})
+    await _write_differences(session, owner_type, {owner_id: term_counts(text)}, only=None)
 
 
 async def reindex_edit(
@@ -46,14 +46,6 @@ async def reindex_edit(
     changed = {term for term in old.keys() | new.keys() if old[term] != new[term]}
     if changed:
         await _write_differences(session, owner_type, {owner_id: new}, only=changed)
-
-
-async def reindex_counts(
-    session: AsyncSession, owner_type: str, wanted: Mapping[int, Counter[str]]
-) -> None:
-    """Make the indexed terms of each owner in `wanted` those it maps to (`term_counts` of its
-    text): one read of their stored terms and one statement per kind of change for all."""
-    await _write_differences(session, owner_type, wanted, only=None)
 
 
 async def _stored_terms(
@@ -82,7 +74,9 @@ async def _write_differences(
     *,
     only: AbstractSet[str] | None,
 ) -> None:
-    """Write what differs between the stored terms of each owner and `wanted`; with `only`,
+    """Write what differs between the stored terms of each owner and `wanted` (its text's
+    `term_counts`): one read of their stored terms and one statement per kind of change for
+    all; with `only`,
     of those terms alone. A row that a folding collation matched to one of them holds a term
     whose count did not change (`reindex_edit`): it is compared like the others and left as it
     is."""
