@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pycrdt import Doc, Subscription, TransactionEvent, get_state
 
 from storage.docs.base import DocStore, StoreUnavailable
-from storage.docs.edits import updates_from
+from storage.docs.edits import updates_from, updates_made
 from storage.docs.merge import apply_stored
 
 from . import protocol
@@ -98,6 +98,7 @@ class Room:
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
+        self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
 
     @property
     def doc(self) -> Doc:
@@ -335,13 +336,28 @@ class Room:
         document never holds anything that is not yet stored. `on_behalf_of`: the principal
         whose edit it is (a REST save's user: the hooks attribute it to them); None, the
         server's own.
+
+        A principal's edits in this room write as one Yjs client id, as an editor's keystrokes
+        do: a new id per save would add an entry to the document's state for good (and a
+        `doc_authors` row per save). Two edits minted from the same state with one id would
+        claim the same clocks and one would be lost, so an edit takes the id while it runs (one
+        that comes meanwhile writes as a new client) and gives it back only once its updates
+        are stored and in the room's document: a failed or cancelled edit, stored or not,
+        retires it.
         """
-        produced = updates_from(self.doc.get_update(), edit)
-        if not produced:
-            return False
-        for update in produced:
+        if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
+            return await self._submit_all(updates_from(self.doc.get_update(), edit), None)
+        client_id = self._writing_as.pop(on_behalf_of, None)  # taken: one edit at a time
+        scratch: Doc = Doc() if client_id is None else Doc(client_id=client_id)
+        scratch.apply_update(self.doc.get_update())
+        changed = await self._submit_all(updates_made(scratch, edit), on_behalf_of)
+        self._writing_as[on_behalf_of] = scratch.client_id  # stored, and in the room's document
+        return changed
+
+    async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
+        for update in updates:
             await self.submit(update, origin=None, on_behalf_of=on_behalf_of)
-        return True
+        return bool(updates)
 
     def _handle_awareness(self, conn: Connection, entries: list[protocol.AwarenessEntry]) -> None:
         applied = self.presence.apply(self._owned(conn, entries))

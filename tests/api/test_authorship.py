@@ -14,6 +14,7 @@ from tests.api.test_works import make_chapter, make_work, ok, save, share
 from tests.support.api import Account, Api, running_api
 from tests.support.waiting import eventually
 from tests.support.yclient import YClient
+from tests.support.ydocs import clocks
 
 
 async def _server_text(api: Api, account: Account, chapter_id: int) -> str:
@@ -134,6 +135,32 @@ async def test_rest_saves_are_their_users_writing_and_a_restore_is_nobodys(api: 
     assert _spans("林小雨推开门。", got["runs"]) == [
         ("unknown", None, "林小雨推开门"),
         ("user", editor.id, "。"),
+    ]
+
+
+async def test_a_users_saves_write_as_one_client_of_the_document(api: Api) -> None:
+    """Ten REST saves add one `doc_authors` row and one client to the chapter's state, not ten
+    (each would stay in the document for good); every save is still the user's writing."""
+    owner, editor = await api.sign_up(), await api.sign_up()
+    work = await make_work(api, owner)
+    chapter = await make_chapter(api, owner, work["id"])
+    await share(api, owner, work["id"], editor, "editor")
+    text = ""
+    for index in range(10):
+        text += f"第{index}句。"
+        ok(await save(api, owner, work["id"], chapter["id"], text))
+    ok(await save(api, editor, work["id"], chapter["id"], text + "编辑加的。"))
+
+    doc = chapter["content_id"]
+    async with api.app.adapters.database.session() as session:
+        rows = list(await session.scalars(select(DocAuthor).where(DocAuthor.doc == doc)))
+    assert sorted(row.user_id for row in rows) == sorted([owner.id, editor.id])
+    async with api.app.adapters.rooms.hold(doc) as room:
+        assert len(clocks(room.doc)) == 2
+    got = ok(await api.call("GET", f"/api/v1/chapters/{chapter['id']}/authorship", owner))
+    assert _spans(text + "编辑加的。", got["runs"]) == [
+        ("user", owner.id, text),
+        ("user", editor.id, "编辑加的。"),
     ]
 
 

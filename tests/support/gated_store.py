@@ -1,4 +1,4 @@
-"""A SQLite document store whose appends a test holds back, and which records each call."""
+"""A SQLite document store whose appends a test holds back or fails, and which records each call."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from storage.docs.sql import SQLDocStore
 
 
 class GatedStore(SQLDocStore):
-    """Each `append` call is recorded (its updates), then waits while `gate` is closed."""
+    """Each `append` call is recorded (its updates), then waits while `gate` is closed; the
+    next one fails when `fail_next` is set (the caller cannot tell whether it was stored)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.gate = asyncio.Event()
         self.gate.set()
         self.calls: list[tuple[bytes, ...]] = []
+        self.fail_next = False
 
     async def append(self, doc: str, *updates: bytes) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("the store went away")
         self.calls.append(updates)
         await self.gate.wait()
         await super().append(doc, *updates)
