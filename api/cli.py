@@ -11,6 +11,8 @@ import socket
 from ipaddress import ip_address
 from pathlib import Path
 
+from jobs.memory import limit_heaps
+
 from .gc_tuning import built_uncollected, collect_for_serving
 from .logs import configure_logging
 from .settings import Settings
@@ -64,6 +66,7 @@ def serve(args: argparse.Namespace) -> None:
         supervise(settings, config.bind_socket(), args.host, args.port, workers)
         return
 
+    limit_heaps(settings.malloc_heaps)  # before the app starts its threads
     with built_uncollected():
         from .app import create_app
 
@@ -85,6 +88,7 @@ def worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    limit_heaps(settings.malloc_heaps)
     asyncio.run(run_worker(settings, compaction_interval_s=args.interval))
 
 

@@ -40,6 +40,8 @@ OTHER_WORKS = 4
 SATURATED_CPU_PCT = 90  # of the cores the server's processes can use, or of the machine
 SATURATED_P99_MS = 1000
 SATURATED_SHARE = 0.95  # answers per second below this share of the offered rate
+# After a soak: past the rooms' unload grace (10 s) and the server's next heap trim (60 s).
+IDLE_S = 75
 
 
 class Mix:
@@ -236,6 +238,9 @@ async def soak(
     finally:
         sampler.cancel()
     rss.append(((time.monotonic() - started) / 60, rss_mb(node.pid)))
+    log(f"soak: load stopped; {IDLE_S} s idle (rooms unload, the heap is trimmed)")
+    await asyncio.sleep(IDLE_S)
+    idle_mb = rss_mb(node.pid)
     values = [mb for _t, mb in rss]
     settled = [point for point in rss if point[0] >= minutes / 10]
     return {
@@ -245,6 +250,7 @@ async def soak(
         "rss_start_mb": values[0],
         "rss_end_mb": values[-1],
         "rss_max_mb": max(values),
+        "rss_idle_mb": idle_mb,
         "rss_slope_mb_per_min": slope(settled),
     }
 

@@ -308,7 +308,8 @@ def long_table(works: list[Work]) -> str:
 SOAK_HEADER = [
     "db", "rate /s", "minutes", "requests", "p50 ms", "p99 ms", "2xx", "503", "other 5xx",
     "timeouts (10 s) + failed", "500s in the server's log", "server CPU (% of a core)",
-    "RSS start / end / max (MB)", "RSS slope after the first 10% (MB/min)", "target",
+    "RSS start / end / max (MB)", "RSS slope after the first 10% (MB/min)",
+    "RSS once idle: rooms unloaded, heap trimmed (MB)", "target",
 ]  # fmt: skip
 
 
@@ -329,6 +330,7 @@ def soak_row(db: str, soak: dict[str, Any]) -> list[str]:
         f(soak["server_cpu_pct"]),
         rss,
         f(slope),
+        f(soak.get("rss_idle_mb")),
         f"slope ≤ {SOAK_SLOPE_MB_PER_MIN} MB/min: {verdict(flat)}; {no_5xx(soak)}",
     ]
 

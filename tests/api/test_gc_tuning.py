@@ -1,4 +1,5 @@
-"""`inkweave serve` freezes what its start-up made and collects less often (`api/gc_tuning.py`).
+"""`inkweave serve` freezes what its start-up made and collects less often (`api/gc_tuning.py`);
+its threads share two glibc heaps (`jobs.memory.limit_heaps`).
 
 In a child process: freezing would keep a test worker's own garbage for good.
 """
@@ -17,6 +18,7 @@ SERVE_AND_REPORT = """
 import asyncio, gc, json, sys
 import uvicorn
 from api.cli import main
+from tests.support.heaps import glibc_heaps
 
 def run(server, sockets=None):
     app = server.config.app
@@ -28,6 +30,7 @@ def run(server, sockets=None):
                 "threshold": gc.get_threshold(),
                 "frozen_before": before,
                 "frozen_after": gc.get_freeze_count(),
+                "heaps": glibc_heaps(),
             }
         print(json.dumps(report))
 
@@ -38,7 +41,7 @@ main(["serve", "--data-dir", sys.argv[1], "--workers", "1", "--port", "0"])
 """
 
 
-def test_serve_freezes_what_start_up_made_and_collects_young_objects_less_often(
+def test_serve_freezes_what_start_up_made_collects_less_often_and_shares_two_heaps(
     tmp_path: Path,
 ) -> None:
     done = subprocess.run(
@@ -53,3 +56,4 @@ def test_serve_freezes_what_start_up_made_and_collects_young_objects_less_often(
     assert tuple(report["threshold"]) == (YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
     # The lifespan's own objects (engines, pools, caches it filled) are frozen too.
     assert report["frozen_after"] > report["frozen_before"] > 0
+    assert report["heaps"] <= 2

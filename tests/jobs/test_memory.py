@@ -1,12 +1,18 @@
-"""Memory a job freed goes back to the system (glibc's `malloc_trim`), not kept by the server."""
+"""Memory a job freed goes back to the system (glibc's `malloc_trim`), not kept by the server;
+a process's threads share the few heaps it is limited to."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from jobs.memory import release_memory
+from jobs.memory import _malloc_trim, release_memory
+
+REPO = Path(__file__).resolve().parents[2]
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PIECES = 60_000
@@ -29,3 +35,53 @@ def test_a_fragmented_heap_is_given_back() -> None:
     given_back = held - resident_bytes()
     assert given_back > PIECES * PIECE // 2, f"{given_back / 2**20:.0f} MiB given back"
     assert len(pinned) == PIECES // 50
+
+
+# Eight threads each take a piece of memory from malloc, all alive at once; then the heaps
+# glibc made for them are counted.
+HEAP_PROBE = """
+import sys, threading
+from jobs.memory import limit_heaps
+from tests.support.heaps import glibc_heaps
+
+print(limit_heaps(int(sys.argv[1])))
+together = threading.Barrier(9)
+held = []
+
+def take():
+    held.append(bytes(100_000))
+    together.wait()
+    together.wait()
+
+threads = [threading.Thread(target=take) for _ in range(8)]
+for thread in threads:
+    thread.start()
+together.wait()
+print(glibc_heaps())
+together.wait()
+"""
+
+
+def heaps_of_eight_threads(limit: int, **env: str) -> tuple[bool, int]:
+    environment = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | env
+    done = subprocess.run(
+        [sys.executable, "-c", HEAP_PROBE, str(limit)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=environment,
+        timeout=60,
+    )
+    limited, heaps = done.stdout.split()
+    return limited == "True", int(heaps)
+
+
+def test_threads_share_the_heaps_a_process_is_limited_to() -> None:
+    if _malloc_trim() is None:
+        pytest.skip("not glibc")
+    limited, heaps = heaps_of_eight_threads(0)
+    assert not limited and heaps > 2, "glibc's default: a heap per thread, up to 8 per core"
+    limited, heaps = heaps_of_eight_threads(2)
+    assert limited and heaps <= 2
+    assert heaps_of_eight_threads(2, MALLOC_ARENA_MAX="4")[0] is False, "the operator's wins"
