@@ -48,7 +48,7 @@ def limit_heaps(count: int) -> bool:
     glibc gives each new thread a heap of its own, up to eight per core, and a serving process
     has many threads (a database connection's each, the executor's): freed memory then sits in
     heaps whose pages a trim cannot hand back while a few live pieces remain on each. With two,
-    a REST soak's resident memory grew 5 MB a minute instead of 22–25 (`bench/README.md`).
+    REST soaks' resident memory grew 5–10 MB a minute instead of 19–25 (`bench/README.md`).
     Call it before the threads start: a thread keeps the heap it was given.
     """
     mallopt = _libc_call("mallopt")
