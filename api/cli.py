@@ -36,6 +36,15 @@ def _reachable(host: str) -> str:
     return "127.0.0.1" if everywhere else host
 
 
+def _limit_heaps(settings: Settings) -> None:
+    """`INKWEAVE_MALLOC_HEAPS`, unless the operator chose through glibc's own settings."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if "MALLOC_ARENA_MAX" in os.environ or "malloc.arena_max" in tunables:
+        return
+    if limit_heaps(settings.malloc_heaps):
+        log.debug("glibc heaps limited", extra={"heaps": settings.malloc_heaps})
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -66,7 +75,7 @@ def serve(args: argparse.Namespace) -> None:
         supervise(settings, config.bind_socket(), args.host, args.port, workers)
         return
 
-    limit_heaps(settings.malloc_heaps)  # before the app starts its threads
+    _limit_heaps(settings)  # before the app starts its threads
     with built_uncollected():
         from .app import create_app
 
@@ -88,7 +97,7 @@ def worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    limit_heaps(settings.malloc_heaps)
+    _limit_heaps(settings)
     asyncio.run(run_worker(settings, compaction_interval_s=args.interval))
 
 

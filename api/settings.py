@@ -264,7 +264,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Most glibc heaps (arenas) the threads of a serving or job process share; "
         "0: glibc's default, eight per core. Fewer heaps keep a long-running server's memory "
-        "from creeping (see bench/README.md); `MALLOC_ARENA_MAX`, when set, wins.",
+        "from creeping (see bench/README.md); `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`, when "
+        "set, wins.",
     )
     max_message_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="Largest sync frame accepted from a client."

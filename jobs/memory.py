@@ -15,7 +15,6 @@ import ctypes
 import ctypes.util
 import functools
 import logging
-import os
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def limit_heaps(count: int) -> bool:
     """Let this process's threads share at most `count` glibc heaps; False where the C library
-    has no such setting, or the operator chose through glibc's own `MALLOC_ARENA_MAX`.
+    has no such setting (musl, macOS) or `count` is 0.
 
     glibc gives each new thread a heap of its own, up to eight per core, and a serving process
     has many threads (a database connection's each, the executor's): freed memory then sits in
@@ -52,7 +51,7 @@ def limit_heaps(count: int) -> bool:
     Call it before the threads start: a thread keeps the heap it was given.
     """
     mallopt = _libc_call("mallopt")
-    if count <= 0 or mallopt is None or "MALLOC_ARENA_MAX" in os.environ:
+    if count <= 0 or mallopt is None:
         return False
     return bool(mallopt(_M_ARENA_MAX, count))
 

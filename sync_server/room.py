@@ -98,6 +98,7 @@ class Room:
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
+        self._turns: dict[str, asyncio.Lock] = {}  # a principal's edits take turns (`change`)
         self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
 
     @property
@@ -337,22 +338,31 @@ class Room:
         whose edit it is (a REST save's user: the hooks attribute it to them); None, the
         server's own.
 
-        A principal's edits in this room write as one Yjs client id, as an editor's keystrokes
-        do: a new id per save would add an entry to the document's state for good (and a
-        `doc_authors` row per save). Two edits minted from the same state with one id would
-        claim the same clocks and one would be lost, so an edit takes the id while it runs (one
-        that comes meanwhile writes as a new client) and gives it back only once its updates
-        are stored and in the room's document: a failed or cancelled edit, stored or not,
-        retires it.
+        A principal's edits take turns, each made against the document as the one before left
+        it: a save sent twice (a double click, an autosave beside a manual save, a retry)
+        changes nothing the second time, where two made from the same state would each insert
+        the new words. A caller cancelled meanwhile does not end its turn early (its update may
+        still be stored): the edit runs to its end and the next one starts after it. They write
+        as one Yjs client id while the room stays loaded, as an editor's keystrokes do; a new id
+        per save would add an entry to the document's state for good, and a `doc_authors` row.
+        An edit that fails, or whose updates the room's document does not hold afterwards,
+        retires the id: the next one must not claim clocks that may be stored already.
         """
         if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
             return await self._submit_all(updates_from(self.doc.get_update(), edit), None)
-        client_id = self._writing_as.pop(on_behalf_of, None)  # taken: one edit at a time
-        scratch: Doc = Doc() if client_id is None else Doc(client_id=client_id)
-        scratch.apply_update(self.doc.get_update())
-        changed = await self._submit_all(updates_made(scratch, edit), on_behalf_of)
-        self._writing_as[on_behalf_of] = scratch.client_id  # stored, and in the room's document
-        return changed
+        turn = asyncio.ensure_future(self._change_as(on_behalf_of, edit))
+        turn.add_done_callback(_retrieve)  # its caller may be gone: nothing to log twice
+        return await asyncio.shield(turn)
+
+    async def _change_as(self, principal: str, edit: Callable[[Doc], None]) -> bool:
+        async with self._turns.setdefault(principal, asyncio.Lock()):
+            client_id = self._writing_as.pop(principal, None)
+            scratch: Doc = Doc() if client_id is None else Doc(client_id=client_id)
+            scratch.apply_update(self.doc.get_update())
+            changed = await self._submit_all(updates_made(scratch, edit), principal)
+            if self._doc is not None and _holds_all_of(self._doc, scratch):
+                self._writing_as[principal] = scratch.client_id
+            return changed
 
     async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
         for update in updates:
@@ -544,6 +554,16 @@ def _failed(write: _Write, error: Exception) -> None:
         write.origin.refuse_malformed(error)
     elif write.origin is not None:
         write.origin.fail(store_unavailable=isinstance(error, StoreUnavailable))
+
+
+def _holds_all_of(doc: Doc, other: Doc) -> bool:
+    """Whether `doc` holds every item of `other` (their difference starts with no clients)."""
+    return other.get_update(doc.get_state())[:1] == b"\x00"
+
+
+def _retrieve(turn: asyncio.Future[bool]) -> None:
+    if not turn.cancelled():
+        turn.exception()
 
 
 def _abandoned(write: _Write) -> bool:

@@ -8,8 +8,9 @@ from storage.docs.sql import SQLDocStore
 
 
 class GatedStore(SQLDocStore):
-    """Each `append` call is recorded (its updates), then waits while `gate` is closed; the
-    next one fails when `fail_next` is set (the caller cannot tell whether it was stored)."""
+    """Each `append` call is recorded (its updates), then waits while `gate` is closed. The next
+    one fails before storing anything when `fail_next` is set, and after storing its updates
+    when `fail_after_storing` is (a connection lost before the commit's answer came back)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -17,6 +18,7 @@ class GatedStore(SQLDocStore):
         self.gate.set()
         self.calls: list[tuple[bytes, ...]] = []
         self.fail_next = False
+        self.fail_after_storing = False
 
     async def append(self, doc: str, *updates: bytes) -> None:
         if self.fail_next:
@@ -25,3 +27,6 @@ class GatedStore(SQLDocStore):
         self.calls.append(updates)
         await self.gate.wait()
         await super().append(doc, *updates)
+        if self.fail_after_storing:
+            self.fail_after_storing = False
+            raise ConnectionError("the store's answer was lost")
