@@ -98,6 +98,7 @@ class Room:
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
+        self._behind_store = False  # an append failed: the store may hold what the doc lacks
         self._turns: dict[str, asyncio.Lock] = {}  # a principal's edits take turns (`change`)
         self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
 
@@ -257,6 +258,7 @@ class Room:
                     await self._write([write for write in batch if not _abandoned(write)])
                 except Exception as exc:  # stored maybe, relayed maybe not: peers re-sync
                     log.exception("storing or relaying updates failed", extra={"doc": self.name})
+                    self._behind_store = True
                     for write in batch:
                         _failed(write, exc)
                 finally:
@@ -349,6 +351,7 @@ class Room:
         retires the id: the next one must not claim clocks that may be stored already.
         """
         if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
+            await self._catch_up()
             return await self._submit_all(updates_from(self.doc.get_update(), edit), None)
         turn = asyncio.ensure_future(self._change_as(on_behalf_of, edit))
         turn.add_done_callback(_retrieve)  # its caller may be gone: nothing to log twice
@@ -356,6 +359,7 @@ class Room:
 
     async def _change_as(self, principal: str, edit: Callable[[Doc], None]) -> bool:
         async with self._turns.setdefault(principal, asyncio.Lock()):
+            await self._catch_up()
             client_id = self._writing_as.pop(principal, None)
             scratch: Doc = Doc() if client_id is None else Doc(client_id=client_id)
             scratch.apply_update(self.doc.get_update())
@@ -363,6 +367,26 @@ class Room:
             if self._doc is not None and _holds_all_of(self._doc, scratch):
                 self._writing_as[principal] = scratch.client_id
             return changed
+
+    async def _catch_up(self) -> None:
+        """After a failed append, take in what the store holds and the document lacks (an append
+        that failed after it was stored), as a stored update goes in: announced, applied and
+        relayed. A server-side edit is made against the document, so a REST save retried after
+        such a failure would otherwise insert its words a second time. Peers need no such
+        help: the one whose update failed is closed and sends it again when it reconnects."""
+        if not self._behind_store:
+            return
+        self._behind_store = False
+        try:
+            stored: Doc = Doc()
+            apply_stored(stored, await self._store.load(self.name), name=self.name)
+        except Exception:
+            self._behind_store = True
+            raise
+        missing = stored.get_update(self.doc.get_state())
+        for hook in self._hooks.on_stored:
+            await hook.on_stored(self, missing, 0.0)
+        self._integrate([_Write(missing, None)])
 
     async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
         for update in updates:

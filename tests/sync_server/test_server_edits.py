@@ -17,6 +17,7 @@ from storage.docs.schema import CONTENT
 from sync_server.room import Room, RoomPolicy
 from sync_server.rooms import RoomManager
 from tests.support.gated_store import GatedStore
+from tests.support.room_peer import RoomPeer
 from tests.support.waiting import eventually
 from tests.support.ydocs import clocks
 
@@ -97,9 +98,27 @@ async def test_a_failed_edit_retires_its_client_id(
         await room.change(append("也许存了。"), on_behalf_of="7")
     after = await new_clients(room, append("重写。"), "7")
     assert len(after) == 1 and after != first, "a fresh id after a failure"
-    # The rewrite was made without the failed sentence: where each goes is the CRDT's choice.
-    kept = {"开头。也许存了。重写。", "开头。重写。也许存了。"} if stored else {"开头。重写。"}
-    assert await stored_text(gated_store) in kept
+    # Stored, the failed sentence is taken in before the rewrite is made (see below).
+    expected = "开头。也许存了。重写。" if stored else "开头。重写。"
+    assert text(room) == await stored_text(gated_store) == expected
+
+
+@pytest.mark.parametrize("writer", ["7", None], ids=["a user's", "the server's"])
+async def test_a_save_retried_after_a_failure_it_was_stored_in_changes_nothing(
+    room: Room, gated_store: GatedStore, writer: str | None
+) -> None:
+    """The store held the save although its append failed: the room takes it in (and relays it)
+    before the retry is made against the document, so the words go in once."""
+    peer = RoomPeer()
+    room.join(peer.conn)
+    await room.change(set_content("开头。"), on_behalf_of=writer)
+    gated_store.fail_after_storing = True
+    with pytest.raises(ConnectionError):
+        await room.change(set_content("开头。结尾。"), on_behalf_of=writer)
+    assert text(room) == "开头。", "not applied: the caller heard of a failure"
+    assert await room.change(set_content("开头。结尾。"), on_behalf_of=writer) is False
+    assert text(room) == await stored_text(gated_store) == "开头。结尾。"
+    await eventually(lambda: peer.text == "开头。结尾。", what="the peer gets it too")
 
 
 async def test_an_edit_the_room_could_not_apply_retires_its_client_id(
