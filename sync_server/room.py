@@ -98,7 +98,10 @@ class Room:
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
-        self._behind_store = False  # an append failed: the store may hold what the doc lacks
+        # Appends that failed, and how many of them the document has looked up in the store.
+        self._failed_appends = 0
+        self._taken_in = 0
+        self._taking_in: asyncio.Task[None] | None = None
         self._turns: dict[str, asyncio.Lock] = {}  # a principal's edits take turns (`change`)
         self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
 
@@ -258,7 +261,7 @@ class Room:
                     await self._write([write for write in batch if not _abandoned(write)])
                 except Exception as exc:  # stored maybe, relayed maybe not: peers re-sync
                     log.exception("storing or relaying updates failed", extra={"doc": self.name})
-                    self._behind_store = True
+                    self._failed_appends += 1
                     for write in batch:
                         _failed(write, exc)
                 finally:
@@ -343,8 +346,9 @@ class Room:
         A principal's edits take turns, each made against the document as the one before left
         it: a save sent twice (a double click, an autosave beside a manual save, a retry)
         changes nothing the second time, where two made from the same state would each insert
-        the new words. A caller cancelled meanwhile does not end its turn early (its update may
-        still be stored): the edit runs to its end and the next one starts after it. They write
+        the new words. A caller that gives up while waiting for its turn leaves nothing behind;
+        once its edit is minted, the edit runs to its end (its update may be stored whatever
+        the caller does) and the next one starts after it. They write
         as one Yjs client id while the room stays loaded, as an editor's keystrokes do; a new id
         per save would add an entry to the document's state for good, and a `doc_authors` row.
         An edit that fails, or whose updates the room's document does not hold afterwards,
@@ -353,13 +357,22 @@ class Room:
         if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
             await self._catch_up()
             return await self._submit_all(updates_from(self.doc.get_update(), edit), None)
-        turn = asyncio.ensure_future(self._change_as(on_behalf_of, edit))
-        turn.add_done_callback(_retrieve)  # its caller may be gone: nothing to log twice
-        return await asyncio.shield(turn)
-
-    async def _change_as(self, principal: str, edit: Callable[[Doc], None]) -> bool:
-        async with self._turns.setdefault(principal, asyncio.Lock()):
+        turn = self._turns.setdefault(on_behalf_of, asyncio.Lock())
+        await turn.acquire()  # a caller that gives up while waiting leaves nothing behind
+        try:
             await self._catch_up()
+        except BaseException:
+            turn.release()
+            raise
+        edit_task = asyncio.ensure_future(self._edit_as(on_behalf_of, edit, turn))
+        edit_task.add_done_callback(_retrieve)  # its caller may be gone: nothing to log twice
+        return await asyncio.shield(edit_task)
+
+    async def _edit_as(
+        self, principal: str, edit: Callable[[Doc], None], turn: asyncio.Lock
+    ) -> bool:
+        """Mint and submit `principal`'s edit; the turn ends when its updates are in (or failed)."""
+        try:
             client_id = self._writing_as.pop(principal, None)
             scratch: Doc = Doc() if client_id is None else Doc(client_id=client_id)
             scratch.apply_update(self.doc.get_update())
@@ -367,26 +380,31 @@ class Room:
             if self._doc is not None and _holds_all_of(self._doc, scratch):
                 self._writing_as[principal] = scratch.client_id
             return changed
+        finally:
+            turn.release()
 
     async def _catch_up(self) -> None:
         """After a failed append, take in what the store holds and the document lacks (an append
-        that failed after it was stored), as a stored update goes in: announced, applied and
-        relayed. A server-side edit is made against the document, so a REST save retried after
-        such a failure would otherwise insert its words a second time. Peers need no such
-        help: the one whose update failed is closed and sends it again when it reconnects."""
-        if not self._behind_store:
-            return
-        self._behind_store = False
-        try:
-            stored: Doc = Doc()
-            apply_stored(stored, await self._store.load(self.name), name=self.name)
-        except Exception:
-            self._behind_store = True
-            raise
+        that failed after it was stored) before a server-side edit is made against it: a REST
+        save retried after such a failure would otherwise insert its words a second time. One
+        look at the store serves every edit waiting (shielded: a caller that gives up does not
+        stop it). Peers need no such help: the one whose update failed is closed and sends it
+        again when it reconnects."""
+        while self._taken_in != self._failed_appends:
+            if self._taking_in is None or self._taking_in.done():
+                self._taking_in = asyncio.ensure_future(self._take_in_stored(self._failed_appends))
+                self._taking_in.add_done_callback(_retrieve)
+            await asyncio.shield(self._taking_in)
+
+    async def _take_in_stored(self, failures: int) -> None:
+        stored: Doc = Doc()
+        apply_stored(stored, await self._store.load(self.name), name=self.name)
         missing = stored.get_update(self.doc.get_state())
-        for hook in self._hooks.on_stored:
-            await hook.on_stored(self, missing, 0.0)
+        if not _holds_all_of(self.doc, stored):  # new items (a lost deletion is redone by a retry)
+            for hook in self._hooks.on_stored:  # other nodes get them too
+                await hook.on_stored(self, missing, 0.0)
         self._integrate([_Write(missing, None)])
+        self._taken_in = failures
 
     async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
         for update in updates:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from storage.docs.base import StoredDoc
 from storage.docs.sql import SQLDocStore
 
 
 class GatedStore(SQLDocStore):
-    """Each `append` call is recorded (its updates), then waits while `gate` is closed. The next
+    """Each `append` call is recorded (its updates), then waits while `gate` is closed (a `load`
+    while `load_gate` is). The next
     one fails before storing anything when `fail_next` is set, and after storing its updates
     when `fail_after_storing` is (a connection lost before the commit's answer came back)."""
 
@@ -16,9 +18,15 @@ class GatedStore(SQLDocStore):
         super().__init__(url)
         self.gate = asyncio.Event()
         self.gate.set()
+        self.load_gate = asyncio.Event()
+        self.load_gate.set()
         self.calls: list[tuple[bytes, ...]] = []
         self.fail_next = False
         self.fail_after_storing = False
+
+    async def load(self, doc: str) -> StoredDoc:
+        await self.load_gate.wait()
+        return await super().load(doc)
 
     async def append(self, doc: str, *updates: bytes) -> None:
         if self.fail_next:

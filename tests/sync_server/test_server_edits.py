@@ -14,6 +14,7 @@ from pycrdt import Doc, Text
 from storage.docs.merge import merged_state, read_state
 from storage.docs.restore import set_content
 from storage.docs.schema import CONTENT
+from sync_server.hooks import RoomHooks
 from sync_server.room import Room, RoomPolicy
 from sync_server.rooms import RoomManager
 from tests.support.gated_store import GatedStore
@@ -57,6 +58,20 @@ async def stored_text(store: GatedStore) -> str:
     return read_state(merged_state(await store.load(DOC)))[0]
 
 
+async def a_save_behind_another(
+    room: Room, gated_store: GatedStore, first: str, second: str
+) -> tuple[asyncio.Task[bool], asyncio.Task[bool]]:
+    """User 7 saved "开头。"; now `first` is being stored (held back) when `second` comes."""
+    await room.change(set_content("开头。"), on_behalf_of="7")
+    gated_store.gate.clear()
+    ahead = asyncio.create_task(room.change(set_content(first), on_behalf_of="7"))
+    await eventually(lambda: len(gated_store.calls) == 2, what="the first save's append")
+    behind = asyncio.create_task(room.change(set_content(second), on_behalf_of="7"))
+    for _ in range(20):  # part of the test: the second save gets every chance to go ahead
+        await asyncio.sleep(0)
+    return ahead, behind
+
+
 async def test_a_users_edits_write_as_one_client_id_and_the_servers_each_as_a_new_one(
     room: Room,
 ) -> None:
@@ -74,13 +89,7 @@ async def test_a_users_edits_write_as_one_client_id_and_the_servers_each_as_a_ne
 async def test_a_save_sent_twice_at_once_changes_the_text_once(
     room: Room, gated_store: GatedStore
 ) -> None:
-    await room.change(set_content("开头。"), on_behalf_of="7")
-    gated_store.gate.clear()
-    first = asyncio.create_task(room.change(set_content("开头。结尾。"), on_behalf_of="7"))
-    await eventually(lambda: len(gated_store.calls) == 2, what="the first save's append under way")
-    again = asyncio.create_task(room.change(set_content("开头。结尾。"), on_behalf_of="7"))
-    for _ in range(20):  # part of the test: the second save gets every chance to go ahead
-        await asyncio.sleep(0)
+    first, again = await a_save_behind_another(room, gated_store, "开头。结尾。", "开头。结尾。")
     gated_store.gate.set()
     assert await asyncio.gather(first, again) == [True, False]
     assert text(room) == await stored_text(gated_store) == "开头。结尾。"
@@ -121,6 +130,55 @@ async def test_a_save_retried_after_a_failure_it_was_stored_in_changes_nothing(
     await eventually(lambda: peer.text == "开头。结尾。", what="the peer gets it too")
 
 
+async def test_edits_waiting_on_one_look_at_the_store_all_wait_for_it(
+    room: Room, gated_store: GatedStore
+) -> None:
+    """Another edit started the look (and its caller gave up): the retry waits for the same
+    look instead of going ahead against a document that still lacks the stored words."""
+    await room.change(set_content("开头。"), on_behalf_of="7")
+    gated_store.fail_after_storing = True
+    with pytest.raises(ConnectionError):
+        await room.change(set_content("开头。结尾。"), on_behalf_of="7")
+    gated_store.load_gate.clear()
+    server_edit = asyncio.create_task(room.change(lambda doc: None))
+    for _ in range(20):  # part of the test: the server's edit starts the look at the store
+        await asyncio.sleep(0)
+    server_edit.cancel()
+    retry = asyncio.create_task(room.change(set_content("开头。结尾。"), on_behalf_of="7"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not retry.done(), "the retry waits for the look"
+    gated_store.load_gate.set()
+    assert await retry is False
+    assert text(room) == await stored_text(gated_store) == "开头。结尾。"
+
+
+class StoredUpdates(RoomHooks):
+    def __init__(self) -> None:
+        self.updates: list[bytes] = []
+
+    async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+        self.updates.append(update)
+
+
+async def test_what_the_store_held_is_announced_to_the_other_nodes(
+    gated_store: GatedStore,
+) -> None:
+    announced = StoredUpdates()
+    manager = RoomManager(gated_store, policy=RoomPolicy(), unload_grace_s=60, hooks=[announced])
+    async with manager.hold(DOC) as room:
+        await room.change(set_content("开头。"), on_behalf_of="7")
+        gated_store.fail_after_storing = True
+        with pytest.raises(ConnectionError):
+            await room.change(set_content("开头。结尾。"), on_behalf_of="7")
+        await room.change(set_content("开头。结尾。"), on_behalf_of="7")
+    await manager.close()
+    other_node: Doc = Doc()
+    for update in announced.updates:
+        other_node.apply_update(update)
+    assert str(other_node.get(CONTENT, type=Text)) == "开头。结尾。"
+
+
 async def test_an_edit_the_room_could_not_apply_retires_its_client_id(
     room: Room, gated_store: GatedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,6 +196,19 @@ async def test_an_edit_the_room_could_not_apply_retires_its_client_id(
         "开头。存了没用上。重写。",
         "开头。重写。存了没用上。",
     }
+
+
+async def test_a_save_given_up_while_waiting_for_its_turn_leaves_nothing(
+    room: Room, gated_store: GatedStore
+) -> None:
+    first, given_up = await a_save_behind_another(room, gated_store, "开头。一。", "开头。二。")
+    given_up.cancel()
+    gated_store.gate.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    await room.flushed()
+    assert text(room) == await stored_text(gated_store) == "开头。一。"
 
 
 async def test_a_cancelled_save_ends_its_turn_before_the_next_begins(
