@@ -36,10 +36,6 @@ def _libc_call(name: str) -> Callable[..., int] | None:
     return call
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    return _libc_call("malloc_trim")
-
-
 def limit_heaps(count: int) -> bool:
     """Let this process's threads share at most `count` glibc heaps; False where the C library
     has no such setting (musl, macOS) or `count` is 0.
@@ -58,7 +54,7 @@ def limit_heaps(count: int) -> bool:
 
 def release_memory() -> bool:
     """Give the C heap's free pages back to the system; False where the C library cannot."""
-    trim = _malloc_trim()
+    trim = _libc_call("malloc_trim")
     if trim is None:
         return False
     try:

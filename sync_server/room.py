@@ -348,11 +348,11 @@ class Room:
         changes nothing the second time, where two made from the same state would each insert
         the new words. A caller that gives up while waiting for its turn leaves nothing behind;
         once its edit is minted, the edit runs to its end (its update may be stored whatever
-        the caller does) and the next one starts after it. They write
-        as one Yjs client id while the room stays loaded, as an editor's keystrokes do; a new id
-        per save would add an entry to the document's state for good, and a `doc_authors` row.
-        An edit that fails, or whose updates the room's document does not hold afterwards,
-        retires the id: the next one must not claim clocks that may be stored already.
+        the caller does) and the next one starts after it. They write as one Yjs client id
+        while the room stays loaded, as an editor's keystrokes do; a new id per save would add
+        an entry to the document's state for good, and a `doc_authors` row. An edit that fails,
+        or whose updates the room's document does not hold afterwards, retires the id: the next
+        one must not claim clocks that may be stored already.
         """
         if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
             await self._catch_up()
@@ -400,7 +400,7 @@ class Room:
         stored: Doc = Doc()
         apply_stored(stored, await self._store.load(self.name), name=self.name)
         missing = stored.get_update(self.doc.get_state())
-        if not _holds_all_of(self.doc, stored):  # new items (a lost deletion is redone by a retry)
+        if not _no_items(missing):  # new items (a lost deletion is redone by a retry)
             for hook in self._hooks.on_stored:  # other nodes get them too
                 await hook.on_stored(self, missing, 0.0)
         self._integrate([_Write(missing, None)])
@@ -599,8 +599,13 @@ def _failed(write: _Write, error: Exception) -> None:
 
 
 def _holds_all_of(doc: Doc, other: Doc) -> bool:
-    """Whether `doc` holds every item of `other` (their difference starts with no clients)."""
-    return other.get_update(doc.get_state())[:1] == b"\x00"
+    """Whether `doc` holds every item of `other`."""
+    return _no_items(other.get_update(doc.get_state()))
+
+
+def _no_items(update: bytes) -> bool:
+    """Whether `update` inserts nothing (it starts with zero clients; deletions may follow)."""
+    return update[:1] == b"\x00"
 
 
 def _retrieve(turn: asyncio.Future[bool]) -> None:
