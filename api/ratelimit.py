@@ -50,8 +50,10 @@ class RateLimitMiddleware:
         user_id = self._user(request)
         if user_id is not None:
             limits.append((f"rl:user:{user_id}", self.settings.rate_limit_user_per_min))
-        for key, limit in limits:
-            count, left = await self.kv.hit(key, WINDOW_S)
+        # Both windows in one round trip (to Redis, or to the hub of `serve --workers`): a
+        # request refused by one window still counts in the other, as a refused one always has.
+        answers = await self.kv.hit_many([(key, WINDOW_S) for key, _limit in limits])
+        for (_key, limit), (count, left) in zip(limits, answers, strict=True):
             if count > limit:
                 await self._refuse(request, send, math.ceil(left))
                 return

@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,10 @@ class HubKeyValue:
     async def hit(self, key: str, window_s: float) -> tuple[int, float]:
         count, left = await self._call("hit", key, window_s)
         return int(count), float(left)
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        answers = await self._call("hit_many", [[key, window_s] for key, window_s in hits])
+        return [(int(count), float(left)) for count, left in answers]
 
     async def release(self, key: str) -> None:
         await self._call("release", key)

@@ -101,7 +101,7 @@ class LocalHub:
     async def _kv_call(self, body: bytes) -> bytes:
         method, *args = json.loads(body)
         answer: dict[str, Any]
-        if method not in {"hit", "release", "set", "get", "delete"}:
+        if method not in {"hit", "hit_many", "release", "set", "get", "delete"}:
             answer = {"error": f"unknown key-value method {method!r}"}
         else:
             answer = {"ok": await getattr(self._kv, method)(*args)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -11,6 +12,10 @@ class KeyValue(Protocol):
 
         `get(key)` reads the count without adding to it.
         """
+        ...
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        """`hit` each `(key, window_s)` in order, in one round trip; their answers in order."""
         ...
 
     async def release(self, key: str) -> None:

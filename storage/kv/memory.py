@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class MemoryKeyValue:
@@ -37,6 +37,9 @@ class MemoryKeyValue:
         count = int(entry[0]) + 1
         self._values[key] = (str(count), entry[1])
         return count, entry[1] - now
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        return [await self.hit(key, window_s) for key, window_s in hits]
 
     async def release(self, key: str) -> None:
         entry = self._live(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis.asyncio as aioredis
 
 # Decrement a live counter, never below zero and never creating one (a bare DECR of an expired
@@ -23,13 +25,22 @@ class RedisKeyValue:
         return self._prefix + key
 
     async def hit(self, key: str, window_s: float) -> tuple[int, float]:
-        name = self._key(key)
+        (answer,) = await self.hit_many([(key, window_s)])
+        return answer
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.pexpire(name, int(window_s * 1000), nx=True)
-            pipe.pttl(name)
-            count, _, ttl_ms = await pipe.execute()
-        return int(count), max(int(ttl_ms), 0) / 1000
+            for key, window_s in hits:
+                name = self._key(key)
+                pipe.incr(name)
+                pipe.pexpire(name, int(window_s * 1000), nx=True)
+                pipe.pttl(name)
+            replies = await pipe.execute()
+        counts, ttls_ms = replies[0::3], replies[2::3]
+        return [
+            (int(count), max(int(ttl), 0) / 1000)
+            for count, ttl in zip(counts, ttls_ms, strict=True)
+        ]
 
     async def release(self, key: str) -> None:
         await self._release(keys=[self._key(key)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -250,6 +250,39 @@ async def test_requests_over_the_per_user_limit_get_429_until_the_minute_is_over
         assert still.status_code == 429 and still.headers["Retry-After"] == "1"
         clock.advance(0.5)
         assert (await client.call("GET", "/api/v1/users/me", account)).status_code == 200
+
+
+class CountingKeyValue(MemoryKeyValue):
+    """The memory store, counting the calls a request makes to it (each a round trip to Redis
+    or to the hub of `serve --workers`)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock=clock)
+        self.calls = 0
+
+    async def hit(self, key: str, window_s: float) -> tuple[int, float]:
+        self.calls += 1
+        return await super().hit(key, window_s)
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        self.calls += 1
+        return [await super(CountingKeyValue, self).hit(key, w) for key, w in hits]
+
+
+async def test_a_signed_in_request_checks_both_limits_in_one_round_trip(
+    settings: Settings,
+) -> None:
+    kv = CountingKeyValue(ManualClock())
+    configured = settings.model_copy(update={"rate_limit_user_per_min": 2})
+    async with running_api(configured, kv=kv) as client:
+        account = await client.sign_up()
+        kv.calls = 0
+        assert (await client.call("GET", "/api/v1/users/me", account)).status_code == 200
+        assert kv.calls == 1
+        assert await kv.get(f"rl:user:{account.id}") == "1"
+        assert (await client.call("GET", "/api/v1/users/me", account)).status_code == 200
+        refused = await client.call("GET", "/api/v1/users/me", account)
+        assert refused.status_code == 429 and kv.calls == 3
 
 
 async def test_requests_over_the_per_address_limit_get_429_until_the_minute_is_over(

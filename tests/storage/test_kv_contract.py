@@ -76,6 +76,18 @@ async def test_hits_count_within_a_window(kv: KeyValue) -> None:
     assert (await kv.hit("rl:user:2", WINDOW_S))[0] == 1
 
 
+async def test_hit_many_counts_each_key_as_hit_would_in_order(kv: KeyValue) -> None:
+    await kv.hit("rl:ip:127.0.0.1", WINDOW_S)
+    answers = await kv.hit_many(
+        [("rl:ip:127.0.0.1", WINDOW_S), ("rl:user:林", WINDOW_S), ("rl:ip:127.0.0.1", WINDOW_S)]
+    )
+    assert [count for count, _left in answers] == [2, 1, 3]
+    assert all(0 < left <= WINDOW_S for _count, left in answers)
+    assert await kv.get("rl:user:林") == "1"
+    assert await kv.get("rl:ip:127.0.0.1") == "3"
+    assert await kv.hit_many([]) == []
+
+
 async def test_a_hit_never_lengthens_its_window(kv: KeyValue) -> None:
     _, first = await kv.hit("rl:burst", WINDOW_S)
     _, second = await kv.hit("rl:burst", WINDOW_S * 10)
