@@ -137,6 +137,7 @@ def build_adapters(
             sync_chunk_bytes=settings.sync_chunk_bytes,
             compact_after_updates=settings.compact_after_updates,
             compact_after_bytes=settings.compact_after_bytes,
+            shared_store=bool(fan_out),
         ),
         unload_grace_s=settings.room_unload_grace_s,
         hooks=[

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pycrdt import Doc, Subscription, TransactionEvent, get_state
+from pycrdt import Doc, Subscription, TransactionEvent, get_state, get_update
 
 from storage.docs.base import DocStore, StoreUnavailable
 from storage.docs.edits import updates_from, updates_made
@@ -58,6 +58,9 @@ class RoomPolicy:
     compact_after_updates: int = 500
     compact_after_bytes: int = 4 * 1024 * 1024
     presence_stale_after_s: float = STALE_AFTER_S
+    # Other processes (workers, nodes) append to the same documents: a server-side edit first
+    # takes in what the store holds, since their updates reach this room over the bus later.
+    shared_store: bool = False
 
 
 class Room:
@@ -98,10 +101,13 @@ class Room:
         self._fresh_sync: list[bytes] | None = None
         self._log_updates = 0
         self._log_bytes = 0
-        # Appends that failed, and how many of them the document has looked up in the store.
-        self._failed_appends = 0
-        self._taken_in = 0
-        self._taking_in: asyncio.Task[None] | None = None
+        # Looks at the store before server-side edits (`_up_to_date`), numbered from 1 as they
+        # start; they run one at a time. `_stale_since`: after a failed append, the document may
+        # lack what the store holds until a look started later than that look number finishes.
+        self._looks_started = 0
+        self._looks_finished = 0
+        self._look: asyncio.Task[None] | None = None
+        self._stale_since: int | None = None
         self._turns: dict[str, asyncio.Lock] = {}  # a principal's edits take turns (`change`)
         self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
 
@@ -261,7 +267,7 @@ class Room:
                     await self._write([write for write in batch if not _abandoned(write)])
                 except Exception as exc:  # stored maybe, relayed maybe not: peers re-sync
                     log.exception("storing or relaying updates failed", extra={"doc": self.name})
-                    self._failed_appends += 1
+                    self._stale_since = self._looks_started
                     for write in batch:
                         _failed(write, exc)
                 finally:
@@ -297,8 +303,9 @@ class Room:
             if write.done is not None and not write.done.done():
                 write.done.set_result(None)
 
-    def _integrate(self, writes: list[_Write]) -> None:
-        """Apply stored updates in one transaction; relay what it changed as one frame."""
+    def _integrate(self, writes: list[_Write], *, appended: bool = True) -> None:
+        """Apply stored updates in one transaction; relay what it changed as one frame.
+        `appended`: they are new entries of the store's log (counted towards compaction)."""
         doc = self._doc
         if doc is None:  # unloaded meanwhile: the store has them, nobody to relay to
             return
@@ -322,7 +329,8 @@ class Room:
             for principal in _principals(writes):
                 for hook in self._hooks.on_change:
                     hook.on_change(self, principal)
-        self._count_for_compaction(writes)
+        if appended:
+            self._count_for_compaction(writes)
 
     def _count_for_compaction(self, writes: list[_Write]) -> None:
         self._log_updates += len(writes)
@@ -355,12 +363,12 @@ class Room:
         one must not claim clocks that may be stored already.
         """
         if on_behalf_of is None:  # the server's own (an AI task's): attributed by what it carries
-            await self._catch_up()
+            await self._up_to_date()
             return await self._submit_all(updates_from(self.doc.get_update(), edit), None)
         turn = self._turns.setdefault(on_behalf_of, asyncio.Lock())
         await turn.acquire()  # a caller that gives up while waiting leaves nothing behind
         try:
-            await self._catch_up()
+            await self._up_to_date()
         except BaseException:
             turn.release()
             raise
@@ -383,28 +391,44 @@ class Room:
         finally:
             turn.release()
 
-    async def _catch_up(self) -> None:
-        """After a failed append, take in what the store holds and the document lacks (an append
-        that failed after it was stored) before a server-side edit is made against it: a REST
-        save retried after such a failure would otherwise insert its words a second time. One
-        look at the store serves every edit waiting (shielded: a caller that gives up does not
-        stop it). Peers need no such help: the one whose update failed is closed and sends it
-        again when it reconnects."""
-        while self._taken_in != self._failed_appends:
-            if self._taking_in is None or self._taking_in.done():
-                self._taking_in = asyncio.ensure_future(self._take_in_stored(self._failed_appends))
-                self._taking_in.add_done_callback(_retrieve)
-            await asyncio.shield(self._taking_in)
+    async def _up_to_date(self) -> None:
+        """Before a server-side edit, take in what the store holds and the document lacks, so
+        that the edit is made against the stored text: a REST save diffed against an older copy
+        would insert its words a second time when they are stored already. The document may
+        lack some after one of its appends failed once it was stored (a connection lost before
+        the answer), and, where other processes write the same documents (`shared_store`),
+        whenever their updates are still on their way over the bus (a save retried on another
+        worker, or the next save of a client that landed on another worker). Such an edit waits
+        for a look at the store that started after it arrived; one look serves every edit
+        waiting for it (shielded: a caller that gives up does not stop it). Peers need no such
+        help: the one whose update failed is closed and sends it again when it reconnects."""
+        after = self._looks_started if self._policy.shared_store else self._stale_since
+        if after is None:
+            return
+        while self._looks_finished <= after:
+            if self._look is None or self._look.done():
+                self._looks_started += 1
+                self._look = asyncio.ensure_future(self._take_in_stored(self._looks_started))
+                self._look.add_done_callback(_retrieve)
+            await asyncio.shield(self._look)
 
-    async def _take_in_stored(self, failures: int) -> None:
-        stored: Doc = Doc()
-        apply_stored(stored, await self._store.load(self.name), name=self.name)
-        missing = stored.get_update(self.doc.get_state())
-        if not _no_items(missing):  # new items (a lost deletion is redone by a retry)
+    async def _take_in_stored(self, look: int) -> None:
+        """Apply the stored snapshot and log entries that hold items the document lacks (as a
+        rule none, or the one or two another node stored a moment ago): telling them apart
+        costs a fraction of replaying the whole log into a new document. Entries that only
+        delete are left: a deletion missed here is made again by the edit's own difference."""
+        stored = await self._store.load(self.name)
+        have = self.doc.get_state()
+        parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
+        new = [part for part in parts if _adds_to(part, have, name=self.name)]
+        for part in new:
             for hook in self._hooks.on_stored:  # other nodes get them too
-                await hook.on_stored(self, missing, 0.0)
-        self._integrate([_Write(missing, None)])
-        self._taken_in = failures
+                await hook.on_stored(self, part, 0.0)
+        if new:
+            self._integrate([_Write(part, None) for part in new], appended=False)
+        self._looks_finished = look
+        if self._stale_since is not None and look > self._stale_since:
+            self._stale_since = None
 
     async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
         for update in updates:
@@ -601,6 +625,15 @@ def _failed(write: _Write, error: Exception) -> None:
 def _holds_all_of(doc: Doc, other: Doc) -> bool:
     """Whether `doc` holds every item of `other`."""
     return _no_items(other.get_update(doc.get_state()))
+
+
+def _adds_to(update: bytes, state: bytes, *, name: str) -> bool:
+    """Whether a stored `update` holds items that a document with `state` lacks."""
+    try:
+        return not _no_items(get_update(update, state))
+    except ValueError:
+        log.error("skipped an unreadable stored update", extra={"doc": name})
+        return False
 
 
 def _no_items(update: bytes) -> bool:

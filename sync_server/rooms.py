@@ -50,6 +50,10 @@ class RoomManager:
     def rooms(self) -> dict[str, Room]:
         return self._rooms
 
+    @property
+    def policy(self) -> RoomPolicy:
+        return self._policy
+
     def acquire(self, name: str) -> Room:
         timer = self._unload_timers.pop(name, None)
         if timer is not None:

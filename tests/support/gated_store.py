@@ -10,7 +10,7 @@ from storage.docs.sql import SQLDocStore
 
 class GatedStore(SQLDocStore):
     """Each `append` call is recorded (its updates), then waits while `gate` is closed (a `load`
-    while `load_gate` is). The next
+    while `load_gate` is, and once it has read, while `read_gate` is). The next
     one fails before storing anything when `fail_next` is set, and after storing its updates
     when `fail_after_storing` is (a connection lost before the commit's answer came back)."""
 
@@ -20,13 +20,17 @@ class GatedStore(SQLDocStore):
         self.gate.set()
         self.load_gate = asyncio.Event()
         self.load_gate.set()
+        self.read_gate = asyncio.Event()
+        self.read_gate.set()
         self.calls: list[tuple[bytes, ...]] = []
         self.fail_next = False
         self.fail_after_storing = False
 
     async def load(self, doc: str) -> StoredDoc:
         await self.load_gate.wait()
-        return await super().load(doc)
+        stored = await super().load(doc)
+        await self.read_gate.wait()
+        return stored
 
     async def append(self, doc: str, *updates: bytes) -> None:
         if self.fail_next:

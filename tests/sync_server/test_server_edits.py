@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from pycrdt import Doc, Text
 
+from storage.docs.edits import updates_from
 from storage.docs.merge import merged_state, read_state
 from storage.docs.restore import set_content
 from storage.docs.schema import CONTENT
@@ -229,3 +230,73 @@ async def test_a_cancelled_save_ends_its_turn_before_the_next_begins(
     with pytest.raises(asyncio.CancelledError):
         await cancelled
     assert text(room) == await stored_text(gated_store) == "开头。续写。完。"
+
+
+# Several processes writing one store ---------------------------------------------------------
+
+
+@pytest.fixture
+async def two_nodes(gated_store: GatedStore) -> AsyncIterator[tuple[Room, Room]]:
+    """The room of one document on two nodes that share a store, with no bus between them: an
+    update one of them stores reaches the other only through the store (as one still on its
+    way over the bus would)."""
+    shared = RoomPolicy(shared_store=True)
+    first = RoomManager(gated_store, policy=shared, unload_grace_s=60)
+    second = RoomManager(gated_store, policy=shared, unload_grace_s=60)
+    async with first.hold(DOC) as on_first, second.hold(DOC) as on_second:
+        yield on_first, on_second
+    await first.close()
+    await second.close()
+
+
+async def test_a_save_repeated_on_another_node_is_made_against_the_stored_text(
+    two_nodes: tuple[Room, Room], gated_store: GatedStore
+) -> None:
+    """A REST save retried on another worker, or the same text saved from a second tab that
+    landed there: its difference is taken against what the store holds, not the older copy."""
+    first, second = two_nodes
+    words = "他推开门，雨已经停了。"
+    assert await first.change(set_content(words), on_behalf_of="7")
+    assert text(second) == "", "the other node has not heard of it"
+    assert not await second.change(set_content(words), on_behalf_of="7")
+    assert text(second) == words
+    assert await stored_text(gated_store) == words
+
+
+async def test_the_next_save_on_another_node_changes_only_what_it_changes(
+    two_nodes: tuple[Room, Room], gated_store: GatedStore
+) -> None:
+    first, second = two_nodes
+    await first.change(set_content("第一章"), on_behalf_of="7")
+    await second.change(set_content("第一章 风起"), on_behalf_of="8")
+    assert text(second) == "第一章 风起"
+    assert await stored_text(gated_store) == "第一章 风起"
+
+
+async def test_an_edit_waits_for_a_look_at_the_store_begun_after_it_arrived(
+    two_nodes: tuple[Room, Room], gated_store: GatedStore
+) -> None:
+    """A look that read the store before the edit arrived may have missed what was stored
+    meanwhile: the edit waits for the next one."""
+    _first, second = two_nodes
+    words = "灯下，她写完了最后一行。"
+    gated_store.read_gate.clear()
+    earlier = asyncio.ensure_future(second.change(append(""), on_behalf_of="8"))
+    await eventually(lambda: second._look is not None)  # reading before `words` are stored
+    # Another node stores them meanwhile (its own look would wait at the gate too).
+    await gated_store.append(DOC, *updates_from(second.doc.get_update(), set_content(words)))
+    retried = asyncio.ensure_future(second.change(set_content(words), on_behalf_of="7"))
+    await asyncio.sleep(0)
+    gated_store.read_gate.set()
+    assert not await earlier
+    assert not await retried, "made against the look that missed the words: inserted twice"
+    assert text(second) == words
+    assert await stored_text(gated_store) == words
+
+
+async def test_a_node_alone_with_its_store_does_not_look_at_it_before_an_edit(
+    room: Room, gated_store: GatedStore
+) -> None:
+    gated_store.load_gate.clear()  # a look would wait here for ever
+    assert await asyncio.wait_for(room.change(append("夜"), on_behalf_of="7"), 10)
+    assert text(room) == "夜"
