@@ -50,11 +50,15 @@ class RateLimitMiddleware:
         user_id = self._user(request)
         if user_id is not None:
             limits.append((f"rl:user:{user_id}", self.settings.rate_limit_user_per_min))
-        # Both windows in one round trip (to Redis, or to the hub of `serve --workers`): a
-        # request refused by one window still counts in the other, as a refused one always has.
+        # Both windows in one round trip (to Redis, or to the hub of `serve --workers`). A
+        # request the address's window refuses is taken back from the user's (a user behind a
+        # busy shared address keeps their own minute); one the user's refuses still counts
+        # against the address.
         answers = await self.kv.hit_many([(key, WINDOW_S) for key, _limit in limits])
-        for (_key, limit), (count, left) in zip(limits, answers, strict=True):
+        for index, ((_key, limit), (count, left)) in enumerate(zip(limits, answers, strict=True)):
             if count > limit:
+                for later, _limit in limits[index + 1 :]:
+                    await self.kv.release(later)
                 await self._refuse(request, send, math.ceil(left))
                 return
         await self.app(scope, receive, send)

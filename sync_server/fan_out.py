@@ -47,6 +47,9 @@ class BusFanOut(RoomHooks):
     async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
         await self._bus.publish(channel(room.name), _UPDATE + update)
 
+    async def on_taken_in(self, room: Room, update: bytes) -> None:
+        await self._bus.publish(channel(room.name), _UPDATE + update)
+
     def on_presence(self, room: Room, entries: list[protocol.AwarenessEntry]) -> None:
         message = _AWARENESS + protocol.encode_awareness(entries)
         task = asyncio.get_running_loop().create_task(

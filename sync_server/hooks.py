@@ -56,6 +56,12 @@ class RoomHooks(Protocol):
         The room awaits every `on_stored` before it relays the update to its own peers.
         """
 
+    async def on_taken_in(self, room: Room, update: bytes) -> None:
+        """Before a server-side edit the room read the store and took in `update`, stored
+        already but not yet in its document: another node's still on its way over the bus, or
+        one of this room's own appends that failed after it was stored, which nobody else has
+        either. No peer has it yet."""
+
     def on_change(self, room: Room, principal: str | None) -> None:
         """An update stored by this node changed the document; `principal` wrote it (None: the
         server itself)."""
@@ -92,6 +98,7 @@ class HookSet:
     amend: tuple[RoomHooks, ...] = ()
     before_store: tuple[RoomHooks, ...] = ()
     on_stored: tuple[RoomHooks, ...] = ()
+    on_taken_in: tuple[RoomHooks, ...] = ()
     on_change: tuple[RoomHooks, ...] = ()
     on_presence: tuple[RoomHooks, ...] = ()
     on_relay: tuple[RoomHooks, ...] = ()

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pycrdt import Doc, Subscription, TransactionEvent, get_state, get_update
+from pycrdt import Doc, Subscription, TransactionEvent, get_state, get_update, merge_updates
 
 from storage.docs.base import DocStore, StoreUnavailable
 from storage.docs.edits import updates_from, updates_made
@@ -87,6 +87,7 @@ class Room:
         self._request_compaction = request_compaction
         self._hooks = hooks  # a no-op default hook is in none of its tuples: no call per update
         self._writes: list[_Write] = []  # queued for the writer, oldest first
+        self._writing: frozenset[bytes] = frozenset()  # the batch between its append and relay
         self._writer: asyncio.Task[None] | None = None
         self._early: list[Callable[[], None]] = []  # changes from elsewhere during the load
         self._doc: Doc | None = None
@@ -107,6 +108,9 @@ class Room:
         self._looks_started = 0
         self._looks_finished = 0
         self._look: asyncio.Task[None] | None = None
+        # The stored entries (length, hash) the last look found in the document: skipped by the
+        # next one, which then compares only what was stored since with the document.
+        self._checked: set[tuple[int, int]] = set()
         self._stale_since: int | None = None
         self._turns: dict[str, asyncio.Lock] = {}  # a principal's edits take turns (`change`)
         self._writing_as: dict[str, int] = {}  # principal -> the client id its edits write as
@@ -291,21 +295,24 @@ class Room:
             for hook in self._hooks.before_store:
                 await hook.before_store(self, written)
         started = time.perf_counter()
-        await self._store.append(self.name, *(write.update for write in valid))
-        seconds = time.perf_counter() - started
-        for write in valid:
-            for hook in self._hooks.on_stored:
-                # Before any local peer sees it: if this node dies right after, the other nodes
-                # still get every update that a peer here could have received.
-                await hook.on_stored(self, write.update, seconds)
-        self._integrate(valid)
+        self._writing = frozenset(write.update for write in valid)
+        try:
+            await self._store.append(self.name, *(write.update for write in valid))
+            seconds = time.perf_counter() - started
+            for write in valid:
+                for hook in self._hooks.on_stored:
+                    # Before any local peer sees it: if this node dies right after, the other
+                    # nodes still get every update that a peer here could have received.
+                    await hook.on_stored(self, write.update, seconds)
+            self._integrate(valid)
+        finally:
+            self._writing = frozenset()
         for write in valid:
             if write.done is not None and not write.done.done():
                 write.done.set_result(None)
 
-    def _integrate(self, writes: list[_Write], *, appended: bool = True) -> None:
-        """Apply stored updates in one transaction; relay what it changed as one frame.
-        `appended`: they are new entries of the store's log (counted towards compaction)."""
+    def _integrate(self, writes: list[_Write]) -> None:
+        """Apply stored updates in one transaction; relay what it changed as one frame."""
         doc = self._doc
         if doc is None:  # unloaded meanwhile: the store has them, nobody to relay to
             return
@@ -329,8 +336,7 @@ class Room:
             for principal in _principals(writes):
                 for hook in self._hooks.on_change:
                     hook.on_change(self, principal)
-        if appended:
-            self._count_for_compaction(writes)
+        self._count_for_compaction(writes)
 
     def _count_for_compaction(self, writes: list[_Write]) -> None:
         self._log_updates += len(writes)
@@ -413,19 +419,48 @@ class Room:
             await asyncio.shield(self._look)
 
     async def _take_in_stored(self, look: int) -> None:
-        """Apply the stored snapshot and log entries that hold items the document lacks (as a
-        rule none, or the one or two another node stored a moment ago): telling them apart
-        costs a fraction of replaying the whole log into a new document. Entries that only
-        delete are left: a deletion missed here is made again by the edit's own difference."""
+        """Apply, in one transaction, what the stored snapshot and log entries hold that the
+        document lacks (as a rule nothing, or the one or two entries another process stored a
+        moment ago; deletions included: a save that puts deleted words back must not find them
+        still there). Each entry is compared with the document's state rather than the whole
+        log replayed into a new document, and an entry the last look found in the document is
+        not compared again. The batch this room is storing right now is left to its writer,
+        which relays it and credits its writer. What changed is announced to the other nodes
+        (`on_taken_in`: one of this room's appends may have failed after it was stored, and
+        nobody else has it), then relayed to the peers."""
         stored = await self._store.load(self.name)
-        have = self.doc.get_state()
+        doc = self.doc
+        have = doc.get_state()
         parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
-        new = [part for part in parts if _adds_to(part, have, name=self.name)]
-        for part in new:
-            for hook in self._hooks.on_stored:  # other nodes get them too
-                await hook.on_stored(self, part, 0.0)
-        if new:
-            self._integrate([_Write(part, None) for part in new], appended=False)
+        writing, checked, now_checked = self._writing, self._checked, set()
+        missing: list[bytes] = []
+        for part in parts:
+            if part in writing:
+                continue
+            key = (len(part), hash(part))
+            now_checked.add(key)
+            if key in checked:
+                continue
+            difference = _difference(part, have, self.name)
+            if difference is not None:
+                missing.append(difference)
+        self._relay.clear()
+        if missing:
+            try:  # each difference carries its entry's deletions: merged, they apply at once
+                doc.apply_update(merge_updates(*missing) if len(missing) > 1 else missing[0])
+            except ValueError:
+                log.exception("stored updates could not be applied", extra={"doc": self.name})
+                now_checked = set()
+        self._checked = now_checked
+        changes, self._relay = self._relay, []
+        for update in changes:
+            for hook in self._hooks.on_taken_in:
+                await hook.on_taken_in(self, update)
+        for update in changes:
+            self._broadcast(protocol.sync_update(update), exclude=None, kind="updates")
+        if changes:
+            for hook in self._hooks.on_change:
+                hook.on_change(self, None)
         self._looks_finished = look
         if self._stale_since is not None and look > self._stale_since:
             self._stale_since = None
@@ -627,13 +662,14 @@ def _holds_all_of(doc: Doc, other: Doc) -> bool:
     return _no_items(other.get_update(doc.get_state()))
 
 
-def _adds_to(update: bytes, state: bytes, *, name: str) -> bool:
-    """Whether a stored `update` holds items that a document with `state` lacks."""
+def _difference(update: bytes, state: bytes, name: str) -> bytes | None:
+    """What a stored `update` holds beyond `state`: its items a document with that state lacks,
+    and its deletions; None for an unreadable one."""
     try:
-        return not _no_items(get_update(update, state))
+        return get_update(update, state)
     except ValueError:
         log.error("skipped an unreadable stored update", extra={"doc": name})
-        return False
+        return None
 
 
 def _no_items(update: bytes) -> bool:

@@ -285,6 +285,21 @@ async def test_a_signed_in_request_checks_both_limits_in_one_round_trip(
         assert refused.status_code == 429 and kv.calls == 3
 
 
+async def test_a_request_the_address_refuses_does_not_count_against_the_user(
+    settings: Settings,
+) -> None:
+    kv = MemoryKeyValue(clock=ManualClock())
+    configured = settings.model_copy(update={"rate_limit_ip_per_min": 8})
+    async with running_api(configured, kv=kv) as client:
+        account = await client.sign_up()
+        statuses = [
+            (await client.call("GET", "/api/v1/users/me", account)).status_code for _ in range(8)
+        ]
+        assert statuses[-1] == 429, statuses
+        served = statuses.count(200)
+        assert await kv.get(f"rl:user:{account.id}") == str(served)
+
+
 async def test_requests_over_the_per_address_limit_get_429_until_the_minute_is_over(
     settings: Settings,
 ) -> None:

@@ -155,11 +155,20 @@ async def test_edits_waiting_on_one_look_at_the_store_all_wait_for_it(
 
 
 class StoredUpdates(RoomHooks):
+    """What a room announces to the other nodes: updates it stored, and those it took in."""
+
     def __init__(self) -> None:
         self.updates: list[bytes] = []
+        self.principals: list[str | None] = []
 
     async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
         self.updates.append(update)
+
+    async def on_taken_in(self, room: Room, update: bytes) -> None:
+        self.updates.append(update)
+
+    def on_change(self, room: Room, principal: str | None) -> None:
+        self.principals.append(principal)
 
 
 async def test_what_the_store_held_is_announced_to_the_other_nodes(
@@ -300,3 +309,131 @@ async def test_a_node_alone_with_its_store_does_not_look_at_it_before_an_edit(
     gated_store.load_gate.clear()  # a look would wait here for ever
     assert await asyncio.wait_for(room.change(append("夜"), on_behalf_of="7"), 10)
     assert text(room) == "夜"
+
+
+async def test_a_save_that_puts_back_words_another_node_deleted_is_kept(
+    two_nodes: tuple[Room, Room], gated_store: GatedStore
+) -> None:
+    """The deletion still on its way is taken in too: the save that restores the words is
+    then a change, not a no-op against an older copy that still had them."""
+    first, second = two_nodes
+    await first.change(set_content("他推开门。雨停了。"), on_behalf_of="7")
+    await second.change(set_content("他推开门。雨停了。"), on_behalf_of="7")
+    await first.change(set_content("他推开门。"), on_behalf_of="7")  # an entry that only deletes
+    assert await second.change(set_content("他推开门。雨停了。"), on_behalf_of="7")
+    assert text(second) == "他推开门。雨停了。"
+    assert await stored_text(gated_store) == "他推开门。雨停了。"
+
+
+async def test_a_failed_batch_that_inserted_and_deleted_is_taken_in_whole(
+    room: Room, gated_store: GatedStore
+) -> None:
+    await room.change(set_content("开头。"), on_behalf_of="7")
+    scratch: Doc = Doc()
+    scratch.apply_update(room.doc.get_update())
+    inserted = updates_from(scratch.get_update(), append("Z"))
+    scratch.apply_update(inserted[0])
+    deleted = updates_from(scratch.get_update(), set_content("开头。"))
+    gated_store.fail_after_storing = True
+    both = [asyncio.ensure_future(room.submit(u, None)) for u in (*inserted, *deleted)]
+    results = await asyncio.gather(*both, return_exceptions=True)
+    assert all(isinstance(result, ConnectionError) for result in results), "one batch, failed"
+    await room.change(append("x"), on_behalf_of="7")
+    assert text(room) == await stored_text(gated_store) == "开头。x"
+
+
+async def test_an_append_failing_while_the_store_is_read_needs_a_later_look(
+    room: Room, gated_store: GatedStore
+) -> None:
+    await room.change(set_content("开头。"), on_behalf_of="7")
+    gated_store.fail_after_storing = True
+    with pytest.raises(ConnectionError):
+        await room.change(set_content("开头。甲。"), on_behalf_of="7")
+    gated_store.read_gate.clear()
+    looking = asyncio.ensure_future(room.change(append(""), on_behalf_of="8"))
+    await eventually(lambda: room._look is not None)  # read the store, waits to take it in
+    lost = updates_from(room.doc.get_update(), append("乙。"))
+    gated_store.fail_after_storing = True
+    with pytest.raises(ConnectionError):
+        await room.submit(lost[0], None)  # stored after that read
+    gated_store.read_gate.set()
+    await looking
+    stored = await stored_text(gated_store)
+    assert "乙。" in stored
+    assert not await room.change(set_content(stored), on_behalf_of="7"), "words put in twice"
+    assert text(room) == await stored_text(gated_store) == stored
+
+
+async def test_a_caller_that_gives_up_does_not_stop_a_look_others_wait_for(
+    two_nodes: tuple[Room, Room], gated_store: GatedStore
+) -> None:
+    first, second = two_nodes
+    words = "她合上了书。"
+    await first.change(set_content(words), on_behalf_of="7")
+    gated_store.read_gate.clear()
+    given_up = asyncio.ensure_future(second.change(append(""), on_behalf_of="8"))
+    await eventually(lambda: second._look is not None)
+    waiting = asyncio.ensure_future(second.change(set_content(words), on_behalf_of="7"))
+    await asyncio.sleep(0)
+    given_up.cancel()
+    gated_store.read_gate.set()
+    assert not await waiting
+    assert text(second) == words
+
+
+async def test_a_look_leaves_the_batch_being_stored_to_its_writer(
+    gated_store: GatedStore,
+) -> None:
+    """An update the room has stored but not yet relayed is the writer's to apply: it credits
+    its writer (`on_change`) and announces it once."""
+    held = asyncio.Event()
+    heard = StoredUpdates()
+
+    class Holding(RoomHooks):
+        async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+            await held.wait()
+
+    policy = RoomPolicy(shared_store=True)
+    manager = RoomManager(gated_store, policy=policy, unload_grace_s=60, hooks=[heard, Holding()])
+    async with manager.hold(DOC) as room:
+        held.set()
+        await room.change(set_content("开头。"), on_behalf_of="7")
+        held.clear()
+        saving = asyncio.ensure_future(room.change(append("甲。"), on_behalf_of="7"))
+        await eventually(lambda: len(heard.updates) == 2)  # stored, its relay held back
+        looking = asyncio.ensure_future(room.change(append(""), on_behalf_of="8"))
+        await eventually(lambda: room._looks_finished == 3)
+        held.set()
+        await asyncio.gather(saving, looking)
+        assert text(room) == "开头。甲。"
+    await manager.close()
+    assert len(heard.updates) == 2, "announced again"
+    assert heard.principals == ["7", "7"]
+
+
+async def test_a_batch_that_fails_after_a_look_left_it_to_its_writer_is_taken_in_later(
+    gated_store: GatedStore,
+) -> None:
+    held = asyncio.Event()
+
+    class FailingRelay(RoomHooks):
+        async def on_stored(self, room: Room, update: bytes, append_seconds: float) -> None:
+            await held.wait()
+            if text(room) == "开头。":
+                raise ConnectionError("the bus went away")
+
+    policy = RoomPolicy(shared_store=True)
+    manager = RoomManager(gated_store, policy=policy, unload_grace_s=60, hooks=[FailingRelay()])
+    async with manager.hold(DOC) as room:
+        held.set()
+        await room.change(set_content("开头。"), on_behalf_of="7")
+        held.clear()
+        saving = asyncio.ensure_future(room.change(append("甲。"), on_behalf_of="7"))
+        await eventually(lambda: len(gated_store.calls) == 2)
+        await room.change(append(""), on_behalf_of="8")  # its look leaves 甲 to the writer
+        held.set()
+        with pytest.raises(ConnectionError):
+            await saving
+        assert not await room.change(set_content("开头。甲。"), on_behalf_of="7")
+        assert text(room) == await stored_text(gated_store) == "开头。甲。"
+    await manager.close()
