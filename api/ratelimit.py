@@ -6,6 +6,7 @@ Counters live in the key-value store, so they are shared by every node when it i
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 from starlette.requests import Request
@@ -18,6 +19,8 @@ from .envelope import failure_body
 from .errors import Err
 from .security.tokens import ACCESS, InvalidToken, TokenService
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 WINDOW_S = 60.0
 
@@ -58,7 +61,10 @@ class RateLimitMiddleware:
         for index, ((_key, limit), (count, left)) in enumerate(zip(limits, answers, strict=True)):
             if count > limit:
                 for later, _limit in limits[index + 1 :]:
-                    await self.kv.release(later)
+                    try:
+                        await self.kv.release(later)
+                    except Exception:  # the refusal stands; the user's minute counts it
+                        log.exception("could not take back a rate-limit hit")
                 await self._refuse(request, send, math.ceil(left))
                 return
         await self.app(scope, receive, send)

@@ -63,8 +63,9 @@ class RoomHooks(Protocol):
         either. No peer has it yet."""
 
     def on_change(self, room: Room, principal: str | None) -> None:
-        """An update stored by this node changed the document; `principal` wrote it (None: the
-        server itself)."""
+        """An update stored by this node, or taken in from the store before a server-side
+        edit, changed the document; `principal` wrote it (None: the server itself, or taken
+        in)."""
 
     def on_presence(self, room: Room, entries: list[AwarenessEntry]) -> None:
         """Peers of this node announced, renewed or withdrew their presence."""

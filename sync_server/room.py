@@ -432,8 +432,9 @@ class Room:
         doc = self.doc
         have = doc.get_state()
         parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
-        writing, checked, now_checked = self._writing, self._checked, set()
-        missing: list[bytes] = []
+        writing, checked = self._writing, self._checked
+        now_checked: set[tuple[int, int]] = set()
+        missing: dict[tuple[int, int], bytes] = {}
         for part in parts:
             if part in writing:
                 continue
@@ -443,27 +444,49 @@ class Room:
                 continue
             difference = _difference(part, have, self.name)
             if difference is not None:
-                missing.append(difference)
+                missing[key] = difference
         self._relay.clear()
         if missing:
-            try:  # each difference carries its entry's deletions: merged, they apply at once
-                doc.apply_update(merge_updates(*missing) if len(missing) > 1 else missing[0])
-            except ValueError:
-                log.exception("stored updates could not be applied", extra={"doc": self.name})
-                now_checked = set()
+            now_checked -= self._apply_stored_differences(missing)
         self._checked = now_checked
         changes, self._relay = self._relay, []
-        for update in changes:
-            for hook in self._hooks.on_taken_in:
-                await hook.on_taken_in(self, update)
-        for update in changes:
-            self._broadcast(protocol.sync_update(update), exclude=None, kind="updates")
+        try:
+            for update in changes:
+                for hook in self._hooks.on_taken_in:
+                    await hook.on_taken_in(self, update)
+        except Exception:  # the other nodes re-read the store after a bus outage
+            log.exception("announcing updates taken in failed", extra={"doc": self.name})
+        finally:
+            for update in changes:
+                self._broadcast(protocol.sync_update(update), exclude=None, kind="updates")
         if changes:
             for hook in self._hooks.on_change:
                 hook.on_change(self, None)
         self._looks_finished = look
         if self._stale_since is not None and look > self._stale_since:
             self._stale_since = None
+
+    def _apply_stored_differences(
+        self, differences: dict[tuple[int, int], bytes]
+    ) -> set[tuple[int, int]]:
+        """Apply stored entries' differences in one transaction: merged into one update (each
+        carries its entry's deletions), or one by one if the merge cannot be applied. Returns
+        the keys of those that could not be applied (logged)."""
+        doc = self.doc
+        with doc.transaction():
+            try:
+                doc.apply_update(merge_updates(*differences.values()))
+                return set()
+            except ValueError:
+                pass
+            failed = set()
+            for key, difference in differences.items():
+                try:
+                    doc.apply_update(difference)
+                except ValueError:
+                    failed.add(key)
+        log.error("stored updates could not be applied", extra={"doc": self.name})
+        return failed
 
     async def _submit_all(self, updates: list[bytes], on_behalf_of: str | None) -> bool:
         for update in updates:
