@@ -87,7 +87,7 @@ class Room:
         self._request_compaction = request_compaction
         self._hooks = hooks  # a no-op default hook is in none of its tuples: no call per update
         self._writes: list[_Write] = []  # queued for the writer, oldest first
-        self._writing: frozenset[bytes] = frozenset()  # the batch between its append and relay
+        self._writing: list[bytes] = []  # the batch between its append and its relay
         self._writer: asyncio.Task[None] | None = None
         self._early: list[Callable[[], None]] = []  # changes from elsewhere during the load
         self._doc: Doc | None = None
@@ -295,9 +295,9 @@ class Room:
             for hook in self._hooks.before_store:
                 await hook.before_store(self, written)
         started = time.perf_counter()
-        self._writing = frozenset(write.update for write in valid)
+        self._writing = [write.update for write in valid]
         try:
-            await self._store.append(self.name, *(write.update for write in valid))
+            await self._store.append(self.name, *self._writing)
             seconds = time.perf_counter() - started
             for write in valid:
                 for hook in self._hooks.on_stored:
@@ -306,7 +306,7 @@ class Room:
                     await hook.on_stored(self, write.update, seconds)
             self._integrate(valid)
         finally:
-            self._writing = frozenset()
+            self._writing = []
         for write in valid:
             if write.done is not None and not write.done.done():
                 write.done.set_result(None)
@@ -431,11 +431,10 @@ class Room:
         stored = await self._store.load(self.name)
         doc = self.doc
         have = doc.get_state()
-        parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
-        writing, checked = self._writing, self._checked
+        writing, checked = set(self._writing), self._checked  # a set only when looking
         now_checked: set[tuple[int, int]] = set()
         missing: dict[tuple[int, int], bytes] = {}
-        for part in parts:
+        for part in stored.parts:
             if part in writing:
                 continue
             key = (len(part), hash(part))

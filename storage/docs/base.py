@@ -35,6 +35,11 @@ class StoredDoc:
     updates: list[bytes]
 
     @property
+    def parts(self) -> list[bytes]:
+        """The snapshot (if any), then the log: in the order they are applied."""
+        return ([self.snapshot] if self.snapshot else []) + self.updates
+
+    @property
     def log_bytes(self) -> int:
         return sum(len(update) for update in self.updates)
 

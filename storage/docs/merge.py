@@ -28,9 +28,8 @@ def apply_stored(doc: Doc, stored: StoredDoc, *, name: str = "") -> int:
     one bad record costs only itself, and a merge in a worker thread (`merged_state_off_loop`)
     lets the event loop run between the updates instead of waiting for one long call.
     """
-    parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
     skipped = 0
-    for part in parts:
+    for part in stored.parts:
         try:
             doc.apply_update(part)
         except ValueError:
