@@ -1,6 +1,7 @@
 """A bare `inkweave serve` loads only what it uses: no client library of an optional backend
 (Redis, MongoDB, S3), no renderer of an export format, no SDK of a model provider, and no Alembic
-when the schema is already at its newest migration. Each is loaded where it is first needed."""
+when the schema is already at its newest migration or the database is empty. Each is loaded
+where it is first needed."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ OPTIONAL = (
     "redis",  # Redis bus, key-value store and broker
     "httpx",  # Stripe, OpenID Connect
     "authlib",  # OpenID Connect
+    "numpy",  # the long-text review
     "joserfc",  # tokens: at the first sign-up, sign-in or authenticated call
     "cryptography",
     "alembic",  # migrations: only where the schema is behind
@@ -77,14 +79,9 @@ def test_building_the_app_loads_no_optional_library(tmp_path: Path) -> None:
     assert loaded == []
 
 
-async def test_a_schema_at_its_newest_migration_is_not_migrated_again(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-    database = Database(url)
-    try:
-        await database.migrate()
-    finally:
-        await database.close()
-    loaded = _fresh_python(
+def _alembic_loaded_by_migrate(url: str, cwd: Path) -> list[str]:
+    """The Alembic modules a new interpreter loads to bring the database at `url` to head."""
+    return _fresh_python(
         f"""
         import asyncio, json, sys
         from storage.sql.database import Database
@@ -99,9 +96,30 @@ async def test_a_schema_at_its_newest_migration_is_not_migrated_again(tmp_path: 
         asyncio.run(main())
         print(json.dumps(sorted(name for name in sys.modules if name.startswith("alembic"))))
         """,
-        tmp_path,
+        cwd,
     )
-    assert loaded == []
+
+
+async def test_a_schema_at_its_newest_migration_is_not_migrated_again(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    assert _alembic_loaded_by_migrate(url, tmp_path) == []
+
+
+def test_an_empty_database_is_built_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
+    assert _alembic_loaded_by_migrate(url, tmp_path) == []
+    assert asyncio.run(_recorded_versions(url)) == [head_revision()]
+
+
+async def _recorded_versions(url: str) -> list[str]:
+    database = Database(url)
+    try:
+        async with database.engine.connect() as connection:
+            versions = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return list(versions.scalars())
+    finally:
+        await database.close()
 
 
 async def test_a_schema_behind_is_still_upgraded(tmp_path: Path) -> None:

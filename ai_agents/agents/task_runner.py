@@ -18,7 +18,6 @@ from .conversion import convert
 from .outcome import Outcome, TaskCancelled
 from .outline import outline
 from .polish import apply_polish
-from .review import review_work
 from .streaming import PEER_NAMES, DocumentWriter, settled
 
 log = logging.getLogger(__name__)
@@ -129,6 +128,8 @@ async def perform(task: Task, ports: AgentPorts) -> Outcome:
                 safety=ports.safety,
             )
         case "review":
+            from .review import review_work  # the review's numpy loads with the first review
+
             return await review_work(
                 task, database=database, documents=documents, tasks=ports.tasks
             )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .engine import DriverTimeouts, PoolLimits, make_engine
+from .fresh import create_at_head
 from .revision import at_head
 
 if TYPE_CHECKING:
@@ -69,10 +70,11 @@ class Database:
             yield session
 
     async def migrate(self) -> None:
-        """Upgrade the schema to the newest migration (a schema already there costs one query)."""
+        """Upgrade the schema to the newest migration (a schema already there costs one query,
+        an empty database is built from the models)."""
 
         def upgrade(connection: Connection) -> None:
-            if at_head(connection):
+            if at_head(connection) or create_at_head(connection):
                 return
             from alembic import command
 

@@ -99,7 +99,7 @@ class User(Timestamps, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    username: Mapped[str] = mapped_column(String(50), nullable=False)
     # Kept by `_key_username` whenever `username` is set: the database refuses a second account
     # whose name differs only in case, on every engine (SQLite compares case; MariaDB does not).
     username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_CHARS), nullable=False)
@@ -128,6 +128,7 @@ class User(Timestamps, Base):
 
     __table_args__ = (
         Index("idx_member_level", "member_level"),
+        UniqueConstraint("username", name="uq_users_username"),
         UniqueConstraint("username_key", name="uq_users_username_key"),
         UniqueConstraint("email_hash", name="uq_users_email_hash"),
         UniqueConstraint("phone_hash", name="uq_users_phone_hash"),
@@ -169,11 +170,13 @@ class WorkMember(Base):
     __tablename__ = "work_members"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    work_id: Mapped[int] = mapped_column(
-        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    # user_id before work_id: MariaDB numbers unnamed foreign keys in the order a table declares
+    # them, and migration 0001 declared the user's first (`work_members_ibfk_1`).
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), nullable=False, index=True
     )
     role: Mapped[str] = mapped_column(String(10), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

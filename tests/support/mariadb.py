@@ -4,8 +4,9 @@ Connects as root over the unix socket (or, failing that, over TCP with an empty 
 create them; the code under test then uses TCP with the password user, like production.
 
 `mariadb_database(migrated=True)` creates the tables of the newest migration directly, from the
-`SHOW CREATE TABLE` of a database the Alembic revisions built once in this process: running every
-revision again cost each test about a second under coverage.
+`SHOW CREATE TABLE` of a database `Database.migrate` built once in this process (from the models,
+as on any empty database; tests/storage/test_fresh_schema.py holds that to what the Alembic
+revisions build): building it again cost each test about a second under coverage.
 """
 
 from __future__ import annotations
