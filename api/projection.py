@@ -258,6 +258,8 @@ class Projector(RoomHooks):
 
     async def _flush_time(self) -> None:
         credits = self._take_seconds()
+        if not credits:  # anonymous sockets, the server, a gap under a second: no transaction
+            return
         try:
             async with self._database.session() as session:
                 await _credit_time(session, credits)

@@ -6,7 +6,8 @@ thread and then of the event loop) for one SELECT. On the embedded default a RES
 four to six statements, and those hand-offs were a fifth of a worker's CPU (kernel scheduling and
 wake-ups, `bench/README.md`). Here a statement, its first rows and the cursor's close run in one
 hand-off; a result longer than `PREFETCH_ROWS` keeps its cursor open and the rest is fetched as
-before, so a streamed read (`AsyncConnection.stream`) still holds a bounded number of rows.
+before, so a streamed read (`AsyncConnection.stream`) still holds a bounded number of rows. A
+commit or rollback with no transaction open costs no hand-off.
 """
 
 from __future__ import annotations
@@ -146,6 +147,18 @@ class _OpenedCursor:
 class OneHopConnection(aiosqlite.Connection):
     def cursor(self) -> _OpenedCursor:  # type: ignore[override]
         return _OpenedCursor(OneHopCursor(self))
+
+    # sqlite3 begins a transaction only before a write, and its commit and rollback do nothing
+    # outside one: a read-only unit of work's commit, and the pool's rollback when a connection
+    # comes back, would each be a hand-off for nothing. Read from this thread: no statement of
+    # this connection runs meanwhile (each call is awaited before the next).
+    async def commit(self) -> None:
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:
+            await super().rollback()
 
     async def run(self, call: Callable[..., Any], *args: Any) -> Any:
         """`call(sqlite3_connection, *args)` in the connection's thread."""

@@ -373,3 +373,31 @@ async def test_projecting_while_chapters_and_works_are_created_never_fails_a_req
         assert work_made.status_code == 201, work_made.text
     profile = await me(api, writer)
     assert profile["total_works"] == 9
+
+
+async def test_no_writing_time_to_credit_opens_no_transaction(api: Api) -> None:
+    writer = await api.sign_up()
+    clock = ManualClock(0.0)
+    mine = own_projector(api, debounce_s=0.01, clock=clock)
+    sessions = 0
+    opened = api.app.adapters.database.session
+
+    def counting_session() -> Any:
+        nonlocal sessions
+        sessions += 1
+        return opened()
+
+    api.app.adapters.database.session = counting_session  # type: ignore[method-assign]
+    try:
+        mine.changed("not-a-chapter", None)  # the server's edit: nobody's time
+        await mine.flush()
+        assert sessions == 1  # the chapter look-up, and no writing-time transaction
+        mine.changed("not-a-chapter", str(writer.id))
+        clock.now = 30.0
+        mine.changed("not-a-chapter", str(writer.id))
+        await mine.flush()
+        assert sessions == 3  # the look-up, then the 30 s credited
+    finally:
+        del api.app.adapters.database.session
+        await mine.close()
+    assert (await me(api, writer))["total_time_seconds"] == 30

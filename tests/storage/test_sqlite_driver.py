@@ -124,3 +124,33 @@ async def test_a_write_returning_more_rows_than_the_first_hand_off_counts_them_a
         )
         assert len(result.all()) == MANY
         assert result.rowcount == MANY
+
+
+async def test_a_read_only_unit_of_work_ends_without_a_hand_off(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(engine, 3)
+    hand_offs = HandOffs(monkeypatch)
+    async with engine.begin() as conn:  # committed at the end, then reset by the pool
+        assert (await conn.scalar(select(func.count()).select_from(rows_table))) == 3
+    assert hand_offs.count == 1  # the statement; no commit, no rollback
+
+
+async def test_a_write_is_still_committed_and_rolled_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hand_offs = HandOffs(monkeypatch)
+    async with engine.begin() as conn:
+        await conn.execute(insert(rows_table).values(name="留下"))
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(rows_table).values(name="撤回"))
+            raise RuntimeError("the unit of work fails")
+    assert hand_offs.count >= 4  # each write and its commit or rollback
+    other = make_engine(str(engine.url))
+    try:
+        async with other.connect() as conn:  # a connection of its own sees what was committed
+            names = (await conn.scalars(select(rows_table.c.name))).all()
+    finally:
+        await other.dispose()
+    assert names == ["留下"]
