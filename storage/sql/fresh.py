@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, MetaData, PrimaryKeyConstraint, String, Table, inspect
 
 from .models import Base
-from .revision import VERSION_TABLE, head_revision
+from .revision import VERSION_TABLE, at_head, head_revision
 
 # Alembic's version table as its `MigrationContext` creates it.
 _versions = Table(
@@ -25,14 +25,25 @@ _versions = Table(
 
 def create_at_head(connection: Connection) -> bool:
     """Create the newest schema if the database holds none of it (neither a model's table nor a
-    version table); False, touching nothing, when it does or the newest revision is not plain."""
+    version table): True once it is at the newest revision. False, touching nothing, when it
+    holds some of it or the newest revision is not plain: Alembic's part."""
     head = head_revision()
-    if head is None:
+    if head is None or not _empty(connection):
         return False
-    existing = set(inspect(connection).get_table_names())
-    if VERSION_TABLE in existing or existing & set(Base.metadata.tables):
-        return False
+    if connection.dialect.name == "sqlite":
+        # sqlite3 commits each CREATE by itself unless a transaction is open: one, so that a
+        # first start that dies half-way leaves an empty file, not a schema Alembic cannot
+        # finish. IMMEDIATE: a process starting at the same moment waits here for the first,
+        # then finds the schema made (`--workers N` migrates once, in the supervisor).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not _empty(connection):
+            return at_head(connection)
     Base.metadata.create_all(connection)
     _versions.create(connection)
     connection.execute(_versions.insert().values(version_num=head))
     return True
+
+
+def _empty(connection: Connection) -> bool:
+    existing = set(inspect(connection).get_table_names())
+    return VERSION_TABLE not in existing and not existing & set(Base.metadata.tables)

@@ -13,6 +13,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, inspect, text
 
+from storage.sql import fresh
 from storage.sql.database import Database, alembic_config
 from storage.sql.fresh import create_at_head
 from storage.sql.revision import head_revision
@@ -21,14 +22,23 @@ from tests.support.mariadb import mariadb_database
 
 def shape(connection: Connection) -> dict[str, Any]:
     """Everything the inspector tells about each table, in a form two databases can be compared
-    in: columns with their types, nullability and defaults, keys, indexes, constraints (with
-    their names: a migration drops a constraint by name). Not the columns' order, which no
-    migration depends on (a column added later comes last)."""
+    in: table options (engine, character set), columns with their types, collations,
+    nullability and defaults, keys, indexes, constraints (with their names: a migration drops a
+    constraint by name). Not the columns' order, which nothing reads by (a column added later
+    comes last)."""
     inspector = inspect(connection)
     tables: dict[str, Any] = {}
     for table in sorted(inspector.get_table_names()):
         columns = sorted(
-            (c["name"], str(c["type"]), c["nullable"], c.get("default"), c.get("autoincrement"))
+            (
+                c["name"],
+                str(c["type"]),
+                c["nullable"],
+                c.get("default"),
+                c.get("autoincrement"),
+                str(getattr(c["type"], "collation", None)),
+                c.get("comment"),
+            )
             for c in inspector.get_columns(table)
         )
         foreign_keys = sorted(
@@ -55,6 +65,7 @@ def shape(connection: Connection) -> dict[str, Any]:
         )
         primary = inspector.get_pk_constraint(table)
         tables[table] = {
+            "options": sorted(inspector.get_table_options(table).items()),  # engine, charset…
             "columns": columns,
             "primary key": tuple(primary["constrained_columns"]),
             "foreign keys": foreign_keys,
@@ -135,6 +146,29 @@ async def test_a_database_holding_only_other_tables_is_built_from_the_models(
         async with database.engine.begin() as connection:
             await connection.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
             assert await connection.run_sync(create_at_head)
+            assert await connection.run_sync(versions) == [head_revision()]
+    finally:
+        await database.close()
+
+
+async def test_a_first_start_that_fails_half_way_leaves_sqlite_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
+
+    def stamping_fails(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the process dies before the version is stamped")
+
+    monkeypatch.setattr(fresh._versions, "create", stamping_fails)
+    database = Database(url)
+    try:
+        with pytest.raises(RuntimeError):
+            await database.migrate()
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(lambda c: inspect(c).get_table_names()) == []
+        monkeypatch.undo()
+        await database.migrate()  # the next start builds it whole
+        async with database.engine.connect() as connection:
             assert await connection.run_sync(versions) == [head_revision()]
     finally:
         await database.close()

@@ -1,9 +1,10 @@
 """An SQLite database at the newest migration, made once per test process and copied per test.
 
-Migrating a fresh file runs every Alembic revision (about half a second of CPU, twice that under
-coverage); a test whose subject is not the migrations starts from a copy instead. The migrations
-themselves are tested from an empty database (`tests/storage/test_migrations.py`, and tests
-marked `unmigrated`).
+A test whose subject is not the schema starts from a copy instead of building one. An empty
+database is built from the models (`storage/sql/fresh.py`); the Alembic revisions are run from
+an empty database by `tests/storage/test_migrations.py` and `tests/storage/test_fresh_schema.py`
+(which holds both ways to the same schema), and from older revisions by the tests that upgrade
+one (`tests/test_startup_imports.py`, the restore's).
 """
 
 from __future__ import annotations

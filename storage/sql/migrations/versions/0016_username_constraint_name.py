@@ -21,8 +21,12 @@ depends_on = None
 
 
 def _rename(old: str, new: str) -> None:
+    # One statement, so that usernames stay unique throughout; not RENAME INDEX, which MariaDB
+    # has only since 10.5.2.
     if op.get_bind().dialect.name in ("mysql", "mariadb"):
-        op.execute(f"ALTER TABLE users RENAME INDEX `{old}` TO `{new}`")
+        op.execute(
+            f"ALTER TABLE users DROP INDEX `{old}`, ADD CONSTRAINT `{new}` UNIQUE (username)"
+        )
 
 
 def upgrade() -> None:
