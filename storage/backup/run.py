@@ -30,7 +30,7 @@ from typing import Any
 from ..ai_histories.base import AiCall, AiHistories
 from ..blobs.base import BlobStore
 from ..docs.base import DocStore, VersionInfo
-from ..sql.database import Database
+from ..sql.database import Database, migration_connection
 from .archive import ArchiveReader, ArchiveWriter
 from .codec import frames, read_record, record_line, unframe
 from .tables import (
@@ -239,7 +239,7 @@ async def _restore(stores: Stores, reader: ArchiveReader, progress: Progress | N
     manifest = reader.manifest
     documents = [json.loads(line) for line in reader.lines("documents.jsonl")]
     blob_lines = [json.loads(line) for line in reader.lines("blobs.jsonl")]
-    async with stores.database.engine.begin() as conn:
+    async with migration_connection(stores.database.engine) as conn:
         full_tables = await conn.run_sync(prepare_target, manifest["schema_revision"])
     await _refuse_unless_empty(stores, full_tables)
     tables: list[str] = manifest["tables"]
@@ -253,7 +253,7 @@ async def _restore(stores: Stores, reader: ArchiveReader, progress: Progress | N
     rows = ((name, _rows(reader, f"tables/{name}.jsonl")) for name in tables)
     async with stores.database.engine.connect() as conn:
         await conn.run_sync(load_rows, rows, loaded)
-    async with stores.database.engine.begin() as conn:
+    async with migration_connection(stores.database.engine) as conn:
         await conn.run_sync(upgrade_to_head)
 
     for document in documents:

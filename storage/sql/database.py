@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from .engine import DriverTimeouts, PoolLimits, make_engine
 from .fresh import create_at_head
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@asynccontextmanager
+async def migration_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for Alembic, committed when the block ends. On SQLite it starts with no
+    transaction open (the migrations turn its foreign keys off, `migrations/env.py`) and is
+    closed for good afterwards rather than pooled with its foreign keys off."""
+    async with engine.connect() as connection:
+        try:
+            yield connection
+            await connection.commit()
+        finally:
+            if engine.dialect.name == "sqlite":
+                await connection.invalidate()
 
 
 def alembic_config(url: str) -> Config:
@@ -73,9 +87,10 @@ class Database:
         """Upgrade the schema to the newest migration (a schema already there costs one query,
         an empty database is built from the models)."""
 
+        def newest(connection: Connection) -> bool:
+            return at_head(connection) or create_at_head(connection)
+
         def upgrade(connection: Connection) -> None:
-            if at_head(connection) or create_at_head(connection):
-                return
             from alembic import command
 
             config = alembic_config(self.url)
@@ -83,6 +98,9 @@ class Database:
             command.upgrade(config, "head")
 
         async with self.engine.begin() as connection:
+            if await connection.run_sync(newest):
+                return
+        async with migration_connection(self.engine) as connection:
             await connection.run_sync(upgrade)
 
     async def ping(self) -> None:
