@@ -25,8 +25,8 @@ _versions = Table(
 
 def create_at_head(connection: Connection) -> bool:
     """Create the newest schema if the database holds none of it (neither a model's table nor a
-    version table): True once it is at the newest revision. False, touching nothing, when it
-    holds some of it or the newest revision is not plain: Alembic's part."""
+    version table): True once it is at the newest revision. False when it holds some of it or
+    the newest revision is not plain: Alembic's part. `connection` has no transaction open."""
     head = head_revision()
     if head is None or not _empty(connection):
         return False

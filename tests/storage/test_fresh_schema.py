@@ -172,3 +172,20 @@ async def test_a_first_start_that_fails_half_way_leaves_sqlite_empty(
             assert await connection.run_sync(versions) == [head_revision()]
     finally:
         await database.close()
+
+
+async def test_a_process_that_waited_for_the_lock_takes_the_schema_another_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
+    await built_from_models(url)  # what the first process made while this one waited
+    looks = iter([True, False])  # empty before the lock, built once it is taken
+    monkeypatch.setattr(fresh, "_empty", lambda _connection: next(looks))
+    database = Database(url)
+    try:
+        async with database.engine.begin() as connection:
+            assert await connection.run_sync(create_at_head)
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(versions) == [head_revision()]
+    finally:
+        await database.close()
