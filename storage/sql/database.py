@@ -26,15 +26,24 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 @asynccontextmanager
 async def migration_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for Alembic, committed when the block ends. On SQLite it starts with no
-    transaction open (the migrations turn its foreign keys off, `migrations/env.py`) and is
-    closed for good afterwards rather than pooled with its foreign keys off."""
+    transaction open (the migrations turn its foreign keys off, `migrations/env.py`), and gets
+    them back on before it returns to the pool (or is closed for good if it cannot)."""
     async with engine.connect() as connection:
         try:
             yield connection
             await connection.commit()
         finally:
             if engine.dialect.name == "sqlite":
-                await connection.invalidate()
+                await _foreign_keys_back_on(connection)
+
+
+async def _foreign_keys_back_on(connection: AsyncConnection) -> None:
+    try:
+        await connection.rollback()  # whatever a failed run left open
+        await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        await connection.commit()
+    except Exception:
+        await connection.invalidate()
 
 
 def alembic_config(url: str) -> Config:

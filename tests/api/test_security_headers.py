@@ -24,7 +24,7 @@ from alembic import command
 from sqlalchemy import Connection, text
 
 from api.settings import Settings
-from storage.sql.database import Database, alembic_config
+from storage.sql.database import Database, alembic_config, migration_connection
 from tests.api.test_works import make_work, ok, refused
 from tests.jobs.conftest import SQLITE_ONLY
 from tests.support.api import Api, running_api
@@ -239,7 +239,7 @@ async def test_an_older_database_with_names_differing_in_case_still_upgrades(
     """Only SQLite could hold such names (MariaDB's collation already refused them)."""
     database = Database(database_url)
     try:
-        async with database.engine.begin() as connection:
+        async with migration_connection(database.engine) as connection:
             await connection.run_sync(_upgrade_to(database_url, "0007"))
             for name in ("Alice", "alice"):
                 await connection.execute(

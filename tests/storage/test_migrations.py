@@ -130,3 +130,58 @@ async def test_rows_already_pointing_nowhere_do_not_stop_an_upgrade(tmp_path: Pa
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (head_revision(),)
         ]
+
+
+async def test_a_run_of_migrations_that_fails_leaves_sqlite_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "inkweave.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    with closing(sqlite3.connect(path)) as connection, connection:
+        _insert(connection, "users", {"id": 1, "username": "林黛玉", "email": "a@example.com"})
+        # Fails the run once 0015 has rebuilt its tables, when Alembic records the revision.
+        connection.execute(
+            "CREATE TRIGGER stop BEFORE UPDATE ON alembic_version "
+            "BEGIN SELECT RAISE(ABORT, 'the run stops here'); END"
+        )
+    database = Database(url)
+    try:
+        with pytest.raises(IntegrityError, match="the run stops here"):
+            await database.migrate()
+        with closing(sqlite3.connect(path)) as connection, connection:
+            columns = [row[1] for row in connection.execute("PRAGMA table_info(users)")]
+            leftovers = connection.execute(
+                "SELECT name FROM sqlite_master WHERE name LIKE '_alembic_tmp%'"
+            ).fetchall()
+            version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            connection.execute("DROP TRIGGER stop")
+        assert (version, leftovers, "email_hash" in columns) == ([("0014",)], [], False)
+        await database.migrate()  # and the next start upgrades it
+    finally:
+        await database.close()
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT username FROM users").fetchall() == [("林黛玉",)]
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
+
+
+async def test_migrations_refuse_a_sqlite_connection_with_a_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """Foreign keys cannot be turned off inside a transaction: the run would cascade."""
+    path = tmp_path / "inkweave.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    with closing(sqlite3.connect(path)) as connection, connection:
+        _insert(connection, "users", {"id": 1, "username": "林黛玉", "email": "a@example.com"})
+        _insert(connection, "works", {"id": 1, "user_id": 1, "title": "红楼新梦"})
+    database = Database(url)
+    try:
+        with pytest.raises(RuntimeError, match="no transaction open"):
+            async with database.engine.begin() as connection:
+                await connection.execute(text("UPDATE works SET title = '红楼新梦（二）'"))
+                await connection.run_sync(upgrade_to_head)
+    finally:
+        await database.close()
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT title FROM works").fetchall() == [("红楼新梦",)]

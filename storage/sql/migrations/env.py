@@ -21,17 +21,29 @@ def foreign_key_violations(connection: Connection) -> int:
 def run(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
-        # Batch mode rebuilds a table by copying it and dropping the old one: with foreign keys
-        # on, that DROP deletes every row referring to the table (0015 rebuilding `users` took
-        # every work and chapter with it). The pragma only takes effect outside a transaction,
-        # so the caller hands over a connection that has none open (`migration_connection`).
-        before = foreign_key_violations(connection)
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        before = _without_foreign_keys(connection)
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
         if sqlite and foreign_key_violations(connection) > before:
             raise RuntimeError("the migrations left rows whose foreign keys point nowhere")
+
+
+def _without_foreign_keys(connection: Connection) -> int:
+    """Make a SQLite connection ready for a run of migrations; the dangling rows it holds.
+
+    Batch mode rebuilds a table by copying it and dropping the old one: with foreign keys on,
+    that DROP deletes every row referring to the table (0015 rebuilding `users` took every work
+    and chapter with it). The pragma works only outside a transaction: the caller hands over a
+    connection with none open (`storage.sql.database.migration_connection`), which this checks.
+    Then one transaction for the whole run, so that a run that fails leaves the database as it
+    was (sqlite3 would commit each CREATE or ALTER before the first write by itself)."""
+    before = foreign_key_violations(connection)
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != 0:
+        raise RuntimeError("migrations need a SQLite connection with no transaction open")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return before
 
 
 def run_from_url(url: str) -> None:
