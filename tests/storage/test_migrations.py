@@ -49,6 +49,19 @@ async def test_mariadb_schema_matches_the_models() -> None:
         await check(url)
 
 
+async def _sqlite_at(tmp_path: Path, revision: str) -> tuple[Path, str]:
+    """A SQLite file that Alembic brought to `revision`: its path and URL."""
+    path = tmp_path / "inkweave.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    # In a thread: the migration environment runs its own event loop.
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+    return path, url
+
+
+def _recorded(connection: sqlite3.Connection) -> list[tuple[str]]:
+    return connection.execute("SELECT version_num FROM alembic_version").fetchall()
+
+
 def _insert(connection: sqlite3.Connection, table: str, values: dict[str, object]) -> None:
     """A row of `table` as its schema stands: `values`, and a plain value for every other
     column that needs one."""
@@ -86,9 +99,7 @@ async def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_rebuilds(
 ) -> None:
     """0015 rebuilds `users` in batch mode (copy, drop, rename): with foreign keys on, the drop
     deleted every work and chapter. The upgrade at start and the restore's both keep them."""
-    path = tmp_path / "inkweave.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    path, url = await _sqlite_at(tmp_path, "0014")
     with closing(sqlite3.connect(path)) as connection, connection:
         _insert(connection, "users", {"id": 1, "username": "林黛玉", "email": "a@example.com"})
         _insert(connection, "works", {"id": 1, "user_id": 1, "title": "红楼新梦"})
@@ -102,7 +113,7 @@ async def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_rebuilds(
                 table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in ("users", "works", "chapters", "work_members")
             }
-            versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            versions = _recorded(connection)
         assert versions == [(head_revision(),)]
         assert counts == {"users": 1, "works": 1, "chapters": 1, "work_members": 1}
         # The engine's connections enforce foreign keys again, the pool's first one included.
@@ -115,9 +126,7 @@ async def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_rebuilds(
 
 async def test_rows_already_pointing_nowhere_do_not_stop_an_upgrade(tmp_path: Path) -> None:
     """The upgrade refuses only violations the migrations made, not ones it found."""
-    path = tmp_path / "inkweave.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    path, url = await _sqlite_at(tmp_path, "0014")
     with closing(sqlite3.connect(path)) as connection, connection:  # foreign keys off here
         _insert(connection, "chapters", {"id": 1, "work_id": 404, "title": "无主之章"})
     database = Database(url)
@@ -127,15 +136,11 @@ async def test_rows_already_pointing_nowhere_do_not_stop_an_upgrade(tmp_path: Pa
         await database.close()
     with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("SELECT title FROM chapters").fetchall() == [("无主之章",)]
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (head_revision(),)
-        ]
+        assert _recorded(connection) == [(head_revision(),)]
 
 
 async def test_a_run_of_migrations_that_fails_leaves_sqlite_as_it_was(tmp_path: Path) -> None:
-    path = tmp_path / "inkweave.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    path, url = await _sqlite_at(tmp_path, "0014")
     with closing(sqlite3.connect(path)) as connection, connection:
         _insert(connection, "users", {"id": 1, "username": "林黛玉", "email": "a@example.com"})
         # Fails the run once 0015 has rebuilt its tables, when Alembic records the revision.
@@ -152,7 +157,7 @@ async def test_a_run_of_migrations_that_fails_leaves_sqlite_as_it_was(tmp_path: 
             leftovers = connection.execute(
                 "SELECT name FROM sqlite_master WHERE name LIKE '_alembic_tmp%'"
             ).fetchall()
-            version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            version = _recorded(connection)
             connection.execute("DROP TRIGGER stop")
         assert (version, leftovers, "email_hash" in columns) == ([("0014",)], [], False)
         await database.migrate()  # and the next start upgrades it
@@ -160,18 +165,14 @@ async def test_a_run_of_migrations_that_fails_leaves_sqlite_as_it_was(tmp_path: 
         await database.close()
     with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("SELECT username FROM users").fetchall() == [("林黛玉",)]
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (head_revision(),)
-        ]
+        assert _recorded(connection) == [(head_revision(),)]
 
 
 async def test_migrations_refuse_a_sqlite_connection_with_a_transaction_open(
     tmp_path: Path,
 ) -> None:
     """Foreign keys cannot be turned off inside a transaction: the run would cascade."""
-    path = tmp_path / "inkweave.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+    path, url = await _sqlite_at(tmp_path, "0014")
     with closing(sqlite3.connect(path)) as connection, connection:
         _insert(connection, "users", {"id": 1, "username": "林黛玉", "email": "a@example.com"})
         _insert(connection, "works", {"id": 1, "user_id": 1, "title": "红楼新梦"})
