@@ -6,6 +6,7 @@ left to Alembic."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -121,71 +122,61 @@ async def test_mariadb_from_models_is_what_the_migrations_build() -> None:
     assert created == migrated
 
 
+@pytest.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A database on a new SQLite file, closed after the test."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}")
+    yield database
+    await database.close()
+
+
+def table_names(connection: Connection) -> list[str]:
+    return inspect(connection).get_table_names()
+
+
 @pytest.mark.parametrize("table", ["users", "alembic_version"])
 async def test_a_database_holding_part_of_the_schema_is_left_to_alembic(
-    tmp_path: Path, table: str
+    sqlite_database: Database, table: str
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-    database = Database(url)
-    try:
-        async with database.engine.begin() as connection:
-            await connection.execute(text(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)"))
-            assert not await connection.run_sync(create_at_head)
-            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
-    finally:
-        await database.close()
-    assert tables == [table]
+    async with sqlite_database.engine.begin() as connection:
+        await connection.execute(text(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)"))
+        assert not await connection.run_sync(create_at_head)
+        assert await connection.run_sync(table_names) == [table]
 
 
 async def test_a_database_holding_only_other_tables_is_built_from_the_models(
-    tmp_path: Path,
+    sqlite_database: Database,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-    database = Database(url)
-    try:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
-            assert await connection.run_sync(create_at_head)
-            assert await connection.run_sync(versions) == [head_revision()]
-    finally:
-        await database.close()
+    async with sqlite_database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
+        assert await connection.run_sync(create_at_head)
+        assert await connection.run_sync(versions) == [head_revision()]
 
 
 async def test_a_first_start_that_fails_half_way_leaves_sqlite_empty(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-
     def stamping_fails(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the process dies before the version is stamped")
 
     monkeypatch.setattr(fresh._versions, "create", stamping_fails)
-    database = Database(url)
-    try:
-        with pytest.raises(RuntimeError):
-            await database.migrate()
-        async with database.engine.connect() as connection:
-            assert await connection.run_sync(lambda c: inspect(c).get_table_names()) == []
-        monkeypatch.undo()
-        await database.migrate()  # the next start builds it whole
-        async with database.engine.connect() as connection:
-            assert await connection.run_sync(versions) == [head_revision()]
-    finally:
-        await database.close()
+    with pytest.raises(RuntimeError):
+        await sqlite_database.migrate()
+    async with sqlite_database.engine.connect() as connection:
+        assert await connection.run_sync(table_names) == []
+    monkeypatch.undo()
+    await sqlite_database.migrate()  # the next start builds it whole
+    async with sqlite_database.engine.connect() as connection:
+        assert await connection.run_sync(versions) == [head_revision()]
 
 
 async def test_a_process_that_waited_for_the_lock_takes_the_schema_another_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'inkweave.sqlite3'}"
-    await built_from_models(url)  # what the first process made while this one waited
+    await built_from_models(sqlite_database.url)  # what the first process made meanwhile
     looks = iter([True, False])  # empty before the lock, built once it is taken
     monkeypatch.setattr(fresh, "_empty", lambda _connection: next(looks))
-    database = Database(url)
-    try:
-        async with database.engine.begin() as connection:
-            assert await connection.run_sync(create_at_head)
-        async with database.engine.connect() as connection:
-            assert await connection.run_sync(versions) == [head_revision()]
-    finally:
-        await database.close()
+    async with sqlite_database.engine.begin() as connection:
+        assert await connection.run_sync(create_at_head)
+    async with sqlite_database.engine.connect() as connection:
+        assert await connection.run_sync(versions) == [head_revision()]
