@@ -22,7 +22,7 @@ from storage.sql.models import Material, SearchTerm
 from storage.text.terms import terms
 
 from ..errors import AppError, Err
-from .search_index import reindex, remove
+from .search_index import index_new, reindex, remove
 
 log = logging.getLogger(__name__)
 
@@ -225,17 +225,33 @@ async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[i
             await session.flush()
             await reindex(session, "material", current.id, indexed_text(current))
             changed += 1
+    changed += await _recount_if_counted_once(session, list(existing.values()))
     if added:
         session.add_all(added)
         await session.flush()
-        rows = [
-            {"owner_type": "material", "owner_id": m.id, "term": term}
-            for m in added
-            for term in sorted(terms(indexed_text(m)))
-        ]
-        if rows:
-            await session.execute(SearchTerm.__table__.insert(), rows)
+        await index_new(session, "material", ((m.id, indexed_text(m)) for m in added))
     return len(added), changed
+
+
+async def _recount_if_counted_once(session: AsyncSession, materials: list[Material]) -> int:
+    """Reindex starter materials seeded by an earlier release, which stored every term's count
+    as 1 (search ranked them below any other material holding the same words). Their texts
+    repeat some term, so a seeded library with no count above 1 is one of those."""
+    ids = [material.id for material in materials]
+    if not ids:
+        return 0
+    counted = await session.scalar(
+        select(SearchTerm.id)
+        .where(
+            SearchTerm.owner_type == "material", SearchTerm.owner_id.in_(ids), SearchTerm.hits > 1
+        )
+        .limit(1)
+    )
+    if counted is not None:
+        return 0
+    for material in materials:
+        await reindex(session, "material", material.id, indexed_text(material))
+    return len(materials)
 
 
 async def seed_system_materials(database: Database) -> None:

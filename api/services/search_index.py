@@ -34,6 +34,26 @@ async def reindex(session: AsyncSession, owner_type: str, owner_id: int, text: s
     await _write_differences(session, owner_type, {owner_id: term_counts(text)}, only=None)
 
 
+async def index_new(
+    session: AsyncSession, owner_type: str, texts: Iterable[tuple[int, str]]
+) -> None:
+    """Index owners that have no stored terms yet (just inserted), from `(owner_id, text)`
+    pairs: nothing to read, and the rows go out a chunk at a time, so that a large batch (the
+    starter library on a fresh database) never sits in memory whole."""
+    rows: list[dict[str, Any]] = []
+    for owner_id, text in texts:
+        counts = term_counts(text)
+        rows += (
+            {"owner_type": owner_type, "owner_id": owner_id, "term": term, "hits": counts[term]}
+            for term in sorted(counts)
+        )
+        if len(rows) >= _CHUNK:
+            await session.execute(SearchTerm.__table__.insert(), rows)
+            rows = []
+    if rows:
+        await session.execute(SearchTerm.__table__.insert(), rows)
+
+
 async def reindex_edit(
     session: AsyncSession, owner_type: str, owner_id: int, before: str, after: str
 ) -> None:

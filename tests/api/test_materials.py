@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from api.services.materials import load_seed, seed_system_materials
+from api.services.materials import indexed_text, load_seed, seed_system_materials
 from storage.sql.models import Material, SearchTerm
+from storage.text.terms import term_counts
 from tests.support.api import Account, Api
 
 GENRES = {"都市", "玄幻", "悬疑", "言情", "科幻"}
@@ -227,6 +229,44 @@ async def test_starter_library_is_seeded_once(api: Api) -> None:
         )
     )
     assert one["id"] in {h["id"] for h in hits["items"]}
+
+
+async def test_starter_library_is_indexed_with_its_counts(api: Api) -> None:
+    """Search ranks by how often a term occurs: a seeded material's terms carry their counts,
+    as a material indexed any other way does (the seed once stored 1 for every term)."""
+    async with api.app.adapters.database.session() as session:
+        seeded = list(await session.scalars(select(Material).where(Material.user_id.is_(None))))
+        stored = list(
+            await session.execute(
+                select(SearchTerm.owner_id, SearchTerm.term, SearchTerm.hits).where(
+                    SearchTerm.owner_type == "material"
+                )
+            )
+        )
+    assert len(seeded) == len(load_seed())
+    by_owner: dict[int, Counter[str]] = {material.id: Counter() for material in seeded}
+    for owner_id, term, hits in stored:
+        by_owner[owner_id][term] = hits
+    for material in seeded:
+        assert by_owner[material.id] == term_counts(indexed_text(material)), material.title
+    assert any(hits > 1 for _owner, _term, hits in stored)
+
+
+async def test_a_library_seeded_with_every_count_1_is_recounted_at_the_next_start(
+    api: Api,
+) -> None:
+    database = api.app.adapters.database
+    async with database.session() as session:
+        await session.execute(
+            update(SearchTerm).where(SearchTerm.owner_type == "material").values(hits=1)
+        )
+    await seed_system_materials(database)
+    async with database.session() as session:
+        recounted = await session.scalar(
+            select(func.sum(SearchTerm.hits)).where(SearchTerm.owner_type == "material")
+        )
+        seeded = list(await session.scalars(select(Material).where(Material.user_id.is_(None))))
+    assert recounted == sum(sum(term_counts(indexed_text(m)).values()) for m in seeded)
 
 
 async def test_use_count_survives_concurrent_uses(api: Api) -> None:
