@@ -18,7 +18,7 @@ from ..envelope import success
 from ..errors import AppError, Err
 from ..schemas import Envelope, IdPath
 from ..services.avatars import MAX_UPLOAD_BYTES, STORED_TYPE, reencode
-from .auth import USERNAME
+from .auth import USERNAME, USERNAME_CHECKED
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -41,6 +41,8 @@ class UserOut(BaseModel):
 
 
 class UserPatch(BaseModel):
+    model_config = USERNAME_CHECKED
+
     username: str | None = Field(None, pattern=USERNAME)
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,20}$")
 

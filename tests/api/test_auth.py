@@ -14,6 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from api.services.accounts import LOGIN_WINDOW_S
+from api.services.oidc import derive_username
 from api.settings import Settings
 from storage.kv.memory import MemoryKeyValue
 from tests.support.api import PASSWORD, Api, running_api
@@ -35,6 +36,33 @@ async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(a
         )
         assert login.status_code == 200, login.text
         assert login.json()["data"]["user_id"] == account.id
+
+
+async def test_a_username_is_2_to_50_word_characters_hyphens_or_middle_dots(api: Api) -> None:
+    """The same rule on registration and on a rename, and the names an OpenID Connect sign-in
+    derives keep to it (`services/oidc.py` cuts them with the same `\\w`)."""
+    kept = ["林·黛玉", "Ann-Marie_2", "张三"]
+    refused = ["a", "a b", "林" * 51, "x@y", "林\n黛玉", "名字!"]
+    for username in kept:
+        await api.sign_up(username)
+    for username in refused:
+        await api.call("POST", "/api/v1/auth/code", json={"email": "rule@example.com"})
+        body = {
+            "username": username,
+            "email": "rule@example.com",
+            "password": PASSWORD,
+            "code": api.last_code("rule@example.com"),
+        }
+        answer = await api.call("POST", "/api/v1/auth/register", json=body)
+        assert answer.status_code == 422, username
+    account = await api.sign_up()
+    for username in refused:
+        patch = await api.call("PATCH", "/api/v1/users/me", account, json={"username": username})
+        assert patch.status_code == 422, username
+    for candidate in ["李 四!", "Zoë Smith", "Zoe\u0308 Smith", "名·字-x"]:
+        derived = derive_username({"preferred_username": candidate})
+        rename = await api.call("PATCH", "/api/v1/users/me", account, json={"username": derived})
+        assert rename.status_code == 200, (candidate, derived, rename.text)
 
 
 async def test_registration_refuses_a_wrong_code_and_duplicates(api: Api) -> None:
