@@ -39,8 +39,8 @@ async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(a
 
 
 async def test_a_username_is_2_to_50_word_characters_hyphens_or_middle_dots(api: Api) -> None:
-    """The same rule on registration and on a rename, and the names an OpenID Connect sign-in
-    derives keep to it (`services/oidc.py` cuts them with the same `\\w`)."""
+    r"""The same rule on registration and on a rename, and the names an OpenID Connect sign-in
+    derives keep to it (`services/oidc.py` cuts them with the same `\w`)."""
     kept = ["林·黛玉", "Ann-Marie_2", "张三"]
     refused = ["a", "a b", "林" * 51, "x@y", "林\n黛玉", "名字!"]
     for username in kept:
