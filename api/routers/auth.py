@@ -15,7 +15,8 @@ from ..services.accounts import Session
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-USERNAME = r"^[\w\-\u00b7]{2,50}$"
+# `(?!\n)`: Python's `$` also matches before a final newline.
+USERNAME = r"^[\w\-\u00b7]{2,50}(?!\n)$"
 # A model with a USERNAME field checks it with Python's `re`: pydantic's default engine (Rust's
 # `regex`) builds the Unicode class `\w` into ~5 MiB that every serving process would hold, and
 # the OIDC sign-in derives usernames with Python's `\w` too (`services/oidc.py`): one rule.
