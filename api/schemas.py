@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from .services.chapter_pages import MAX_PAGE_SIZE as MAX_CHAPTER_PAGE_SIZE
 from .services.chapters import MAX_CONTENT_CHARS
+from .services.usernames import USERNAME_MAX, USERNAME_MIN, is_username
 
 T = TypeVar("T")
 
@@ -74,6 +75,10 @@ LOCALIZED_REASONS = {
         "page 与 after 只能给一个：after 接着上一页的最后一章，page 按页码",
         "give page or after, not both: after continues from a page's last chapter",
     ),
+    "username": (
+        f"用户名须为 {USERNAME_MIN} 到 {USERNAME_MAX} 个文字、数字、_、- 或 ·",
+        f"a username is {USERNAME_MIN} to {USERNAME_MAX} letters, digits, _, - or ·",
+    ),
     "web_url": (
         "只接受 http:// 或 https:// 开头的完整链接，或本站路径（以 / 开头）",
         "only complete http:// or https:// links, or paths on this site (starting with /)",
@@ -104,3 +109,22 @@ def _web_url(value: str) -> str:
 
 WebUrl = Annotated[str, Field(max_length=500), AfterValidator(_web_url)]
 """A link a user sets (a work's cover): http(s), or a path on this site."""
+
+
+def _username(value: str) -> str:
+    if not is_username(value):
+        raise PydanticCustomError("username", LOCALIZED_REASONS["username"][1])
+    return value
+
+
+Username = Annotated[
+    str,
+    Field(
+        min_length=USERNAME_MIN,
+        max_length=USERNAME_MAX,
+        description=f"{USERNAME_MIN}–{USERNAME_MAX} letters (any script, accents included), "
+        "digits, _, - or ·",
+    ),
+    AfterValidator(_username),
+]
+"""A username as one chooses it (`services/usernames.py`)."""

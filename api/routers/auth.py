@@ -6,21 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.params import Body
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from ..deps import AccountsDep, CurrentClaims, CurrentUser, client_ip
 from ..envelope import success
-from ..schemas import Envelope
+from ..schemas import Envelope, Username
 from ..services.accounts import Session
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-# `(?!\n)`: Python's `$` also matches before a final newline.
-USERNAME = r"^[\w\-\u00b7]{2,50}(?!\n)$"
-# A model with a USERNAME field checks it with Python's `re`: pydantic's default engine (Rust's
-# `regex`) builds the Unicode class `\w` into ~5 MiB that every serving process would hold, and
-# the OIDC sign-in derives usernames with Python's `\w` too (`services/oidc.py`): one rule.
-USERNAME_CHECKED = ConfigDict(regex_engine="python-re")
 
 
 class CodeIn(BaseModel):
@@ -33,9 +26,7 @@ class CodeIn(BaseModel):
 
 
 class RegisterIn(BaseModel):
-    model_config = USERNAME_CHECKED
-
-    username: str = Field(pattern=USERNAME, description="2–50 letters, digits, _ or -; CJK allowed")
+    username: Username
     email: EmailStr = Field(max_length=100)
     password: str = Field(min_length=8, max_length=128)
     code: str = Field(pattern=r"^\d{6}$", description="The code sent by POST /auth/code")

@@ -16,9 +16,8 @@ from storage.sql.models import User, same_username
 from ..deps import AccountsDep, BlobsDep, CurrentUser, DatabaseDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope, IdPath
+from ..schemas import Envelope, IdPath, Username
 from ..services.avatars import MAX_UPLOAD_BYTES, STORED_TYPE, reencode
-from .auth import USERNAME, USERNAME_CHECKED
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -41,9 +40,7 @@ class UserOut(BaseModel):
 
 
 class UserPatch(BaseModel):
-    model_config = USERNAME_CHECKED
-
-    username: str | None = Field(None, pattern=USERNAME)
+    username: Username | None = None
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,20}$")
 
 

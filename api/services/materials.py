@@ -213,8 +213,9 @@ async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[i
         (m.title, m.type): m
         for m in await session.scalars(select(Material).where(Material.user_id.is_(None)))
     }
+    # Before any revised text is reindexed below: that would give the check a count above 1.
+    changed = await _recount_if_counted_once(session, list(existing.values()))
     added: list[Material] = []
-    changed = 0
     for entry in entries:
         current = existing.get((entry["title"], entry["type"]))
         if current is None:
@@ -225,7 +226,6 @@ async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[i
             await session.flush()
             await reindex(session, "material", current.id, indexed_text(current))
             changed += 1
-    changed += await _recount_if_counted_once(session, list(existing.values()))
     if added:
         session.add_all(added)
         await session.flush()

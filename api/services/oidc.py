@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 import secrets
 import ssl
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from ..errors import AppError, Err
 from ..security.passwords import hash_password
 from ..settings import Settings
 from .accounts import Accounts, Session
+from .usernames import USERNAME_MAX, USERNAME_MIN, clean_username
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,6 @@ ID_TOKEN_ALGORITHMS = (
     "ES512",
     "EdDSA",
 )
-_NOT_USERNAME = re.compile(r"[^\w\-\u00b7]+")
-_USERNAME_MAX = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +98,8 @@ def derive_username(claims: dict[str, Any]) -> str:
     for candidate in candidates:
         if not isinstance(candidate, str):
             continue
-        cleaned = _NOT_USERNAME.sub("_", candidate.strip()).strip("_-")[:_USERNAME_MAX]
-        if len(cleaned) >= 2:
+        cleaned = clean_username(candidate)
+        if len(cleaned) >= USERNAME_MIN:
             return cleaned
     return "user"
 
@@ -110,9 +108,9 @@ def _username_candidates(base: str) -> list[str]:
     names = [base]
     for n in range(2, 10):
         suffix = f"-{n}"
-        names.append(base[: _USERNAME_MAX - len(suffix)] + suffix)
+        names.append(base[: USERNAME_MAX - len(suffix)] + suffix)
     suffix = f"-{secrets.token_hex(4)}"
-    names.append(base[: _USERNAME_MAX - len(suffix)] + suffix)
+    names.append(base[: USERNAME_MAX - len(suffix)] + suffix)
     return names
 
 

@@ -6,8 +6,10 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
+from api.services import materials
 from api.services.materials import indexed_text, load_seed, seed_system_materials
 from storage.sql.models import Material, SearchTerm
 from storage.text.terms import term_counts
@@ -252,14 +254,19 @@ async def test_starter_library_is_indexed_with_its_counts(api: Api) -> None:
     assert any(hits > 1 for _owner, _term, hits in stored)
 
 
+@pytest.mark.parametrize("revised", [False, True], ids=["same texts", "one text revised"])
 async def test_a_library_seeded_with_every_count_1_is_recounted_at_the_next_start(
-    api: Api,
+    api: Api, monkeypatch: pytest.MonkeyPatch, revised: bool
 ) -> None:
     database = api.app.adapters.database
     async with database.session() as session:
         await session.execute(
             update(SearchTerm).where(SearchTerm.owner_type == "material").values(hits=1)
         )
+    if revised:  # the release that recounts also revises one shipped text
+        shipped = load_seed()
+        shipped[0]["content"] += "又及：雨停了。"
+        monkeypatch.setattr(materials, "load_seed", lambda: shipped)
     await seed_system_materials(database)
     async with database.session() as session:
         recounted = await session.scalar(
