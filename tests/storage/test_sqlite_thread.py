@@ -129,3 +129,44 @@ async def test_appends_submitted_before_close_are_committed(tmp_path: Path) -> N
     await store.close()
     assert all(future.done() and future.exception() is None for future in pending)
     assert [data for _doc, data, _size in _rows(path)] == [bytes([n]) for n in range(1, 21)]
+
+
+async def test_a_thread_that_cannot_open_its_file_is_gone_with_the_error(tmp_path: Path) -> None:
+    thread = SQLiteThread(str(tmp_path / "missing" / "docs.sqlite3"), "test-unopened")
+    with pytest.raises(sqlite3.OperationalError):
+        await thread.start()
+    named = [t for t in threading.enumerate() if t.name == "test-unopened"]
+    await asyncio.to_thread(lambda: [t.join(5) for t in named])
+    assert not any(t.is_alive() for t in named)
+    with pytest.raises(RuntimeError):
+        await thread.run(immediate, _INSERT, [("a", b"\x01", 1)])
+
+
+async def test_a_caller_that_stops_waiting_leaves_the_thread_serving(tmp_path: Path) -> None:
+    """Its call still runs (an append may be stored whatever its caller does); the next call
+    is answered."""
+    thread = SQLiteThread(str(tmp_path / "docs.sqlite3"), "test-appends")
+    await thread.start()
+    release = threading.Event()
+    ran = threading.Event()
+
+    def slow(_connection: sqlite3.Connection) -> str:
+        release.wait(5)
+        ran.set()
+        return "slow"
+
+    loop_errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(
+        lambda _loop, context: loop_errors.append(context)
+    )
+    try:
+        waiting = asyncio.ensure_future(thread.run(slow))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        release.set()
+        assert await thread.run(lambda _c: "next") == "next"
+        assert ran.is_set() and waiting.cancelled()
+        assert loop_errors == []  # its answer found nobody waiting, and nothing broke
+    finally:
+        release.set()
+        await thread.close()
