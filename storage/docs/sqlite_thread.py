@@ -21,6 +21,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,6 +43,62 @@ def _settle(future: asyncio.Future[Any], result: object, error: BaseException | 
         future.set_exception(error)
 
 
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: object,
+    error: BaseException | None,
+) -> bool:
+    """False once the loop is closed: nobody is waiting any more."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _open(path: str) -> sqlite3.Connection:
+    # Autocommit mode: a call that writes spells its transaction out (`immediate`).
+    connection = sqlite3.connect(path, isolation_level=None)
+    apply_sqlite_pragmas(connection)
+    return connection
+
+
+def _serve(
+    path: str,
+    calls: queue.SimpleQueue[_Call | None],
+    loop: asyncio.AbstractEventLoop,
+    opened: asyncio.Future[None],
+) -> None:
+    """The thread: open the connection, run the calls handed over until told to stop (or its
+    `SQLiteThread` is gone), close the connection. It holds no reference to its `SQLiteThread`."""
+    try:
+        connection = _open(path)
+    except BaseException as exc:
+        _answer(loop, opened, None, exc)
+        return
+    try:
+        if not _answer(loop, opened, None, None):
+            return
+        while (handed := calls.get()) is not None:
+            future, call, args = handed
+            result: object = None
+            error: BaseException | None = None
+            try:
+                result = call(connection, *args)
+            except sqlite3.Error as exc:
+                # As SQLAlchemy would raise it: callers answer "database is locked" with a 503
+                # and retry a busy database by the exception types they know (`sqlalchemy.exc`).
+                error = DBAPIError.instance(None, None, exc, sqlite3.Error)
+                error.__cause__ = exc
+            except BaseException as exc:  # the caller's to handle, on the loop
+                error = exc
+            if not _answer(loop, future, result, error):
+                return
+    finally:
+        connection.close()
+
+
 class SQLiteThread:
     def __init__(self, path: str, name: str) -> None:
         self._path = path
@@ -49,78 +106,39 @@ class SQLiteThread:
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connection: sqlite3.Connection | None = None
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
-        self._thread.start()
+        self._loop = loop = asyncio.get_running_loop()
+        opened: asyncio.Future[None] = loop.create_future()
+        thread = threading.Thread(
+            target=_serve, args=(self._path, self._calls, loop, opened), name=self._name
+        )
+        thread.daemon = True
+        thread.start()
+        # A store dropped without `close` still ends its thread (and closes the connection).
+        weakref.finalize(self, self._calls.put, None)
         try:
-            await self._hand_over(self._open)
-        except BaseException:
-            self._thread = None
+            await opened
+        except BaseException:  # it could not open, or the caller gave up: the thread ends
             self._calls.put(None)
             raise
+        self._thread = thread
 
     async def close(self) -> None:
         """Close once every call handed over before has run."""
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        try:
-            await self._hand_over(self._close, thread=thread)
-        finally:
-            self._calls.put(None)
-            await asyncio.to_thread(thread.join)
+        self._calls.put(None)
+        await asyncio.to_thread(thread.join)
 
     async def run(self, call: Callable[..., R], *args: object) -> R:
         """`call(connection, *args)` in this thread."""
-        return await self._hand_over(self._call, call, args)
-
-    async def _hand_over(
-        self, call: Callable[..., R], *args: object, thread: threading.Thread | None = None
-    ) -> R:
-        if (thread or self._thread) is None or self._loop is None:
+        if self._thread is None or self._loop is None:
             raise RuntimeError(f"{self._name} is not running")
         future: asyncio.Future[R] = self._loop.create_future()
         self._calls.put((future, call, args))
         return await future
-
-    def _serve(self) -> None:
-        assert self._loop is not None
-        loop = self._loop
-        while (handed := self._calls.get()) is not None:
-            future, call, args = handed
-            result: object = None
-            error: BaseException | None = None
-            try:
-                result = call(*args)
-            except BaseException as exc:  # the caller's to handle, on the loop
-                error = exc
-            try:
-                loop.call_soon_threadsafe(_settle, future, result, error)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                return
-
-    def _call(self, call: Callable[..., R], args: tuple[object, ...]) -> R:
-        assert self._connection is not None
-        try:
-            return call(self._connection, *args)
-        except sqlite3.Error as exc:
-            # As SQLAlchemy would raise it: callers answer "database is locked" with a 503 and
-            # retry a busy database by the exception types they know (`sqlalchemy.exc`).
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-
-    def _open(self) -> None:
-        # Autocommit mode: a call that writes spells its transaction out (`immediate`).
-        connection = sqlite3.connect(self._path, isolation_level=None)
-        apply_sqlite_pragmas(connection)
-        self._connection = connection
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 def immediate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from contextlib import closing
@@ -170,3 +171,30 @@ async def test_a_caller_that_stops_waiting_leaves_the_thread_serving(tmp_path: P
     finally:
         release.set()
         await thread.close()
+
+
+async def test_a_start_given_up_leaves_no_thread_and_no_connection(tmp_path: Path) -> None:
+    path = tmp_path / "docs.sqlite3"
+    thread = SQLiteThread(str(path), "test-given-up")
+    starting = asyncio.ensure_future(thread.start())
+    await asyncio.sleep(0)
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    named = [t for t in threading.enumerate() if t.name == "test-given-up"]
+    await asyncio.to_thread(lambda: [t.join(5) for t in named])
+    assert not any(t.is_alive() for t in named)
+    # Its connection is closed: SQLite removes the write-ahead log with the last connection.
+    assert not path.with_name(path.name + "-wal").exists()
+
+
+async def test_a_thread_dropped_without_close_ends(tmp_path: Path) -> None:
+    thread = SQLiteThread(str(tmp_path / "docs.sqlite3"), "test-dropped")
+    await thread.start()
+    assert await thread.run(lambda _c: 1) == 1
+    named = [t for t in threading.enumerate() if t.name == "test-dropped"]
+    assert named
+    del thread
+    gc.collect()
+    await asyncio.to_thread(lambda: [t.join(5) for t in named])
+    assert not any(t.is_alive() for t in named)
