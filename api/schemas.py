@@ -76,8 +76,9 @@ LOCALIZED_REASONS = {
         "give page or after, not both: after continues from a page's last chapter",
     ),
     "username": (
-        f"用户名须为 {USERNAME_MIN} 到 {USERNAME_MAX} 个文字、数字、_、- 或 ·",
-        f"a username is {USERNAME_MIN} to {USERNAME_MAX} letters, digits, _, - or ·",
+        f"用户名须为 {USERNAME_MIN} 到 {USERNAME_MAX} 个文字、数字、_、- 或 ·，至少一个文字或数字",
+        f"a username is {USERNAME_MIN} to {USERNAME_MAX} letters, digits, _, - or ·, "
+        "with at least one letter or digit",
     ),
     "web_url": (
         "只接受 http:// 或 https:// 开头的完整链接，或本站路径（以 / 开头）",
@@ -111,20 +112,27 @@ WebUrl = Annotated[str, Field(max_length=500), AfterValidator(_web_url)]
 """A link a user sets (a work's cover): http(s), or a path on this site."""
 
 
+def username_refused(value: object) -> PydanticCustomError:
+    return PydanticCustomError("username", LOCALIZED_REASONS["username"][1], {"input": value})
+
+
 def _username(value: str) -> str:
     if not is_username(value):
-        raise PydanticCustomError("username", LOCALIZED_REASONS["username"][1])
+        raise username_refused(value)
     return value
 
 
-Username = Annotated[
-    str,
-    Field(
-        min_length=USERNAME_MIN,
-        max_length=USERNAME_MAX,
-        description=f"{USERNAME_MIN}–{USERNAME_MAX} letters (any script, accents included), "
-        "digits, _, - or ·",
-    ),
-    AfterValidator(_username),
-]
+_USERNAME_SCHEMA = {
+    "minLength": USERNAME_MIN,
+    "maxLength": USERNAME_MAX,
+    "description": f"{USERNAME_MIN}–{USERNAME_MAX} letters (any script, accents included), "
+    "digits, _, - or ·, with at least one letter or digit",
+}
+# The lengths are checked with the characters (`_username`), so that every refusal of a name
+# gives the same localized reason; they are in the schema for clients.
+Username = Annotated[str, Field(json_schema_extra=_USERNAME_SCHEMA), AfterValidator(_username)]
 """A username as one chooses it (`services/usernames.py`)."""
+
+CurrentOrUsername = Annotated[str, Field(json_schema_extra=_USERNAME_SCHEMA)]
+"""A rename: a username, or the name one already has (a rule tightened since it was chosen must
+not stop a profile from being saved); the router checks which."""

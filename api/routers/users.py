@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 
 from fastapi import APIRouter, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -16,8 +17,9 @@ from storage.sql.models import User, same_username
 from ..deps import AccountsDep, BlobsDep, CurrentUser, DatabaseDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import Envelope, IdPath, Username
+from ..schemas import CurrentOrUsername, Envelope, IdPath, username_refused
 from ..services.avatars import MAX_UPLOAD_BYTES, STORED_TYPE, reencode
+from ..services.usernames import is_username
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -40,7 +42,7 @@ class UserOut(BaseModel):
 
 
 class UserPatch(BaseModel):
-    username: Username | None = None
+    username: CurrentOrUsername | None = None
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,20}$")
 
 
@@ -66,8 +68,15 @@ async def me(user: CurrentUser) -> dict[str, object]:
 @router.patch("/me", response_model=Envelope[UserOut])
 async def update_me(body: UserPatch, user: CurrentUser, database: DatabaseDep) -> dict[str, object]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if changes.get("username") == user.username:
+        del changes["username"]
+    elif "username" in changes and not is_username(changes["username"]):
+        error = username_refused(changes["username"])
+        raise RequestValidationError(
+            [{"type": error.type, "loc": ("body", "username"), "msg": error.message()}]
+        )
     async with database.session() as session:
-        if "username" in changes and changes["username"] != user.username:
+        if "username" in changes:
             taken = await session.scalar(
                 select(User.id).where(same_username(changes["username"]), User.id != user.id)
             )

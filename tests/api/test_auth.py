@@ -13,10 +13,12 @@ import time_machine
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
+from api.schemas import LOCALIZED_REASONS
 from api.services.accounts import LOGIN_WINDOW_S
 from api.services.oidc import derive_username
 from api.settings import Settings
 from storage.kv.memory import MemoryKeyValue
+from storage.sql.models import User
 from tests.support.api import PASSWORD, Api, running_api
 from tests.support.clock import ManualClock
 from tests.support.images import image_bytes, opened
@@ -40,8 +42,9 @@ async def test_register_with_an_emailed_code_then_sign_in_by_email_or_username(a
 
 async def test_a_username_is_2_to_50_word_characters_hyphens_or_middle_dots(api: Api) -> None:
     """Letters of every script with their marks (composed or not), digits, `_`, `-`, `·` and the
-    zero-width joiners: the same rule on registration, on a rename, and for the names an OpenID
-    Connect sign-in derives (`services/usernames.py`)."""
+    zero-width joiners between letters that join: the same rule on registration, on a rename, and
+    for the names an OpenID Connect sign-in derives (`services/usernames.py`). Nothing that
+    displays as nothing, so that no name passes for another."""
     kept = [
         "林·黛玉",
         "Ann-Marie_2",
@@ -49,19 +52,14 @@ async def test_a_username_is_2_to_50_word_characters_hyphens_or_middle_dots(api:
         "สมศักดิ์",
         "مُحَمَّد",
         "Zoe\u0308",  # a decomposed accent
-        "می\u200cخواهم",  # a zero-width non-joiner
+        "می\u200cخواهم",  # a zero-width non-joiner between Persian letters
+        "林\U00031350",  # CJK extension H: newer than Python 3.11's character database
+        "ⒶⒷ",
     ]
     refused = [
-        "a",
-        "a b",
-        "林" * 51,
-        "x@y",
-        "林\n黛玉",
-        "林黛玉\n",
-        "\n林黛玉",
-        "名字!",
-        "ab²",
-        "①②",
+        *("a", "a b", "林" * 51, "x@y", "名字!", "ab²", "①②", "__", "··"),
+        *("林\n黛玉", "林黛玉\n", "\n林黛玉"),
+        *("ad\u200dmin", "admin\ufe0f", "ad\u034fmin", "\u3164\u3164", "\u200d\u200d", "林\u200d"),
     ]
     for username in kept:
         await api.sign_up(username)
@@ -75,18 +73,38 @@ async def test_a_username_is_2_to_50_word_characters_hyphens_or_middle_dots(api:
         }
         answer = await api.call("POST", "/api/v1/auth/register", json=body)
         assert answer.status_code == 422, username
+        assert answer.json()["fields"][0]["field"] == "username", answer.text
     account = await api.sign_up("राहुल_कुमार")
-    keeps_name = await api.call(  # the web client sends the name with every profile change
-        "PATCH", "/api/v1/users/me", account, json={"username": "राहुल_कुमार", "phone": "13800138000"}
-    )
-    assert keeps_name.status_code == 200, keeps_name.text
     for username in refused:
         patch = await api.call("PATCH", "/api/v1/users/me", account, json={"username": username})
         assert patch.status_code == 422, username
+    refusal = patch.json()
+    assert refusal["fields"] == [{"field": "username", "reason": LOCALIZED_REASONS["username"][0]}]
     for candidate in ["李 四!", "Zoë Smith", "Zoe\u0308 Smith", "名·字-x", "राहुल कुमार", "ab²c"]:
         derived = derive_username({"preferred_username": candidate})
         rename = await api.call("PATCH", "/api/v1/users/me", account, json={"username": derived})
         assert rename.status_code == 200, (candidate, derived, rename.text)
+
+
+async def test_a_name_chosen_under_an_older_rule_does_not_stop_a_profile_save(api: Api) -> None:
+    """The web client sends the name with every profile change: one the rule now refuses is
+    kept as it is, and only a change of it is checked."""
+    account = await api.sign_up()
+    async with api.app.adapters.database.session() as session:
+        user = await session.get(User, account.id)
+        assert user is not None
+        user.username = "ad\u034fmin"
+    saved = await api.call(
+        "PATCH",
+        "/api/v1/users/me",
+        account,
+        json={"username": "ad\u034fmin", "phone": "13800138000"},
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["data"]["phone"] == "13800138000"
+    assert saved.json()["data"]["username"] == "ad\u034fmin"
+    other = await api.call("PATCH", "/api/v1/users/me", account, json={"username": "ad\ufe0fmin"})
+    assert other.status_code == 422
 
 
 async def test_registration_refuses_a_wrong_code_and_duplicates(api: Api) -> None:

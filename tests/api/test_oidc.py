@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from api.services.oidc import STATE_TTL_S, derive_username, safe_redirect
+from api.services.oidc import STATE_TTL_S, _username_candidates, derive_username, safe_redirect
+from api.services.usernames import is_username
 from api.settings import Settings
 from storage.kv.memory import MemoryKeyValue
 from storage.sql.models import OidcIdentity, User
@@ -315,3 +319,18 @@ def test_redirect_and_username_helpers() -> None:
     assert derive_username({"preferred_username": "x"}) == "user"
     assert derive_username({"preferred_username": "李白"}) == "李白"
     assert len(derive_username({"name": "n" * 80})) == 50
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=80))
+@example("··", "")  # nothing but punctuation
+@example("林\u200d", "")  # a joiner left at the end
+@example("林" * 46 + "\u0928\u200d\u0937林", "")  # a joiner where a variant is cut
+def test_a_derived_username_and_each_of_its_variants_keep_to_the_rule(
+    preferred: str, name: str
+) -> None:
+    """Whatever a provider sends: the name made from it, and each one tried when it is taken,
+    is one a user could have chosen (`services/usernames.py`)."""
+    derived = derive_username({"preferred_username": preferred, "name": name})
+    assert is_username(derived)
+    assert all(is_username(candidate) for candidate in _username_candidates(derived))
