@@ -76,9 +76,10 @@ LOCALIZED_REASONS = {
         "give page or after, not both: after continues from a page's last chapter",
     ),
     "username": (
-        f"用户名须为 {USERNAME_MIN} 到 {USERNAME_MAX} 个文字、数字、_、- 或 ·，至少一个文字或数字",
+        f"用户名须为 {USERNAME_MIN} 到 {USERNAME_MAX} 个文字、数字、_、- 或 ·，"
+        "至少一个文字或数字，不含看不见的字符",
         f"a username is {USERNAME_MIN} to {USERNAME_MAX} letters, digits, _, - or ·, "
-        "with at least one letter or digit",
+        "with at least one letter or digit and no invisible characters",
     ),
     "web_url": (
         "只接受 http:// 或 https:// 开头的完整链接，或本站路径（以 / 开头）",
@@ -112,13 +113,13 @@ WebUrl = Annotated[str, Field(max_length=500), AfterValidator(_web_url)]
 """A link a user sets (a work's cover): http(s), or a path on this site."""
 
 
-def username_refused(value: object) -> PydanticCustomError:
-    return PydanticCustomError("username", LOCALIZED_REASONS["username"][1], {"input": value})
+def username_refused() -> PydanticCustomError:
+    return PydanticCustomError("username", LOCALIZED_REASONS["username"][1])
 
 
 def _username(value: str) -> str:
     if not is_username(value):
-        raise username_refused(value)
+        raise username_refused()
     return value
 
 
@@ -133,6 +134,14 @@ _USERNAME_SCHEMA = {
 Username = Annotated[str, Field(json_schema_extra=_USERNAME_SCHEMA), AfterValidator(_username)]
 """A username as one chooses it (`services/usernames.py`)."""
 
-CurrentOrUsername = Annotated[str, Field(json_schema_extra=_USERNAME_SCHEMA)]
-"""A rename: a username, or the name one already has (a rule tightened since it was chosen must
-not stop a profile from being saved); the router checks which."""
+UncheckedRename = Annotated[
+    str,
+    Field(
+        json_schema_extra={
+            **_USERNAME_SCHEMA,
+            "description": f"{_USERNAME_SCHEMA['description']}; or the name one has already",
+        }
+    ),
+]
+"""A rename, checked by the router: a username, or the name one already has (a rule tightened
+since it was chosen must not stop a profile from being saved)."""

@@ -17,7 +17,7 @@ from storage.sql.models import User, same_username
 from ..deps import AccountsDep, BlobsDep, CurrentUser, DatabaseDep
 from ..envelope import success
 from ..errors import AppError, Err
-from ..schemas import CurrentOrUsername, Envelope, IdPath, username_refused
+from ..schemas import Envelope, IdPath, UncheckedRename, username_refused
 from ..services.avatars import MAX_UPLOAD_BYTES, STORED_TYPE, reencode
 from ..services.usernames import is_username
 
@@ -42,7 +42,7 @@ class UserOut(BaseModel):
 
 
 class UserPatch(BaseModel):
-    username: CurrentOrUsername | None = None
+    username: UncheckedRename | None = None
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,20}$")
 
 
@@ -71,7 +71,7 @@ async def update_me(body: UserPatch, user: CurrentUser, database: DatabaseDep) -
     if changes.get("username") == user.username:
         del changes["username"]
     elif "username" in changes and not is_username(changes["username"]):
-        error = username_refused(changes["username"])
+        error = username_refused()
         raise RequestValidationError(
             [{"type": error.type, "loc": ("body", "username"), "msg": error.message()}]
         )

@@ -208,14 +208,16 @@ def load_seed() -> list[dict[str, str]]:
     return entries
 
 
-async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[int, int]:
+async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[int, int, int]:
+    """Materials added, revised and recounted."""
     existing = {
         (m.title, m.type): m
         for m in await session.scalars(select(Material).where(Material.user_id.is_(None)))
     }
     # Before any revised text is reindexed below: that would give the check a count above 1.
-    changed = await _recount_if_counted_once(session, list(existing.values()))
+    recounted = await _recount_if_every_hit_is_1(session, list(existing.values()))
     added: list[Material] = []
+    revised = 0
     for entry in entries:
         current = existing.get((entry["title"], entry["type"]))
         if current is None:
@@ -225,18 +227,19 @@ async def _seed(session: AsyncSession, entries: list[dict[str, str]]) -> tuple[i
             current.genre, current.content = entry["genre"], entry["content"]
             await session.flush()
             await reindex(session, "material", current.id, indexed_text(current))
-            changed += 1
+            revised += 1
     if added:
         session.add_all(added)
         await session.flush()
         await index_new(session, "material", ((m.id, indexed_text(m)) for m in added))
-    return len(added), changed
+    return len(added), revised, recounted
 
 
-async def _recount_if_counted_once(session: AsyncSession, materials: list[Material]) -> int:
+async def _recount_if_every_hit_is_1(session: AsyncSession, materials: list[Material]) -> int:
     """Reindex starter materials seeded by an earlier release, which stored every term's count
     as 1 (search ranked them below any other material holding the same words). Their texts
-    repeat some term, so a seeded library with no count above 1 is one of those."""
+    repeat some term, so a seeded library with no count above 1 is one of those. (One indexed
+    query a start; it can go once no database seeded before 2026-12-07 is left to upgrade.)"""
     ids = [material.id for material in materials]
     if not ids:
         return 0
@@ -269,11 +272,14 @@ async def seed_system_materials(database: Database) -> None:
             await connection.commit()
         try:
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                added, changed = await _seed(session, entries)
+                added, revised, recounted = await _seed(session, entries)
                 await session.commit()
         finally:
             if locked:
                 await connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _SEED_LOCK})
                 await connection.commit()
-    if added or changed:
-        log.info("starter materials seeded", extra={"added": added, "updated": changed})
+    if added or revised or recounted:
+        log.info(
+            "starter materials seeded",
+            extra={"added": added, "updated": revised, "recounted": recounted},
+        )

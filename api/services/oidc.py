@@ -42,7 +42,7 @@ from ..errors import AppError, Err
 from ..security.passwords import hash_password
 from ..settings import Settings
 from .accounts import Accounts, Session
-from .usernames import USERNAME_MAX, clean_username, is_username
+from .usernames import USERNAME_MAX, clean_username, is_username, shortened
 
 log = logging.getLogger(__name__)
 
@@ -104,19 +104,14 @@ def derive_username(claims: dict[str, Any]) -> str:
     return "user"
 
 
-def _shortened(name: str, length: int) -> str:
-    """`name` cut to `length`, never ending on a zero-width joiner (it must join two letters)."""
-    return name[:length].rstrip("\u200c\u200d")
-
-
 def _username_candidates(base: str) -> list[str]:
     names = [base]
     for n in range(2, 10):
         suffix = f"-{n}"
-        names.append(_shortened(base, USERNAME_MAX - len(suffix)) + suffix)
+        names.append(shortened(base, USERNAME_MAX - len(suffix)) + suffix)
     suffix = f"-{secrets.token_hex(4)}"
-    names.append(_shortened(base, USERNAME_MAX - len(suffix)) + suffix)
-    return names
+    names.append(shortened(base, USERNAME_MAX - len(suffix)) + suffix)
+    return [name for name in names if is_username(name)]
 
 
 def _is_verified(claims: dict[str, Any]) -> bool:

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.sql.models import SearchTerm
 from storage.text.terms import term_counts
 
-_CHUNK = 500  # ids per `IN (...)`: far below every engine's limit on bound parameters
+# Ids per `IN (...)`, far below every engine's limit on bound parameters; also the rows of one
+# INSERT where `index_new` writes many owners' terms.
+_CHUNK = 500
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

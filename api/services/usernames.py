@@ -1,8 +1,9 @@
 r"""What a username may hold: 2–50 word characters (the Unicode `\w` of regular expressions:
 letters, marks, decimal digits, connector punctuation and the zero-width joiners, in any script
-and in composed or decomposed form), `-` or `·`; at least one letter or digit; a joiner only
-between two letters or marks, neither of them ASCII; none of the characters that display as
-nothing (a variation selector, a Hangul filler), with which a name could pass for another.
+and in composed or decomposed form), `-` or `·`; at least one letter or digit; a zero-width
+joiner only inside a word of a script whose letters join (Arabic, Indic, …); none of the other
+characters that display as nothing (a variation selector, a Hangul filler): with them a name
+could pass for another (`林\u200d黛玉` for `林黛玉`).
 
 Checked here in Python rather than by a regular expression: pydantic's default pattern engine
 (Rust's `regex`) builds the Unicode class `\w` into ~5 MiB that every serving process would
@@ -16,13 +17,16 @@ count as letters.
 from __future__ import annotations
 
 import unicodedata
+from enum import Enum
 from itertools import groupby
 
 USERNAME_MIN = 2
 USERNAME_MAX = 50
 _PUNCTUATION = frozenset("-·")
-_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner (Persian, Indic names)
-_WORD_CATEGORIES = frozenset({"Nd", "Nl", "Pc"})
+_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
+# Scripts whose letters join, where a joiner changes how a word looks: Arabic, Syriac, Thaana,
+# N'Ko, the Indic scripts, Myanmar, Khmer, Mongolian.
+_JOINING_SCRIPTS = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x1000, 0x109F), (0x1780, 0x18AF))
 # Alphabetic though not letters: circled and squared Latin letters (Ⓐ, 🄰, 🅐, 🅰).
 _ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
 # Letters and marks that display as nothing: combining grapheme joiner, Hangul fillers, Khmer
@@ -37,67 +41,78 @@ _INVISIBLE = (
     (0xFFA0, 0xFFA0),
     (0xE0100, 0xE01EF),
 )
-_IDEOGRAPH_PLANES = (0x20000, 0x3FFFF)
+_IDEOGRAPH_PLANES = ((0x20000, 0x3FFFF),)
+
+
+class _Kind(Enum):
+    LETTER = "letter or digit"
+    MARK = "mark"
+    JOINER = "zero-width joiner"
+    PUNCTUATION = "_, - or · (connector punctuation)"
 
 
 def _within(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
-def _kind(character: str) -> str:
-    """ "L" (letter or digit), "M" (mark), "J" (joiner), "P" (`_`, `-`, `·` and other connector
-    punctuation), or "" (not allowed)."""
+def _kind(character: str) -> _Kind | None:
+    """What `character` is in a username; None: not allowed."""
     if character in _JOINERS:
-        return "J"
+        return _Kind.JOINER
     if character in _PUNCTUATION:
-        return "P"
+        return _Kind.PUNCTUATION
     code = ord(character)
     if _within(code, _INVISIBLE):
-        return ""
+        return None
     category = unicodedata.category(character)
     if category[0] == "L" or category in ("Nd", "Nl") or _within(code, _ALPHABETIC_SYMBOLS):
-        return "L"
-    if category == "Cn" and _IDEOGRAPH_PLANES[0] <= code <= _IDEOGRAPH_PLANES[1]:
-        return "L"
+        return _Kind.LETTER
+    if category == "Cn" and _within(code, _IDEOGRAPH_PLANES):
+        return _Kind.LETTER
     if category[0] == "M":
-        return "M"
-    return "P" if category == "Pc" else ""
+        return _Kind.MARK
+    return _Kind.PUNCTUATION if category == "Pc" else None
 
 
-def is_username_character(character: str) -> bool:
-    return _kind(character) != ""
+def _kept(text: str) -> list[bool]:
+    """Whether each character of `text` may stay in a username where it stands: a joiner only
+    between two letters or marks of a joining script."""
+    kinds = [_kind(character) for character in text]
+    return [
+        kind is not None
+        and (kind is not _Kind.JOINER or (0 < at < len(text) - 1 and _joins(text, at)))
+        for at, kind in enumerate(kinds)
+    ]
+
+
+def _joins(text: str, at: int) -> bool:
+    return all(
+        _kind(text[side]) in (_Kind.LETTER, _Kind.MARK)
+        and _within(ord(text[side]), _JOINING_SCRIPTS)
+        for side in (at - 1, at + 1)
+    )
 
 
 def is_username(text: str) -> bool:
-    if not USERNAME_MIN <= len(text) <= USERNAME_MAX:
-        return False
-    kinds = [_kind(character) for character in text]
-    if "" in kinds or "L" not in kinds:
-        return False
-    return all(
-        0 < at < len(text) - 1 and _joins(text[at - 1], kinds[at - 1], text[at + 1], kinds[at + 1])
-        for at, kind in enumerate(kinds)
-        if kind == "J"
-    )
-
-
-def _joins(before: str, before_kind: str, after: str, after_kind: str) -> bool:
-    """A joiner shapes the letters of scripts that join (Arabic, Persian, Indic): between two
-    such letters or marks, never beside ASCII, where it would only make "ad‍min" pass for
-    "admin"."""
     return (
-        before_kind in ("L", "M")
-        and after_kind in ("L", "M")
-        and not (before.isascii() or after.isascii())
+        USERNAME_MIN <= len(text) <= USERNAME_MAX
+        and all(_kept(text))
+        and any(_kind(character) is _Kind.LETTER for character in text)
     )
+
+
+def shortened(name: str, length: int) -> str:
+    """`name` cut to `length` characters, never ending on a joiner (it must join two letters)."""
+    return name[:length].rstrip("".join(_JOINERS))
 
 
 def clean_username(candidate: str) -> str:
-    """`candidate` with each run of other characters replaced by `_`, trimmed of `_` and `-`
-    at both ends and cut to the longest a username may be (it may still be no username: too
-    short, or a joiner left at an end)."""
-    runs = (
-        "".join(run) if kept else "_"
-        for kept, run in groupby(candidate.strip(), key=is_username_character)
+    """`candidate` with each run of characters a username cannot hold where they stand replaced
+    by `_`, trimmed of `_` and `-` at both ends and cut to the longest a username may be (it may
+    still be no username: too short, or without a letter)."""
+    text = candidate.strip()
+    runs = groupby(zip(text, _kept(text), strict=True), key=lambda pair: pair[1])
+    cleaned = "".join(
+        "".join(character for character, _ in run) if kept else "_" for kept, run in runs
     )
-    return "".join(runs).strip("_-")[:USERNAME_MAX]
+    return shortened(cleaned.strip("_-"), USERNAME_MAX)

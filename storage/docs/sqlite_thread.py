@@ -1,18 +1,18 @@
 """A thread of the embedded document store's own, with its own connection to the SQLite file.
 
 Through SQLAlchemy and aiosqlite a call costs a pool checkout, a thread hand-off for each step
-(begin, statement, commit) and a rollback at check-in: on the machine of `bench/README.md` an
-append batch took 0.7 ms of CPU and 0.9 ms of latency, a room's load 0.53 ms of CPU, whatever
-the size. Here the whole call runs in one hand-off to a thread that owns its connection, set up
-like every other (`apply_sqlite_pragmas`: WAL, `synchronous=FULL`, so a commit is as durable as
-before): 0.2 ms and 0.3 ms for an append batch, 0.07 ms for a load. The store keeps one such
-thread for appends and one for loads (a load does not wait behind an append's fsync); the rest
+(begin, statement, commit) and a rollback at check-in. Here the whole call runs in one hand-off
+to a thread that owns its connection, set up like every other (`apply_sqlite_pragmas`: WAL,
+`synchronous=FULL`, so a commit is as durable as before). The store keeps one such thread for
+appends and one for loads (a load does not wait behind an append's fsync); the rest
 (compaction, versions) uses the engine, and `busy_timeout` orders the writers.
 
-The hand-off is a queue the thread reads and a `call_soon_threadsafe` back: 11 µs of CPU a call,
-where `run_in_executor` took 28 (its futures chained across threads, a work item, and the
-executor's bookkeeping). A call handed over runs even if its caller stops waiting, as one the
-thread has begun would: an append may be stored whatever its caller does (DESIGN, write-ahead).
+The hand-off is a queue the thread reads and a `call_soon_threadsafe` back: with
+`run_in_executor` (futures chained across the threads, the executor's work items) an append
+cost 166–207 µs of CPU and a load 65–99, with the queue 98–101 and 20–21 (bench/README.md,
+"The document store's threads without an executor"). A call handed over runs even if its caller
+stops waiting, as one the thread has begun would: an append may be stored whatever its caller
+does (DESIGN, write-ahead).
 """
 
 from __future__ import annotations
@@ -103,11 +103,16 @@ class SQLiteThread:
     def __init__(self, path: str, name: str) -> None:
         self._path = path
         self._name = name
+        self._started = False
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        """Once: a thread stopped (closed, or failed to open its file) is not started again."""
+        if self._started:
+            raise RuntimeError(f"{self._name} was started already")
+        self._started = True
         self._loop = loop = asyncio.get_running_loop()
         opened: asyncio.Future[None] = loop.create_future()
         thread = threading.Thread(

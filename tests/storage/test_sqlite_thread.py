@@ -198,3 +198,19 @@ async def test_a_thread_dropped_without_close_ends(tmp_path: Path) -> None:
     gc.collect()
     await asyncio.to_thread(lambda: [t.join(5) for t in named])
     assert not any(t.is_alive() for t in named)
+
+
+async def test_a_thread_is_started_once(tmp_path: Path) -> None:
+    unopened = SQLiteThread(str(tmp_path / "missing" / "docs.sqlite3"), "test-once")
+    with pytest.raises(sqlite3.OperationalError):
+        await unopened.start()
+    with pytest.raises(RuntimeError):
+        await unopened.start()
+    thread = SQLiteThread(str(tmp_path / "docs.sqlite3"), "test-once")
+    await thread.start()
+    try:
+        with pytest.raises(RuntimeError):
+            await thread.start()
+        assert await thread.run(lambda _c: "still one") == "still one"
+    finally:
+        await thread.close()
