@@ -58,15 +58,18 @@ def _adapters(connection: HTTPConnection) -> Adapters:
     return connection.app.state.adapters
 
 
+# Every dependency is a coroutine function: FastAPI calls a plain function in its thread pool,
+# a hand-off to a thread and back for each request that uses it (about 0.5 ms of CPU a REST
+# request, bench/README.md) and, under load, a wait for one of the pool's threads.
 def _service(name: str) -> Any:
-    def get(connection: HTTPConnection) -> Any:
+    async def get(connection: HTTPConnection) -> Any:
         return getattr(_services(connection), name)
 
     return Depends(get)
 
 
 def _adapter(name: str) -> Any:
-    def get(connection: HTTPConnection) -> Any:
+    async def get(connection: HTTPConnection) -> Any:
         return getattr(_adapters(connection), name)
 
     return Depends(get)
@@ -93,7 +96,7 @@ WordListDep = Annotated[WordList, _service("word_list")]
 PublicationDep = Annotated[PublicationGate, _service("publication")]
 
 
-def oidc_sign_in(request: Request) -> OidcSignIn:
+async def oidc_sign_in(request: Request) -> OidcSignIn:
     return _services(request).oidc_sign_in()
 
 
