@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal
+from sqlalchemy import ColumnElement, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, User
 
-from .revocation import family_revoked, family_revoked_clause
+from .revocation import family_revoked_clause
 from .tokens import ACCESS, DOCUMENT, Claims, InvalidToken, TokenService
 
 READ_ONLY = "read"  # a document token's `access` claim that grants reading only
@@ -109,13 +109,11 @@ class Authenticator:
 
 
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:
-    """The active account `claims` name, looked up in `session` (a caller's unit of work)."""
-    user = await session.get(User, claims.subject)
-    revoked = (
-        user is not None
-        and _family_checked(claims)
-        and await family_revoked(session, claims.family or "")
-    )
+    """The active account `claims` name, looked up in `session` (a caller's unit of work): the
+    account and whether its session was ended, in one statement."""
+    statement = select(User, _family_revoked(claims)).where(User.id == claims.subject)
+    row = (await session.execute(statement)).first()
+    user, revoked = (None, False) if row is None else row
     check_standing(claims, user and (user.status, user.token_generation), revoked)
     assert user is not None  # check_standing refused a missing account
     return user
@@ -125,10 +123,16 @@ def standing_columns(claims: Claims) -> tuple[ColumnElement[Any], ...]:
     """What `check_standing` needs of the account `claims` name, as columns of a statement that
     selects from `users` (with `WHERE users.id = claims.subject`): for a caller that reads the
     account along with other rows in one statement."""
+    return User.status, User.token_generation, _family_revoked(claims)
+
+
+def _family_revoked(claims: Claims) -> ColumnElement[Any]:
+    """Whether the session `claims` belong to was ended, as a column (false where none is
+    checked)."""
     revoked = (
         family_revoked_clause(claims.family or "") if _family_checked(claims) else literal(False)
     )
-    return User.status, User.token_generation, revoked.label("family_revoked")
+    return revoked.label("family_revoked")
 
 
 def check_standing(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Row, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
@@ -21,18 +21,24 @@ async def role_on_work(database: Database, user_id: int, work_id: int) -> str | 
 
 async def role_in(session: AsyncSession, user_id: int, work_id: int) -> str | None:
     """`role_on_work`, looked up in `session` (a caller's unit of work)."""
+    statement = with_role(select().select_from(Work).where(Work.id == work_id), user_id)
+    row = (await session.execute(statement)).first()
+    return None if row is None else role_from(user_id, row)
+
+
+def with_role(statement: Select[Any], user_id: int) -> Select[Any]:
+    """`statement`, which selects from `works` or joins it, with what `role_from` reads of its
+    rows: the work's owner and deleted flag and `user_id`'s membership. For a caller that reads
+    a work's rows and the caller's role on it in one statement."""
     membership = and_(WorkMember.work_id == Work.id, WorkMember.user_id == user_id)
-    row = (
-        await session.execute(
-            select(Work.user_id, Work.is_deleted, WorkMember.role)
-            .outerjoin(WorkMember, membership)
-            .where(Work.id == work_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    owner_id, is_deleted, member_role = row
-    return role_of(user_id, (owner_id, is_deleted), member_role)
+    return statement.add_columns(
+        Work.user_id.label("owner_id"), Work.is_deleted, WorkMember.role.label("member_role")
+    ).outerjoin(WorkMember, membership)
+
+
+def role_from(user_id: int, row: Row[Any]) -> str | None:
+    """`user_id`'s role, from a row of a statement built by `with_role`."""
+    return role_of(user_id, (row.owner_id, row.is_deleted), row.member_role)
 
 
 def role_of(user_id: int, work: tuple[int, Any] | None, member_role: str | None) -> str | None:

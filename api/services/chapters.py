@@ -29,13 +29,13 @@ from storage.text.wordcount import count_words
 from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
-from ..security.roles import role_on_work
+from ..security.roles import role_from, role_on_work, with_role
 from . import chapter_trash
 from .access_changes import AccessChanges
 from .chapter_pages import ChapterPage, chapter_page
 from .chapter_trash import TrashedItem
 from .counters import add_to_work, lock_counters
-from .works import now, require_write, role_or_404
+from .works import known_role, now, require_write, role_or_404
 
 MAX_CONTENT_CHARS = 2_000_000
 PRE_RESTORE = "恢复前"  # names the version a restore keeps of the text it replaces
@@ -104,15 +104,16 @@ class VersionText:
 async def chapter_and_role(
     database: Database, user_id: int, chapter_id: int
 ) -> tuple[Chapter, str]:
-    """The chapter and the caller's role on its work; 404 alike for missing and not-yours."""
+    """The chapter and the caller's role on its work (one statement); 404 alike for missing and
+    not-yours."""
+    of_work = select(Chapter).join(Work, Work.id == Chapter.work_id)
+    statement = with_role(of_work.where(Chapter.id == chapter_id), user_id)
     async with database.session() as session:
-        chapter = await session.get(Chapter, chapter_id)
-    role = None
-    if chapter is not None:
-        role = await role_on_work(database, user_id, chapter.work_id)
-    if chapter is None or role is None:
+        row = (await session.execute(statement)).first()
+    role = None if row is None else role_from(user_id, row)
+    if row is None or role is None:
         raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
-    return chapter, role
+    return row.Chapter, role
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +139,13 @@ class Chapters:
         self, user_id: int, work_id: int, *, limit: int, after: int | None, offset: int
     ) -> tuple[int, ChapterPage]:
         """One page of the work's chapters and how many it has (its `chapter_count`)."""
-        await role_or_404(self.database, user_id, work_id)
+        counted = with_role(select(Work.chapter_count).where(Work.id == work_id), user_id)
         async with self.database.session() as session:
-            total = await session.scalar(select(Work.chapter_count).where(Work.id == work_id))
+            work = (await session.execute(counted)).first()
+            known_role(None if work is None else role_from(user_id, work), work_id)
+            assert work is not None  # known_role refused a missing work
             page = await chapter_page(session, work_id, limit=limit, after=after, offset=offset)
-        return int(total or 0), page
+        return int(work.chapter_count or 0), page
 
     async def get(self, user_id: int, chapter_id: int) -> Chapter:
         return (await self._chapter(user_id, chapter_id))[0]

@@ -1,0 +1,86 @@
+"""The REST reads the request mix makes most often take as few SQL statements as they can: each
+costs a hand-off to the database's thread and SQLAlchemy's work for the statement (bench/README.md,
+"Fewer statements a request"). Reading a chapter is two: the account with its session's
+revocation, and the chapter with the caller's role on its work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from api.settings import Settings
+from tests.support.api import Account, Api, running_api
+
+
+@pytest.fixture
+async def quiet_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app without its in-process jobs: no periodic job's statement lands in a count."""
+    async with running_api(settings.model_copy(update={"jobs_in_process": False})) as client:
+        yield client
+
+
+@contextmanager
+def statements(api: Api) -> Iterator[list[str]]:
+    """The SQL statements the app's database runs inside the block."""
+    seen: list[str] = []
+    engine = api.app.adapters.database.engine.sync_engine
+
+    def record(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))  # (connection, cursor, statement, ...)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _read(api: Api, who: Account, path: str) -> tuple[httpx.Response, list[str]]:
+    """GET `path` as `who`: the answer, and the statements it took."""
+    with statements(api) as seen:
+        response = await api.call("GET", path, who)
+    return response, seen
+
+
+async def _chapter(api: Api, owner: Account) -> tuple[int, int]:
+    work = await api.call("POST", "/api/v1/works", owner, json={"title": "红楼梦", "type": "novel"})
+    work_id = work.json()["data"]["id"]
+    chapter = await api.call(
+        "POST", f"/api/v1/works/{work_id}/chapters", owner, json={"title": "第一回"}
+    )
+    assert chapter.status_code == 201, chapter.text
+    return work_id, chapter.json()["data"]["id"]
+
+
+async def test_reading_a_chapter_takes_two_statements(quiet_api: Api) -> None:
+    owner = await quiet_api.sign_up()
+    _work_id, chapter_id = await _chapter(quiet_api, owner)
+    read, seen = await _read(quiet_api, owner, f"/api/v1/chapters/{chapter_id}/content")
+    assert read.status_code == 200, read.text
+    assert len(seen) == 2, seen
+    account, chapter = seen
+    assert "FROM users" in account and "refresh_sessions" in account
+    assert "FROM chapters" in chapter and "JOIN works" in chapter and "work_members" in chapter
+
+
+async def test_a_chapter_is_not_found_alike_when_missing_or_not_yours(quiet_api: Api) -> None:
+    owner, stranger = await quiet_api.sign_up(), await quiet_api.sign_up()
+    _work_id, chapter_id = await _chapter(quiet_api, owner)
+    for who, chapter in ((stranger, chapter_id), (owner, chapter_id + 1000)):
+        read, seen = await _read(quiet_api, who, f"/api/v1/chapters/{chapter}/content")
+        assert read.status_code == 404, read.text
+        assert len(seen) == 2, seen
+
+
+async def test_listing_a_works_chapters_takes_three_statements(quiet_api: Api) -> None:
+    owner = await quiet_api.sign_up()
+    work_id, _chapter_id = await _chapter(quiet_api, owner)
+    listed, seen = await _read(quiet_api, owner, f"/api/v1/works/{work_id}/chapters")
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["data"]["total"] == 1
+    assert len(seen) == 3, seen  # the account, the work's count with the role, the page
