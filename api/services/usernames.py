@@ -74,31 +74,32 @@ def _kind(character: str) -> _Kind | None:
     return _Kind.PUNCTUATION if category == "Pc" else None
 
 
-def _kept(text: str) -> list[bool]:
-    """Whether each character of `text` may stay in a username where it stands: a joiner only
-    between two letters or marks of a joining script."""
-    kinds = [_kind(character) for character in text]
+def _kinds(text: str) -> list[_Kind | None]:
+    return [_kind(character) for character in text]
+
+
+def _kept(text: str, kinds: list[_Kind | None]) -> list[bool]:
+    """Whether each character of `text` (of `kinds`) may stay in a username where it stands: a
+    joiner only between two letters or marks of a joining script."""
     return [
         kind is not None
-        and (kind is not _Kind.JOINER or (0 < at < len(text) - 1 and _joins(text, at)))
+        and (kind is not _Kind.JOINER or (0 < at < len(text) - 1 and _joins(text, kinds, at)))
         for at, kind in enumerate(kinds)
     ]
 
 
-def _joins(text: str, at: int) -> bool:
+def _joins(text: str, kinds: list[_Kind | None], at: int) -> bool:
     return all(
-        _kind(text[side]) in (_Kind.LETTER, _Kind.MARK)
-        and _within(ord(text[side]), _JOINING_SCRIPTS)
+        kinds[side] in (_Kind.LETTER, _Kind.MARK) and _within(ord(text[side]), _JOINING_SCRIPTS)
         for side in (at - 1, at + 1)
     )
 
 
 def is_username(text: str) -> bool:
-    return (
-        USERNAME_MIN <= len(text) <= USERNAME_MAX
-        and all(_kept(text))
-        and any(_kind(character) is _Kind.LETTER for character in text)
-    )
+    if not USERNAME_MIN <= len(text) <= USERNAME_MAX:
+        return False
+    kinds = _kinds(text)
+    return all(_kept(text, kinds)) and _Kind.LETTER in kinds
 
 
 def shortened(name: str, length: int) -> str:
@@ -111,7 +112,7 @@ def clean_username(candidate: str) -> str:
     by `_`, trimmed of `_` and `-` at both ends and cut to the longest a username may be (it may
     still be no username: too short, or without a letter)."""
     text = candidate.strip()
-    runs = groupby(zip(text, _kept(text), strict=True), key=lambda pair: pair[1])
+    runs = groupby(zip(text, _kept(text, _kinds(text)), strict=True), key=lambda pair: pair[1])
     cleaned = "".join(
         "".join(character for character, _ in run) if kept else "_" for kept, run in runs
     )
