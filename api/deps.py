@@ -58,9 +58,10 @@ def _adapters(connection: HTTPConnection) -> Adapters:
     return connection.app.state.adapters
 
 
-# Every dependency is a coroutine function: FastAPI calls a plain function in its thread pool,
-# a hand-off to a thread and back for each request that uses it (about 0.5 ms of CPU a REST
-# request, bench/README.md) and, under load, a wait for one of the pool's threads.
+# The dependencies are coroutine functions: FastAPI calls a plain function in its thread pool, a
+# hand-off to a thread and back for each request that uses it (0.4–0.6 ms of CPU a REST request,
+# bench/README.md, "Fewer statements and no thread hand-off a request") and, under load, a wait
+# for one of the pool's threads.
 def _service(name: str) -> Any:
     async def get(connection: HTTPConnection) -> Any:
         return getattr(_services(connection), name)
@@ -96,7 +97,9 @@ WordListDep = Annotated[WordList, _service("word_list")]
 PublicationDep = Annotated[PublicationGate, _service("publication")]
 
 
-async def oidc_sign_in(request: Request) -> OidcSignIn:
+def oidc_sign_in(request: Request) -> OidcSignIn:
+    # A plain function, run in the thread pool: the first sign-in of a process imports httpx
+    # and Authlib (~140 ms), which must not hold up the event loop.
     return _services(request).oidc_sign_in()
 
 

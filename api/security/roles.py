@@ -22,8 +22,7 @@ async def role_on_work(database: Database, user_id: int, work_id: int) -> str | 
 async def role_in(session: AsyncSession, user_id: int, work_id: int) -> str | None:
     """`role_on_work`, looked up in `session` (a caller's unit of work)."""
     statement = with_role(select().select_from(Work).where(Work.id == work_id), user_id)
-    row = (await session.execute(statement)).first()
-    return None if row is None else role_from(user_id, row)
+    return role_from(user_id, (await session.execute(statement)).first())
 
 
 def with_role(statement: Select[Any], user_id: int) -> Select[Any]:
@@ -32,13 +31,18 @@ def with_role(statement: Select[Any], user_id: int) -> Select[Any]:
     a work's rows and the caller's role on it in one statement."""
     membership = and_(WorkMember.work_id == Work.id, WorkMember.user_id == user_id)
     return statement.add_columns(
-        Work.user_id.label("owner_id"), Work.is_deleted, WorkMember.role.label("member_role")
+        Work.user_id.label("work_owner_id"),
+        Work.is_deleted.label("work_is_deleted"),
+        WorkMember.role.label("member_role"),
     ).outerjoin(WorkMember, membership)
 
 
-def role_from(user_id: int, row: Row[Any]) -> str | None:
-    """`user_id`'s role, from a row of a statement built by `with_role`."""
-    return role_of(user_id, (row.owner_id, row.is_deleted), row.member_role)
+def role_from(user_id: int, row: Row[Any] | None) -> str | None:
+    """`user_id`'s role, from a row of a statement built by `with_role` (None: no row, or no
+    work joined to it)."""
+    if row is None or row.work_owner_id is None:
+        return None
+    return role_of(user_id, (row.work_owner_id, row.work_is_deleted), row.member_role)
 
 
 def role_of(user_id: int, work: tuple[int, Any] | None, member_role: str | None) -> str | None:

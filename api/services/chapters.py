@@ -35,7 +35,7 @@ from .access_changes import AccessChanges
 from .chapter_pages import ChapterPage, chapter_page
 from .chapter_trash import TrashedItem
 from .counters import add_to_work, lock_counters
-from .works import known_role, now, require_write, role_or_404
+from .works import now, require_role, require_write, role_or_404
 
 MAX_CONTENT_CHARS = 2_000_000
 PRE_RESTORE = "恢复前"  # names the version a restore keeps of the text it replaces
@@ -110,7 +110,7 @@ async def chapter_and_role(
     statement = with_role(of_work.where(Chapter.id == chapter_id), user_id)
     async with database.session() as session:
         row = (await session.execute(statement)).first()
-    role = None if row is None else role_from(user_id, row)
+    role = role_from(user_id, row)
     if row is None or role is None:
         raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
     return row.Chapter, role
@@ -139,13 +139,13 @@ class Chapters:
         self, user_id: int, work_id: int, *, limit: int, after: int | None, offset: int
     ) -> tuple[int, ChapterPage]:
         """One page of the work's chapters and how many it has (its `chapter_count`)."""
-        counted = with_role(select(Work.chapter_count).where(Work.id == work_id), user_id)
+        statement = with_role(select(Work.chapter_count).where(Work.id == work_id), user_id)
         async with self.database.session() as session:
-            work = (await session.execute(counted)).first()
-            known_role(None if work is None else role_from(user_id, work), work_id)
-            assert work is not None  # known_role refused a missing work
+            row = (await session.execute(statement)).first()
+            require_role(role_from(user_id, row), work_id)
+            assert row is not None  # require_role refused a missing work
             page = await chapter_page(session, work_id, limit=limit, after=after, offset=offset)
-        return int(work.chapter_count or 0), page
+        return int(row.chapter_count or 0), page
 
     async def get(self, user_id: int, chapter_id: int) -> Chapter:
         return (await self._chapter(user_id, chapter_id))[0]

@@ -60,10 +60,10 @@ def now() -> datetime:
 
 
 async def role_or_404(database: Database, user_id: int, work_id: int) -> str:
-    return known_role(await role_on_work(database, user_id, work_id), work_id)
+    return require_role(await role_on_work(database, user_id, work_id), work_id)
 
 
-def known_role(role: str | None, work_id: int) -> str:
+def require_role(role: str | None, work_id: int) -> str:
     """The caller's role on work `work_id`; 404 alike for a missing work and one not theirs."""
     if role is None:
         raise AppError(Err.NOT_FOUND, f"no work {work_id}")

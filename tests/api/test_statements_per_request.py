@@ -1,7 +1,7 @@
 """The REST reads the request mix makes most often take as few SQL statements as they can: each
-costs a hand-off to the database's thread and SQLAlchemy's work for the statement (bench/README.md,
-"Fewer statements a request"). Reading a chapter is two: the account with its session's
-revocation, and the chapter with the caller's role on its work."""
+costs a hand-off to the database's thread and SQLAlchemy's work for the statement
+(bench/README.md, "Fewer statements and no thread hand-off a request"). Reading a chapter is two:
+the account with its session's revocation, and the chapter with the caller's role on its work."""
 
 from __future__ import annotations
 

@@ -400,3 +400,35 @@ async def test_a_stranger_cannot_reach_a_work_by_guessing_its_id(api: Api) -> No
     detail = ok(await api.call("GET", base, owner))
     assert detail["title"] == work["title"] and len(detail["chapters"]) == 1
     assert ok(await api.call("GET", "/api/v1/works", stranger))["total"] == 0
+
+
+async def test_a_member_of_one_work_reaches_nothing_of_another(api: Api) -> None:
+    """A role is read joined to the work it is on (`security.roles.with_role`): an editor of one
+    work is a stranger to the owner's other works and to their chapters."""
+    owner, member = await api.sign_up(), await api.sign_up()
+    shared = await make_work(api, owner)
+    await share(api, owner, shared["id"], member, "editor")
+    other = await make_work(api, owner, title="别的书")
+    chapter = await make_chapter(api, owner, other["id"])
+    for path in (
+        f"/api/v1/chapters/{chapter['id']}",
+        f"/api/v1/chapters/{chapter['id']}/content",
+        f"/api/v1/works/{other['id']}",
+        f"/api/v1/works/{other['id']}/chapters",
+    ):
+        refused(await api.call("GET", path, member), 404, 40401)
+    save_there = {"chapter_id": chapter["id"], "content": "偷"}
+    refused(
+        await api.call("PUT", f"/api/v1/works/{other['id']}/content", member, json=save_there),
+        404,
+        40401,
+    )
+    ok(await api.call("GET", f"/api/v1/works/{shared['id']}/chapters", member))
+
+
+async def test_a_trashed_works_chapters_are_not_listed(api: Api) -> None:
+    owner = await api.sign_up()
+    work = await make_work(api, owner)
+    await make_chapter(api, owner, work["id"])
+    ok(await api.call("DELETE", f"/api/v1/works/{work['id']}", owner))
+    refused(await api.call("GET", f"/api/v1/works/{work['id']}/chapters", owner), 404, 40401)
