@@ -59,7 +59,7 @@ def _adapters(connection: HTTPConnection) -> Adapters:
 
 
 # The dependencies are coroutine functions: FastAPI calls a plain function in its thread pool, a
-# hand-off to a thread and back for each request that uses it (0.4–0.6 ms of CPU a REST request,
+# hand-off to a thread and back for each request that uses it (0.35–0.7 ms of CPU a REST request,
 # bench/README.md, "Fewer statements and no thread hand-off a request") and, under load, a wait
 # for one of the pool's threads.
 def _service(name: str) -> Any:

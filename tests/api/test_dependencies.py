@@ -1,7 +1,7 @@
 """Every route and every dependency of one runs in the event loop (a coroutine function), but
 the OpenID Connect sign-in's, which imports its libraries at its first use. FastAPI calls a plain
 function in its thread pool: a hand-off to a thread and back for each request that uses it
-(`api/deps.py` handed out the services that way: 0.4–0.6 ms of CPU a REST request,
+(`api/deps.py` handed out the services that way: 0.35–0.7 ms of CPU a REST request,
 bench/README.md), and under load a wait for one of the pool's threads."""
 
 from __future__ import annotations
