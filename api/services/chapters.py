@@ -104,9 +104,10 @@ class VersionText:
 async def chapter_and_role(
     database: Database, user_id: int, chapter_id: int
 ) -> tuple[Chapter, str]:
-    """The chapter and the caller's role on its work (one statement); 404 alike for missing and
-    not-yours."""
-    of_work = select(Chapter).join(Work, Work.id == Chapter.work_id)
+    """The chapter, without its stored text (up to millions of characters; the live document is
+    the chapter's text), and the caller's role on its work, in one statement; 404 alike for
+    missing and not-yours."""
+    of_work = select(Chapter).options(defer(Chapter.text)).join(Work, Work.id == Chapter.work_id)
     statement = with_role(of_work.where(Chapter.id == chapter_id), user_id)
     async with database.session() as session:
         row = (await session.execute(statement)).first()

@@ -5,6 +5,7 @@ the account with its session's revocation, and the chapter with the caller's rol
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +67,7 @@ async def test_reading_a_chapter_takes_two_statements(quiet_api: Api) -> None:
     account, chapter = seen
     assert "FROM users" in account and "refresh_sessions" in account
     assert "FROM chapters" in chapter and "JOIN works" in chapter and "work_members" in chapter
+    assert re.search(r"chapters\.text\b", chapter) is None  # the live document is the text
 
 
 async def test_a_chapter_is_not_found_alike_when_missing_or_not_yours(quiet_api: Api) -> None:
