@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.params import Body
 from pydantic import BaseModel, EmailStr, Field
 
-from ..deps import AccountsDep, CurrentClaims, CurrentUser, client_ip
+from ..deps import AccountsDep, CurrentClaims, CurrentUser, client_ip, current_user
 from ..envelope import success
 from ..schemas import Envelope, Username
 from ..services.accounts import Session
@@ -106,6 +106,8 @@ async def refresh(body: RefreshIn, accounts: AccountsDep) -> dict[str, object]:
     "/logout",
     response_model=Envelope[None],
     summary="End this session (the access token's, and the refresh token's if given)",
+    # The account is read with the session's standing: a session already ended is refused.
+    dependencies=[Depends(current_user)],
 )
 async def logout(
     accounts: AccountsDep, claims: CurrentClaims, body: Annotated[LogoutIn | None, Body()] = None

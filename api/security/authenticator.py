@@ -75,12 +75,13 @@ class Authenticator:
         return Principal(await self.active_user(claims), claims)
 
     async def document_claims(self, token: str | None, doc: str) -> Claims:
-        """What an unrevoked access token, or document token for `doc`, says, before any
-        account is looked up."""
+        """What a valid access token, or document token for `doc`, says, before any account
+        is looked up. Whether its session was ended is read with the account."""
         return await self._unrevoked(self._access_or_document(_present(token), doc))
 
     async def access_claims(self, token: str | None) -> Claims:
-        """What an unrevoked access token says, before any account is looked up."""
+        """What a valid access token says, before any account is looked up. Whether its session
+        was ended is read with the account (`active_user`)."""
         return await self._unrevoked(self._decode(_present(token), ACCESS))
 
     async def active_user(self, claims: Claims) -> User:
@@ -103,7 +104,11 @@ class Authenticator:
         return claims
 
     async def _unrevoked(self, claims: Claims) -> Claims:
-        if await self._tokens.is_revoked(claims):
+        # A token of a session (`fam`) is refused once the session ends, read in SQL with the
+        # account (`check_standing`; logout ends the session). The key-value store's revoked
+        # token ids are for tokens of no session: for the others, a round trip to Redis (or to
+        # the hub of `serve --workers`) a request saved.
+        if claims.family is None and await self._tokens.is_revoked(claims):
             raise NotAuthenticated(Refusal.REVOKED)
         return claims
 

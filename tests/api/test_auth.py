@@ -212,6 +212,13 @@ async def test_logout_revokes_the_access_token_and_the_refresh_family(api: Api) 
     assert refresh.status_code == 401
 
 
+async def test_a_session_logged_out_cannot_log_out_again(api: Api) -> None:
+    account = await api.sign_up()
+    assert (await api.call("POST", "/api/v1/auth/logout", account)).status_code == 200
+    again = await api.call("POST", "/api/v1/auth/logout", account)
+    assert again.status_code == 401 and again.json()["code"] == 40103
+
+
 async def test_tampered_expired_and_wrong_kind_tokens_are_refused(api: Api) -> None:
     account = await api.sign_up()
     header, payload, signature = account.token.split(".")

@@ -6,7 +6,7 @@ the account with its session's revocation, and the chapter with the caller's rol
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from api.settings import Settings
+from storage.kv.memory import MemoryKeyValue
 from tests.support.api import Account, Api, running_api
 
 
@@ -23,6 +24,22 @@ async def quiet_api(settings: Settings) -> AsyncIterator[Api]:
     """The app without its in-process jobs: no periodic job's statement lands in a count."""
     async with running_api(settings.model_copy(update={"jobs_in_process": False})) as client:
         yield client
+
+
+class CountingKeyValue(MemoryKeyValue):
+    """The in-memory key-value store, noting each call a request makes of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def get(self, key: str) -> str | None:
+        self.calls.append(f"get {key.split(':')[0]}")
+        return await super().get(key)
+
+    async def hit_many(self, hits: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        self.calls.append("hit_many")
+        return await super().hit_many(hits)
 
 
 @contextmanager
@@ -86,3 +103,17 @@ async def test_listing_a_works_chapters_takes_three_statements(quiet_api: Api) -
     assert listed.status_code == 200, listed.text
     assert listed.json()["data"]["total"] == 1
     assert len(seen) == 3, seen  # the account, the work's count with the role, the page
+
+
+async def test_a_request_asks_the_key_value_store_for_its_rate_limit_alone(
+    settings: Settings,
+) -> None:
+    """Redis, or the hub of `serve --workers`, is a round trip: a signed-in request's token is
+    refused through its session in SQL (read with the account), not by a second call."""
+    kv = CountingKeyValue()
+    async with running_api(settings.model_copy(update={"jobs_in_process": False}), kv=kv) as api:
+        owner = await api.sign_up()
+        kv.calls.clear()
+        read = await api.call("GET", "/api/v1/users/me", owner)
+        assert read.status_code == 200, read.text
+        assert kv.calls == ["hit_many"]
