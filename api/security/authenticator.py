@@ -104,11 +104,15 @@ class Authenticator:
         return claims
 
     async def _unrevoked(self, claims: Claims) -> Claims:
-        # A token of a session (`fam`) is refused once the session ends, read in SQL with the
-        # account (`check_standing`; logout ends the session). The key-value store's revoked
-        # token ids are for tokens of no session: for the others, a round trip to Redis (or to
-        # the hub of `serve --workers`) a request saved.
-        if claims.family is None and await self._tokens.is_revoked(claims):
+        # An access token of a session (`fam`) is refused once the session ends, read in SQL with
+        # the account (`check_standing`; logout ends the session). The key-value store's revoked
+        # ids are for access tokens of no session; document tokens are never listed there. For
+        # the rest, a round trip to Redis (or to the hub of `serve --workers`) a request saved.
+        if (
+            claims.kind == ACCESS
+            and not _family_checked(claims)
+            and await self._tokens.is_revoked(claims)
+        ):
             raise NotAuthenticated(Refusal.REVOKED)
         return claims
 

@@ -18,7 +18,9 @@ from storage.sql.models import RefreshSession, User
 
 
 def family_revoked_clause(family: str) -> Exists:
-    """True where session `family` was revoked (any of its refresh rows is)."""
+    """True where session `family` was revoked (any of its refresh rows is). The only record of
+    a logout: a revoked row must outlive the access tokens of its family (a job that prunes
+    `refresh_sessions` keeps it at least `INKWEAVE_ACCESS_TOKEN_TTL_S` after `revoked_at`)."""
     return exists().where(
         RefreshSession.family_id == family, RefreshSession.revoked_at.is_not(None)
     )

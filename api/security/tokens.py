@@ -5,8 +5,8 @@ Access and refresh tokens carry their account's token generation (`gen`) and the
 (`fam`, the refresh family of one sign-in): the authenticator refuses a token whose generation
 is behind the account's (password changed or reset, account disabled, "log out everywhere") or
 whose session was revoked (`api/security/revocation.py`), both kept in SQL so they survive a
-restart. An access token's id can also be revoked in the key-value store (logout) until the token
-would have expired anyway.
+restart. An access token of no session (issued before sessions existed) is revoked by its id in
+the key-value store instead (logout), until it would have expired anyway.
 """
 
 from __future__ import annotations

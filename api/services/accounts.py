@@ -262,7 +262,6 @@ class Accounts:
 
     async def logout(self, claims: Claims, refresh_token: str | None) -> None:
         """End the session the access token belongs to, and the one `refresh_token` names."""
-        await self.tokens.revoke(claims)
         families = {claims.family} if claims.family else set()
         if refresh_token:
             try:
@@ -274,6 +273,8 @@ class Accounts:
         async with self.database.session() as session:
             for family in families:
                 await revoke_family(session, family)
+        if not claims.family:  # a token of no session is refused by its id (`tokens`)
+            await self.tokens.revoke(claims)
         await self.access.changed([claims.subject])
 
     async def logout_everywhere(self, user_id: int) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from api.security.authenticator import Authenticator, NotAuthenticated, Principal, Refusal
+from api.security.revocation import revoke_family
 from api.security.tokens import ACCESS
 from storage.sql.models import AccountStatus, User
 from tests.support.api import Api
@@ -72,3 +73,16 @@ async def test_each_refusal_names_what_was_wrong(api: Api) -> None:
     sessionless = adapters.tokens.issue_access(writer.id)
     await adapters.tokens.revoke(adapters.tokens.decode(sessionless, ACCESS))
     assert await refusal_of(auth.user(sessionless)) == Refusal.REVOKED
+
+
+async def test_a_token_of_an_ended_session_is_refused_everywhere(api: Api) -> None:
+    """A session's end (logout, a reused refresh token) is read in SQL with the account: no entry
+    in the key-value store is needed for it."""
+    writer = await api.sign_up()
+    adapters = api.app.adapters
+    family = adapters.tokens.decode(writer.token, ACCESS).family
+    assert family is not None
+    async with adapters.database.session() as session:
+        await revoke_family(session, family)
+    assert await refusal_of(authenticator(api).user(writer.token)) == Refusal.REVOKED
+    assert await refusal_of(authenticator(api).document_user(writer.token, DOC)) == Refusal.REVOKED
