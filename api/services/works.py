@@ -183,11 +183,18 @@ class Works:
                 query = query.where(getattr(Work, name) == value)
         column = SORTABLE[sort]
         ordering = [column.desc(), Work.id.desc()] if order == "desc" else [column, Work.id]
+        # How many match, on each row of the page: one statement, not a count and a page.
+        counted = query.add_columns(func.count().over().label("total"))
         async with self.db.session() as session:
-            total = await session.scalar(select(func.count()).select_from(query.subquery()))
             rows = (
-                await session.execute(query.order_by(*ordering).offset(offset).limit(limit))
+                await session.execute(counted.order_by(*ordering).offset(offset).limit(limit))
             ).all()
+            if rows:
+                total = rows[0].total
+            elif offset:  # past the last page: no row carried the count
+                total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            else:
+                total = 0
         return WorkPage(int(total or 0), [(row[0], row[1]) for row in rows])
 
     async def get(self, user_id: int, work_id: int) -> WorkDetail:

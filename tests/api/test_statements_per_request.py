@@ -105,6 +105,15 @@ async def test_listing_a_works_chapters_takes_three_statements(quiet_api: Api) -
     assert len(seen) == 3, seen  # the account, the work's count with the role, the page
 
 
+async def test_listing_works_takes_two_statements(quiet_api: Api) -> None:
+    owner = await quiet_api.sign_up()
+    await _chapter(quiet_api, owner)
+    listed, seen = await _read(quiet_api, owner, "/api/v1/works")
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["data"]["total"] == 1
+    assert len(seen) == 2, seen  # the account; the page, each row with the count
+
+
 async def test_a_request_asks_the_key_value_store_for_its_rate_limit_alone(
     settings: Settings,
 ) -> None:

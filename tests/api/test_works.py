@@ -144,6 +144,10 @@ async def test_list_filters_sorts_pages_and_shows_my_role(api: Api) -> None:
         )
     )
     assert page["total"] == 4 and len(page["items"]) == 1
+    past = ok(await api.call("GET", "/api/v1/works", writer, params={"page": 3, "page_size": 3}))
+    assert past["total"] == 4 and past["items"] == []
+    none = ok(await api.call("GET", "/api/v1/works", writer, params={"status": "published"}))
+    assert none["total"] == 0 and none["items"] == []
     for bad in ({"sort": "password"}, {"order": "up"}, {"type": "poem"}, {"page_size": 1000}):
         refused(await api.call("GET", "/api/v1/works", writer, params=bad), 422)
     assert a["id"] != b["id"]
