@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select
+from sqlalchemy import ColumnElement, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
@@ -117,11 +117,23 @@ class Authenticator:
         return claims
 
 
+# The account and whether the token's session ended, built once for each kind of token (a
+# statement and its cache key cost 80–150 µs to build, bench/README.md).
+_ACCOUNT = select(User).where(User.id == bindparam("user_id"))
+_ACCOUNT_OF_A_SESSION = _ACCOUNT.add_columns(
+    family_revoked_clause(bindparam("family")).label("family_revoked")
+)
+_ACCOUNT_OF_NO_SESSION = _ACCOUNT.add_columns(literal(False).label("family_revoked"))
+
+
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:
     """The active account `claims` name, looked up in `session` (a caller's unit of work): the
     account and whether its session was ended, in one statement."""
-    statement = select(User, _family_revoked(claims)).where(User.id == claims.subject)
-    row = (await session.execute(statement)).first()
+    if _family_checked(claims):
+        statement, parameters = _ACCOUNT_OF_A_SESSION, {"family": claims.family}
+    else:
+        statement, parameters = _ACCOUNT_OF_NO_SESSION, {}
+    row = (await session.execute(statement, {"user_id": claims.subject, **parameters})).first()
     user, revoked = (None, False) if row is None else row
     check_standing(claims, user and (user.status, user.token_generation), revoked)
     assert user is not None  # check_standing refused a missing account

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Exists, exists, select, update
+from sqlalchemy import BindParameter, Exists, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.models import RefreshSession, User
 
 
-def family_revoked_clause(family: str) -> Exists:
+def family_revoked_clause(family: str | BindParameter[str]) -> Exists:
     """True where session `family` was revoked (any of its refresh rows is). The only record of
     a logout: a revoked row must outlive the access tokens of its family (a job that prunes
     `refresh_sessions` keeps it at least `INKWEAVE_ACCESS_TOKEN_TTL_S` after `revoked_at`)."""

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 from pycrdt import Doc, Map, Text
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import defer
 
 from storage.docs.base import DocStore, VersionInfo, VersionNotFound
@@ -29,7 +29,7 @@ from storage.text.wordcount import count_words
 from sync_server.rooms import RoomManager
 
 from ..errors import AppError, Err
-from ..security.roles import role_from, role_on_work, with_role
+from ..security.roles import CALLER, role_from, role_on_work, with_role
 from . import chapter_trash
 from .access_changes import AccessChanges
 from .chapter_pages import ChapterPage, chapter_page
@@ -101,16 +101,26 @@ class VersionText:
     meta: dict[str, Any]
 
 
+# Built once (`security.roles.CALLER`): the chapter with the caller's role, and a work's chapter
+# count with it.
+_CHAPTER_AND_ROLE = with_role(
+    select(Chapter)
+    .options(defer(Chapter.text))
+    .join(Work, Work.id == Chapter.work_id)
+    .where(Chapter.id == bindparam("chapter_id"))
+)
+_COUNT_AND_ROLE = with_role(select(Work.chapter_count).where(Work.id == bindparam("work_id")))
+
+
 async def chapter_and_role(
     database: Database, user_id: int, chapter_id: int
 ) -> tuple[Chapter, str]:
     """The chapter, without its stored text (up to millions of characters; the live document is
     the chapter's text), and the caller's role on its work, in one statement; 404 alike for
     missing and not-yours."""
-    of_work = select(Chapter).options(defer(Chapter.text)).join(Work, Work.id == Chapter.work_id)
-    statement = with_role(of_work.where(Chapter.id == chapter_id), user_id)
     async with database.session() as session:
-        row = (await session.execute(statement)).first()
+        ran = await session.execute(_CHAPTER_AND_ROLE, {"chapter_id": chapter_id, CALLER: user_id})
+        row = ran.first()
     role = role_from(user_id, row)
     if row is None or role is None:
         raise AppError(Err.NOT_FOUND, f"no chapter {chapter_id}")
@@ -140,9 +150,9 @@ class Chapters:
         self, user_id: int, work_id: int, *, limit: int, after: int | None, offset: int
     ) -> tuple[int, ChapterPage]:
         """One page of the work's chapters and how many it has (its `chapter_count`)."""
-        statement = with_role(select(Work.chapter_count).where(Work.id == work_id), user_id)
         async with self.database.session() as session:
-            row = (await session.execute(statement)).first()
+            ran = await session.execute(_COUNT_AND_ROLE, {"work_id": work_id, CALLER: user_id})
+            row = ran.first()
             require_role(role_from(user_id, row), work_id)
             assert row is not None  # require_role refused a missing work
             page = await chapter_page(session, work_id, limit=limit, after=after, offset=offset)
