@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_agents.agents.alternatives import alternative_of, preview_parts
@@ -17,12 +15,12 @@ from .security.authenticator import (
     Authenticator,
     NotAuthenticated,
     Refusal,
+    WithStanding,
     check_standing,
     read_only,
-    standing_columns,
 )
 from .security.roles import WRITE_ROLES, role_of
-from .security.tokens import DOCUMENT, Claims
+from .security.tokens import DOCUMENT
 
 
 def refused(refusal: NotAuthenticated) -> Grant:
@@ -53,7 +51,8 @@ class SyncAuthorizer:
             preview = preview_parts(doc)
             content_id = doc if preview is None else preview[0]
             async with self._database.session() as session:
-                row = (await session.execute(_access_row(claims, content_id))).first()
+                statement, parameters = _ACCESS.run_for(claims, content_id=content_id)
+                row = (await session.execute(statement, parameters)).first()
                 standing = None if row is None else (row.status, row.token_generation)
                 check_standing(claims, standing, row is not None and row.family_revoked)
                 assert row is not None  # check_standing refused a missing account
@@ -78,25 +77,25 @@ class SyncAuthorizer:
         )
 
 
-def _access_row(claims: Claims, content_id: str) -> Select[Any]:
-    """The account's standing, the chapter's work, the work's owner and the caller's membership,
-    in one row (none if the account is gone)."""
-    return (
-        select(
-            *standing_columns(claims),
-            Chapter.work_id,
-            Work.user_id.label("owner_id"),
-            Work.is_deleted,
-            WorkMember.role.label("member_role"),
-        )
-        .select_from(User)
-        .outerjoin(Chapter, Chapter.content_id == content_id)
-        .outerjoin(Work, Work.id == Chapter.work_id)
-        .outerjoin(
-            WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
-        )
-        .where(User.id == claims.subject)
+# The account's standing, the chapter's work, the work's owner and the caller's membership, in
+# one row (none if the account is gone).
+_ACCESS = WithStanding(
+    select(
+        User.status,
+        User.token_generation,
+        Chapter.work_id,
+        Work.user_id.label("owner_id"),
+        Work.is_deleted,
+        WorkMember.role.label("member_role"),
     )
+    .select_from(User)
+    .outerjoin(Chapter, Chapter.content_id == bindparam("content_id"))
+    .outerjoin(Work, Work.id == Chapter.work_id)
+    .outerjoin(
+        WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
+    )
+    .where(User.id == bindparam("user_id"))
+)
 
 
 async def _open_preview(session: AsyncSession, content_id: str, doc: str) -> bool:

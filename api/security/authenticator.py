@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, literal, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
@@ -110,50 +110,46 @@ class Authenticator:
         # the rest, a round trip to Redis (or to the hub of `serve --workers`) a request saved.
         if (
             claims.kind == ACCESS
-            and not _family_checked(claims)
+            and claims.family is None
             and await self._tokens.is_revoked(claims)
         ):
             raise NotAuthenticated(Refusal.REVOKED)
         return claims
 
 
-# The account and whether the token's session ended, built once for each kind of token (a
-# statement and its cache key cost 80–150 µs to build, bench/README.md).
-_ACCOUNT = select(User).where(User.id == bindparam("user_id"))
-_ACCOUNT_OF_A_SESSION = _ACCOUNT.add_columns(
-    family_revoked_clause(bindparam("family")).label("family_revoked")
-)
-_ACCOUNT_OF_NO_SESSION = _ACCOUNT.add_columns(literal(False).label("family_revoked"))
+class WithStanding:
+    """A statement that selects from `users` (`WHERE users.id = :user_id`) with what
+    `check_standing` reads of the session a token belongs to (`family_revoked`), built once in
+    the two shapes tokens need: of a session (checked against it) and of none (`false`). A
+    statement and its cache key cost 80–150 µs to build (bench/README.md)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self._of_a_session = statement.add_columns(
+            family_revoked_clause(bindparam("family")).label("family_revoked")
+        )
+        self._of_no_session = statement.add_columns(literal(False).label("family_revoked"))
+
+    def run_for(self, claims: Claims, **parameters: Any) -> tuple[Select[Any], dict[str, Any]]:
+        """The shape for `claims`, with its parameters (`user_id`, and `family` for a
+        session's token) added to `parameters`."""
+        parameters["user_id"] = claims.subject
+        if not _family_checked(claims):
+            return self._of_no_session, parameters
+        parameters["family"] = claims.family
+        return self._of_a_session, parameters
+
+
+_ACCOUNT = WithStanding(select(User).where(User.id == bindparam("user_id")))
 
 
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:
     """The active account `claims` name, looked up in `session` (a caller's unit of work): the
     account and whether its session was ended, in one statement."""
-    if _family_checked(claims):
-        statement, parameters = _ACCOUNT_OF_A_SESSION, {"family": claims.family}
-    else:
-        statement, parameters = _ACCOUNT_OF_NO_SESSION, {}
-    row = (await session.execute(statement, {"user_id": claims.subject, **parameters})).first()
+    row = (await session.execute(*_ACCOUNT.run_for(claims))).first()
     user, revoked = (None, False) if row is None else row
     check_standing(claims, user and (user.status, user.token_generation), revoked)
     assert user is not None  # check_standing refused a missing account
     return user
-
-
-def standing_columns(claims: Claims) -> tuple[ColumnElement[Any], ...]:
-    """What `check_standing` needs of the account `claims` name, as columns of a statement that
-    selects from `users` (with `WHERE users.id = claims.subject`): for a caller that reads the
-    account along with other rows in one statement."""
-    return User.status, User.token_generation, _family_revoked(claims)
-
-
-def _family_revoked(claims: Claims) -> ColumnElement[Any]:
-    """Whether the session `claims` belong to was ended, as a column (false where none is
-    checked)."""
-    revoked = (
-        family_revoked_clause(claims.family or "") if _family_checked(claims) else literal(False)
-    )
-    return revoked.label("family_revoked")
 
 
 def check_standing(
