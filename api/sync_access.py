@@ -9,6 +9,7 @@ from ai_agents.agents.alternatives import alternative_of, preview_parts
 from jobs.tasks import PROCESSING, QUEUED
 from storage.sql.database import Database
 from storage.sql.models import Chapter, Task, User, Work, WorkMember
+from storage.sql.sqlite_driver import short_read
 from sync_server.auth import Access, Grant
 
 from .security.authenticator import (
@@ -80,21 +81,23 @@ class SyncAuthorizer:
 # The account's standing, the chapter's work, the work's owner and the caller's membership, in
 # one row (none if the account is gone).
 _ACCESS = WithStanding(
-    select(
-        User.status,
-        User.token_generation,
-        Chapter.work_id,
-        Work.user_id.label("owner_id"),
-        Work.is_deleted,
-        WorkMember.role.label("member_role"),
+    short_read(
+        select(
+            User.status,
+            User.token_generation,
+            Chapter.work_id,
+            Work.user_id.label("owner_id"),
+            Work.is_deleted,
+            WorkMember.role.label("member_role"),
+        )
+        .select_from(User)
+        .outerjoin(Chapter, Chapter.content_id == bindparam("content_id"))
+        .outerjoin(Work, Work.id == Chapter.work_id)
+        .outerjoin(
+            WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
+        )
+        .where(User.id == bindparam("user_id"))
     )
-    .select_from(User)
-    .outerjoin(Chapter, Chapter.content_id == bindparam("content_id"))
-    .outerjoin(Work, Work.id == Chapter.work_id)
-    .outerjoin(
-        WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
-    )
-    .where(User.id == bindparam("user_id"))
 )
 
 

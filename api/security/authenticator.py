@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
 from storage.sql.models import AccountStatus, User
+from storage.sql.sqlite_driver import short_read
 
 from .revocation import family_revoked_clause
 from .tokens import ACCESS, DOCUMENT, Claims, InvalidToken, TokenService
@@ -139,7 +140,7 @@ class WithStanding:
         return self._of_a_session, parameters
 
 
-_ACCOUNT = WithStanding(select(User).where(User.id == bindparam("user_id")))
+_ACCOUNT = WithStanding(short_read(select(User).where(User.id == bindparam("user_id"))))
 
 
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql.database import Database
 from storage.sql.models import Work, WorkMember
+from storage.sql.sqlite_driver import short_read
 
 WRITE_ROLES = {"owner", "editor"}
 # The caller whose role `with_role` reads: a parameter of each execution, so that a statement
@@ -49,7 +50,7 @@ def role_from(user_id: int, row: Row[Any] | None) -> str | None:
     return role_of(user_id, (row.work_owner_id, row.work_is_deleted), row.member_role)
 
 
-_ROLE = with_role(select().select_from(Work).where(Work.id == bindparam("work_id")))
+_ROLE = short_read(with_role(select().select_from(Work).where(Work.id == bindparam("work_id"))))
 
 
 def role_of(user_id: int, work: tuple[int, Any] | None, member_role: str | None) -> str | None:

@@ -25,6 +25,7 @@ from storage.docs.restore import apply_state, set_content
 from storage.docs.schema import CONTENT, META, RESTORED
 from storage.sql.database import Database
 from storage.sql.models import Chapter, TrashedChapter, User, Work, WorkMember
+from storage.sql.sqlite_driver import short_read
 from storage.text.wordcount import count_words
 from sync_server.rooms import RoomManager
 
@@ -103,13 +104,17 @@ class VersionText:
 
 # Built once (`security.roles.CALLER`): the chapter with the caller's role, and a work's chapter
 # count with it.
-_CHAPTER_AND_ROLE = with_role(
-    select(Chapter)
-    .options(defer(Chapter.text))
-    .join(Work, Work.id == Chapter.work_id)
-    .where(Chapter.id == bindparam("chapter_id"))
+_CHAPTER_AND_ROLE = short_read(
+    with_role(
+        select(Chapter)
+        .options(defer(Chapter.text))
+        .join(Work, Work.id == Chapter.work_id)
+        .where(Chapter.id == bindparam("chapter_id"))
+    )
 )
-_COUNT_AND_ROLE = with_role(select(Work.chapter_count).where(Work.id == bindparam("work_id")))
+_COUNT_AND_ROLE = short_read(
+    with_role(select(Work.chapter_count).where(Work.id == bindparam("work_id")))
+)
 
 
 async def chapter_and_role(

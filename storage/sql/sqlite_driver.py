@@ -8,17 +8,36 @@ wake-ups, `bench/README.md`). Here a statement, its first rows and the cursor's 
 hand-off; a result longer than `PREFETCH_ROWS` keeps its cursor open and the rest is fetched as
 before, so a streamed read (`AsyncConnection.stream`) still holds a bounded number of rows. A
 commit or rollback with no transaction open costs no hand-off.
+
+A statement marked by `short_read` costs none either: it runs on the event loop's thread. A
+hand-off (the thread's wake-up, the event loop's, and the GIL passed twice) cost more CPU than
+the lookup itself under load (bench/README.md). In WAL mode a read never waits for a writer, so
+such a statement blocks the loop only for its own run: fit for a few rows found through an
+index, not for a read whose time grows with the data.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+from sqlalchemy.sql.selectable import HasPrefixes
 
 PREFETCH_ROWS = 256
+SHORT_READ = "/* short read */"
+_SHORT_READ_SQL = f"SELECT {SHORT_READ} "
+
+_Statement = TypeVar("_Statement", bound=HasPrefixes)
+
+
+def short_read(statement: _Statement) -> _Statement:
+    """`statement` (a SELECT), run on the event loop's thread on SQLite, with no hand-off to the
+    connection's: for a read of a few rows through an index, whose time does not grow with the
+    data. Unchanged on another database."""
+    return statement.prefix_with(SHORT_READ, dialect="sqlite")
+
 
 _Ran = tuple[sqlite3.Cursor, Any, int, int | None, list[Any], bool]
 
@@ -84,7 +103,11 @@ class OneHopCursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Any = None) -> OneHopCursor:
-        await self._ran(await self._connection.run(_run, sql, parameters, False))
+        if sql.startswith(_SHORT_READ_SQL) and self._connection.idle:
+            ran = _run(self._connection.sqlite, sql, parameters, False)
+        else:
+            ran = await self._connection.run(_run, sql, parameters, False)
+        await self._ran(ran)
         return self
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneHopCursor:
@@ -145,8 +168,33 @@ class _OpenedCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
+    # Calls handed to the connection's thread, and of them those it finished: each written by
+    # one thread only. A caller that stopped waiting (cancelled) leaves its call running there.
+    _handed = 0
+    _finished = 0
+
     def cursor(self) -> _OpenedCursor:  # type: ignore[override]
         return _OpenedCursor(OneHopCursor(self))
+
+    @property
+    def idle(self) -> bool:
+        """Whether the connection's thread has no call of this connection to run: only then may
+        the event loop's thread use it."""
+        return self._finished == self._handed
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        return self._conn
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._handed += 1
+        return await super()._execute(self._counted, fn, *args, **kwargs)
+
+    def _counted(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._finished += 1
 
     # sqlite3 begins a transaction only before a write, and its commit and rollback do nothing
     # outside one: a read-only unit of work's commit, and the pool's rollback when a connection

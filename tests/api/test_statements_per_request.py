@@ -17,6 +17,7 @@ from sqlalchemy import event
 from api.settings import Settings
 from storage.kv.memory import MemoryKeyValue
 from tests.support.api import Account, Api, running_api
+from tests.support.hand_offs import HandOffs
 
 
 @pytest.fixture
@@ -126,3 +127,21 @@ async def test_a_request_asks_the_key_value_store_for_its_rate_limit_alone(
         read = await api.call("GET", "/api/v1/users/me", owner)
         assert read.status_code == 200, read.text
         assert kv.calls == ["hit_many"]
+
+
+async def test_on_sqlite_a_chapter_read_hands_nothing_to_the_databases_thread(
+    quiet_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account and the chapter with the role are short reads (`sqlite_driver.short_read`):
+    run on the event loop's thread; the chapter list's page is not, its count with the role is."""
+    if quiet_api.app.adapters.database.engine.dialect.name != "sqlite":
+        pytest.skip("MariaDB's driver has no thread to hand statements to")
+    owner = await quiet_api.sign_up()
+    work_id, chapter_id = await _chapter(quiet_api, owner)
+    hand_offs = HandOffs(monkeypatch)
+    read = await quiet_api.call("GET", f"/api/v1/chapters/{chapter_id}/content", owner)
+    assert read.status_code == 200, read.text
+    assert hand_offs.count == 0
+    listed = await quiet_api.call("GET", f"/api/v1/works/{work_id}/chapters", owner)
+    assert listed.status_code == 200, listed.text
+    assert hand_offs.count == 1  # the page alone

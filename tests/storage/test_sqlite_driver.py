@@ -1,20 +1,33 @@
-"""The embedded database's driver: one thread hand-off a statement, results and errors as
-aiosqlite's own."""
+"""The embedded database's driver: one thread hand-off a statement (none for a short read),
+results and errors as aiosqlite's own."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.sql.engine import make_engine
-from storage.sql.sqlite_driver import PREFETCH_ROWS
+from storage.sql.sqlite_driver import PREFETCH_ROWS, SHORT_READ, OneHopConnection, short_read
+from tests.support.hand_offs import HandOffs
 
 metadata = MetaData()
 rows_table = Table(
@@ -24,20 +37,6 @@ rows_table = Table(
     Column("name", String(50), nullable=False, unique=True),
 )
 MANY = PREFETCH_ROWS * 3 + 7  # a result that does not fit in the first hand-off
-
-
-class HandOffs:
-    """Counts the calls sent to connections' threads."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        original = aiosqlite.Connection._execute
-
-        async def counting(connection: aiosqlite.Connection, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return await original(connection, *args, **kwargs)
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
 
 
 @pytest.fixture
@@ -154,3 +153,50 @@ async def test_a_write_is_still_committed_and_rolled_back(
     finally:
         await other.dispose()
     assert names == ["留下"]
+
+
+async def test_a_short_read_runs_on_the_loops_thread_in_the_callers_transaction(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(engine, 3)
+    hand_offs = HandOffs(monkeypatch)
+    by_name = short_read(select(rows_table.c.id).where(rows_table.c.name == bindparam("name")))
+    async with engine.begin() as conn:
+        assert (await conn.scalar(by_name, {"name": "第2行"})) == 3
+        assert hand_offs.count == 0
+        await conn.execute(insert(rows_table).values(name="新行"))
+        # The same connection: the write not yet committed is seen.
+        assert (await conn.scalar(by_name, {"name": "新行"})) == 4
+    assert hand_offs.count == 2  # the write and its commit
+
+
+async def test_a_short_read_waits_behind_a_call_its_caller_stopped_waiting_for(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled caller leaves its call running in the connection's thread: a short read
+    must not use the connection from the loop's thread meanwhile."""
+    await fill(engine, 1)
+    hand_offs = HandOffs(monkeypatch)
+    release = threading.Event()
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(driver, OneHopConnection)
+        left = asyncio.ensure_future(driver.run(lambda _sqlite: release.wait()))
+        await asyncio.sleep(0)  # handed to the thread
+        left.cancel()
+        read = asyncio.ensure_future(conn.scalar(short_read(select(rows_table.c.name))))
+        try:
+            for _ in range(100):  # until the read is queued behind the call, or done (wrongly)
+                if hand_offs.count == 2 or read.done():
+                    break
+                await asyncio.sleep(0)
+            assert not read.done() and hand_offs.count == 2
+        finally:
+            release.set()
+        assert await read == "第0行"
+
+
+def test_short_read_marks_sqlite_alone() -> None:
+    marked = short_read(select(rows_table.c.name))
+    assert str(marked.compile(dialect=sqlite.dialect())).startswith(f"SELECT {SHORT_READ} ")
+    assert SHORT_READ not in str(marked.compile(dialect=mysql.dialect()))
