@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.text.terms import MAX_TERM_LENGTH, term_counts, terms
-from storage.text.wordcount import _CJK, count_words
+from storage.text.wordcount import _CJK, TOKEN, count_words
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,11 @@ from storage.text.wordcount import _CJK, count_words
 )
 def test_word_count_follows_chinese_writing_tools(text: str, count: int) -> None:
     assert count_words(text) == count
+
+
+@given(st.text(alphabet="春眠，。“”…—·々　 \n𠮷aZé0９ｆ-😀", max_size=40) | st.text(max_size=40))
+def test_word_count_counts_each_token(text: str) -> None:
+    assert count_words(text) == len(TOKEN.findall(text))
 
 
 def test_terms_are_cjk_bigrams_and_latin_words() -> None:
