@@ -52,7 +52,7 @@ class SyncAuthorizer:
             preview = preview_parts(doc)
             content_id = doc if preview is None else preview[0]
             async with self._database.session() as session:
-                statement, parameters = _ACCESS.run_for(claims, content_id=content_id)
+                statement, parameters = _ACCESS.statement_for(claims, content_id=content_id)
                 row = (await session.execute(statement, parameters)).first()
                 standing = None if row is None else (row.status, row.token_generation)
                 check_standing(claims, standing, row is not None and row.family_revoked)
@@ -96,7 +96,6 @@ _ACCESS = WithStanding(
         .outerjoin(
             WorkMember, and_(WorkMember.work_id == Chapter.work_id, WorkMember.user_id == User.id)
         )
-        .where(User.id == bindparam("user_id"))
     )
 )
 

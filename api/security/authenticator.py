@@ -111,7 +111,7 @@ class Authenticator:
         # the rest, a round trip to Redis (or to the hub of `serve --workers`) a request saved.
         if (
             claims.kind == ACCESS
-            and claims.family is None
+            and not _family_checked(claims)
             and await self._tokens.is_revoked(claims)
         ):
             raise NotAuthenticated(Refusal.REVOKED)
@@ -119,18 +119,21 @@ class Authenticator:
 
 
 class WithStanding:
-    """A statement that selects from `users` (`WHERE users.id = :user_id`) with what
-    `check_standing` reads of the session a token belongs to (`family_revoked`), built once in
+    """A statement that selects from `users`, narrowed to the account a token names, with what
+    `check_standing` reads of the session the token belongs to (`family_revoked`), built once in
     the two shapes tokens need: of a session (checked against it) and of none (`false`). A
     statement and its cache key cost 80–150 µs to build (bench/README.md)."""
 
     def __init__(self, statement: Select[Any]) -> None:
+        statement = statement.where(User.id == bindparam("user_id"))
         self._of_a_session = statement.add_columns(
             family_revoked_clause(bindparam("family")).label("family_revoked")
         )
         self._of_no_session = statement.add_columns(literal(False).label("family_revoked"))
 
-    def run_for(self, claims: Claims, **parameters: Any) -> tuple[Select[Any], dict[str, Any]]:
+    def statement_for(
+        self, claims: Claims, **parameters: Any
+    ) -> tuple[Select[Any], dict[str, Any]]:
         """The shape for `claims`, with its parameters (`user_id`, and `family` for a
         session's token) added to `parameters`."""
         parameters["user_id"] = claims.subject
@@ -140,13 +143,13 @@ class WithStanding:
         return self._of_a_session, parameters
 
 
-_ACCOUNT = WithStanding(short_read(select(User).where(User.id == bindparam("user_id"))))
+_ACCOUNT = WithStanding(short_read(select(User)))
 
 
 async def active_user_in(session: AsyncSession, claims: Claims) -> User:
     """The active account `claims` name, looked up in `session` (a caller's unit of work): the
     account and whether its session was ended, in one statement."""
-    row = (await session.execute(*_ACCOUNT.run_for(claims))).first()
+    row = (await session.execute(*_ACCOUNT.statement_for(claims))).first()
     user, revoked = (None, False) if row is None else row
     check_standing(claims, user and (user.status, user.token_generation), revoked)
     assert user is not None  # check_standing refused a missing account

@@ -99,14 +99,15 @@ class TokenService:
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify(token)
-            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
-                self._verified.pop(next(iter(self._verified)), None)  # the oldest
-            self._verified[token] = claims
-        if claims.kind != kind:
-            raise InvalidToken(f"not an {kind} token")
+            if claims.expires_at > time.time():  # an expired one is not kept (nor evicts one)
+                if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                    self._verified.pop(next(iter(self._verified)), None)  # the oldest
+                self._verified[token] = claims
         if claims.expires_at <= time.time():
             self._verified.pop(token, None)
             raise InvalidToken("token expired")
+        if claims.kind != kind:
+            raise InvalidToken(f"not an {kind} token")
         return claims
 
     def _verify(self, token: str) -> Claims:

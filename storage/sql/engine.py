@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -12,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import sqlite_driver
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +73,19 @@ def sqlite_file(url: str) -> str | None:
     return None if parsed.database in (None, "", ":memory:") else parsed.database
 
 
-def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
+def apply_sqlite_pragmas(dbapi_connection: Any) -> str:
     """What every connection to the embedded database is set up with (SQLAlchemy's, and those
-    of the document store's own threads)."""
+    of the document store's own threads). Returns the journal mode SQLite settled on: `wal`,
+    unless the file system cannot share memory between processes (or the database is in
+    memory)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait for a lock
     cursor.execute("PRAGMA journal_mode=WAL")
+    (mode,) = cursor.fetchone()
     cursor.execute("PRAGMA synchronous=FULL")  # durable at commit, not just at checkpoint
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    return str(mode).lower()
 
 
 def _pool_options(url: str, pool: PoolLimits | None) -> dict[str, Any]:
@@ -105,7 +112,14 @@ def make_engine(
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            apply_sqlite_pragmas(dbapi_connection)
+            mode = apply_sqlite_pragmas(dbapi_connection)
+            if mode != "wal":  # a read may wait for a writer: none on the event loop's thread
+                dbapi_connection.driver_connection.no_reads_here()
+                if not _in_memory(url):
+                    log.warning(
+                        "SQLite is not in WAL mode; readers wait for writers",
+                        extra={"journal_mode": mode},
+                    )
 
         return engine
     if timeouts is not None and make_url(url).get_driver_name() == "asyncmy":

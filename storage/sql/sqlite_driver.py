@@ -11,9 +11,12 @@ commit or rollback with no transaction open costs no hand-off.
 
 A statement marked by `short_read` costs none either: it runs on the event loop's thread. A
 hand-off (the thread's wake-up, the event loop's, and the GIL passed twice) cost more CPU than
-the lookup itself under load (bench/README.md). In WAL mode a read never waits for a writer, so
-such a statement blocks the loop only for its own run: fit for a few rows found through an
-index, not for a read whose time grows with the data.
+the lookup itself under load (bench/README.md). In WAL mode a read does not wait for a writer,
+so such a statement holds the loop for its own run: fit for a few rows found through an index,
+not for a read whose time grows with the data. Where the database is not in WAL mode (a file
+system without shared memory: the engine warns) or the connection may not be used from another
+thread, every statement goes to the connection's thread. One wait remains: the first reader
+after a crash recovers the WAL, and others wait for it (busy timeout).
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class OneHopCursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Any = None) -> OneHopCursor:
-        if sql.startswith(_SHORT_READ_SQL) and self._connection.idle:
+        if sql.startswith(_SHORT_READ_SQL) and self._connection.reads_here:
             ran = _run(self._connection.sqlite, sql, parameters, False)
         else:
             ran = await self._connection.run(_run, sql, parameters, False)
@@ -168,19 +171,35 @@ class _OpenedCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
-    # Calls handed to the connection's thread, and of them those it finished: each written by
-    # one thread only. A caller that stopped waiting (cancelled) leaves its call running there.
-    _handed = 0
-    _finished = 0
+    def __init__(self, connector: Callable[[], sqlite3.Connection], *, shared: bool) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        # Calls handed to the connection's thread, and of them those it finished: each written
+        # by one thread only. A caller that stopped waiting (cancelled) leaves its call running.
+        self._handed = 0
+        self._finished = 0
+        # Whether the event loop's thread may run short reads: sqlite3 lets a thread other than
+        # the one that opened the connection use it (`check_same_thread=False`), and the
+        # database is in WAL mode, where a read does not wait for writers (`no_reads_here`).
+        self._loop_reads = shared
 
     def cursor(self) -> _OpenedCursor:  # type: ignore[override]
         return _OpenedCursor(OneHopCursor(self))
 
+    def no_reads_here(self) -> None:
+        """Run every statement in the connection's thread (a database not in WAL mode: a read
+        may wait for a writer's lock, up to the busy timeout)."""
+        self._loop_reads = False
+
     @property
     def idle(self) -> bool:
-        """Whether the connection's thread has no call of this connection to run: only then may
-        the event loop's thread use it."""
-        return self._finished == self._handed
+        """Whether the connection's thread has no call of this connection to run (nor will: the
+        connection is open)."""
+        return self._running and self._connection is not None and self._finished == self._handed
+
+    @property
+    def reads_here(self) -> bool:
+        """Whether a short read may run on the event loop's thread now."""
+        return self._loop_reads and self.idle
 
     @property
     def sqlite(self) -> sqlite3.Connection:
@@ -198,14 +217,14 @@ class OneHopConnection(aiosqlite.Connection):
 
     # sqlite3 begins a transaction only before a write, and its commit and rollback do nothing
     # outside one: a read-only unit of work's commit, and the pool's rollback when a connection
-    # comes back, would each be a hand-off for nothing. Read from this thread: no statement of
-    # this connection runs meanwhile (each call is awaited before the next).
+    # comes back, would each be a hand-off for nothing. `in_transaction` is read from this
+    # thread only while no call of the connection is left running in its own.
     async def commit(self) -> None:
-        if self._conn.in_transaction:
+        if not self.idle or self._conn.in_transaction:
             await super().commit()
 
     async def rollback(self) -> None:
-        if self._conn.in_transaction:
+        if not self.idle or self._conn.in_transaction:
             await super().rollback()
 
     async def run(self, call: Callable[..., Any], *args: Any) -> Any:
@@ -219,6 +238,7 @@ async def connect(database: str, **options: Any) -> OneHopConnection:
     def connector() -> sqlite3.Connection:
         return sqlite3.connect(database, **options)
 
-    connection = OneHopConnection(connector, iter_chunk_size=64)
+    shared = options.get("check_same_thread", True) is False
+    connection = OneHopConnection(connector, shared=shared)
     connection._thread.daemon = True  # as SQLAlchemy sets aiosqlite's own
     return await connection

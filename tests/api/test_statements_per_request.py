@@ -14,8 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from api.security.roles import role_on_work
 from api.settings import Settings
+from api.sync_access import SyncAuthorizer
 from storage.kv.memory import MemoryKeyValue
+from sync_server.auth import Access
 from tests.support.api import Account, Api, running_api
 from tests.support.hand_offs import HandOffs
 
@@ -145,3 +148,21 @@ async def test_on_sqlite_a_chapter_read_hands_nothing_to_the_databases_thread(
     listed = await quiet_api.call("GET", f"/api/v1/works/{work_id}/chapters", owner)
     assert listed.status_code == 200, listed.text
     assert hand_offs.count == 1  # the page alone
+
+
+async def test_on_sqlite_a_role_and_a_sync_authorization_hand_nothing_off(
+    quiet_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if quiet_api.app.adapters.database.engine.dialect.name != "sqlite":
+        pytest.skip("MariaDB's driver has no thread to hand statements to")
+    owner = await quiet_api.sign_up()
+    work_id, chapter_id = await _chapter(quiet_api, owner)
+    chapter = await quiet_api.call("GET", f"/api/v1/chapters/{chapter_id}/content", owner)
+    doc = chapter.json()["data"]["content_id"]
+    database = quiet_api.app.adapters.database
+    authorizer = SyncAuthorizer(quiet_api.app.services.authenticator, database)
+    hand_offs = HandOffs(monkeypatch)
+    assert await role_on_work(database, owner.id, work_id) == "owner"
+    grant = await authorizer.authorize(owner.token, doc)
+    assert grant.access == Access.WRITE, grant
+    assert hand_offs.count == 0

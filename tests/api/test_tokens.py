@@ -89,6 +89,20 @@ def test_a_kept_token_expires_on_time() -> None:
             tokens.decode(token, ACCESS)  # still expired once no longer kept
 
 
+def test_an_expired_token_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = service()
+    kept = [tokens.issue_access(n) for n in range(VERIFIED_TOKENS_KEPT)]
+    for token in kept:
+        tokens.decode(token, ACCESS)
+    with time_machine.travel(time.time() - 3600, tick=False):
+        expired = tokens.issue_access(2)
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.decode(expired, ACCESS)  # replayed, it would evict a kept token each time
+    verifications = Verifications(monkeypatch)
+    tokens.decode(kept[0], ACCESS)
+    assert verifications.count == 0  # the oldest is still kept
+
+
 def test_the_tokens_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = service()
     first, *others = [tokens.issue_access(n) for n in range(VERIFIED_TOKENS_KEPT + 1)]

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import (
@@ -25,7 +26,9 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.sql.engine import make_engine
+from storage.sql import engine as engine_module
+from storage.sql import sqlite_driver
+from storage.sql.engine import apply_sqlite_pragmas, make_engine
 from storage.sql.sqlite_driver import PREFETCH_ROWS, SHORT_READ, OneHopConnection, short_read
 from tests.support.hand_offs import HandOffs
 
@@ -200,3 +203,72 @@ def test_short_read_marks_sqlite_alone() -> None:
     marked = short_read(select(rows_table.c.name))
     assert str(marked.compile(dialect=sqlite.dialect())).startswith(f"SELECT {SHORT_READ} ")
     assert SHORT_READ not in str(marked.compile(dialect=mysql.dialect()))
+
+
+async def test_a_long_short_read_comes_whole_and_in_order(engine: AsyncEngine) -> None:
+    await fill(engine, MANY)
+    every = short_read(select(rows_table.c.name).order_by(rows_table.c.id))
+    expected = [f"第{n}行" for n in range(MANY)]
+    async with engine.connect() as conn:
+        assert (await conn.scalars(every)).all() == expected
+        streamed = await conn.stream(every)
+        assert [name async for (name,) in streamed] == expected
+
+
+async def test_a_connection_kept_to_its_thread_reads_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlite3 refuses a connection opened in one thread to any other unless it was opened with
+    `check_same_thread=False`, which SQLAlchemy sets for database files alone."""
+    database = str(tmp_path / "kept.sqlite3")
+    for options in ({}, {"check_same_thread": True}):
+        connection = await sqlite_driver.connect(database, **options)
+        try:
+            await connection.run(apply_sqlite_pragmas)  # WAL mode
+            hand_offs = HandOffs(monkeypatch)
+            async with connection.cursor() as cursor:
+                await cursor.execute(f"SELECT {SHORT_READ} 1 + 1")
+                assert await cursor.fetchall() == [(2,)]
+            assert hand_offs.count == 1
+        finally:
+            await connection.close()
+
+
+async def test_an_in_memory_database_reads_in_the_connections_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = make_engine("sqlite+aiosqlite://")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(rows_table).values(name="内存"))
+        hand_offs = HandOffs(monkeypatch)
+        async with engine.connect() as conn:
+            assert await conn.scalar(short_read(select(rows_table.c.name))) == "内存"
+        assert hand_offs.count == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_not_in_wal_mode_reads_in_the_connections_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file system without shared memory leaves SQLite in its rollback journal, where a read
+    waits for a writer. No such file system here: SQLite's answer is replaced (a mock)."""
+
+    def refused_wal(dbapi_connection: Any) -> str:
+        apply_sqlite_pragmas(dbapi_connection)
+        return "delete"
+
+    monkeypatch.setattr(engine_module, "apply_sqlite_pragmas", refused_wal)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'journal.sqlite3'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        hand_offs = HandOffs(monkeypatch)
+        async with engine.connect() as conn:
+            assert await conn.scalar(short_read(select(func.count()).select_from(rows_table))) == 0
+        assert hand_offs.count == 1
+    finally:
+        await engine.dispose()
+    assert "not in WAL mode" in caplog.text
