@@ -111,7 +111,7 @@ class Authenticator:
         # the rest, a round trip to Redis (or to the hub of `serve --workers`) a request saved.
         if (
             claims.kind == ACCESS
-            and not _family_checked(claims)
+            and not claims.ends_with_its_session
             and await self._tokens.is_revoked(claims)
         ):
             raise NotAuthenticated(Refusal.REVOKED)
@@ -137,7 +137,7 @@ class WithStanding:
         """The shape for `claims`, with its parameters (`user_id`, and `family` for a
         session's token) added to `parameters`."""
         parameters["user_id"] = claims.subject
-        if not _family_checked(claims):
+        if not claims.ends_with_its_session:
             return self._of_no_session, parameters
         parameters["family"] = claims.family
         return self._of_a_session, parameters
@@ -171,10 +171,6 @@ def check_standing(
         raise NotAuthenticated(Refusal.DISABLED)
     if claims.kind == ACCESS and (claims.generation != generation or bool(family_revoked)):
         raise NotAuthenticated(Refusal.REVOKED)
-
-
-def _family_checked(claims: Claims) -> bool:
-    return claims.kind == ACCESS and claims.family is not None
 
 
 def _present(token: str | None) -> str:

@@ -45,6 +45,13 @@ class Claims:
     access: str | None = None
     generation: int = 0  # tokens from before generations existed count as generation 0
 
+    @property
+    def ends_with_its_session(self) -> bool:
+        """An access token of a session (`fam`): refused once that session ends, read in SQL
+        with the account. An access token of no session is revoked by its id in the key-value
+        store instead (`revoke`, `is_revoked`); a document token by neither."""
+        return self.kind == ACCESS and bool(self.family)
+
 
 class TokenService:
     def __init__(

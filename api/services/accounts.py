@@ -273,7 +273,7 @@ class Accounts:
         async with self.database.session() as session:
             for family in families:
                 await revoke_family(session, family)
-        if not claims.family:  # a token of no session is refused by its id (`tokens`)
+        if not claims.ends_with_its_session:  # refused by its id instead
             await self.tokens.revoke(claims)
         await self.access.changed([claims.subject])
 
